@@ -1,0 +1,22 @@
+// microai build configuration: the board description and the feature flags.
+//
+// The board part comes from boards/<BOARD>/board.json, turned into microai_board.h by
+// `make firmware BOARD=<BOARD>` (host/microai/firmware.py). Feature flags are #ifndef
+// guarded so a board or a command line can override them; each is exported to Python
+// (microai.HAS_<NAME>) so tests can skip what is compiled out.
+#ifndef MICROAI_CONFIG_H
+#define MICROAI_CONFIG_H
+
+#include "microai_board.h"
+
+// Cortex-M DSP extension (SMLAD, SXTB16) available to the kernels: Cortex-M4 and M7.
+// Follows the compiler's target; flash cost: none yet (no DSP kernel is built).
+#ifndef MICROAI_HAS_DSP
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define MICROAI_HAS_DSP (1)
+#else
+#define MICROAI_HAS_DSP (0)
+#endif
+#endif
+
+#endif // MICROAI_CONFIG_H

@@ -1,0 +1,10 @@
+# MicroPython user C module (USER_C_MODULES=path/to/cmodules) for microai.
+# Build it through `make firmware BOARD=...`: that generates microai_board.h from the
+# board's board.json into MICROAI_GEN_DIR.
+MICROAI_MOD_DIR := $(USERMOD_DIR)
+
+$(if $(MICROAI_GEN_DIR),,$(error microai: MICROAI_GEN_DIR is not set; build with `make firmware BOARD=...`))
+
+SRC_USERMOD_C += $(MICROAI_MOD_DIR)/modmicroai.c
+
+CFLAGS_USERMOD += -I$(MICROAI_MOD_DIR) -I$(MICROAI_GEN_DIR)
