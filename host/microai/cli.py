@@ -1,0 +1,145 @@
+"""The `microai` command line: parses arguments and calls one library function each."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import MicroaiError, __version__
+from .boards import DEFAULT_BOARD, board_names, load_board
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _board_option(default: str | None = DEFAULT_BOARD):
+    return click.option(
+        "--board", "-b", default=default, show_default=default is not None,
+        help=f"Board name, a folder in boards/ ({', '.join(board_names())}).",
+    )
+
+
+@click.group()
+@click.version_option(__version__, prog_name="microai")
+def main() -> None:
+    """Quantized neural networks on STM32 microcontrollers under MicroPython."""
+
+
+@main.command()
+def boards() -> None:
+    """List the boards microai builds firmware for."""
+    table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator")
+    for name in board_names():
+        b = load_board(name)
+        table.add_row(
+            b.name, b.port, b.mcu, b.cpu, "yes" if b.dsp else "no",
+            f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-", f"{b.arena_bytes // 1024} KiB",
+            b.emulator["machine"] if b.emulator else "-",
+        )
+    console.print(table)
+
+
+@main.command()
+@_board_option()
+@click.option("--verbose", "-v", is_flag=True, help="Show the build's own output.")
+def firmware(board: str, verbose: bool) -> None:
+    """Build MicroPython with the microai module for a board; prints the firmware path."""
+    from .firmware import build
+
+    path = build(load_board(board), verbose=verbose)
+    click.echo(path)
+
+
+@main.command()
+@_board_option()
+@click.option("--no-build", is_flag=True, help="Use the firmware as it is; do not run make.")
+def emulate(board: str, no_build: bool) -> None:
+    """Boot an emulated board; its serial port is a pty until Ctrl-C.
+
+    Connect to the printed port with pyserial, mpremote or `microai repl --port`.
+    """
+    from .device.qemu import QemuBoard
+    from .firmware import build, firmware_path
+
+    b = load_board(board)
+    fw = firmware_path(b) if no_build else build(b)
+    with QemuBoard(b, fw) as q:
+        click.echo(f"port: {q.port}")
+        click.echo(f"{b.name} ({b.emulator['machine']}) is running; Ctrl-C stops it.", err=True)
+        sys.stdout.flush()
+        # SIGTERM and SIGHUP stop QEMU as Ctrl-C does; the with-block cleans up.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda *_: sys.exit(0))
+        try:
+            code = q.wait()
+        except KeyboardInterrupt:
+            return
+    if code != 0:
+        raise MicroaiError(f"QEMU exited with status {code}:\n{q.output()}")
+
+
+def _connect(port: str | None, board: str | None):
+    from .device import connect
+
+    return connect(port=port, board=None if port else board)
+
+
+@main.command()
+@_board_option()
+@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(board: str, port: str | None, as_json: bool) -> None:
+    """Connect to a board over serial and show what its microai firmware reports."""
+    with _connect(port, board) as t:
+        result = {
+            "port": t.name,
+            "machine": t.eval("__import__('sys').implementation._machine"),
+            **t.eval("__import__('microai').info()"),
+        }
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table("field", "value", title=f"microai.info() on {result['machine']}")
+    for key, value in result.items():
+        table.add_row(key, hex(value) if key == "arena_addr" else str(value))
+    console.print(table)
+
+
+@main.command()
+@_board_option()
+@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
+def repl(board: str, port: str | None) -> None:
+    """Interactive REPL on a board (mpremote's terminal; Ctrl-] leaves)."""
+    from .device.qemu import QemuBoard
+    from .firmware import build
+
+    if port:
+        raise SystemExit(subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "repl"]))
+    b = load_board(board)
+    with QemuBoard(b, build(b)) as q:
+        click.echo(f"{b.name} on {q.port}; Ctrl-] leaves the REPL and stops QEMU.", err=True)
+        subprocess.call([sys.executable, "-m", "mpremote", "connect", q.port, "repl"])
+
+
+def run() -> None:
+    """Entry point: MicroaiError becomes a one-line message and exit status 1."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except MicroaiError as e:
+        err_console.print(Text.assemble(("microai: ", "bold red"), str(e)))
+        sys.exit(1)
