@@ -21,7 +21,10 @@ err_console = Console(stderr=True)
 
 def _board_option(default: str | None = DEFAULT_BOARD):
     return click.option(
-        "--board", "-b", default=default, show_default=default is not None,
+        "--board",
+        "-b",
+        default=default,
+        show_default=default is not None,
         help=f"Board name, a folder in boards/ ({', '.join(board_names())}).",
     )
 
@@ -39,8 +42,13 @@ def boards() -> None:
     for name in board_names():
         b = load_board(name)
         table.add_row(
-            b.name, b.port, b.mcu, b.cpu, "yes" if b.dsp else "no",
-            f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-", f"{b.arena_bytes // 1024} KiB",
+            b.name,
+            b.port,
+            b.mcu,
+            b.cpu,
+            "yes" if b.dsp else "no",
+            f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-",
+            f"{b.arena_bytes // 1024} KiB",
             b.emulator["machine"] if b.emulator else "-",
         )
     console.print(table)
@@ -121,7 +129,8 @@ def repl(board: str, port: str | None) -> None:
     from .firmware import build
 
     if port:
-        raise SystemExit(subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "repl"]))
+        mpremote = [sys.executable, "-m", "mpremote", "connect", port, "repl"]
+        raise SystemExit(subprocess.call(mpremote))
     b = load_board(board)
     with QemuBoard(b, build(b)) as q:
         click.echo(f"{b.name} on {q.port}; Ctrl-] leaves the REPL and stops QEMU.", err=True)

@@ -22,7 +22,12 @@ MPY_VERSION = "1.25.0"
 # Make variables per port. The Debian source lacks micropython-lib (frozen manifests),
 # axtls and berkeley-db; the unix port links the system mbedtls instead.
 _PORT_VARS = {
-    "unix": ["FROZEN_MANIFEST=", "MICROPY_SSL_AXTLS=0", "MICROPY_SSL_MBEDTLS=1", "MICROPY_PY_BTREE=0"],
+    "unix": [
+        "FROZEN_MANIFEST=",
+        "MICROPY_SSL_AXTLS=0",
+        "MICROPY_SSL_MBEDTLS=1",
+        "MICROPY_PY_BTREE=0",
+    ],
     "qemu": ["FROZEN_MANIFEST="],
     "stm32": [],
 }
@@ -56,7 +61,7 @@ def ensure_micropython() -> Path:
             raise FirmwareError(f"MPY_DIR={mpy} is not a MicroPython source tree (no py/py.mk)")
         return mpy
     script = FIRMWARE_DIR / "fetch-micropython.sh"
-    if subprocess.run([str(script), str(mpy)]).returncode != 0:
+    if subprocess.run([str(script), str(mpy)], check=False).returncode != 0:
         raise FirmwareError(f"could not unpack the MicroPython {MPY_VERSION} source (see above)")
     return mpy
 
@@ -110,7 +115,11 @@ def make_command(board: Board, mpy: Path, jobs: int | None = None) -> list[str]:
         *_PORT_VARS[board.port],
     ]
     if board.port == "qemu":
-        cmd += [f"BOARD={board.name}", f"BOARD_DIR={board.dir}", f"MICROPY_HEAP_SIZE={board.heap_bytes}"]
+        cmd += [
+            f"BOARD={board.name}",
+            f"BOARD_DIR={board.dir}",
+            f"MICROPY_HEAP_SIZE={board.heap_bytes}",
+        ]
     elif board.port == "stm32":
         cmd += [f"BOARD={board.mpy_board}"]
     return cmd
@@ -139,11 +148,19 @@ def build(board: Board, jobs: int | None = None, verbose: bool = False) -> Path:
         print("microai:", shlex.join(cmd))
     # A parent make's jobserver flags would confuse the sub-make's -j.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    result = subprocess.run(cmd, env=env, stdout=None if verbose else subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(
+        cmd,
+        check=False,
+        env=env,
+        stdout=None if verbose else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if result.returncode != 0:
         tail = "" if verbose else "\n".join(result.stdout.splitlines()[-40:])
-        raise FirmwareError(f"firmware build for {board.name} failed:\n{tail}\ncommand: {shlex.join(cmd)}")
+        raise FirmwareError(
+            f"firmware build for {board.name} failed:\n{tail}\ncommand: {shlex.join(cmd)}"
+        )
     path = firmware_path(board)
     if not path.is_file():
         raise FirmwareError(f"firmware build for {board.name} made no {path}")

@@ -32,8 +32,17 @@ def qemu_command(board: Board, firmware: Path, serial: str = "pty") -> list[str]
         raise EmulatorError(f"board {board.name} is not an emulated board")
     emu = board.emulator
     return [
-        emu["qemu"], "-machine", emu["machine"], "-nographic", "-monitor", "null",
-        "-semihosting", "-serial", serial, "-kernel", str(firmware),
+        emu["qemu"],
+        "-machine",
+        emu["machine"],
+        "-nographic",
+        "-monitor",
+        "null",
+        "-semihosting",
+        "-serial",
+        serial,
+        "-kernel",
+        str(firmware),
     ]
 
 
@@ -64,7 +73,10 @@ class QemuBoard:
             raise EmulatorError(f"{cmd[4]} not found: run `make setup`")
         # Own session: a Ctrl-C in the terminal reaches us, and we stop QEMU cleanly.
         self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.port = self._wait_for_pty(timeout)
@@ -88,9 +100,9 @@ class QemuBoard:
                     return m.group(1)
             elif self._proc.poll() is not None:
                 break
-        out = buf.decode(errors="replace").strip()
+        out = buf.decode(errors="replace").strip() or "no output"
         self.stop()
-        raise EmulatorError(f"QEMU for {self.board.name} did not open a serial pty: {out or 'no output'}")
+        raise EmulatorError(f"QEMU for {self.board.name} did not open a serial pty: {out}")
 
     def _drain(self) -> None:
         # Keep QEMU's output pipe from filling; remember the last lines for error messages.

@@ -13,13 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport as _MpremoteSerial
 
 from .. import MicroaiError
 from ..boards import Board, load_board
 from .qemu import QemuBoard
-
 
 READ_TIMEOUT = 0.1  # seconds one serial read may block
 
@@ -58,8 +57,9 @@ class Transport(abc.ABC):
 class SerialTransport(Transport):
     """A board on a serial port, in the raw REPL."""
 
-    def __init__(self, port: str, baudrate: int = 115200, soft_reset: bool = True,
-                 timeout: float = 10.0):
+    def __init__(
+        self, port: str, baudrate: int = 115200, soft_reset: bool = True, timeout: float = 10.0
+    ):
         self.name = port
         try:
             # A read timeout, so that a silent line never blocks a read for ever.
@@ -87,7 +87,7 @@ class SerialTransport(Transport):
             until = time.monotonic() + 0.3
             while time.monotonic() < until:
                 seen += ser.read(ser.in_waiting or 1)
-                if seen.endswith(b">>> ") or seen.endswith(b"\r\n>"):
+                if seen.endswith((b">>> ", b"\r\n>")):
                     return
         raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
 
@@ -97,7 +97,8 @@ class SerialTransport(Transport):
         except (TransportError, OSError) as e:
             raise DeviceError(f"{self.name}: {e}") from None
         if err:
-            raise DeviceError(f"{self.name}: the board raised:\n{err.decode(errors='replace').strip()}")
+            trace = err.decode(errors="replace").strip()
+            raise DeviceError(f"{self.name}: the board raised:\n{trace}")
         return out.decode(errors="replace")
 
     def close(self) -> None:

@@ -1,0 +1,82 @@
+# microai: one entry point for set-up, firmware, demo and tests.
+#
+#   make demo      boot the default emulated board and run the main job on it
+#   make test      everything CI checks
+#   make firmware BOARD=<name>   build MicroPython + microai for a board (see boards/)
+#   make repl      interactive REPL on the default emulated board
+#
+# `make setup` (called by the others) installs the Debian packages, makes the Python
+# venv in .venv and unpacks MicroPython's pinned Debian source into build/micropython.
+# MPY_DIR=/path/to/micropython builds against your own full checkout instead.
+
+BOARD ?= QEMU_STM32F405
+QEMU_BOARDS := QEMU_STM32F405 QEMU_STM32F205 QEMU_M7
+PYTHON ?= python3
+
+VENV := .venv
+PY := $(VENV)/bin/python
+MICROAI := $(VENV)/bin/microai
+MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
+export MPY_DIR
+
+.PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
+	test test-host test-mpy lint clean distclean
+
+all: demo
+
+# ---- set-up (idempotent) -------------------------------------------------------------
+
+setup: setup-apt setup-venv setup-micropython
+
+setup-apt:
+	@firmware/setup-apt.sh
+
+setup-venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.txt pyproject.toml | setup-apt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+setup-micropython: | setup-apt
+ifeq ($(MPY_DIR),)
+	@firmware/fetch-micropython.sh build/micropython
+endif
+
+# ---- firmware and boards -------------------------------------------------------------
+
+firmware: setup
+	$(MICROAI) firmware --board $(BOARD)
+
+demo: setup
+	$(MICROAI) info --board $(BOARD)
+
+repl: setup
+	$(MICROAI) repl --board $(BOARD)
+
+emulate: setup
+	$(MICROAI) emulate --board $(BOARD)
+
+# ---- tests ---------------------------------------------------------------------------
+
+test: lint test-mpy test-host
+
+lint: setup
+	$(VENV)/bin/ruff check host tests
+	$(VENV)/bin/ruff format --check host tests
+
+# MicroPython-side tests (tests/micropython/*.py + .py.exp), run by MicroPython's own
+# tests/run-tests.py on the unix port and on every emulated board.
+test-mpy: setup
+	$(PY) tests/run_mpy_tests.py unix $(QEMU_BOARDS)
+
+test-host: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf build/firmware
+
+distclean:
+	rm -rf build $(VENV)

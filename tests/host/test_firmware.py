@@ -1,0 +1,51 @@
+"""Firmware builds: what the board description turns into, and boards we cannot build."""
+
+import pytest
+
+from microai.boards import load_board
+from microai.firmware import FirmwareError, board_header, build, make_command, micropython_dir
+
+
+def test_board_header_carries_board_json():
+    b = load_board("QEMU_STM32F405")
+    h = board_header(b)
+    assert '#define MICROAI_BOARD_NAME "QEMU_STM32F405"' in h
+    assert '#define MICROAI_MCU_NAME "STM32F405"' in h
+    assert "#define MICROAI_ARENA_SIZE (65536)" in h
+    assert 'section(".microai_arena")' in h
+    assert "section(" not in board_header(load_board("QEMU_STM32F205"))
+
+
+def test_make_command_for_qemu_board():
+    b = load_board("QEMU_STM32F205")
+    cmd = make_command(b, micropython_dir(), jobs=2)
+    assert cmd[:3] == ["make", "-C", str(micropython_dir() / "ports" / "qemu")]
+    assert f"BOARD_DIR={b.dir}" in cmd
+    assert f"MICROPY_HEAP_SIZE={b.heap_bytes}" in cmd
+    assert "MICROAI_CPU=cortex-m3" in cmd
+    assert "FROZEN_MANIFEST=" in cmd
+
+
+@pytest.mark.parametrize("name", ["NUCLEO_F446RE", "NUCLEO_H743ZI"])
+def test_stm32_board_without_mpy_dir_says_what_to_clone(name, monkeypatch):
+    monkeypatch.delenv("MPY_DIR", raising=False)
+    with pytest.raises(FirmwareError) as e:
+        build(load_board(name))
+    msg = str(e.value)
+    assert "git clone https://github.com/micropython/micropython.git" in msg
+    assert "git checkout v1.25.0" in msg
+    assert f"make -C ports/stm32 BOARD={name} submodules" in msg
+    assert f"make firmware BOARD={name} MPY_DIR=" in msg
+
+
+def test_stm32_board_with_debian_source_has_no_hal(monkeypatch):
+    # The Debian source tree is a MicroPython tree, but its lib/stm32lib is empty.
+    monkeypatch.setenv("MPY_DIR", str(micropython_dir()))
+    with pytest.raises(FirmwareError, match="empty .*stm32lib"):
+        build(load_board("NUCLEO_F446RE"))
+
+
+def test_mpy_dir_must_be_micropython(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPY_DIR", str(tmp_path))
+    with pytest.raises(FirmwareError, match="not a MicroPython source tree"):
+        build(load_board("unix"))
