@@ -15,6 +15,7 @@ import serial
 from conftest import EMULATED_BOARDS
 from microai.device import connect
 from microai.device.qemu import QemuBoard
+from microai.device.transport import wake
 
 
 def repl_line(ser: serial.Serial, line: str, timeout: float = 10.0) -> str:
@@ -28,26 +29,13 @@ def repl_line(ser: serial.Serial, line: str, timeout: float = 10.0) -> str:
     return out.decode()
 
 
-def wait_for_prompt(ser: serial.Serial, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ser.write(b"\r\x03")
-        seen = b""
-        until = time.monotonic() + 0.3
-        while time.monotonic() < until:
-            seen += ser.read(ser.in_waiting or 1)
-        if seen.endswith(b">>> "):
-            return
-    pytest.fail("the board never showed a REPL prompt")
-
-
 def test_stm32f405_over_pyserial(firmware):
     """Plain pyserial on the pty: import microai, and the machine names the STM32F405."""
     board, fw = firmware("QEMU_STM32F405")
     with QemuBoard(board, fw) as q:
         assert q.port.startswith("/dev/pts/")
         with serial.Serial(q.port, timeout=0.1) as ser:
-            wait_for_prompt(ser)
+            wake(ser)
             out = repl_line(ser, "import microai, sys; print(sys.implementation._machine)")
             assert "Traceback" not in out
             assert "netduinoplus2 with STM32F405" in out
@@ -137,7 +125,7 @@ def test_emulate_serves_pty_and_stops_qemu_on_signal(firmware, sig):
     proc, port, qemu_pid = start_emulate("QEMU_STM32F405")
     try:
         with serial.Serial(port, timeout=0.1) as ser:
-            wait_for_prompt(ser)
+            wake(ser)
             assert "STM32F405" in repl_line(ser, "import sys; sys.implementation._machine")
         proc.send_signal(sig)
         assert proc.wait(timeout=10) == 0

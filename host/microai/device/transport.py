@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import serial
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport as _MpremoteSerial
 
@@ -25,6 +26,27 @@ READ_TIMEOUT = 0.1  # seconds one serial read may block
 
 class DeviceError(MicroaiError):
     """The board could not be reached, or code run on it raised."""
+
+
+def wake(ser: serial.Serial, timeout: float = 10.0) -> None:
+    """Interrupt whatever runs on the board at `ser` until a REPL prompt answers.
+
+    A board that is still booting (or an emulator whose pty was not open yet) drops
+    what it is sent, so Ctrl-C is repeated until a prompt comes back.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ser.write(b"\r\x03")
+        seen = b""
+        until = time.monotonic() + 0.3
+        while time.monotonic() < until:
+            seen += ser.read(ser.in_waiting or 1)
+            if seen.endswith((b">>> ", b"\r\n>")):
+                # Answers to earlier Ctrl-Cs may still be on their way: drain them.
+                while ser.read(ser.in_waiting or 1) and time.monotonic() < deadline:
+                    pass
+                return
+    raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
 
 
 class Transport(abc.ABC):
@@ -67,7 +89,7 @@ class SerialTransport(Transport):
         except TransportError as e:
             raise DeviceError(f"cannot open {port}: {e}") from None
         try:
-            self._wake(timeout)
+            wake(self._t.serial, timeout)
             self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout)
         except (TransportError, OSError) as e:
             self._t.close()
