@@ -133,7 +133,7 @@ def repl(board: str, port: str | None) -> None:
         raise SystemExit(subprocess.call(mpremote))
     b = load_board(board)
     with QemuBoard(b, build(b)) as q:
-        click.echo(f"{b.name} on {q.port}; Ctrl-] leaves the REPL and stops QEMU.", err=True)
+        click.echo(f"{b.name} on {q.port}: press Enter for a prompt; Ctrl-] stops QEMU.", err=True)
         subprocess.call([sys.executable, "-m", "mpremote", "connect", q.port, "repl"])
 
 
