@@ -1,0 +1,101 @@
+// microai blob (.mai) format, version 1: the contract between the host converter and
+// the runtime. Documented in docs/blob-format.md; mirrored field for field, in the
+// same order, by host/microai/blob.py (a test checks sizes and offsets through cffi).
+//
+// Little-endian. Offsets are from the start of the blob. Every section starts on a
+// 16-byte boundary; the blob is used in place (weights are never copied).
+//
+//   mai_header | mai_tensor[n_tensors] | mai_op[n_ops] | u16 io ids | params | const data
+#ifndef MICROAI_MAI_BLOB_H
+#define MICROAI_MAI_BLOB_H
+
+#include <stdint.h>
+
+#define MAI_MAGIC (0x3149414du)   // "MAI1" read as a little-endian u32
+#define MAI_VERSION (1)
+#define MAI_ALIGN (16)
+#define MAI_MAX_RANK (4)
+#define MAI_NO_TENSOR (0xffffu)   // an omitted optional op input
+
+/// Tensor element types.
+typedef enum {
+    MAI_DTYPE_INT8 = 0,
+    MAI_DTYPE_INT32 = 1,
+    MAI_DTYPE_FLOAT32 = 2,
+    MAI_DTYPE_INT16 = 3,
+} mai_dtype;
+
+/// Where a tensor's bytes live.
+typedef enum {
+    MAI_MEM_ARENA = 0, ///< offset is into the arena (activations, model inputs/outputs)
+    MAI_MEM_BLOB = 1,  ///< offset is into the blob (constants: weights, bias, multipliers)
+} mai_mem;
+
+/// Op types: one per executor entry (RESHAPE and SQUEEZE become aliases, not ops).
+typedef enum {
+    MAI_OP_CONV = 0,        ///< CONV_2D: in, filter, bias|none, multiplier, shift
+    MAI_OP_DWCONV = 1,      ///< DEPTHWISE_CONV_2D: same inputs
+    MAI_OP_FC = 2,          ///< FULLY_CONNECTED: in, weights, bias|none, multiplier, shift
+    MAI_OP_AVGPOOL = 3,     ///< AVERAGE_POOL_2D
+    MAI_OP_MAXPOOL = 4,     ///< MAX_POOL_2D
+    MAI_OP_ADD = 5,
+    MAI_OP_MUL = 6,
+    MAI_OP_SOFTMAX = 7,
+    MAI_OP_LOGISTIC = 8,
+    MAI_OP_MEAN = 9,
+    MAI_OP_PAD = 10,
+    MAI_OP_CONCAT = 11,
+    MAI_OP_REQUANTIZE = 12, ///< QUANTIZE int8 -> int8
+    MAI_OP_QUANTIZE = 13,   ///< QUANTIZE float32 -> int8
+    MAI_OP_DEQUANTIZE = 14, ///< DEQUANTIZE int8 -> float32
+    MAI_OP_COUNT = 15,
+} mai_op_type;
+
+/// The blob header (64 bytes).
+typedef struct {
+    uint32_t magic;          ///< MAI_MAGIC
+    uint16_t version;        ///< MAI_VERSION
+    uint16_t header_size;    ///< sizeof(mai_header)
+    uint32_t total_size;     ///< bytes in the whole blob
+    uint32_t crc32;          ///< CRC-32 (IEEE, as zlib) of bytes [16, total_size)
+    uint32_t arena_size;     ///< bytes of arena the model needs (activations + scratch)
+    uint32_t flags;          ///< reserved, 0
+    uint16_t n_tensors;
+    uint16_t n_ops;
+    uint16_t n_inputs;
+    uint16_t n_outputs;
+    uint32_t tensors_offset; ///< mai_tensor[n_tensors]
+    uint32_t ops_offset;     ///< mai_op[n_ops]
+    uint32_t io_offset;      ///< u16 model inputs[n_inputs], then outputs[n_outputs]
+    uint32_t params_offset;  ///< start of the op parameter section
+    uint32_t data_offset;    ///< start of the constant data section
+    uint32_t data_size;
+    uint32_t reserved[2];
+} mai_header;
+
+/// One tensor (32 bytes).
+typedef struct {
+    uint8_t dtype;       ///< mai_dtype
+    uint8_t rank;        ///< 0..MAI_MAX_RANK
+    uint8_t mem;         ///< mai_mem
+    uint8_t reserved;
+    uint32_t offset;     ///< into the arena or the blob, per mem
+    uint32_t size;       ///< bytes
+    int32_t dims[MAI_MAX_RANK]; ///< shape, right-aligned: rank 2 [a, b] is {1, 1, a, b}
+    int32_t zero_point;  ///< per-tensor zero point (0 when not quantized)
+} mai_tensor;
+
+/// One op (24 bytes).
+typedef struct {
+    uint8_t type;            ///< mai_op_type
+    uint8_t kernel;          ///< nn_kernel the host chose (checked at load)
+    uint8_t n_in;
+    uint8_t n_out;
+    uint32_t io_offset;      ///< u16 tensor ids: n_in inputs, then n_out outputs
+    uint32_t params_offset;  ///< the op's params struct (nn_conv_params, ...)
+    uint32_t params_size;
+    uint32_t scratch_offset; ///< into the arena
+    uint32_t scratch_size;
+} mai_op;
+
+#endif // MICROAI_MAI_BLOB_H

@@ -1,0 +1,114 @@
+// microai blob executor: validates a blob once (load), then runs it from the arena.
+// Pure C99: no allocation, no printf; errors are codes with the op/tensor at fault, and
+// the front ends (cffi host engine, MicroPython module) turn them into messages.
+#ifndef MICROAI_MAI_EXEC_H
+#define MICROAI_MAI_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mai_blob.h"
+#include "nn_types.h"
+
+typedef enum {
+    MAI_OK = 0,
+    MAI_E_TRUNCATED = 1,      ///< blob shorter than its header or its total_size
+    MAI_E_MAGIC = 2,          ///< not a microai blob
+    MAI_E_VERSION = 3,        ///< blob version this runtime does not read
+    MAI_E_CRC = 4,            ///< CRC mismatch: corrupted blob
+    MAI_E_LAYOUT = 5,         ///< a section or table outside the blob, or misaligned
+    MAI_E_TENSOR = 6,         ///< tensor `index` invalid (bounds, dtype, rank, size)
+    MAI_E_OP = 7,             ///< op `index` invalid (type, io, params, kernel, shapes)
+    MAI_E_ARENA_TOO_SMALL = 8,///< the arena is smaller than the blob's arena_size
+    MAI_E_ARENA_ALIGN = 9,    ///< the arena is not 16-byte aligned
+    MAI_E_KERNEL = 10,        ///< a kernel returned an error at invoke (op `index`)
+    MAI_E_IO = 11,            ///< model input/output index out of range
+} mai_status;
+
+/// Which load-time check failed (mai_error.detail for MAI_E_TENSOR / MAI_E_OP).
+typedef enum {
+    MAI_CHECK_NONE = 0,
+    MAI_CHECK_BOUNDS = 1,      ///< offset/size outside the blob or the arena
+    MAI_CHECK_ALIGN = 2,       ///< data not aligned for its type
+    MAI_CHECK_DTYPE = 3,       ///< unknown dtype, or not the one the op takes
+    MAI_CHECK_RANK = 4,        ///< rank > MAI_MAX_RANK or not the one the op takes
+    MAI_CHECK_SIZE = 5,        ///< size disagrees with dims x dtype
+    MAI_CHECK_OP_TYPE = 6,     ///< unknown op type
+    MAI_CHECK_IO_COUNT = 7,    ///< wrong number of inputs/outputs for the op
+    MAI_CHECK_IO_ID = 8,       ///< an input/output tensor id out of range
+    MAI_CHECK_PARAMS_SIZE = 9, ///< params_size is not the op's params struct size
+    MAI_CHECK_PARAM = 10,      ///< a parameter value out of range
+    MAI_CHECK_SHAPE = 11,      ///< input/weight/output shapes do not agree
+    MAI_CHECK_KERNEL = 12,     ///< kernel field is not what the wrapper would pick
+    MAI_CHECK_SCRATCH = 13,    ///< scratch_size differs from the kernel's scratch size
+    MAI_CHECK_CONST = 14,      ///< a weight/bias/multiplier input is not a blob constant
+} mai_check;
+
+/// Where an error is: the op or tensor index, and what failed.
+typedef struct {
+    int32_t index;  ///< op or tensor index, or -1
+    int32_t detail; ///< mai_check for load errors; nn_status for MAI_E_KERNEL
+} mai_error;
+
+/// A tensor as an op sees it.
+typedef struct {
+    void *data;     ///< NULL for an omitted optional input
+    nn_dims dims;   ///< 4-D right-aligned view of the shape
+    uint32_t size;  ///< bytes
+    uint8_t dtype;  ///< mai_dtype
+    uint8_t rank;
+    int32_t zero_point;
+} mai_tensor_view;
+
+#define MAI_MAX_OP_IO (16)
+
+/// What an op's prepare/eval functions get.
+typedef struct {
+    const void *params;
+    uint32_t params_size;
+    uint8_t kernel;
+    uint8_t n_in;
+    uint8_t n_out;
+    mai_tensor_view in[MAI_MAX_OP_IO];
+    mai_tensor_view out[MAI_MAX_OP_IO];
+    void *scratch;
+    uint32_t scratch_size;
+} mai_op_ctx;
+
+/// A loaded model: the blob (in place), the arena, and the checked tables.
+typedef struct {
+    const uint8_t *blob;
+    const mai_header *header;
+    const mai_tensor *tensors;
+    const mai_op *ops;
+    uint8_t *arena;
+    uint32_t arena_size;
+} mai_model;
+
+/// Check everything in the blob once; on success m is ready to invoke.
+mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *arena,
+    size_t arena_size, mai_error *err);
+/// Run every op in order.
+mai_status mai_invoke(const mai_model *m, mai_error *err);
+/// Run op i alone (the host engine uses it to look at every intermediate tensor).
+mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err);
+/// Address of tensor t's bytes (in the arena or the blob), or NULL if t is out of range.
+void *mai_tensor_data(const mai_model *m, uint32_t t);
+/// Tensor id of model input/output i, or MAI_NO_TENSOR.
+uint32_t mai_input(const mai_model *m, uint32_t i);
+uint32_t mai_output(const mai_model *m, uint32_t i);
+/// Fixed, human-readable names (no formatting).
+const char *mai_status_str(mai_status s);
+const char *mai_check_str(mai_check c);
+/// CRC-32 (IEEE 802.3, as zlib.crc32) of n bytes, continuing from crc (0 to start).
+uint32_t mai_crc32(uint32_t crc, const void *data, size_t n);
+
+/// Per-op-type prepare (load-time checks: params size, io count, dtypes, shapes, kernel
+/// choice, scratch size) and eval (the thin per-inference path). One table, in
+/// mai_ops.c, indexed by mai_op_type.
+typedef struct {
+    mai_status (*prepare)(const mai_op_ctx *ctx, mai_error *err);
+    nn_status (*eval)(const mai_op_ctx *ctx);
+} mai_op_impl;
+
+#endif // MICROAI_MAI_EXEC_H

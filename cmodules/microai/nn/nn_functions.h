@@ -1,0 +1,126 @@
+// microai nn: the kernels' public API.
+//
+// Conventions (CMSIS-NN style):
+// - Tensors are int8 NHWC, row-major, unless stated. Weights int8 (symmetric, zero point
+//   0, per output channel or per tensor), bias int32 (may be NULL = all zero).
+// - Each kernel returns nn_status; nothing allocates. Kernels that need scratch take a
+//   caller-provided buffer; `<kernel>_scratch_size()` gives its size in bytes, using the
+//   same selection predicates as the wrapper that dispatches. A size of 0 means none;
+//   scratch may then be NULL.
+// - Arithmetic is bit-exact with TFLite's reference kernels (LiteRT BUILTIN_REF):
+//   requantization by nn_requantize() (QuantizeMultiplier / MultiplyByQuantizedMultiplier
+//   with double rounding).
+// - Input and output buffers must not overlap unless a kernel says so. Elementwise
+//   kernels (add, mul, requantize, logistic) allow out == in1/in2 (exactly in place).
+#ifndef MICROAI_NN_FUNCTIONS_H
+#define MICROAI_NN_FUNCTIONS_H
+
+#include "nn_types.h"
+
+// ---- requantization -----------------------------------------------------------------
+
+/// TFLite MultiplyByQuantizedMultiplier(acc, multiplier, shift): the one place int32
+/// accumulators are rescaled. multiplier is Q31 in [2^30, 2^31) (or 0); shift in [-31, 30].
+int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
+
+/// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT (gemmlowp), exposed for
+/// kernels and tests.
+int32_t nn_doubling_high_mul(int32_t a, int32_t b);
+int32_t nn_divide_by_pot(int32_t x, int32_t exponent);
+
+// ---- convolution --------------------------------------------------------------------
+
+/// CONV_2D wrapper: picks nn_conv_pw_s8 for 1x1 / stride 1 / no padding / dilation 1,
+/// else nn_conv_im2col_s8. in_dims NHWC, f_dims OHWI, out_dims NHWC.
+nn_status nn_conv_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_kernel nn_conv_s8_kernel(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+
+nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+
+nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out);
+
+/// DEPTHWISE_CONV_2D wrapper: nn_dw_conv_3x3_s8 for 3x3 / multiplier 1 / dilation 1,
+/// else nn_dw_conv_s8. f_dims is {1, kh, kw, out_ch}; out_ch = in_ch * depth_multiplier.
+nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_dw_conv_wrapper_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_kernel nn_dw_conv_wrapper_s8_kernel(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+
+nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out);
+nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out);
+
+// ---- fully connected ----------------------------------------------------------------
+
+/// FULLY_CONNECTED: out[b][o] = act(requant(sum_i (in[b][i] + in_off) * (w[o][i] + f_off)
+/// + bias[o]) + out_off). Weights [out_depth][in_depth].
+nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
+    int32_t in_depth, const int8_t *in, int32_t out_depth, const int8_t *weights,
+    const int32_t *bias, int8_t *out);
+
+// ---- pooling ------------------------------------------------------------------------
+
+nn_status nn_avgpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *out_dims, int8_t *out);
+nn_status nn_maxpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *out_dims, int8_t *out);
+
+/// MEAN over H and W (keep_dims or not: the output is out_dims either way, N x 1 x 1 x C).
+nn_status nn_mean_s8(const nn_mean_params *p, const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *out_dims, int8_t *out);
+
+// ---- elementwise --------------------------------------------------------------------
+
+/// ADD and MUL with 4-D broadcasting: a dimension of size 1 in one input is broadcast.
+nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_t *in1,
+    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);
+nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_t *in1,
+    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);
+
+nn_status nn_requantize_s8(const nn_requantize_params *p, int32_t size, const int8_t *in,
+    int8_t *out);
+nn_status nn_quantize_f32_s8(const nn_affine_params *p, int32_t size, const float *in,
+    int8_t *out);
+nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const int8_t *in,
+    float *out);
+
+// ---- activations --------------------------------------------------------------------
+
+/// SOFTMAX along the last axis: rows x depth.
+nn_status nn_softmax_s8(const nn_softmax_params *p, int32_t rows, int32_t depth,
+    const int8_t *in, int8_t *out);
+nn_status nn_logistic_s8(const nn_logistic_params *p, int32_t size, const int8_t *in,
+    int8_t *out);
+
+// ---- data movement ------------------------------------------------------------------
+
+nn_status nn_pad_s8(const nn_pad_params *p, const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *out_dims, int8_t *out);
+/// CONCATENATION of n inputs along axis (0..3 of the NHWC view).
+nn_status nn_concat_s8(const nn_concat_params *p, int32_t n, const nn_dims *const *in_dims,
+    const int8_t *const *in, const nn_dims *out_dims, int8_t *out);
+
+#endif // MICROAI_NN_FUNCTIONS_H

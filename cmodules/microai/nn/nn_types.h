@@ -1,0 +1,174 @@
+// microai nn: types shared by the kernels and the blob executor.
+//
+// Pure C99: no allocation, no printf, no MicroPython. Every struct here with a fixed
+// layout (fixed-width fields, natural alignment, no pointers) is stored as-is in the
+// blob's op parameters and mirrored field for field in host/microai/blob.py.
+#ifndef MICROAI_NN_TYPES_H
+#define MICROAI_NN_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Kernel status. NN_OK is 0; everything else names what the kernel refused.
+typedef enum {
+    NN_OK = 0,
+    NN_ERR_ARG = 1,         ///< a shape, size or parameter the kernel cannot take
+    NN_ERR_SCRATCH = 2,     ///< the scratch buffer is smaller than ..._scratch_size()
+    NN_ERR_UNSUPPORTED = 3, ///< a valid case this kernel does not implement
+} nn_status;
+
+/// Kernel variants a wrapper may dispatch to; stored in the blob's op table so the
+/// host can show (and the executor check) which one runs.
+typedef enum {
+    NN_KERNEL_NONE = 0,
+    NN_KERNEL_CONV_IM2COL_S8 = 1,   ///< nn_conv_im2col_s8: any conv, im2col + GEMM
+    NN_KERNEL_CONV_PW_S8 = 2,       ///< nn_conv_pw_s8: 1x1, stride 1, no padding
+    NN_KERNEL_DW_CONV_S8 = 3,       ///< nn_dw_conv_s8: generic depthwise
+    NN_KERNEL_DW_CONV_3X3_S8 = 4,   ///< nn_dw_conv_3x3_s8: 3x3, multiplier 1, dilation 1
+    NN_KERNEL_FC_S8 = 5,
+    NN_KERNEL_AVGPOOL_S8 = 6,
+    NN_KERNEL_MAXPOOL_S8 = 7,
+    NN_KERNEL_ADD_S8 = 8,
+    NN_KERNEL_MUL_S8 = 9,
+    NN_KERNEL_SOFTMAX_S8 = 10,
+    NN_KERNEL_LOGISTIC_S8 = 11,
+    NN_KERNEL_MEAN_S8 = 12,
+    NN_KERNEL_PAD_S8 = 13,
+    NN_KERNEL_CONCAT_S8 = 14,
+    NN_KERNEL_REQUANTIZE_S8 = 15,
+    NN_KERNEL_QUANTIZE_F32_S8 = 16,
+    NN_KERNEL_DEQUANTIZE_S8_F32 = 17,
+} nn_kernel;
+
+/// A 4-D NHWC shape. [batch, depth] is {n = batch, h = 1, w = 1, c = depth}.
+/// Filters: conv OHWI is {n = out_ch, h, w, c = in_ch}; depthwise 1HWO is
+/// {n = 1, h, w, c = out_ch}.
+typedef struct {
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} nn_dims;
+
+/// Fused activation as a clamp on the int8 output, already in output units.
+typedef struct {
+    int32_t min;
+    int32_t max;
+} nn_activation;
+
+/// Requantization of int32 accumulators: per output channel, or one for all.
+/// multiplier is Q31 (TFLite QuantizeMultiplier), shift > 0 is a left shift.
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t per_channel; ///< 1: arrays have one entry per output channel; 0: one entry
+} nn_quant;
+
+/// CONV_2D and DEPTHWISE_CONV_2D.
+typedef struct {
+    int32_t input_offset;     ///< -input zero point
+    int32_t output_offset;    ///< output zero point
+    int16_t stride_h;
+    int16_t stride_w;
+    int16_t dilation_h;
+    int16_t dilation_w;
+    int16_t pad_h;            ///< padding rows above the input (bottom is implied by shapes)
+    int16_t pad_w;            ///< padding columns left of the input
+    int32_t depth_multiplier; ///< depthwise only; 1 for CONV_2D
+    nn_activation act;
+} nn_conv_params;
+
+/// FULLY_CONNECTED.
+typedef struct {
+    int32_t input_offset;  ///< -input zero point
+    int32_t filter_offset; ///< -weights zero point (0 for symmetric int8 weights)
+    int32_t output_offset; ///< output zero point
+    nn_activation act;
+} nn_fc_params;
+
+/// AVERAGE_POOL_2D and MAX_POOL_2D.
+typedef struct {
+    int16_t stride_h;
+    int16_t stride_w;
+    int16_t filter_h;
+    int16_t filter_w;
+    int16_t pad_h;
+    int16_t pad_w;
+    nn_activation act;
+} nn_pool_params;
+
+/// ADD (int8, TFLite reference arithmetic: inputs scaled to a common 2^left_shift base).
+typedef struct {
+    int32_t input1_offset; ///< -input1 zero point
+    int32_t input2_offset; ///< -input2 zero point
+    int32_t output_offset; ///< output zero point
+    int32_t left_shift;    ///< 20 for int8
+    int32_t input1_multiplier;
+    int32_t input1_shift;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    nn_activation act;
+} nn_add_params;
+
+/// MUL (int8).
+typedef struct {
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    nn_activation act;
+} nn_mul_params;
+
+/// SOFTMAX (int8 in, int8 out with scale 1/256 and zero point -128), along the last axis.
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} nn_softmax_params;
+
+/// LOGISTIC (int8 in, int8 out with scale 1/256 and zero point -128).
+typedef struct {
+    int32_t input_zero_point;
+    int32_t input_range_radius;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+} nn_logistic_params;
+
+/// MEAN over H and W of an NHWC tensor (GlobalAveragePooling), int8.
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier; ///< output requantization, TFLite reference MEAN semantics
+    int32_t shift;
+} nn_mean_params;
+
+/// PAD of a 4-D tensor with a constant (the input zero point for int8).
+typedef struct {
+    int32_t before[4]; ///< N, H, W, C
+    int32_t after[4];
+    int32_t pad_value;
+} nn_pad_params;
+
+/// QUANTIZE int8 -> int8 (a requantize).
+typedef struct {
+    int32_t input_offset;  ///< -input zero point
+    int32_t output_offset; ///< output zero point
+    int32_t multiplier;
+    int32_t shift;
+} nn_requantize_params;
+
+/// QUANTIZE float32 -> int8 and DEQUANTIZE int8 -> float32 at the model's edges.
+typedef struct {
+    float scale;
+    int32_t zero_point;
+} nn_affine_params;
+
+/// CONCATENATION: inputs and output share scale and zero point (TFLite int8 rule).
+typedef struct {
+    int32_t axis; ///< 0..3 in the 4-D NHWC view
+} nn_concat_params;
+
+#endif // MICROAI_NN_TYPES_H

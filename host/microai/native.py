@@ -1,0 +1,117 @@
+"""The C core (cmodules/microai/nn) compiled for this machine and loaded through cffi.
+
+The same C sources run on the boards. The build is cached in build/native/<hash>/,
+keyed by the sources, headers and flags, so editing any C file rebuilds on next use.
+MICROAI_HOST_CFLAGS adds compiler flags (e.g. sanitizers) and so gets its own build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import threading
+from functools import cache
+from pathlib import Path
+
+from . import MicroaiError
+from .paths import BUILD_DIR, CMODULES_DIR
+
+NN_DIR = CMODULES_DIR / "microai" / "nn"
+# Headers whose declarations Python sees, in dependency order.
+HEADERS = ["nn_types.h", "nn_functions.h", "mai_blob.h", "mai_exec.h"]
+CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+
+_lock = threading.Lock()
+
+
+class NativeBuildError(MicroaiError):
+    pass
+
+
+def _headers() -> list[Path]:
+    return [NN_DIR / h for h in HEADERS if (NN_DIR / h).is_file()]
+
+
+def _strip(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def _cdef(headers: list[Path], srcs: list[Path]) -> str:
+    """Declarations for cffi: the headers without comments and preprocessor lines, and
+    without the prototypes of functions no source defines (yet)."""
+    text = _strip("\n".join(h.read_text() for h in headers))
+    lines = []
+    for ln in text.splitlines():
+        if not ln.lstrip().startswith("#"):
+            lines.append(ln)
+            continue
+        # Integer constants stay (cffi takes `#define NAME 42`); other directives go.
+        m = re.match(r"\s*#define\s+(\w+)\s+\(?\s*(0x[0-9a-fA-F]+|\d+)[uU]?\s*\)?\s*$", ln)
+        if m:
+            lines.append(f"#define {m.group(1)} {m.group(2)}")
+    text = "\n".join(lines)
+    code = _strip("\n".join(p.read_text() for p in srcs))
+    defined = set(re.findall(r"\b(\w+)\s*\([^;{]*\)\s*\{", code))
+    out = []
+    for stmt in re.split(r"(?<=;)", text):
+        m = re.match(r"\s*(?!typedef)[\w\s\*]+?\b(\w+)\s*\(", stmt)
+        if m and m.group(1) not in defined:
+            continue
+        out.append(stmt)
+    return "".join(out)
+
+
+def sources() -> list[Path]:
+    return sorted(NN_DIR.rglob("*.c"))
+
+
+@cache
+def load():
+    """(ffi, lib) for the C core, building it first if needed."""
+    import cffi
+
+    headers = _headers()
+    srcs = sources()
+    flags = CFLAGS + os.environ.get("MICROAI_HOST_CFLAGS", "").split()
+    cdef = _cdef(headers, srcs)
+    h = hashlib.sha256(cdef.encode())
+    for p in headers + srcs:
+        h.update(str(p.relative_to(NN_DIR)).encode() + b"\0" + p.read_bytes())
+    h.update(" ".join(flags).encode())
+    key = h.hexdigest()[:16]
+    name = f"_microai_nn_{key}"
+    out = BUILD_DIR / "native" / key
+    with _lock:
+        built = list(out.glob(f"{name}*.so"))
+        if not built:
+            ffi = cffi.FFI()
+            ffi.cdef(cdef)
+            includes = "".join(f'#include "{p.name}"\n' for p in headers)
+            ffi.set_source(
+                name,
+                includes,
+                sources=[str(p) for p in srcs],
+                include_dirs=[str(NN_DIR)],
+                extra_compile_args=flags,
+                extra_link_args=[f for f in flags if f.startswith("-fsanitize")],
+            )
+            out.mkdir(parents=True, exist_ok=True)
+            try:
+                ffi.compile(tmpdir=str(out), verbose=False)
+            except Exception as e:  # distutils' CompileError and friends
+                raise NativeBuildError(f"building the C core failed: {e}") from None
+            built = list(out.glob(f"{name}*.so"))
+        spec = importlib.util.spec_from_file_location(name, built[0])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module.ffi, module.lib
+
+
+def pack(ctype: str, fields: dict) -> bytes:
+    """The bytes of C struct `ctype` (e.g. "nn_conv_params") with the given field values,
+    laid out by the C compiler's rules as the runtime reads them."""
+    ffi, _ = load()
+    return bytes(ffi.buffer(ffi.new(f"{ctype} *", fields)))

@@ -1,0 +1,82 @@
+"""Lowering: each supported TFLite op becomes one blob op (or an alias).
+
+Each op family's module registers its lowering functions with @lowering("OPCODE"); the
+registry is the one list of supported ops (the converter's error message prints it).
+
+A lowering function takes (graph, op) and returns a Lowered, or raises ConvertError
+naming the op (graph.describe(op)) and what is not supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir import ConvertError, Graph, Op
+
+LOWERINGS: dict[str, Callable[[Graph, Op], Lowered]] = {}
+
+
+@dataclass
+class Lowered:
+    """One blob op.
+
+    type: the mai_op_type name without MAI_OP_ (e.g. "CONV").
+    kernel: the nn_kernel name without NN_KERNEL_ (e.g. "CONV_IM2COL_S8").
+    params_type: the C params struct (e.g. "nn_conv_params"); params: its field values
+        as a dict (nested structs as dicts, arrays as lists), packed through cffi.
+    inputs: graph tensor ids in the order the executor reads them (-1 = omitted);
+        a numpy array in the list becomes a new constant tensor (e.g. per-channel
+        multipliers and shifts).
+    scratch: scratch bytes the kernel needs.
+    in_place: the output may share the arena bytes of input 0 (elementwise ops).
+    """
+
+    type: str
+    kernel: str
+    params_type: str
+    params: dict
+    inputs: list[int | np.ndarray]
+    outputs: list[int]
+    scratch: int = 0
+    in_place: bool = False
+    info: dict = field(default_factory=dict)  # for `inspect`: e.g. macs
+
+
+def lowering(*opcodes: str):
+    def register(fn):
+        for code in opcodes:
+            if code in LOWERINGS:
+                raise RuntimeError(f"two lowerings for {code}")
+            LOWERINGS[code] = fn
+        return fn
+
+    return register
+
+
+ALIASES = ("RESHAPE", "SQUEEZE")  # no op: the output is a view of the input's bytes
+
+
+def supported_ops() -> list[str]:
+    return sorted([*LOWERINGS, *ALIASES])
+
+
+def lower(graph: Graph, op: Op) -> Lowered:
+    fn = LOWERINGS.get(op.opcode)
+    if fn is None:
+        raise ConvertError(
+            f"unsupported op {graph.describe(op)}; supported ops: {', '.join(supported_ops())}"
+        )
+    return fn(graph, op)
+
+
+def _load_families() -> None:
+    from . import conv, misc  # noqa: F401  (registers their lowerings)
+
+
+try:
+    _load_families()
+except ImportError:  # a family module not written yet
+    pass

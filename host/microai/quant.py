@@ -1,0 +1,97 @@
+"""Quantization arithmetic, mirrored from TFLite's reference kernels.
+
+The one Python port of the C requantization (cmodules/microai/nn/nn_requantize.c);
+tests compare the two through cffi. Used by the converter to compute multipliers
+and shifts, and by tests as an oracle.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real = q * 2^(shift - 31), q in [2^30, 2^31) (or 0)."""
+    if real == 0.0:
+        return 0, 0
+    mantissa, shift = math.frexp(real)
+    q = int(_tflite_round(mantissa * (1 << 31)))
+    if q == 1 << 31:
+        q //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        shift = 30
+        q = (1 << 31) - 1
+    return q, shift
+
+
+def doubling_high_mul(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul."""
+    if a == b == INT32_MIN:
+        return INT32_MAX
+    ab = a * b
+    nudge = (1 << 30) if ab >= 0 else (1 - (1 << 30))
+    return _trunc_div(ab + nudge, 1 << 31)
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def divide_by_pot(x: int, exponent: int) -> int:
+    """gemmlowp RoundingDivideByPOT."""
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def _wrap32(x: int) -> int:
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def requantize(acc: int, multiplier: int, shift: int) -> int:
+    """TFLite MultiplyByQuantizedMultiplier (double rounding); C: nn_requantize()."""
+    left = shift if shift > 0 else 0
+    right = 0 if shift > 0 else -shift
+    return divide_by_pot(doubling_high_mul(_wrap32(acc << left), multiplier), right)
+
+
+def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for int8 outputs (x / scale in float32)."""
+    qmin, qmax = -128, 127
+
+    def q(x: float) -> int:
+        return zero_point + int(_tflite_round(float(np.float32(x) / np.float32(scale))))
+
+    if activation == "NONE":
+        return qmin, qmax
+    if activation == "RELU":
+        return max(qmin, q(0.0)), qmax
+    if activation == "RELU6":
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    if activation == "RELU_N1_TO_1":
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    raise ValueError(f"unsupported fused activation {activation}")
+
+
+def _tflite_round(x: float) -> float:
+    """TfLiteRound / std::round: half away from zero."""
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
+
+
+def quantize_multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """quantize_multiplier over an array: (multipliers, shifts) as int32 arrays."""
+    pairs = [quantize_multiplier(float(r)) for r in np.asarray(reals, dtype=np.float64).ravel()]
+    return (
+        np.array([p[0] for p in pairs], dtype=np.int32),
+        np.array([p[1] for p in pairs], dtype=np.int32),
+    )

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks: build small TFLite models, run the golden."""

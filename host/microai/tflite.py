@@ -1,0 +1,169 @@
+"""Read a .tflite model into the IR, with the `tflite` schema package.
+
+No hand-written flatbuffer code: tensors, buffers, operator codes and builtin options
+come from the schema package's generated readers. Options become snake_case dicts with
+enum values as names ("SAME", "RELU6"), e.g. {"padding": "SAME", "stride_w": 2}.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+import tflite
+
+from .ir import ConvertError, Graph, Op, Tensor
+
+_DTYPES = {
+    tflite.TensorType.FLOAT32: np.float32,
+    tflite.TensorType.INT8: np.int8,
+    tflite.TensorType.UINT8: np.uint8,
+    tflite.TensorType.INT16: np.int16,
+    tflite.TensorType.INT32: np.int32,
+    tflite.TensorType.INT64: np.int64,
+    tflite.TensorType.BOOL: np.bool_,
+    tflite.TensorType.FLOAT16: np.float16,
+    tflite.TensorType.FLOAT64: np.float64,
+    tflite.TensorType.UINT16: np.uint16,
+    tflite.TensorType.UINT32: np.uint32,
+    tflite.TensorType.UINT64: np.uint64,
+    tflite.TensorType.COMPLEX64: np.complex64,
+}
+
+# Option fields whose integer values are enums, and their enum classes.
+_ENUM_FIELDS = {
+    "padding": tflite.Padding,
+    "fused_activation_function": tflite.ActivationFunctionType,
+}
+
+
+@cache
+def _names(enum_class) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_")}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _options(op) -> dict:
+    kind = op.BuiltinOptionsType()
+    if kind == 0:
+        return {}
+    name = _names(tflite.BuiltinOptions).get(kind)
+    cls = getattr(tflite, name, None) if name else None
+    if cls is None:
+        return {}
+    table = op.BuiltinOptions()
+    obj = cls()
+    obj.Init(table.Bytes, table.Pos)
+    out = {}
+    for attr in dir(cls):
+        if (
+            not attr[0].isupper()
+            or attr.startswith(("Init", "GetRootAs"))
+            or attr.endswith(("Length", "IsNone", "AsNumpy", "BufferHasIdentifier"))
+        ):
+            continue
+        if hasattr(cls, attr + "AsNumpy"):
+            value = getattr(obj, attr + "AsNumpy")()
+            value = [] if isinstance(value, int) else [int(v) for v in value]
+        else:
+            try:
+                value = getattr(obj, attr)()
+            except TypeError:  # an accessor that takes an index
+                continue
+        key = _snake(attr)
+        if key in _ENUM_FIELDS and isinstance(value, int):
+            value = _names(_ENUM_FIELDS[key]).get(value, value)
+        out[key] = value
+    return out
+
+
+def _opcode_name(model, index: int) -> str:
+    code = model.OperatorCodes(index)
+    builtin = code.BuiltinCode()
+    name = _names(tflite.BuiltinOperator).get(builtin, f"BUILTIN_{builtin}")
+    if name == "CUSTOM":
+        custom = code.CustomCode()
+        return f"CUSTOM({custom.decode() if custom else '?'})"
+    return name
+
+
+def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
+    t = subgraph.Tensors(i)
+    name = t.Name().decode() if t.Name() else f"tensor_{i}"
+    # Types with no numpy twin (string, resource, int4...) get an opaque placeholder;
+    # an op that uses one is refused by its lowering.
+    dtype = np.dtype(_DTYPES.get(t.Type(), "V1"))
+    shape = tuple(int(d) for d in _shape(t))
+    scale = zero_point = None
+    qdim = 0
+    q = t.Quantization()
+    if q is not None and q.ScaleLength() > 0:
+        scale = q.ScaleAsNumpy().astype(np.float32)
+        zero_point = (
+            q.ZeroPointAsNumpy().astype(np.int64)
+            if q.ZeroPointLength() > 0
+            else np.zeros(scale.size, np.int64)
+        )
+        qdim = q.QuantizedDimension()
+    const = None
+    buf = model.Buffers(t.Buffer()) if t.Buffer() < model.BuffersLength() else None
+    raw = None
+    if buf is not None:
+        if buf.Offset() > 1:  # large models keep buffers after the flatbuffer
+            raw = data[buf.Offset() : buf.Offset() + buf.Size()]
+        elif buf.DataLength() > 0:
+            raw = buf.DataAsNumpy().tobytes()
+    if raw and dtype.kind != "V":
+        n = int(np.prod(shape, dtype=np.int64))
+        if len(raw) != n * dtype.itemsize:
+            raise ConvertError(
+                f"tensor {i} '{name}': buffer has {len(raw)} bytes, "
+                f"shape {list(shape)} of {dtype} needs {n * dtype.itemsize}"
+            )
+        const = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const)
+
+
+def _shape(t) -> np.ndarray:
+    s = t.ShapeAsNumpy()
+    return np.zeros(0, np.int32) if isinstance(s, int) else s
+
+
+def read_model(data: bytes, name: str = "model") -> Graph:
+    """Parse a TFLite flatbuffer into a Graph; ConvertError on anything malformed."""
+    data = bytes(data)
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ConvertError(f"{name}: not a TFLite model (no 'TFL3' file identifier)")
+    try:
+        model = tflite.Model.GetRootAs(data, 0)
+        if model.SubgraphsLength() != 1:
+            raise ConvertError(
+                f"{name}: {model.SubgraphsLength()} subgraphs; only single-subgraph models "
+                "are supported"
+            )
+        sg = model.Subgraphs(0)
+        tensors = [_tensor(model, data, sg, i) for i in range(sg.TensorsLength())]
+        ops = []
+        for i in range(sg.OperatorsLength()):
+            op = sg.Operators(i)
+            inputs = [int(x) for x in _vector(op.InputsAsNumpy())]
+            outputs = [int(x) for x in _vector(op.OutputsAsNumpy())]
+            for t in inputs + outputs:
+                if t >= len(tensors) or t < -1:
+                    raise ConvertError(f"{name}: op {i} refers to tensor {t}, which does not exist")
+            ops.append(Op(i, _opcode_name(model, op.OpcodeIndex()), inputs, outputs, _options(op)))
+        graph_inputs = [int(x) for x in _vector(sg.InputsAsNumpy())]
+        graph_outputs = [int(x) for x in _vector(sg.OutputsAsNumpy())]
+    except ConvertError:
+        raise
+    except Exception as e:  # the flatbuffer readers fail with IndexError, struct.error, ...
+        raise ConvertError(f"{name}: malformed TFLite model ({type(e).__name__}: {e})") from None
+    return Graph(tensors, ops, graph_inputs, graph_outputs, name)
+
+
+def _vector(v) -> np.ndarray:
+    return np.zeros(0, np.int32) if isinstance(v, int) else v
