@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -91,6 +93,133 @@ def emulate(board: str, no_build: bool) -> None:
             return
     if code != 0:
         raise MicroaiError(f"QEMU exited with status {code}:\n{q.output()}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Blob to write (default: MODEL with the .mai suffix).",
+)
+def convert(model: Path, output: Path | None) -> None:
+    """Convert an int8 .tflite model into a microai blob (.mai)."""
+    from .convert import convert as convert_model
+
+    output = output or model.with_suffix(".mai")
+    result = convert_model(model.read_bytes(), model.name)
+    # Write beside the target and rename: never a partial blob under the final name.
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_bytes(result.blob)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(
+        f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
+        f"arena {result.arena_size:,} bytes"
+    )
+
+
+@main.command()
+@click.argument("blob", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect(blob: Path, as_json: bool) -> None:
+    """Show a blob's layers: op, kernel, shapes, MACs, weight bytes, arena offsets."""
+    from .engine import Model
+    from .inspect import describe
+
+    data = blob.read_bytes()
+    Model(data).close()  # the C loader's checks: a blob it refuses is reported as such
+    info = describe(data)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    table = Table(
+        "#",
+        "op",
+        "kernel",
+        "input",
+        "output",
+        "MACs",
+        "weights",
+        "in @",
+        "out @",
+        "scratch",
+        title=f"{blob.name}",
+    )
+    for L in info["layers"]:
+        table.add_row(
+            str(L["index"]),
+            L["op"],
+            L["kernel"],
+            " ".join("x".join(map(str, s)) for s in L["inputs"]),
+            " ".join("x".join(map(str, s)) for s in L["outputs"]),
+            f"{L['macs']:,}",
+            f"{L['weight_bytes']:,}",
+            " ".join(map(str, L["input_offsets"])),
+            " ".join(map(str, L["output_offsets"])),
+            f"{L['scratch'][1]}@{L['scratch'][0]}" if L["scratch"] else "",
+        )
+    console.print(table)
+    console.print(
+        f"arena {info['arena_bytes']:,} bytes, blob (flash) {info['flash_bytes']:,} bytes, "
+        f"weights {info['weight_bytes']:,} bytes, {info['macs']:,} MACs"
+    )
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--inputs", "n_inputs", default=50, show_default=True, help="Random inputs.")
+@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--input",
+    "input_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A .npy input to check as well (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def verify(
+    model: Path, n_inputs: int, seed: int, input_files: tuple[Path, ...], as_json: bool
+) -> None:
+    """Compare microai with LiteRT's reference kernels on every tensor; exit 0 if bit-exact."""
+    import numpy as np
+
+    from .verify import verify as verify_model
+
+    given = [np.load(f) for f in input_files]
+    result = verify_model(model.read_bytes(), n_inputs, seed, given, model.name)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        table = Table(
+            "#",
+            "op",
+            "kernel",
+            "output tensor",
+            "mismatches",
+            "max |diff|",
+            title=f"{model.name}: {result['inputs']} inputs, LiteRT BUILTIN_REF",
+        )
+        for L in result["layers"]:
+            table.add_row(
+                str(L["index"]),
+                L["op"],
+                L["kernel"],
+                L["name"],
+                str(L["mismatches"]),
+                f"{L['max_abs_diff']:g}",
+            )
+        console.print(table)
+        verdict = "bit-exact" if result["mismatches"] == 0 else "MISMATCH"
+        console.print(
+            f"{verdict}: {result['mismatches']} mismatching elements; arena "
+            f"{result['arena_bytes']:,} bytes, blob {result['blob_bytes']:,} bytes"
+        )
+    if result["mismatches"]:
+        raise SystemExit(1)
 
 
 def _connect(port: str | None, board: str | None):

@@ -54,7 +54,8 @@ def _cdef(headers: list[Path], srcs: list[Path]) -> str:
             lines.append(f"#define {m.group(1)} {m.group(2)}")
     text = "\n".join(lines)
     code = _strip("\n".join(p.read_text() for p in srcs))
-    defined = set(re.findall(r"\b(\w+)\s*\([^;{]*\)\s*\{", code))
+    code = "\n".join(ln for ln in code.splitlines() if not ln.lstrip().startswith("#"))
+    defined = set(re.findall(r"\b(\w+)\s*\([^;{}]*\)\s*\{", code))
     out = []
     for stmt in re.split(r"(?<=;)", text):
         m = re.match(r"\s*(?!typedef)[\w\s\*]+?\b(\w+)\s*\(", stmt)

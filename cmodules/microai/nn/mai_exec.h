@@ -57,10 +57,11 @@ typedef struct {
     uint32_t size;  ///< bytes
     uint8_t dtype;  ///< mai_dtype
     uint8_t rank;
+    uint8_t is_const; ///< 1 when the bytes are a blob constant (weights, bias, ...)
     int32_t zero_point;
 } mai_tensor_view;
 
-#define MAI_MAX_OP_IO (16)
+#define MAI_MAX_OP_IO (8)
 
 /// What an op's prepare/eval functions get.
 typedef struct {

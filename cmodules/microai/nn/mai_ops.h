@@ -9,8 +9,8 @@
 
 #include "mai_exec.h"
 
-#define MAI_DECLARE_OP(name) \\
-    mai_status mai_prepare_##name(const mai_op_ctx *ctx, mai_error *err); \\
+#define MAI_DECLARE_OP(name) \
+    mai_status mai_prepare_##name(const mai_op_ctx *ctx, mai_error *err); \
     nn_status mai_eval_##name(const mai_op_ctx *ctx);
 
 MAI_DECLARE_OP(conv)

@@ -1,0 +1,318 @@
+// microai blob executor: every check once at load, then a thin walk over the op table.
+#include <string.h>
+
+#include "mai_exec.h"
+#include "mai_ops.h"
+
+static const uint8_t dtype_size[] = {
+    [MAI_DTYPE_INT8] = 1,
+    [MAI_DTYPE_INT32] = 4,
+    [MAI_DTYPE_FLOAT32] = 4,
+    [MAI_DTYPE_INT16] = 2,
+};
+#define N_DTYPES (sizeof(dtype_size) / sizeof(dtype_size[0]))
+
+// CRC-32 (reflected polynomial 0xEDB88320, as zlib), a nibble at a time: 64 bytes of table.
+uint32_t mai_crc32(uint32_t crc, const void *data, size_t n) {
+    static const uint32_t table[16] = {
+        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+    };
+    const uint8_t *p = data;
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        crc = (crc >> 4) ^ table[crc & 15];
+        crc = (crc >> 4) ^ table[crc & 15];
+    }
+    return ~crc;
+}
+
+const char *mai_status_str(mai_status s) {
+    switch (s) {
+        case MAI_OK: return "ok";
+        case MAI_E_TRUNCATED: return "blob truncated";
+        case MAI_E_MAGIC: return "not a microai blob (bad magic)";
+        case MAI_E_VERSION: return "unsupported blob version";
+        case MAI_E_CRC: return "CRC mismatch (corrupted blob)";
+        case MAI_E_LAYOUT: return "blob sections out of bounds or misaligned";
+        case MAI_E_TENSOR: return "invalid tensor";
+        case MAI_E_OP: return "invalid op";
+        case MAI_E_ARENA_TOO_SMALL: return "arena too small";
+        case MAI_E_ARENA_ALIGN: return "arena not 16-byte aligned";
+        case MAI_E_KERNEL: return "kernel error";
+        case MAI_E_IO: return "model input/output index out of range";
+    }
+    return "unknown error";
+}
+
+const char *mai_check_str(mai_check c) {
+    switch (c) {
+        case MAI_CHECK_NONE: return "";
+        case MAI_CHECK_BOUNDS: return "outside the blob or the arena";
+        case MAI_CHECK_ALIGN: return "misaligned";
+        case MAI_CHECK_DTYPE: return "wrong or unknown dtype";
+        case MAI_CHECK_RANK: return "wrong rank";
+        case MAI_CHECK_SIZE: return "size does not match shape";
+        case MAI_CHECK_OP_TYPE: return "unknown op type";
+        case MAI_CHECK_IO_COUNT: return "wrong number of inputs or outputs";
+        case MAI_CHECK_IO_ID: return "tensor id out of range";
+        case MAI_CHECK_PARAMS_SIZE: return "wrong params size";
+        case MAI_CHECK_PARAM: return "parameter out of range";
+        case MAI_CHECK_SHAPE: return "shapes do not agree";
+        case MAI_CHECK_KERNEL: return "kernel choice differs from the runtime's";
+        case MAI_CHECK_SCRATCH: return "scratch size differs from the kernel's";
+        case MAI_CHECK_CONST: return "weights or parameters are not blob constants";
+    }
+    return "unknown check";
+}
+
+// off + size <= limit, without overflow.
+static int fits(uint32_t off, uint32_t size, uint32_t limit) {
+    return off <= limit && size <= limit - off;
+}
+
+static mai_status fail(mai_error *err, mai_status s, int32_t index, mai_check detail) {
+    err->index = index;
+    err->detail = detail;
+    return s;
+}
+
+static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
+    if (id == MAI_NO_TENSOR) {
+        memset(v, 0, sizeof(*v));
+        return;
+    }
+    const mai_tensor *t = &m->tensors[id];
+    v->is_const = t->mem == MAI_MEM_BLOB;
+    v->data = v->is_const ? (void *)(m->blob + t->offset) : (void *)(m->arena + t->offset);
+    v->dims.n = t->dims[0];
+    v->dims.h = t->dims[1];
+    v->dims.w = t->dims[2];
+    v->dims.c = t->dims[3];
+    v->size = t->size;
+    v->dtype = t->dtype;
+    v->rank = t->rank;
+    v->zero_point = t->zero_point;
+}
+
+static void make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx) {
+    const uint16_t *ids = (const uint16_t *)(m->blob + op->io_offset);
+    ctx->params = m->blob + op->params_offset;
+    ctx->params_size = op->params_size;
+    ctx->kernel = op->kernel;
+    ctx->n_in = op->n_in;
+    ctx->n_out = op->n_out;
+    for (uint32_t i = 0; i < op->n_in; i++) {
+        view(m, ids[i], &ctx->in[i]);
+    }
+    for (uint32_t i = 0; i < op->n_out; i++) {
+        view(m, ids[op->n_in + i], &ctx->out[i]);
+    }
+    ctx->scratch = op->scratch_size ? m->arena + op->scratch_offset : NULL;
+    ctx->scratch_size = op->scratch_size;
+}
+
+static mai_status check_header(const mai_header *h, size_t blob_size, mai_error *err) {
+    if (h->magic != MAI_MAGIC) {
+        return fail(err, MAI_E_MAGIC, -1, MAI_CHECK_NONE);
+    }
+    if (h->version != MAI_VERSION) {
+        return fail(err, MAI_E_VERSION, h->version, MAI_CHECK_NONE);
+    }
+    if (h->header_size != sizeof(mai_header) || h->total_size < sizeof(mai_header)) {
+        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_BOUNDS);
+    }
+    if (h->total_size > blob_size) {
+        return fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
+    }
+    const uint32_t crc_start = 16; // magic, version, header_size, total_size, crc32
+    if (mai_crc32(0, (const uint8_t *)h + crc_start, h->total_size - crc_start) != h->crc32) {
+        return fail(err, MAI_E_CRC, -1, MAI_CHECK_NONE);
+    }
+    uint32_t total = h->total_size;
+    if (!fits(h->tensors_offset, (uint32_t)h->n_tensors * sizeof(mai_tensor), total)
+        || !fits(h->ops_offset, (uint32_t)h->n_ops * sizeof(mai_op), total)
+        || !fits(h->io_offset, 2u * ((uint32_t)h->n_inputs + h->n_outputs), total)
+        || !fits(h->data_offset, h->data_size, total)
+        || h->params_offset > h->data_offset
+        || (h->tensors_offset | h->ops_offset | h->params_offset | h->data_offset) % MAI_ALIGN
+        || h->io_offset % 2) {
+        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_BOUNDS);
+    }
+    return MAI_OK;
+}
+
+static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
+    const mai_header *h = m->header;
+    const mai_tensor *t = &m->tensors[i];
+    if (t->dtype >= N_DTYPES) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DTYPE);
+    }
+    if (t->rank > MAI_MAX_RANK) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_RANK);
+    }
+    uint64_t n = 1;
+    for (int d = 0; d < MAI_MAX_RANK; d++) {
+        // Leading (unused) dims are 1; a dim of 0 (an empty tensor) is refused.
+        if (t->dims[d] < 1 || (d < MAI_MAX_RANK - t->rank && t->dims[d] != 1)) {
+            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+        }
+        n *= (uint64_t)t->dims[d];
+    }
+    if (n * dtype_size[t->dtype] != t->size) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+    }
+    if (t->offset % dtype_size[t->dtype]) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
+    }
+    if (t->mem == MAI_MEM_BLOB) {
+        if (t->offset < h->data_offset || !fits(t->offset, t->size, h->data_offset + h->data_size)) {
+            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+        }
+    } else if (t->mem == MAI_MEM_ARENA) {
+        if (!fits(t->offset, t->size, h->arena_size)) {
+            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+        }
+    } else {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+    }
+    return MAI_OK;
+}
+
+static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
+    const mai_header *h = m->header;
+    const mai_op *op = &m->ops[i];
+    if (op->type >= MAI_OP_COUNT || mai_op_impls[op->type].prepare == NULL) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
+    }
+    if (op->n_in > MAI_MAX_OP_IO || op->n_out > MAI_MAX_OP_IO || op->n_out == 0) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
+    }
+    uint32_t n_io = (uint32_t)op->n_in + op->n_out;
+    if (op->io_offset % 2 || !fits(op->io_offset, 2 * n_io, h->total_size)) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+    }
+    const uint16_t *ids = (const uint16_t *)(m->blob + op->io_offset);
+    for (uint32_t k = 0; k < n_io; k++) {
+        // Only inputs may be omitted (an optional bias); outputs always exist in the arena.
+        int optional = k < op->n_in && ids[k] == MAI_NO_TENSOR;
+        if (!optional && (ids[k] >= h->n_tensors
+                          || (k >= op->n_in && m->tensors[ids[k]].mem != MAI_MEM_ARENA))) {
+            return fail(err, MAI_E_OP, i, MAI_CHECK_IO_ID);
+        }
+    }
+    if (op->params_offset < h->params_offset || op->params_offset % 4
+        || !fits(op->params_offset, op->params_size, h->data_offset)) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+    }
+    if (!fits(op->scratch_offset, op->scratch_size, h->arena_size) || op->scratch_offset % 4) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+    }
+    mai_op_ctx ctx;
+    make_ctx(m, op, &ctx);
+    mai_status s = mai_op_impls[op->type].prepare(&ctx, err);
+    if (s != MAI_OK) {
+        err->index = i;
+    }
+    return s;
+}
+
+mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *arena,
+    size_t arena_size, mai_error *err) {
+    memset(m, 0, sizeof(*m));
+    err->index = -1;
+    err->detail = MAI_CHECK_NONE;
+    if (blob == NULL || blob_size < sizeof(mai_header)) {
+        return fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
+    }
+    if ((uintptr_t)blob % 4) {
+        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_ALIGN);
+    }
+    const mai_header *h = blob;
+    mai_status s = check_header(h, blob_size, err);
+    if (s != MAI_OK) {
+        return s;
+    }
+    if (arena_size < h->arena_size) {
+        return fail(err, MAI_E_ARENA_TOO_SMALL, -1, MAI_CHECK_NONE);
+    }
+    if ((uintptr_t)arena % MAI_ALIGN) {
+        return fail(err, MAI_E_ARENA_ALIGN, -1, MAI_CHECK_NONE);
+    }
+    mai_model mm = {
+        .blob = blob,
+        .header = h,
+        .tensors = (const mai_tensor *)((const uint8_t *)blob + h->tensors_offset),
+        .ops = (const mai_op *)((const uint8_t *)blob + h->ops_offset),
+        .arena = arena,
+        .arena_size = (uint32_t)arena_size,
+    };
+    for (uint32_t i = 0; i < h->n_tensors; i++) {
+        if ((s = check_tensor(&mm, i, err)) != MAI_OK) {
+            return s;
+        }
+    }
+    const uint16_t *io = (const uint16_t *)(mm.blob + h->io_offset);
+    for (uint32_t i = 0; i < (uint32_t)h->n_inputs + h->n_outputs; i++) {
+        if (io[i] >= h->n_tensors || mm.tensors[io[i]].mem != MAI_MEM_ARENA) {
+            return fail(err, MAI_E_IO, i, MAI_CHECK_IO_ID);
+        }
+    }
+    for (uint32_t i = 0; i < h->n_ops; i++) {
+        if ((s = check_op(&mm, i, err)) != MAI_OK) {
+            return s;
+        }
+    }
+    *m = mm;
+    return MAI_OK;
+}
+
+mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err) {
+    if (m->header == NULL || i >= m->header->n_ops) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+    }
+    const mai_op *op = &m->ops[i];
+    mai_op_ctx ctx;
+    make_ctx(m, op, &ctx);
+    nn_status s = mai_op_impls[op->type].eval(&ctx);
+    if (s != NN_OK) {
+        return fail(err, MAI_E_KERNEL, i, (mai_check)s);
+    }
+    return MAI_OK;
+}
+
+mai_status mai_invoke(const mai_model *m, mai_error *err) {
+    uint32_t n = m->header ? m->header->n_ops : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        mai_status s = mai_invoke_op(m, i, err);
+        if (s != MAI_OK) {
+            return s;
+        }
+    }
+    return MAI_OK;
+}
+
+void *mai_tensor_data(const mai_model *m, uint32_t t) {
+    if (m->header == NULL || t >= m->header->n_tensors) {
+        return NULL;
+    }
+    mai_tensor_view v;
+    view(m, (uint16_t)t, &v);
+    return v.data;
+}
+
+uint32_t mai_input(const mai_model *m, uint32_t i) {
+    if (m->header == NULL || i >= m->header->n_inputs) {
+        return MAI_NO_TENSOR;
+    }
+    return ((const uint16_t *)(m->blob + m->header->io_offset))[i];
+}
+
+uint32_t mai_output(const mai_model *m, uint32_t i) {
+    if (m->header == NULL || i >= m->header->n_outputs) {
+        return MAI_NO_TENSOR;
+    }
+    return ((const uint16_t *)(m->blob + m->header->io_offset))[m->header->n_inputs + i];
+}

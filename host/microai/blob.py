@@ -1,0 +1,256 @@
+"""The blob (.mai) format, version 1: Python mirror of cmodules/microai/nn/mai_blob.h.
+
+Each struct is listed field for field, in the C order, with the same names and the
+same version constant; tests/host/test_blob.py checks sizes and offsets against the C
+header through cffi. docs/blob-format.md describes the format.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+MAGIC = 0x3149414D  # "MAI1"
+VERSION = 1
+ALIGN = 16
+MAX_RANK = 4
+NO_TENSOR = 0xFFFF
+CRC_START = 16  # the CRC covers bytes [16, total_size)
+
+DTYPES = {"int8": 0, "int32": 1, "float32": 2, "int16": 3}
+MEM_ARENA, MEM_BLOB = 0, 1
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A C struct as (name, struct-module code) fields, little-endian, naturally aligned."""
+
+    name: str
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def fmt(self) -> str:
+        return "<" + "".join(code for _, code in self.fields)
+
+    @property
+    def size(self) -> int:
+        return struct.calcsize(self.fmt)
+
+    def offsets(self) -> dict[str, int]:
+        out, off = {}, 0
+        for name, code in self.fields:
+            out[name] = off
+            off += struct.calcsize("<" + code)
+        return out
+
+    def pack(self, **values) -> bytes:
+        flat = []
+        for name, code in self.fields:
+            n = int(code[:-1]) if code[0].isdigit() else 1
+            v = values.get(name, [0] * n if n > 1 else 0)
+            flat.extend(v if code[0].isdigit() else [v])
+        return struct.pack(self.fmt, *flat)
+
+    def unpack(self, data: bytes, offset: int = 0) -> dict:
+        raw = list(struct.unpack_from(self.fmt, data, offset))
+        out = {}
+        for name, code in self.fields:
+            n = int(code[:-1]) if code[0].isdigit() else 1
+            out[name] = raw[:n] if code[0].isdigit() else raw[0]
+            raw = raw[n:]
+        return out
+
+
+HEADER = Struct(
+    "mai_header",
+    (
+        ("magic", "I"),
+        ("version", "H"),
+        ("header_size", "H"),
+        ("total_size", "I"),
+        ("crc32", "I"),
+        ("arena_size", "I"),
+        ("flags", "I"),
+        ("n_tensors", "H"),
+        ("n_ops", "H"),
+        ("n_inputs", "H"),
+        ("n_outputs", "H"),
+        ("tensors_offset", "I"),
+        ("ops_offset", "I"),
+        ("io_offset", "I"),
+        ("params_offset", "I"),
+        ("data_offset", "I"),
+        ("data_size", "I"),
+        ("reserved", "2I"),
+    ),
+)
+
+TENSOR = Struct(
+    "mai_tensor",
+    (
+        ("dtype", "B"),
+        ("rank", "B"),
+        ("mem", "B"),
+        ("reserved", "B"),
+        ("offset", "I"),
+        ("size", "I"),
+        ("dims", "4i"),
+        ("zero_point", "i"),
+    ),
+)
+
+OP = Struct(
+    "mai_op",
+    (
+        ("type", "B"),
+        ("kernel", "B"),
+        ("n_in", "B"),
+        ("n_out", "B"),
+        ("io_offset", "I"),
+        ("params_offset", "I"),
+        ("params_size", "I"),
+        ("scratch_offset", "I"),
+        ("scratch_size", "I"),
+    ),
+)
+
+STRUCTS = (HEADER, TENSOR, OP)
+
+
+def align(n: int, a: int = ALIGN) -> int:
+    return (n + a - 1) // a * a
+
+
+def crc32(blob: bytes | bytearray) -> int:
+    return zlib.crc32(memoryview(blob)[CRC_START:]) & 0xFFFFFFFF
+
+
+class BlobError(ValueError):
+    pass
+
+
+@dataclass
+class BlobTensor:
+    dtype: str  # key of DTYPES
+    shape: tuple[int, ...]
+    zero_point: int = 0
+    mem: int = MEM_ARENA
+    offset: int = 0  # arena offset; for constants filled in by pack()
+    data: bytes | None = None  # constant bytes (mem == MEM_BLOB)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n * {"int8": 1, "int32": 4, "float32": 4, "int16": 2}[self.dtype]
+
+
+@dataclass
+class BlobOp:
+    type: int  # mai_op_type value
+    kernel: int  # nn_kernel value
+    inputs: list[int]  # tensor ids, NO_TENSOR for omitted
+    outputs: list[int]
+    params: bytes
+    scratch_offset: int = 0
+    scratch_size: int = 0
+
+
+def pack(
+    tensors: list[BlobTensor],
+    ops: list[BlobOp],
+    inputs: list[int],
+    outputs: list[int],
+    arena_size: int,
+) -> bytes:
+    """Lay out and serialize a blob; constants are placed 16-byte aligned."""
+    if len(tensors) >= NO_TENSOR or len(ops) > 0xFFFF:
+        raise BlobError("too many tensors or ops for blob format 1")
+    tensors_offset = align(HEADER.size)
+    ops_offset = align(tensors_offset + TENSOR.size * len(tensors))
+    io_offset = ops_offset + OP.size * len(ops)
+    io = bytearray(struct.pack(f"<{len(inputs) + len(outputs)}H", *inputs, *outputs))
+    op_io_offsets = []
+    for op in ops:
+        op_io_offsets.append(io_offset + len(io))
+        io += struct.pack(f"<{len(op.inputs) + len(op.outputs)}H", *op.inputs, *op.outputs)
+    params_offset = align(io_offset + len(io))
+    params = bytearray()
+    op_params_offsets = []
+    for op in ops:
+        op_params_offsets.append(params_offset + len(params))
+        params += op.params
+        params += bytes(align(len(params), 4) - len(params))
+    data_offset = align(params_offset + len(params))
+    data = bytearray()
+    const_offsets = {}
+    for i, t in enumerate(tensors):
+        if t.mem == MEM_BLOB:
+            data += bytes(align(len(data)) - len(data))
+            const_offsets[i] = data_offset + len(data)
+            if t.data is None or len(t.data) != t.size:
+                raise BlobError(f"constant tensor {i} has no data of {t.size} bytes")
+            data += t.data
+    total = data_offset + align(len(data))
+    blob = bytearray(total)
+    for i, t in enumerate(tensors):
+        if len(t.shape) > MAX_RANK:
+            raise BlobError(f"tensor {i} has rank {len(t.shape)} > {MAX_RANK}")
+        dims = [1] * (MAX_RANK - len(t.shape)) + list(t.shape)
+        offset = const_offsets.get(i, t.offset)
+        blob[tensors_offset + i * TENSOR.size : tensors_offset + (i + 1) * TENSOR.size] = (
+            TENSOR.pack(
+                dtype=DTYPES[t.dtype],
+                rank=len(t.shape),
+                mem=t.mem,
+                offset=offset,
+                size=t.size,
+                dims=dims,
+                zero_point=t.zero_point,
+            )
+        )
+    for i, op in enumerate(ops):
+        blob[ops_offset + i * OP.size : ops_offset + (i + 1) * OP.size] = OP.pack(
+            type=op.type,
+            kernel=op.kernel,
+            n_in=len(op.inputs),
+            n_out=len(op.outputs),
+            io_offset=op_io_offsets[i],
+            params_offset=op_params_offsets[i],
+            params_size=len(op.params),
+            scratch_offset=op.scratch_offset,
+            scratch_size=op.scratch_size,
+        )
+    blob[io_offset : io_offset + len(io)] = io
+    blob[params_offset : params_offset + len(params)] = params
+    blob[data_offset : data_offset + len(data)] = data
+    header = dict(
+        magic=MAGIC,
+        version=VERSION,
+        header_size=HEADER.size,
+        total_size=total,
+        crc32=0,
+        arena_size=arena_size,
+        n_tensors=len(tensors),
+        n_ops=len(ops),
+        n_inputs=len(inputs),
+        n_outputs=len(outputs),
+        tensors_offset=tensors_offset,
+        ops_offset=ops_offset,
+        io_offset=io_offset,
+        params_offset=params_offset,
+        data_offset=data_offset,
+        data_size=len(data),
+    )
+    blob[: HEADER.size] = HEADER.pack(**header)
+    header["crc32"] = crc32(blob)
+    blob[: HEADER.size] = HEADER.pack(**header)
+    return bytes(blob)
+
+
+def read_header(blob: bytes) -> dict:
+    if len(blob) < HEADER.size:
+        raise BlobError(f"blob has {len(blob)} bytes, less than its {HEADER.size}-byte header")
+    return HEADER.unpack(blob)

@@ -1,0 +1,156 @@
+"""The host engine: the C executor through cffi, with the API the board has.
+
+    m = Model(blob)
+    m.input(0)[:] = x          # a writable view into the arena
+    m.invoke()
+    y = m.output(0)            # a view; copy it before the next invoke
+    y = m.run(x)               # the same in one call, returning a copy
+
+The blob is used in place (kept alive by the Model); the arena is a 16-byte aligned
+buffer sized from the blob, or a caller's bytearray.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import MicroaiError, native
+from . import blob as B
+
+_NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16}
+
+
+class ModelError(MicroaiError):
+    pass
+
+
+def _message(lib, ffi, status: int, err) -> str:
+    text = ffi.string(lib.mai_status_str(status)).decode()
+    if status in (lib.MAI_E_OP, lib.MAI_E_KERNEL, lib.MAI_E_TENSOR, lib.MAI_E_IO):
+        what = {lib.MAI_E_TENSOR: "tensor", lib.MAI_E_IO: "model input/output"}.get(status, "op")
+        text += f" at {what} {err.index}"
+        if status == lib.MAI_E_KERNEL:
+            text += f" (kernel status {err.detail})"
+        elif err.detail:
+            text += ": " + ffi.string(lib.mai_check_str(err.detail)).decode()
+    return text
+
+
+class Model:
+    def __init__(self, blob: bytes | bytearray | memoryview, arena: bytearray | None = None):
+        self._ffi, self._lib = ffi, lib = native.load()
+        self.blob = bytes(blob)
+        if len(self.blob) >= B.HEADER.size:
+            need = B.read_header(self.blob)["arena_size"]
+        else:
+            need = 0
+        if arena is None:
+            arena = bytearray(need + B.ALIGN)
+        self._arena_obj = arena
+        base = ffi.from_buffer(arena)
+        pad = (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
+        usable = len(arena) - pad
+        # The blob's bytes must be 4-byte aligned for the C tables: copy into an aligned
+        # buffer on the host (the board uses the blob in place).
+        self._blob_buf = bytearray(len(self.blob) + 16)
+        braw = ffi.from_buffer(self._blob_buf)
+        bpad = (-int(ffi.cast("uintptr_t", braw))) % 16
+        self._blob_buf[bpad : bpad + len(self.blob)] = self.blob
+        self._m = ffi.new("mai_model *")
+        err = ffi.new("mai_error *")
+        status = lib.mai_load(self._m, braw + bpad, len(self.blob), base + pad, max(usable, 0), err)
+        if status != lib.MAI_OK:
+            raise ModelError(f"blob rejected: {_message(lib, ffi, status, err)}")
+        self._arena = base + pad
+        self.header = B.read_header(self.blob)
+        self._closed = False
+
+    # ---- tensors ----------------------------------------------------------------------
+
+    def _tensor_entry(self, t: int) -> dict:
+        h = self.header
+        if not 0 <= t < h["n_tensors"]:
+            raise ModelError(f"tensor {t} out of range (model has {h['n_tensors']})")
+        return B.TENSOR.unpack(self.blob, h["tensors_offset"] + t * B.TENSOR.size)
+
+    def tensor(self, t: int) -> np.ndarray:
+        """A view of tensor t's bytes (read-only for constants)."""
+        e = self._tensor_entry(t)
+        ptr = self._lib.mai_tensor_data(self._m, t)
+        buf = self._ffi.buffer(ptr, e["size"])
+        shape = tuple(e["dims"][B.MAX_RANK - e["rank"] :])
+        arr = np.frombuffer(buf, dtype=_NP[e["dtype"]]).reshape(shape)
+        if e["mem"] == B.MEM_BLOB:
+            arr.flags.writeable = False
+        return arr
+
+    def _io(self, i: int, which: str) -> np.ndarray:
+        self._check_open()
+        fn = self._lib.mai_input if which == "input" else self._lib.mai_output
+        t = fn(self._m, i)
+        if t == B.NO_TENSOR:
+            n = self.header["n_inputs" if which == "input" else "n_outputs"]
+            raise ModelError(f"model has {n} {which}(s); no {which} {i}")
+        return self.tensor(t)
+
+    def input(self, i: int = 0) -> np.ndarray:
+        return self._io(i, "input")
+
+    def output(self, i: int = 0) -> np.ndarray:
+        return self._io(i, "output")
+
+    # ---- running ----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ModelError("model is closed")
+
+    def invoke(self) -> None:
+        self._check_open()
+        err = self._ffi.new("mai_error *")
+        status = self._lib.mai_invoke(self._m, err)
+        if status != self._lib.MAI_OK:
+            raise ModelError(_message(self._lib, self._ffi, status, err))
+
+    def invoke_op(self, i: int) -> None:
+        self._check_open()
+        err = self._ffi.new("mai_error *")
+        status = self._lib.mai_invoke_op(self._m, i, err)
+        if status != self._lib.MAI_OK:
+            raise ModelError(_message(self._lib, self._ffi, status, err))
+
+    def run(self, *inputs: np.ndarray) -> np.ndarray | list[np.ndarray]:
+        """Set the inputs, invoke, return a copy of the output (a list if several)."""
+        if len(inputs) != self.header["n_inputs"]:
+            raise ModelError(f"model takes {self.header['n_inputs']} input(s), got {len(inputs)}")
+        for i, x in enumerate(inputs):
+            dst = self.input(i)
+            x = np.asarray(x)
+            if x.size != dst.size:
+                raise ModelError(
+                    f"input {i}: {x.size} elements given, the model takes {dst.size} "
+                    f"(shape {list(dst.shape)})"
+                )
+            if x.dtype != dst.dtype:
+                raise ModelError(f"input {i}: dtype {x.dtype} given, the model takes {dst.dtype}")
+            dst[...] = x.reshape(dst.shape)
+        self.invoke()
+        outs = [self.output(i).copy() for i in range(self.header["n_outputs"])]
+        return outs[0] if len(outs) == 1 else outs
+
+    def arena_info(self) -> dict:
+        return {
+            "arena_size": self.header["arena_size"],
+            "blob_bytes": self.header["total_size"],
+            "n_ops": self.header["n_ops"],
+            "n_tensors": self.header["n_tensors"],
+        }
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
