@@ -18,7 +18,7 @@ from . import MicroaiError, __version__
 from .boards import DEFAULT_BOARD, board_names, load_board
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _board_option(default: str | None = DEFAULT_BOARD):

@@ -16,7 +16,7 @@ import numpy as np
 from . import blob as B
 from . import native
 from .ir import ConvertError, Graph
-from .ops import ALIASES, lower
+from .ops import ALIASES, LOWERINGS, lower, supported_ops
 from .planner import Buffer, plan
 from .tflite import read_model
 
@@ -69,6 +69,13 @@ def _check_alias(g: Graph, op) -> None:
 def convert(model: bytes, name: str = "model") -> Converted:
     g = read_model(model, name)
     _, lib = native.load()
+    unsupported = [op for op in g.ops if op.opcode not in LOWERINGS and op.opcode not in ALIASES]
+    if unsupported:
+        lines = "\n".join(f"  {g.describe(op)}" for op in unsupported)
+        raise ConvertError(
+            f"{name}: {len(unsupported)} unsupported op(s):\n{lines}\n"
+            f"supported ops: {', '.join(supported_ops())}"
+        )
 
     # RESHAPE/SQUEEZE: the output views the input's bytes (or a reshaped constant).
     alias_of: dict[int, int] = {}
