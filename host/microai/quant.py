@@ -65,6 +65,12 @@ def requantize(acc: int, multiplier: int, shift: int) -> int:
     return divide_by_pot(doubling_high_mul(_wrap32(acc << left), multiplier), right)
 
 
+def requantize_single(acc: int, multiplier: int, shift: int) -> int:
+    """TFLite's single-rounding MultiplyByQuantizedMultiplier; C: nn_requantize_single()."""
+    total = 31 - shift
+    return (acc * multiplier + (1 << (total - 1))) >> total
+
+
 def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
     """TFLite CalculateActivationRangeQuantized for int8 outputs (x / scale in float32)."""
     qmin, qmax = -128, 127

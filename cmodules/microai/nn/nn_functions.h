@@ -11,7 +11,8 @@
 //   requantization by nn_requantize() (QuantizeMultiplier / MultiplyByQuantizedMultiplier
 //   with double rounding).
 // - Input and output buffers must not overlap unless a kernel says so. Elementwise
-//   kernels (add, mul, requantize, logistic) allow out == in1/in2 (exactly in place).
+//   kernels (add, mul, requantize, logistic) and softmax allow out == in1/in2 (exactly in
+//   place, same shape); quantize/dequantize allow out to start where in starts.
 #ifndef MICROAI_NN_FUNCTIONS_H
 #define MICROAI_NN_FUNCTIONS_H
 
@@ -22,6 +23,9 @@
 /// TFLite MultiplyByQuantizedMultiplier(acc, multiplier, shift): the one place int32
 /// accumulators are rescaled. multiplier is Q31 in [2^30, 2^31) (or 0); shift in [-31, 30].
 int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
+/// TFLite's single-rounding MultiplyByQuantizedMultiplier: (acc * multiplier) rounded
+/// once at 2^(31 - shift). LiteRT's reference FULLY_CONNECTED rescales this way.
+int32_t nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift);
 
 /// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT (gemmlowp), exposed for
 /// kernels and tests.
@@ -83,12 +87,17 @@ nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
 
 // ---- pooling ------------------------------------------------------------------------
 
+/// AVERAGE_POOL_2D / MAX_POOL_2D, NHWC, input and output with the same scale and zero
+/// point. pad_h/pad_w are the leading paddings (TFLite ComputePaddingHeightWidth); the
+/// window is clipped to the input, and the average divides by the taps inside it,
+/// rounding half away from zero.
 nn_status nn_avgpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
     const nn_dims *out_dims, int8_t *out);
 nn_status nn_maxpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
     const nn_dims *out_dims, int8_t *out);
 
-/// MEAN over H and W (keep_dims or not: the output is out_dims either way, N x 1 x 1 x C).
+/// MEAN over H and W (keep_dims or not: the output holds N x C values either way).
+/// p->multiplier/shift include the 1 / (H * W) factor (see nn_mean_params).
 nn_status nn_mean_s8(const nn_mean_params *p, const nn_dims *in_dims, const int8_t *in,
     const nn_dims *out_dims, int8_t *out);
 
@@ -102,6 +111,8 @@ nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_
 
 nn_status nn_requantize_s8(const nn_requantize_params *p, int32_t size, const int8_t *in,
     int8_t *out);
+/// float32 -> int8: round(x / scale) half away from zero (float division, as LiteRT) +
+/// zero point, saturated. int8 -> float32: scale * (q - zero point), one float multiply.
 nn_status nn_quantize_f32_s8(const nn_affine_params *p, int32_t size, const float *in,
     int8_t *out);
 nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const int8_t *in,
@@ -109,9 +120,10 @@ nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const in
 
 // ---- activations --------------------------------------------------------------------
 
-/// SOFTMAX along the last axis: rows x depth.
+/// SOFTMAX along the last axis: rows x depth; output scale 1/256, zero point -128.
 nn_status nn_softmax_s8(const nn_softmax_params *p, int32_t rows, int32_t depth,
     const int8_t *in, int8_t *out);
+/// LOGISTIC: a lookup in the 256-entry table the host built (see nn_logistic_params).
 nn_status nn_logistic_s8(const nn_logistic_params *p, int32_t size, const int8_t *in,
     int8_t *out);
 

@@ -1,7 +1,9 @@
 // Requantization: the one place int32 accumulators are rescaled to int8 units.
-// Bit-exact with TFLite's MultiplyByQuantizedMultiplier (double rounding), whose
-// building blocks are gemmlowp's SaturatingRoundingDoublingHighMul and
-// RoundingDivideByPOT. Mirrored by host/microai/quant.py.
+// Two roundings, as LiteRT's reference kernels use them (measured against LiteRT 2.3,
+// BUILTIN_REF): nn_requantize() is gemmlowp's double rounding
+// (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT), used by CONV_2D and
+// DEPTHWISE_CONV_2D; nn_requantize_single() rounds once (TFLITE_SINGLE_ROUNDING), used
+// by FULLY_CONNECTED. Mirrored by host/microai/quant.py.
 #include "nn_functions.h"
 
 int32_t nn_doubling_high_mul(int32_t a, int32_t b) {
@@ -27,4 +29,11 @@ int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
     // TFLite multiplies by 1 << left in int32 and lets it wrap; do the same, defined.
     int32_t scaled = (int32_t)((uint32_t)acc << left);
     return nn_divide_by_pot(nn_doubling_high_mul(scaled, multiplier), right);
+}
+
+int32_t nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
+    // (acc * multiplier) / 2^(31 - shift), rounded half up, in 64 bits.
+    int32_t total = 31 - shift;
+    int64_t r = (int64_t)acc * multiplier + ((int64_t)1 << (total - 1));
+    return (int32_t)(r >> total);
 }

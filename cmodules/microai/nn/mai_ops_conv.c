@@ -1,0 +1,239 @@
+// microai: prepare/eval for MAI_OP_CONV, MAI_OP_DWCONV and MAI_OP_FC.
+//
+// Inputs: [0] activation int8, [1] weights int8 (const), [2] bias int32 (const) or
+// omitted, [3] multipliers int32[n], [4] shifts int32[n] (const, n = out channels or 1).
+// Output: [0] int8. prepare() checks everything the kernels trust; eval() only calls.
+#include "mai_ops.h"
+#include "nn_functions.h"
+
+static mai_status mai_op_fail(mai_error *err, mai_check detail) {
+    err->detail = detail;
+    return MAI_E_OP;
+}
+
+static uint32_t mai_elements(const nn_dims *d) {
+    return (uint32_t)d->n * (uint32_t)d->h * (uint32_t)d->w * (uint32_t)d->c;
+}
+
+// Checks common to the three ops: io counts, dtypes, constness, zero points against the
+// params' offsets, bias and requantization arrays for `channels` output channels.
+static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
+    int32_t input_offset, int32_t output_offset) {
+    if (ctx->n_in != 5 || ctx->n_out != 1) {
+        return MAI_CHECK_IO_COUNT;
+    }
+    const mai_tensor_view *in = &ctx->in[0], *w = &ctx->in[1], *bias = &ctx->in[2];
+    const mai_tensor_view *mult = &ctx->in[3], *shift = &ctx->in[4], *out = &ctx->out[0];
+    if (in->data == NULL || w->data == NULL || mult->data == NULL || shift->data == NULL) {
+        return MAI_CHECK_IO_ID;
+    }
+    if (in->dtype != MAI_DTYPE_INT8 || w->dtype != MAI_DTYPE_INT8
+        || out->dtype != MAI_DTYPE_INT8 || mult->dtype != MAI_DTYPE_INT32
+        || shift->dtype != MAI_DTYPE_INT32
+        || (bias->data != NULL && bias->dtype != MAI_DTYPE_INT32)) {
+        return MAI_CHECK_DTYPE;
+    }
+    if (!w->is_const || !mult->is_const || !shift->is_const
+        || (bias->data != NULL && !bias->is_const)) {
+        return MAI_CHECK_CONST;
+    }
+    if (input_offset != -in->zero_point || output_offset != out->zero_point) {
+        return MAI_CHECK_PARAM;
+    }
+    if (bias->data != NULL && mai_elements(&bias->dims) != channels) {
+        return MAI_CHECK_SHAPE;
+    }
+    uint32_t n = mai_elements(&mult->dims);
+    if ((n != 1 && n != channels) || mai_elements(&shift->dims) != n) {
+        return MAI_CHECK_SHAPE;
+    }
+    // nn_requantize's contract: Q31 multiplier >= 0, shift in [-31, 30].
+    const int32_t *m = mult->data, *s = shift->data;
+    for (uint32_t i = 0; i < n; i++) {
+        if (m[i] < 0 || s[i] < -31 || s[i] > 30) {
+            return MAI_CHECK_PARAM;
+        }
+    }
+    return MAI_CHECK_NONE;
+}
+
+static int mai_act_ok(const nn_activation *act) {
+    return act->min >= -128 && act->min <= act->max && act->max <= 127;
+}
+
+// Output size along one axis agrees with the input size, filter, stride, dilation and
+// leading padding (TFLite's SAME/VALID arithmetic; the trailing padding is implied).
+static int mai_conv_axis_ok(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
+    int32_t pad, int32_t out) {
+    int32_t eff = (filter - 1) * dilation + 1;
+    int32_t trailing = (out - 1) * stride + eff - in - pad;
+    return out >= 1 && pad >= 0 && pad < eff && trailing <= eff - 1 && trailing > -stride;
+}
+
+static mai_check mai_check_conv_params(const mai_op_ctx *ctx) {
+    if (ctx->params_size != sizeof(nn_conv_params)) {
+        return MAI_CHECK_PARAMS_SIZE;
+    }
+    const nn_conv_params *p = ctx->params;
+    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1
+        || p->input_offset < -127 || p->input_offset > 128 || p->output_offset < -128
+        || p->output_offset > 127 || !mai_act_ok(&p->act)) {
+        return MAI_CHECK_PARAM;
+    }
+    return MAI_CHECK_NONE;
+}
+
+// Shapes shared by CONV and DWCONV: ranks, batch, spatial sizes against the padding.
+static mai_check mai_check_conv_shapes(const mai_op_ctx *ctx) {
+    const nn_conv_params *p = ctx->params;
+    const mai_tensor_view *in = &ctx->in[0], *w = &ctx->in[1], *out = &ctx->out[0];
+    if (in->rank != 4 || w->rank != 4 || out->rank != 4) {
+        return MAI_CHECK_RANK;
+    }
+    const nn_dims *i = &in->dims, *f = &w->dims, *o = &out->dims;
+    if (i->n != o->n
+        || !mai_conv_axis_ok(i->h, f->h, p->stride_h, p->dilation_h, p->pad_h, o->h)
+        || !mai_conv_axis_ok(i->w, f->w, p->stride_w, p->dilation_w, p->pad_w, o->w)) {
+        return MAI_CHECK_SHAPE;
+    }
+    return MAI_CHECK_NONE;
+}
+
+static nn_quant mai_quant(const mai_op_ctx *ctx) {
+    nn_quant q;
+    q.multiplier = ctx->in[3].data;
+    q.shift = ctx->in[4].data;
+    q.per_channel = mai_elements(&ctx->in[3].dims) > 1;
+    return q;
+}
+
+// ---- CONV ---------------------------------------------------------------------------
+
+mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = mai_check_conv_params(ctx);
+    if (c == MAI_CHECK_NONE) {
+        const nn_conv_params *p = ctx->params;
+        c = mai_check_weighted_op(ctx, (uint32_t)ctx->out[0].dims.c, p->input_offset,
+            p->output_offset);
+    }
+    if (c == MAI_CHECK_NONE) {
+        c = mai_check_conv_shapes(ctx);
+    }
+    if (c != MAI_CHECK_NONE) {
+        return mai_op_fail(err, c);
+    }
+    const nn_conv_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims, *f = &ctx->in[1].dims, *o = &ctx->out[0].dims;
+    if (p->depth_multiplier != 1) {
+        return mai_op_fail(err, MAI_CHECK_PARAM);
+    }
+    if (f->c != i->c || f->n != o->c) {
+        return mai_op_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (ctx->kernel != nn_conv_s8_kernel(p, i, f, o)) {
+        return mai_op_fail(err, MAI_CHECK_KERNEL);
+    }
+    if (ctx->scratch_size != nn_conv_s8_scratch_size(p, i, f, o)) {
+        return mai_op_fail(err, MAI_CHECK_SCRATCH);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_conv(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
+        ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims, ctx->out[0].data, ctx->scratch,
+        ctx->scratch_size);
+}
+
+// ---- DWCONV -------------------------------------------------------------------------
+
+mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = mai_check_conv_params(ctx);
+    if (c == MAI_CHECK_NONE) {
+        const nn_conv_params *p = ctx->params;
+        c = mai_check_weighted_op(ctx, (uint32_t)ctx->out[0].dims.c, p->input_offset,
+            p->output_offset);
+    }
+    if (c == MAI_CHECK_NONE) {
+        c = mai_check_conv_shapes(ctx);
+    }
+    if (c != MAI_CHECK_NONE) {
+        return mai_op_fail(err, c);
+    }
+    const nn_conv_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims, *f = &ctx->in[1].dims, *o = &ctx->out[0].dims;
+    if (p->depth_multiplier < 1) {
+        return mai_op_fail(err, MAI_CHECK_PARAM);
+    }
+    if (f->n != 1 || f->c != o->c || (int64_t)i->c * p->depth_multiplier != o->c) {
+        return mai_op_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (ctx->kernel != nn_dw_conv_wrapper_s8_kernel(p, i, f, o)) {
+        return mai_op_fail(err, MAI_CHECK_KERNEL);
+    }
+    if (ctx->scratch_size != nn_dw_conv_wrapper_s8_scratch_size(p, i, f, o)) {
+        return mai_op_fail(err, MAI_CHECK_SCRATCH);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_dwconv(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_dw_conv_wrapper_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
+// ---- FC -----------------------------------------------------------------------------
+
+// Weights [out_depth, in_depth] (rank 2: dims {1, 1, out_depth, in_depth}); the input
+// is any shape of batches x in_depth elements, as in TFLite.
+mai_status mai_prepare_fc(const mai_op_ctx *ctx, mai_error *err) {
+    if (ctx->params_size != sizeof(nn_fc_params)) {
+        return mai_op_fail(err, MAI_CHECK_PARAMS_SIZE);
+    }
+    const nn_fc_params *p = ctx->params;
+    if (p->input_offset < -127 || p->input_offset > 128 || p->filter_offset < -127
+        || p->filter_offset > 128 || p->output_offset < -128 || p->output_offset > 127
+        || !mai_act_ok(&p->act)) {
+        return mai_op_fail(err, MAI_CHECK_PARAM);
+    }
+    if (ctx->n_in != 5 || ctx->n_out != 1) {
+        return mai_op_fail(err, MAI_CHECK_IO_COUNT);
+    }
+    const nn_dims *w = &ctx->in[1].dims;
+    mai_check c = mai_check_weighted_op(ctx, (uint32_t)w->w, p->input_offset,
+        p->output_offset);
+    if (c == MAI_CHECK_NONE && p->filter_offset != -ctx->in[1].zero_point) {
+        c = MAI_CHECK_PARAM;
+    }
+    if (c != MAI_CHECK_NONE) {
+        return mai_op_fail(err, c);
+    }
+    if (ctx->in[1].rank != 2) {
+        return mai_op_fail(err, MAI_CHECK_RANK);
+    }
+    uint32_t in_n = mai_elements(&ctx->in[0].dims);
+    uint32_t out_n = mai_elements(&ctx->out[0].dims);
+    uint32_t in_depth = (uint32_t)w->c, out_depth = (uint32_t)w->w;
+    if (in_n % in_depth != 0 || (uint32_t)ctx->out[0].dims.c != out_depth
+        || out_n != in_n / in_depth * out_depth) {
+        return mai_op_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (ctx->kernel != NN_KERNEL_FC_S8) {
+        return mai_op_fail(err, MAI_CHECK_KERNEL);
+    }
+    if (ctx->scratch_size != 0) {
+        return mai_op_fail(err, MAI_CHECK_SCRATCH);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_fc(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    const nn_dims *w = &ctx->in[1].dims;
+    int32_t batches = (int32_t)(mai_elements(&ctx->in[0].dims) / (uint32_t)w->c);
+    return nn_fc_s8(ctx->params, &q, batches, w->c, ctx->in[0].data, w->w, ctx->in[1].data,
+        ctx->in[2].data, ctx->out[0].data);
+}

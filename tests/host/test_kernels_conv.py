@@ -1,0 +1,628 @@
+"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: the C kernels against LiteRT's
+reference kernels, byte for byte.
+
+Each case is data: a one-op int8 model is built with ModelBuilder, read with
+read_model, lowered with ops.lower, and its C wrapper is called through cffi with the
+lowered params (packed with native.pack), multipliers and scratch size. The same models
+also go through convert() + the blob executor (mai_ops_conv.c).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+import tflite
+
+from microai import native, ops
+from microai.golden import run_reference
+from microai.ir import ConvertError
+from microai.testing.tflite_builder import ModelBuilder
+from microai.tflite import read_model
+
+ACT = tflite.ActivationFunctionType
+PAD = {"SAME": tflite.Padding.SAME, "VALID": tflite.Padding.VALID}
+
+
+@dataclass(frozen=True)
+class Conv:
+    """A CONV_2D (dm == 0) or DEPTHWISE_CONV_2D (dm >= 1) case."""
+
+    name: str
+    shape: tuple[int, int, int, int]  # input NHWC
+    out_c: int = 0  # conv only
+    kernel: tuple[int, int] = (3, 3)
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: str = "SAME"
+    act: str = "NONE"
+    in_zp: int = -3
+    out_zp: int = 5
+    per_channel: bool = True
+    bias: bool = True
+    dm: int = 0
+    seed: int = 0
+    expect_kernel: str | None = None
+
+
+CONV_CASES = [
+    Conv("3x3_same", (1, 8, 8, 3), 5),
+    Conv("3x3_valid_stride2", (1, 9, 7, 4), 7, stride=(2, 2), padding="VALID"),
+    Conv("5x3_stride_2x1", (1, 10, 9, 1), 3, kernel=(5, 3), stride=(2, 1)),
+    Conv("dilated", (1, 11, 10, 3), 4, dilation=(2, 3)),
+    Conv("dilated_valid", (1, 12, 12, 2), 5, dilation=(2, 2), padding="VALID"),
+    Conv("odd_pad", (1, 6, 7, 5), 6, kernel=(4, 2), stride=(3, 2)),
+    Conv("per_tensor", (1, 6, 6, 7), 3, per_channel=False),
+    Conv("no_bias", (1, 5, 5, 3), 2, bias=False),
+    Conv("relu", (1, 7, 7, 3), 4, act="RELU", in_zp=-128, out_zp=-128),
+    Conv("relu6", (1, 7, 7, 3), 4, act="RELU6", in_zp=127, out_zp=-128),
+    Conv("relu_n1_to_1", (1, 6, 6, 2), 3, act="RELU_N1_TO_1", out_zp=127),
+    Conv("batch2", (2, 5, 6, 3), 4, stride=(2, 2)),
+    Conv("1x1_pw", (1, 6, 5, 7), 9, kernel=(1, 1), expect_kernel="CONV_PW_S8"),
+    Conv(
+        "1x1_pw_batch2",
+        (2, 3, 3, 5),
+        1,
+        kernel=(1, 1),
+        per_channel=False,
+        bias=False,
+        expect_kernel="CONV_PW_S8",
+    ),
+    Conv(
+        "1x1_stride2", (1, 7, 7, 4), 3, kernel=(1, 1), stride=(2, 2), expect_kernel="CONV_IM2COL_S8"
+    ),
+    Conv("3x3_im2col", (1, 5, 5, 3), 3, expect_kernel="CONV_IM2COL_S8"),
+    Conv("1x1_out1", (1, 1, 1, 16), 1, kernel=(1, 1), expect_kernel="CONV_PW_S8"),
+    Conv("big_k", (1, 6, 6, 32), 8, kernel=(3, 3), in_zp=100, out_zp=-100),
+]
+
+DW_CASES = [
+    Conv("dw3x3", (1, 8, 8, 5), dm=1, expect_kernel="DW_CONV_3X3_S8"),
+    Conv(
+        "dw3x3_stride2_valid",
+        (1, 9, 8, 3),
+        dm=1,
+        stride=(2, 2),
+        padding="VALID",
+        expect_kernel="DW_CONV_3X3_S8",
+    ),
+    Conv("dw3x3_stride2_same", (1, 8, 7, 7), dm=1, stride=(2, 2), expect_kernel="DW_CONV_3X3_S8"),
+    Conv("dw3x3_tiny", (1, 2, 1, 3), dm=1, stride=(1, 1), expect_kernel="DW_CONV_3X3_S8"),
+    Conv(
+        "dw3x3_relu6_per_tensor",
+        (2, 5, 6, 4),
+        dm=1,
+        act="RELU6",
+        per_channel=False,
+        expect_kernel="DW_CONV_3X3_S8",
+    ),
+    Conv("dw3x3_no_bias_zp", (1, 6, 6, 1), dm=1, bias=False, in_zp=127, out_zp=0),
+    Conv("dw_dm2", (1, 7, 7, 3), dm=2, expect_kernel="DW_CONV_S8"),
+    Conv("dw_dm3_5x5", (1, 8, 9, 2), dm=3, kernel=(5, 5), stride=(2, 2)),
+    Conv("dw_dilated", (1, 10, 10, 3), dm=1, dilation=(2, 2), expect_kernel="DW_CONV_S8"),
+    Conv("dw_dilated_wide", (1, 3, 3, 2), dm=1, dilation=(3, 3), kernel=(3, 3)),
+    Conv("dw_3x1_relu", (1, 6, 5, 4), dm=1, kernel=(3, 1), act="RELU", in_zp=-128),
+    Conv(
+        "dw_n1_to_1_batch2",
+        (2, 4, 4, 3),
+        dm=2,
+        kernel=(2, 2),
+        act="RELU_N1_TO_1",
+        padding="VALID",
+        per_channel=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Fc:
+    name: str
+    in_shape: tuple[int, ...]
+    units: int
+    act: str = "NONE"
+    in_zp: int = 4
+    out_zp: int = -7
+    w_zp: int = 0
+    per_channel: bool = False
+    bias: bool = True
+    keep_num_dims: bool = False
+    seed: int = 0
+
+
+FC_CASES = [
+    Fc("basic", (1, 16), 10),
+    Fc("odd", (1, 7), 5, act="RELU"),
+    Fc("batch3", (3, 13), 4, act="RELU6", in_zp=-128, out_zp=-128),
+    Fc("flatten_4d", (2, 2, 3, 4), 3),
+    Fc("keep_num_dims", (1, 3, 6), 5, keep_num_dims=True),
+    Fc("per_channel", (2, 9), 6, per_channel=True),
+    Fc("no_bias", (1, 33), 1, bias=False, in_zp=127, out_zp=127),
+    Fc("relu_n1_to_1", (1, 20), 8, act="RELU_N1_TO_1"),
+]
+
+
+# ---- building the models ----------------------------------------------------------------
+
+
+def _out_size(size: int, k: int, stride: int, dilation: int, padding: str) -> int:
+    eff = (k - 1) * dilation + 1
+    return -(-size // stride) if padding == "SAME" else (size - eff) // stride + 1
+
+
+def _scales(rng, act: str, taps: int, w_scales: np.ndarray) -> tuple[float, float, float]:
+    """Input and output scales that spread the results over the int8 range, or over the
+    clamp range of RELU_N1_TO_1; and the accumulator's typical size."""
+    acc_std = 74.0 * 74.0 * np.sqrt(taps)
+    real_std = 0.7 if act == "RELU_N1_TO_1" else float(rng.uniform(2.0, 4.0))
+    in_scale = real_std / (acc_std * float(np.mean(w_scales)))
+    out_scale = 1.0 / 90.0 if act == "RELU_N1_TO_1" else real_std / 40.0
+    return in_scale, out_scale, acc_std
+
+
+def _conv_model(c: Conv, golden: bool = False) -> tuple[bytes, np.ndarray]:
+    """The case's model and input. golden=True: with a zero bias instead of none, since
+    LiteRT's int8 CONV_2D and DEPTHWISE_CONV_2D refuse an omitted bias."""
+    rng = np.random.default_rng(c.seed + sum(map(ord, c.name)))
+    n, h, w, ch = c.shape
+    kh, kw = c.kernel
+    dw = c.dm > 0
+    out_c = ch * c.dm if dw else c.out_c
+    oh = _out_size(h, kh, c.stride[0], c.dilation[0], c.padding)
+    ow = _out_size(w, kw, c.stride[1], c.dilation[1], c.padding)
+    w_scales = rng.uniform(0.002, 0.02, out_c if c.per_channel else 1).astype(np.float32)
+    weights = rng.integers(-127, 128, (1, kh, kw, out_c) if dw else (out_c, kh, kw, ch))
+    taps = kh * kw * (1 if dw else ch)
+    in_scale, out_scale, acc_std = _scales(rng, c.act, taps, w_scales)
+    bias = rng.uniform(-acc_std, acc_std, out_c).astype(np.int32)
+    mb = ModelBuilder()
+    x = mb.input("x", c.shape, scale=in_scale, zero_point=c.in_zp)
+    wt = mb.const("w", weights.astype(np.int8), scale=w_scales, quantized_dimension=3 if dw else 0)
+    inputs = [x, wt]
+    if c.bias or golden:
+        bias_scale = (np.float32(in_scale) * w_scales).astype(np.float32)
+        bias = bias if c.bias else np.zeros_like(bias)
+        inputs.append(mb.const("b", bias, scale=bias_scale, quantized_dimension=0))
+    else:
+        inputs.append(-1)  # an omitted optional bias
+    y = mb.tensor("y", (n, oh, ow, out_c), scale=out_scale, zero_point=c.out_zp)
+    fields = dict(
+        Padding=PAD[c.padding],
+        StrideH=c.stride[0],
+        StrideW=c.stride[1],
+        DilationHFactor=c.dilation[0],
+        DilationWFactor=c.dilation[1],
+        FusedActivationFunction=getattr(ACT, c.act),
+    )
+    if dw:
+        mb.op(
+            "DEPTHWISE_CONV_2D",
+            inputs,
+            [y],
+            "DepthwiseConv2DOptions",
+            DepthMultiplier=c.dm,
+            **fields,
+        )
+    else:
+        mb.op("CONV_2D", inputs, [y], "Conv2DOptions", **fields)
+    mb.output(y)
+    return mb.build(), rng.integers(-128, 128, c.shape).astype(np.int8)
+
+
+def _fc_model(c: Fc) -> tuple[bytes, np.ndarray]:
+    rng = np.random.default_rng(c.seed + sum(map(ord, c.name)))
+    depth = c.in_shape[-1] if c.keep_num_dims else int(np.prod(c.in_shape[1:]))
+    batches = int(np.prod(c.in_shape)) // depth
+    w_scales = rng.uniform(0.002, 0.02, c.units if c.per_channel else 1).astype(np.float32)
+    in_scale, out_scale, acc_std = _scales(rng, c.act, depth, w_scales)
+    mb = ModelBuilder()
+    x = mb.input("x", c.in_shape, scale=in_scale, zero_point=c.in_zp)
+    weights = rng.integers(-127, 128, (c.units, depth)).astype(np.int8)
+    inputs = [x, mb.const("w", weights, scale=w_scales, zero_point=c.w_zp)]
+    if c.bias:
+        bias = rng.uniform(-acc_std, acc_std, c.units).astype(np.int32)
+        inputs.append(mb.const("b", bias, scale=(np.float32(in_scale) * w_scales)))
+    else:
+        inputs.append(-1)
+    out_shape = (*c.in_shape[:-1], c.units) if c.keep_num_dims else (batches, c.units)
+    y = mb.tensor("y", out_shape, scale=out_scale, zero_point=c.out_zp)
+    mb.op(
+        "FULLY_CONNECTED",
+        inputs,
+        [y],
+        "FullyConnectedOptions",
+        FusedActivationFunction=getattr(ACT, c.act),
+        KeepNumDims=c.keep_num_dims,
+    )
+    mb.output(y)
+    return mb.build(), rng.integers(-128, 128, c.in_shape).astype(np.int8)
+
+
+# ---- running the C kernels ----------------------------------------------------------------
+
+
+def _lower(model: bytes):
+    graph = read_model(model)
+    assert len(graph.ops) == 1
+    return graph, ops.lower(graph, graph.ops[0])
+
+
+def _ptr(ffi, ctype: str, a: np.ndarray | None):
+    return ffi.NULL if a is None else ffi.cast(ctype, ffi.from_buffer(a))
+
+
+def _c_run(graph, low, x: np.ndarray, wrapper: str | None = None) -> np.ndarray:
+    """Call the C function of low.type (or `wrapper`) with the lowered arguments."""
+    ffi, lib = native.load()
+    params_buf = bytearray(native.pack(low.params_type, low.params))
+    params = ffi.from_buffer(low.params_type + " *", params_buf)
+    w = graph.t(low.inputs[1]).data
+    b = graph.t(low.inputs[2]).data if low.inputs[2] >= 0 else None
+    mult, shift = low.inputs[3], low.inputs[4]
+    q = ffi.new(
+        "nn_quant *",
+        {
+            "multiplier": _ptr(ffi, "int32_t *", mult),
+            "shift": _ptr(ffi, "int32_t *", shift),
+            "per_channel": int(mult.size > 1),
+        },
+    )
+    y_t = graph.t(low.outputs[0])
+    y = np.full(y_t.shape, 0x55, np.int8)
+    xin, wp, bp, yp = (
+        _ptr(ffi, "int8_t *", x),
+        _ptr(ffi, "int8_t *", w),
+        _ptr(ffi, "int32_t *", b),
+        _ptr(ffi, "int8_t *", y),
+    )
+    if low.type == "FC":
+        units, depth = w.shape
+        st = lib.nn_fc_s8(params, q, x.size // depth, depth, xin, units, wp, bp, yp)
+    else:
+        dims = [
+            ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
+            for s in (x.shape, w.shape, y.shape)
+        ]
+        scratch = np.zeros(low.scratch // 4 + 1, np.int32)  # 4-byte aligned
+        fn = wrapper or {"CONV": "nn_conv_s8", "DWCONV": "nn_dw_conv_wrapper_s8"}[low.type]
+        args = [params, q, dims[0], xin, dims[1], wp, bp, dims[2], yp]
+        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8"):
+            args += [_ptr(ffi, "void *", scratch), low.scratch]
+        st = getattr(lib, fn)(*args)
+    assert st == lib.NN_OK
+    return y
+
+
+def _check(
+    model: bytes, x: np.ndarray, expect_kernel: str | None = None, golden_model: bytes | None = None
+):
+    graph, low = _lower(model)
+    if expect_kernel:
+        assert low.kernel == expect_kernel
+    want = run_reference(golden_model or model, [x])[0]
+    got = _c_run(graph, low, x)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    # A meaningful test: outputs are spread, not all saturated or constant.
+    assert len(np.unique(want)) >= min(4, want.size)
+    return graph, low, want
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: c.name)
+def test_conv(case: Conv):
+    _, low, _ = _check(*_conv_model(case), case.expect_kernel, _conv_model(case, True)[0])
+    assert low.type == "CONV"
+
+
+@pytest.mark.parametrize("case", DW_CASES, ids=lambda c: c.name)
+def test_dwconv(case: Conv):
+    _, low, _ = _check(*_conv_model(case), case.expect_kernel, _conv_model(case, True)[0])
+    assert low.type == "DWCONV"
+
+
+@pytest.mark.parametrize("case", FC_CASES, ids=lambda c: c.name)
+def test_fc(case: Fc):
+    _, low, _ = _check(*_fc_model(case))
+    assert (low.type, low.kernel) == ("FC", "FC_S8")
+
+
+@pytest.mark.parametrize(
+    "case, fast, generic",
+    [
+        (CONV_CASES[12], "nn_conv_pw_s8", "nn_conv_im2col_s8"),
+        (CONV_CASES[13], "nn_conv_pw_s8", "nn_conv_im2col_s8"),
+        (DW_CASES[0], "nn_dw_conv_3x3_s8", "nn_dw_conv_s8"),
+        (DW_CASES[2], "nn_dw_conv_3x3_s8", "nn_dw_conv_s8"),
+        (DW_CASES[3], "nn_dw_conv_3x3_s8", "nn_dw_conv_s8"),
+        (DW_CASES[4], "nn_dw_conv_3x3_s8", "nn_dw_conv_s8"),
+    ],
+    ids=lambda v: v.name if isinstance(v, Conv) else v,
+)
+def test_fast_path_matches_generic(case: Conv, fast: str, generic: str):
+    model, x = _conv_model(case)
+    graph, low = _lower(model)
+    if generic == "nn_conv_im2col_s8":
+        ffi, lib = native.load()
+        cp = ffi.new("nn_conv_params *", low.params)
+        dims = [
+            ffi.new("nn_dims *", dict(zip("nhwc", graph.t(t).shape, strict=True)))
+            for t in (low.inputs[0], low.inputs[1], low.outputs[0])
+        ]
+        low = replace(low, scratch=lib.nn_conv_im2col_s8_scratch_size(cp, *dims))
+    np.testing.assert_array_equal(_c_run(graph, low, x, fast), _c_run(graph, low, x, generic))
+
+
+def test_fc_weight_zero_point():
+    """Asymmetric per-tensor weights: the filter offset path (LiteRT may refuse them)."""
+    model, x = _fc_model(Fc("w_zp", (2, 11), 6, w_zp=3))
+    graph, low = _lower(model)
+    assert low.params["filter_offset"] == -3
+    try:
+        want = run_reference(model, [x])[0]
+    except Exception:  # the reference kernel refuses a nonzero filter zero point
+        pytest.skip("LiteRT refuses int8 FULLY_CONNECTED weights with a zero point")
+    np.testing.assert_array_equal(_c_run(graph, low, x), want)
+
+
+def test_kernel_scratch_small():
+    """im2col scratch holds two columns and the corrected bias, not the image."""
+    model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24))
+    _, low = _lower(model)
+    assert low.kernel == "CONV_IM2COL_S8"
+    assert low.scratch == 24 * 4 + 2 * 3 * 3 * 16
+
+
+# ---- through the blob executor (mai_ops_conv.c) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model_x",
+    [
+        _conv_model(CONV_CASES[1]),
+        _conv_model(CONV_CASES[12]),
+        _conv_model(DW_CASES[1]),
+        _conv_model(DW_CASES[7]),
+        _fc_model(FC_CASES[3]),
+        _fc_model(FC_CASES[5]),
+    ],
+    ids=["conv", "conv_pw", "dw3x3", "dw_dm3", "fc_4d", "fc_per_channel"],
+)
+def test_executor(model_x):
+    convert = pytest.importorskip("microai.convert")
+    engine = pytest.importorskip("microai.engine")
+    model, x = model_x
+    blob = convert.convert(model).blob
+    with engine.Model(blob) as m:
+        got = m.run(x)
+    np.testing.assert_array_equal(got.reshape(-1), run_reference(model, [x])[0].reshape(-1))
+
+
+def _tampered(blob: bytes, edit) -> bytes:
+    """The blob with op 0 edited by edit(bytearray, op_offset, op_dict), CRC fixed."""
+    from microai import blob as B
+
+    b = bytearray(blob)
+    h = B.read_header(b)
+    edit(b, h["ops_offset"], B.OP.unpack(b, h["ops_offset"]), h)
+    b[12:16] = B.crc32(b).to_bytes(4, "little")
+    return bytes(b)
+
+
+def _set_kernel(b, at, op, h):
+    b[at + 1] = native.load()[1].NN_KERNEL_CONV_PW_S8
+
+
+def _set_scratch(b, at, op, h):
+    off = native.load()[0].offsetof("mai_op", "scratch_size")
+    b[at + off : at + off + 4] = (op["scratch_size"] - 4).to_bytes(4, "little")
+
+
+def _set_stride(b, at, op, h):
+    off = op["params_offset"] + native.load()[0].offsetof("nn_conv_params", "stride_h")
+    b[off : off + 2] = (0).to_bytes(2, "little")
+
+
+def _set_zero_point(b, at, op, h):
+    from microai import blob as B
+
+    # Tensor 0 is the op's input in these one-op blobs.
+    off = h["tensors_offset"] + B.TENSOR.offsets()["zero_point"]
+    b[off : off + 4] = (17).to_bytes(4, "little", signed=True)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_set_kernel, "kernel choice"),
+        (_set_scratch, "scratch size"),
+        (_set_stride, "parameter out of range"),
+        (_set_zero_point, "parameter out of range"),
+    ],
+    ids=["kernel", "scratch", "stride", "zero_point"],
+)
+def test_executor_rejects(edit, message):
+    """mai_prepare_conv refuses a blob whose op disagrees with what the runtime computes."""
+    convert = pytest.importorskip("microai.convert")
+    engine = pytest.importorskip("microai.engine")
+    blob = convert.convert(_conv_model(CONV_CASES[1])[0]).blob
+    engine.Model(blob).close()  # the untouched blob loads
+    with pytest.raises(engine.ModelError, match=f"op 0: {message}"):
+        engine.Model(_tampered(blob, edit))
+
+
+# ---- unsupported -----------------------------------------------------------------------
+
+
+def _unsupported_models():
+    def conv(mb, x, w, y, act=ACT.NONE, b=None):
+        ins = [x, w] if b is None else [x, w, b]
+        mb.op(
+            "CONV_2D",
+            ins,
+            [y],
+            "Conv2DOptions",
+            Padding=PAD["SAME"],
+            StrideH=1,
+            StrideW=1,
+            FusedActivationFunction=act,
+        )
+        mb.output(y)
+        return mb.build()
+
+    w8 = np.ones((2, 3, 3, 3), np.int8)
+    cases = {}
+    mb = ModelBuilder()
+    cases["int16"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 3), np.int16, scale=0.1),
+        mb.const("w", w8, scale=0.1),
+        mb.tensor("y", (1, 4, 4, 2), np.int16, scale=0.1),
+    )
+    mb = ModelBuilder()
+    cases["hybrid"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 3), np.float32),
+        mb.const("w", w8, scale=0.1),
+        mb.tensor("y", (1, 4, 4, 2), np.float32),
+    )
+    mb = ModelBuilder()
+    cases["weights zero point"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 3), scale=0.1),
+        mb.const("w", w8, scale=0.1, zero_point=2),
+        mb.tensor("y", (1, 4, 4, 2), scale=0.1),
+    )
+    mb = ModelBuilder()
+    cases["TANH"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 3), scale=0.1),
+        mb.const("w", w8, scale=0.1),
+        mb.tensor("y", (1, 4, 4, 2), scale=0.1),
+        act=ACT.TANH,
+    )
+    mb = ModelBuilder()
+    cases["output height"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 3), scale=0.1),
+        mb.const("w", w8, scale=0.1),
+        mb.tensor("y", (1, 3, 4, 2), scale=0.1),
+    )
+    mb = ModelBuilder()
+    cases["grouped"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 6), scale=0.1),
+        mb.const("w", w8, scale=0.1),
+        mb.tensor("y", (1, 4, 4, 2), scale=0.1),
+    )
+    mb = ModelBuilder()
+    cases["int64 bias"] = conv(
+        mb,
+        mb.input("x", (1, 4, 4, 3), scale=0.1),
+        mb.const("w", w8, scale=0.1),
+        mb.tensor("y", (1, 4, 4, 2), scale=0.1),
+        b=mb.const("b", np.zeros(2, np.int64), scale=0.01),
+    )
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 3), scale=0.1)
+    wdyn = mb.input("w", (2, 3, 3, 3), scale=0.1)
+    cases["not constant"] = conv(mb, x, wdyn, mb.tensor("y", (1, 4, 4, 2), scale=0.1))
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 8), np.float32)
+    y = mb.tensor("y", (1, 2), np.float32)
+    mb.op(
+        "FULLY_CONNECTED",
+        [x, mb.const("w", np.ones((2, 8), np.int8), scale=0.1)],
+        [y],
+        "FullyConnectedOptions",
+        AsymmetricQuantizeInputs=True,
+    )
+    mb.output(y)
+    cases["hybrid fc"] = mb.build()
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 10), scale=0.1)
+    y = mb.tensor("y", (1, 2), scale=0.1)
+    mb.op(
+        "FULLY_CONNECTED",
+        [x, mb.const("w", np.ones((2, 8), np.int8), scale=0.1)],
+        [y],
+        "FullyConnectedOptions",
+    )
+    mb.output(y)
+    cases["fc rows"] = mb.build()
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 8), scale=0.1)
+    y = mb.tensor("y", (1, 2), scale=0.1)
+    mb.op(
+        "FULLY_CONNECTED",
+        [x, mb.const("w", np.ones((2, 8), np.int8), scale=0.1)],
+        [y],
+        "FullyConnectedOptions",
+        WeightsFormat=1,
+    )
+    mb.output(y)
+    cases["shuffled"] = mb.build()
+    return cases
+
+
+@pytest.mark.parametrize(
+    "what, model", list(_unsupported_models().items()), ids=list(_unsupported_models())
+)
+def test_unsupported(what: str, model: bytes):
+    graph = read_model(model)
+    op = graph.ops[0]
+    with pytest.raises(ConvertError) as e:
+        ops.lower(graph, op)
+    msg = str(e.value)
+    assert op.opcode in msg and "op 0" in msg
+
+
+# ---- multiplier arithmetic ---------------------------------------------------------------
+
+# Scales where double(float(in * w)) / out and double(in) * double(w) / out quantize to
+# multipliers that round acc = -19131 differently (-65 and -66).
+_IN_S, _W_S, _OUT_S, _ACC = 0.12152561545372009, 0.0011941755656152964, 0.04238823428750038, -19131
+
+
+def _one_mac_model(opcode: str) -> bytes:
+    """out = requantize(1 * 1 + bias) with bias = _ACC - 1."""
+    mb = ModelBuilder()
+    shape, wshape = ((1, 1), (1, 1)) if opcode == "FULLY_CONNECTED" else ((1, 1, 1, 1),) * 2
+    x = mb.input("x", shape, scale=_IN_S, zero_point=0)
+    w = mb.const("w", np.ones(wshape, np.int8), scale=np.float32([_W_S]))
+    b = mb.const(
+        "b", np.int32([_ACC - 1]), scale=np.float32([np.float32(_IN_S) * np.float32(_W_S)])
+    )
+    y = mb.tensor("y", shape, scale=_OUT_S, zero_point=0)
+    if opcode == "FULLY_CONNECTED":
+        mb.op(opcode, [x, w, b], [y], "FullyConnectedOptions")
+    elif opcode == "DEPTHWISE_CONV_2D":
+        mb.op(
+            opcode,
+            [x, w, b],
+            [y],
+            "DepthwiseConv2DOptions",
+            Padding=PAD["VALID"],
+            StrideH=1,
+            StrideW=1,
+            DepthMultiplier=1,
+        )
+    else:
+        mb.op(opcode, [x, w, b], [y], "Conv2DOptions", Padding=PAD["VALID"], StrideH=1, StrideW=1)
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize(
+    "opcode, want",
+    [
+        ("FULLY_CONNECTED", -65),  # per-tensor FC: the scales multiplied in float32 first
+        ("CONV_2D", -66),  # conv: per-channel arithmetic in double, even per-tensor
+        ("DEPTHWISE_CONV_2D", -66),
+    ],
+)
+def test_multiplier_formula(opcode: str, want: int):
+    model = _one_mac_model(opcode)
+    x = np.ones((1, 1) if opcode == "FULLY_CONNECTED" else (1, 1, 1, 1), np.int8)
+    assert run_reference(model, [x])[0].item() == want
+    graph, low = _lower(model)
+    assert _c_run(graph, low, x).item() == want
