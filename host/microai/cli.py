@@ -17,7 +17,8 @@ from rich.text import Text
 from . import MicroaiError, __version__
 from .boards import DEFAULT_BOARD, board_names, load_board
 
-console = Console()
+# Full-width tables also when piped (rich would cut them at 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, soft_wrap=True)
 
 

@@ -31,7 +31,7 @@ class NativeBuildError(MicroaiError):
 
 
 def _headers() -> list[Path]:
-    return [NN_DIR / h for h in HEADERS if (NN_DIR / h).is_file()]
+    return [NN_DIR / h for h in HEADERS]
 
 
 def _strip(text: str) -> str:
@@ -39,30 +39,18 @@ def _strip(text: str) -> str:
     return re.sub(r"//[^\n]*", "", text)
 
 
-def _cdef(headers: list[Path], srcs: list[Path]) -> str:
-    """Declarations for cffi: the headers without comments and preprocessor lines, and
-    without the prototypes of functions no source defines (yet)."""
-    text = _strip("\n".join(h.read_text() for h in headers))
+def _cdef(headers: list[Path]) -> str:
+    """Declarations for cffi: the headers without comments and preprocessor lines, but
+    with their integer constants (cffi takes `#define NAME 42`)."""
     lines = []
-    for ln in text.splitlines():
+    for ln in _strip("\n".join(h.read_text() for h in headers)).splitlines():
         if not ln.lstrip().startswith("#"):
             lines.append(ln)
             continue
-        # Integer constants stay (cffi takes `#define NAME 42`); other directives go.
         m = re.match(r"\s*#define\s+(\w+)\s+\(?\s*(0x[0-9a-fA-F]+|\d+)[uU]?\s*\)?\s*$", ln)
         if m:
             lines.append(f"#define {m.group(1)} {m.group(2)}")
-    text = "\n".join(lines)
-    code = _strip("\n".join(p.read_text() for p in srcs))
-    code = "\n".join(ln for ln in code.splitlines() if not ln.lstrip().startswith("#"))
-    defined = set(re.findall(r"\b(\w+)\s*\([^;{}]*\)\s*\{", code))
-    out = []
-    for stmt in re.split(r"(?<=;)", text):
-        m = re.match(r"\s*(?!typedef)[\w\s\*]+?\b(\w+)\s*\(", stmt)
-        if m and m.group(1) not in defined:
-            continue
-        out.append(stmt)
-    return "".join(out)
+    return "\n".join(lines)
 
 
 def sources() -> list[Path]:
@@ -77,7 +65,7 @@ def load():
     headers = _headers()
     srcs = sources()
     flags = CFLAGS + os.environ.get("MICROAI_HOST_CFLAGS", "").split()
-    cdef = _cdef(headers, srcs)
+    cdef = _cdef(headers)
     h = hashlib.sha256(cdef.encode())
     for p in headers + srcs:
         h.update(str(p.relative_to(NN_DIR)).encode() + b"\0" + p.read_bytes())

@@ -15,8 +15,12 @@ INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite QuantizeMultiplier: real = q * 2^(shift - 31), q in [2^30, 2^31) (or 0)."""
+def quantize_multiplier(real: float, cap_shift: bool = True) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real = q * 2^(shift - 31), q in [2^30, 2^31) (or 0).
+
+    cap_shift saturates shift at 30, as TFLite does for its single-rounding
+    requantization; the double-rounding users (SOFTMAX's input scaling, MEAN) keep 31.
+    """
     if real == 0.0:
         return 0, 0
     mantissa, shift = math.frexp(real)
@@ -26,7 +30,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
+    if cap_shift and shift > 30:
         shift = 30
         q = (1 << 31) - 1
     return q, shift

@@ -1,39 +1,6 @@
 // microai: the one table from op type to its prepare/eval functions.
 #include "mai_ops.h"
 
-// DEVELOPMENT ONLY (removed when every op is in): ops not written yet stay NULL, and
-// mai_load() refuses a blob that uses them.
-#pragma weak mai_prepare_conv
-#pragma weak mai_eval_conv
-#pragma weak mai_prepare_dwconv
-#pragma weak mai_eval_dwconv
-#pragma weak mai_prepare_fc
-#pragma weak mai_eval_fc
-#pragma weak mai_prepare_avgpool
-#pragma weak mai_eval_avgpool
-#pragma weak mai_prepare_maxpool
-#pragma weak mai_eval_maxpool
-#pragma weak mai_prepare_add
-#pragma weak mai_eval_add
-#pragma weak mai_prepare_mul
-#pragma weak mai_eval_mul
-#pragma weak mai_prepare_softmax
-#pragma weak mai_eval_softmax
-#pragma weak mai_prepare_logistic
-#pragma weak mai_eval_logistic
-#pragma weak mai_prepare_mean
-#pragma weak mai_eval_mean
-#pragma weak mai_prepare_pad
-#pragma weak mai_eval_pad
-#pragma weak mai_prepare_concat
-#pragma weak mai_eval_concat
-#pragma weak mai_prepare_requantize
-#pragma weak mai_eval_requantize
-#pragma weak mai_prepare_quantize
-#pragma weak mai_eval_quantize
-#pragma weak mai_prepare_dequantize
-#pragma weak mai_eval_dequantize
-
 const mai_op_impl mai_op_impls[MAI_OP_COUNT] = {
     [MAI_OP_CONV] = {mai_prepare_conv, mai_eval_conv},
     [MAI_OP_DWCONV] = {mai_prepare_dwconv, mai_eval_dwconv},

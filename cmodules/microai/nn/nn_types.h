@@ -129,19 +129,22 @@ typedef struct {
     int32_t diff_min;
 } nn_softmax_params;
 
-/// LOGISTIC (int8 in, int8 out with scale 1/256 and zero point -128).
+/// LOGISTIC (int8 in, int8 out with scale 1/256 and zero point -128). LiteRT's reference
+/// kernel for int8 is a 256-entry table the host fills exactly as LiteRT's Prepare does
+/// (LUTPopulate: float sigmoid of each dequantized input value), so the device only looks
+/// values up: out = lut[(uint8_t)in].
 typedef struct {
-    int32_t input_zero_point;
-    int32_t input_range_radius;
-    int32_t input_multiplier;
-    int32_t input_left_shift;
+    int8_t lut[256];
 } nn_logistic_params;
 
-/// MEAN over H and W of an NHWC tensor (GlobalAveragePooling), int8.
+/// MEAN over H and W of an NHWC tensor (GlobalAveragePooling), int8, as TFLite's
+/// reference QuantizedMeanOrSum: out = requant(sum(in) - input_zero_point * H * W) +
+/// output_zero_point. multiplier/shift already include the 1 / (H * W) factor (the host
+/// applies the reference's adjustment of QuantizeMultiplier(in_scale / out_scale)).
 typedef struct {
     int32_t input_zero_point;
     int32_t output_zero_point;
-    int32_t multiplier; ///< output requantization, TFLite reference MEAN semantics
+    int32_t multiplier;
     int32_t shift;
 } nn_mean_params;
 

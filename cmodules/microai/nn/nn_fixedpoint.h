@@ -1,0 +1,26 @@
+// microai nn: gemmlowp-style fixed-point helpers for the int8 activation kernels.
+//
+// Bit-exact ports of the scalar int32 paths of gemmlowp's fixedpoint.h as TFLite's
+// reference kernels use them. A value "Qm" has m integer bits and 31 - m fractional
+// bits in an int32 (raw); Q0 covers [-1, 1).
+#ifndef MICROAI_NN_FIXEDPOINT_H
+#define MICROAI_NN_FIXEDPOINT_H
+
+#include <stdint.h>
+
+/// gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent >= 0 (a saturating
+/// left shift) and exponent < 0 (RoundingDivideByPOT).
+int32_t nn_fp_mul_by_pot(int32_t x, int32_t exponent);
+
+/// gemmlowp exp_on_negative_values: exp(a) for a <= 0 given in Q(integer_bits)
+/// (0 <= integer_bits <= 30); the result is Q0.
+int32_t nn_fp_exp_on_negative_values(int32_t a, int32_t integer_bits);
+
+/// gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a in [0, 1), Q0 in and out.
+int32_t nn_fp_one_over_one_plus_x(int32_t a);
+
+/// TFLite GetReciprocal: x (> 0) in Q(x_integer_bits); returns 1 / x as Q0 scaled by
+/// 2^-num_bits_over_unit, with *num_bits_over_unit = x_integer_bits - clz(x).
+int32_t nn_fp_reciprocal(int32_t x, int32_t x_integer_bits, int32_t *num_bits_over_unit);
+
+#endif // MICROAI_NN_FIXEDPOINT_H

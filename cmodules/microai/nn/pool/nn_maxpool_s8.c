@@ -1,0 +1,35 @@
+// MAX_POOL_2D int8, bit-exact with TFLite's reference_integer_ops::MaxPool: the maximum
+// over the window clipped to the input (padding never wins), clamped to the activation.
+#include "nn_functions.h"
+
+nn_status nn_maxpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *out_dims, int8_t *out) {
+    const int32_t in_h = in_dims->h, in_w = in_dims->w, depth = in_dims->c;
+    const int32_t act_min = p->act.min, act_max = p->act.max;
+    for (int32_t b = 0; b < out_dims->n; b++) {
+        const int8_t *in_b = in + (size_t)b * in_h * in_w * depth;
+        for (int32_t oy = 0; oy < out_dims->h; oy++) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            const int32_t fy0 = y0 < 0 ? -y0 : 0;
+            const int32_t fy1 = p->filter_h < in_h - y0 ? p->filter_h : in_h - y0;
+            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int32_t fx0 = x0 < 0 ? -x0 : 0;
+                const int32_t fx1 = p->filter_w < in_w - x0 ? p->filter_w : in_w - x0;
+                for (int32_t c = 0; c < depth; c++) {
+                    int32_t max = INT8_MIN;
+                    for (int32_t fy = fy0; fy < fy1; fy++) {
+                        const int8_t *row = in_b + ((size_t)(y0 + fy) * in_w + x0) * depth + c;
+                        for (int32_t fx = fx0; fx < fx1; fx++) {
+                            const int32_t v = row[(size_t)fx * depth];
+                            max = v > max ? v : max;
+                        }
+                    }
+                    max = max < act_min ? act_min : (max > act_max ? act_max : max);
+                    *out++ = (int8_t)max;
+                }
+            }
+        }
+    }
+    return NN_OK;
+}
