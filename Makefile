@@ -4,6 +4,7 @@
 #   make test      everything CI checks
 #   make firmware BOARD=<name>   build MicroPython + microai for a board (see boards/)
 #   make repl      interactive REPL on the default emulated board
+#   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
 #
 # `make setup` (called by the others) installs the Debian packages, makes the Python
 # venv in .venv and unpacks MicroPython's pinned Debian source into build/micropython.
@@ -20,7 +21,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy lint clean distclean
+	test test-host test-mpy lint bench clean distclean
 
 all: demo
 
@@ -75,8 +76,12 @@ test-mpy: setup
 test-host: setup
 	$(PY) -m pytest
 
+# Benchmarks print figures; they are not tests and not part of `make test`.
+bench: setup
+	$(PY) tests/bench/host_engine.py
+
 clean:
-	rm -rf build/firmware
+	rm -rf build/firmware build/native
 
 distclean:
 	rm -rf build $(VENV)

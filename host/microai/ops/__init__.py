@@ -72,11 +72,5 @@ def lower(graph: Graph, op: Op) -> Lowered:
     return fn(graph, op)
 
 
-def _load_families() -> None:
-    from . import conv, misc  # noqa: F401  (registers their lowerings)
-
-
-try:
-    _load_families()
-except ImportError:  # a family module not written yet
-    pass
+# The op family modules register their lowerings on import.
+from . import conv, misc  # noqa: E402, F401
