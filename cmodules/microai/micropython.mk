@@ -5,6 +5,12 @@ MICROAI_MOD_DIR := $(USERMOD_DIR)
 
 $(if $(MICROAI_GEN_DIR),,$(error microai: MICROAI_GEN_DIR is not set; build with `make firmware BOARD=...`))
 
+# MicroPython glue (scanned for qstrs).
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/modmicroai.c
+SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_model.c
+SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_profile.c
 
-CFLAGS_USERMOD += -I$(MICROAI_MOD_DIR) -I$(MICROAI_GEN_DIR)
+# The pure C core: kernels and blob executor (no MicroPython headers, no qstrs).
+SRC_USERMOD_LIB_C += $(wildcard $(MICROAI_MOD_DIR)/nn/*.c $(MICROAI_MOD_DIR)/nn/*/*.c)
+
+CFLAGS_USERMOD += -I$(MICROAI_MOD_DIR) -I$(MICROAI_MOD_DIR)/nn -I$(MICROAI_GEN_DIR)

@@ -1,0 +1,264 @@
+// microai.Model(blob, arena=None): validate a blob once, then run it from an arena.
+//
+// Like framebuf.FrameBuffer: the blob is any buffer (bytes, bytearray, memoryview of
+// flash), used in place and kept referenced so the GC keeps the weights alive. Every
+// check is done once, in mai_load(); invoke() is a thin walk over the op table.
+#include <string.h>
+
+#include "py/runtime.h"
+#include "py/objarray.h"
+
+#include "microai_config.h"
+#include "microai_model.h"
+#include "microai_profile.h"
+#include "nn/mai_exec.h"
+
+// The one static tensor arena, sized per board (board.json "arena_bytes") and placed
+// where the board says (the STM32F405 keeps it in a 64 KiB region of its own).
+static uint8_t microai_arena[MICROAI_ARENA_SIZE] MICROAI_ARENA_ATTR;
+
+// The Model currently using the static arena: a new one takes it over, and the old one
+// is closed (its tensors would be overwritten). A root pointer, so the GC sees it.
+MP_REGISTER_ROOT_POINTER(mp_obj_t microai_arena_owner);
+
+typedef struct _microai_model_obj_t {
+    mp_obj_base_t base;
+    mp_obj_t blob;   // keeps the blob's buffer alive
+    mp_obj_t arena;  // a user bytearray, or mp_const_none for the static arena
+    mai_model m;
+    bool closed;
+} microai_model_obj_t;
+
+uint8_t *microai_static_arena(size_t *size) {
+    *size = sizeof(microai_arena);
+    return microai_arena;
+}
+
+static const char *op_type_name(uint32_t type) {
+    static const char *const names[MAI_OP_COUNT] = {
+        "CONV", "DWCONV", "FC", "AVGPOOL", "MAXPOOL", "ADD", "MUL", "SOFTMAX", "LOGISTIC",
+        "MEAN", "PAD", "CONCAT", "REQUANTIZE", "QUANTIZE", "DEQUANTIZE",
+    };
+    return type < MAI_OP_COUNT ? names[type] : "?";
+}
+
+// Raise ValueError naming what failed and where: "blob rejected: invalid op at op 3
+// (CONV): shapes do not agree".
+static NORETURN void raise_mai(const uint8_t *blob, const char *what, mai_status s,
+    const mai_error *err) {
+    const char *status = mai_status_str(s);
+    if (s == MAI_E_OP || s == MAI_E_KERNEL) {
+        const mai_header *h = (const mai_header *)blob;
+        const char *type = "?";
+        if (err->index >= 0 && (uint32_t)err->index < h->n_ops) {
+            type = op_type_name(((const mai_op *)(blob + h->ops_offset))[err->index].type);
+        }
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s: %s at op %d (%s): %s"), what,
+            status, (int)err->index, type,
+            s == MAI_E_KERNEL ? "the kernel refused" : mai_check_str((mai_check)err->detail));
+    }
+    if (s == MAI_E_TENSOR || s == MAI_E_IO) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s: %s %d: %s"), what, status,
+            (int)err->index, mai_check_str((mai_check)err->detail));
+    }
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s: %s"), what, status);
+}
+
+static microai_model_obj_t *get_open(mp_obj_t self_in) {
+    microai_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->closed) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("model is closed"));
+    }
+    return self;
+}
+
+static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
+    const mp_obj_t *all_args) {
+    enum { ARG_blob, ARG_arena };
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_blob, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_arena, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+
+    mp_buffer_info_t blob;
+    mp_get_buffer_raise(args[ARG_blob].u_obj, &blob, MP_BUFFER_READ);
+
+    uint8_t *arena;
+    size_t arena_size;
+    if (args[ARG_arena].u_obj == mp_const_none) {
+        arena = microai_static_arena(&arena_size);
+    } else {
+        mp_buffer_info_t a;
+        mp_get_buffer_raise(args[ARG_arena].u_obj, &a, MP_BUFFER_WRITE);
+        // Use the 16-byte aligned part of the caller's buffer.
+        size_t pad = (16 - ((uintptr_t)a.buf & 15)) & 15;
+        arena = (uint8_t *)a.buf + pad;
+        arena_size = a.len > pad ? a.len - pad : 0;
+    }
+
+    microai_model_obj_t *self = mp_obj_malloc(microai_model_obj_t, type);
+    self->blob = args[ARG_blob].u_obj;
+    self->arena = args[ARG_arena].u_obj;
+    self->closed = false;
+    mai_error err;
+    mai_status s = mai_load(&self->m, blob.buf, blob.len, arena, arena_size, &err);
+    if (s == MAI_E_ARENA_TOO_SMALL) {
+        const mai_header *h = blob.buf;
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("arena too small: the model needs %u bytes, the arena has %u"),
+            (unsigned)h->arena_size, (unsigned)arena_size);
+    }
+    if (s != MAI_OK) {
+        raise_mai(blob.buf, "blob rejected", s, &err);
+    }
+    if (self->arena == mp_const_none) {
+        mp_obj_t owner = MP_STATE_VM(microai_arena_owner);
+        if (owner != MP_OBJ_NULL && owner != mp_const_none) {
+            ((microai_model_obj_t *)MP_OBJ_TO_PTR(owner))->closed = true;
+        }
+        MP_STATE_VM(microai_arena_owner) = MP_OBJ_FROM_PTR(self);
+    }
+    return MP_OBJ_FROM_PTR(self);
+}
+
+// A memoryview of a model input or output, straight into the arena.
+static mp_obj_t tensor_view(microai_model_obj_t *self, uint32_t t) {
+    const mai_tensor *tensor = &self->m.tensors[t];
+    byte typecode = tensor->dtype == MAI_DTYPE_FLOAT32 ? 'f'
+        : tensor->dtype == MAI_DTYPE_INT32 ? 'i'
+        : tensor->dtype == MAI_DTYPE_INT16 ? 'h' : 'b';
+    size_t item = tensor->dtype == MAI_DTYPE_INT8 ? 1 : tensor->dtype == MAI_DTYPE_INT16 ? 2 : 4;
+    mp_obj_t mv = mp_obj_new_memoryview(typecode, tensor->size / item, mai_tensor_data(&self->m, t));
+    return mv;
+}
+
+static uint32_t io_tensor(microai_model_obj_t *self, mp_int_t i, bool input) {
+    uint32_t t = input ? mai_input(&self->m, i) : mai_output(&self->m, i);
+    if (i < 0 || t == MAI_NO_TENSOR) {
+        mp_raise_msg_varg(&mp_type_IndexError, MP_ERROR_TEXT("model has %d %s(s); no %s %d"),
+            input ? self->m.header->n_inputs : self->m.header->n_outputs,
+            input ? "input" : "output", input ? "input" : "output", (int)i);
+    }
+    return t;
+}
+
+static mp_obj_t microai_model_input(size_t n_args, const mp_obj_t *args) {
+    microai_model_obj_t *self = get_open(args[0]);
+    mp_int_t i = n_args > 1 ? mp_obj_get_int(args[1]) : 0;
+    return tensor_view(self, io_tensor(self, i, true));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(microai_model_input_obj, 1, 2, microai_model_input);
+
+static mp_obj_t microai_model_output(size_t n_args, const mp_obj_t *args) {
+    microai_model_obj_t *self = get_open(args[0]);
+    mp_int_t i = n_args > 1 ? mp_obj_get_int(args[1]) : 0;
+    return tensor_view(self, io_tensor(self, i, false));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(microai_model_output_obj, 1, 2, microai_model_output);
+
+static void invoke(microai_model_obj_t *self) {
+    mai_error err;
+    microai_mark_begin();
+    const uint32_t n = self->m.header->n_ops;
+    for (uint32_t i = 0; i < n; i++) {
+        mai_status s = mai_invoke_op(&self->m, i, &err);
+        if (s != MAI_OK) {
+            raise_mai(self->m.blob, "invoke failed", s, &err);
+        }
+        microai_mark_layer();
+    }
+    microai_mark_end();
+}
+
+static mp_obj_t microai_model_invoke(mp_obj_t self_in) {
+    invoke(get_open(self_in));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_invoke_obj, microai_model_invoke);
+
+// run(x): copy x into input 0, invoke, return output 0 as bytes.
+static mp_obj_t microai_model_run(mp_obj_t self_in, mp_obj_t x_in) {
+    microai_model_obj_t *self = get_open(self_in);
+    mp_buffer_info_t x;
+    mp_get_buffer_raise(x_in, &x, MP_BUFFER_READ);
+    const mai_tensor *in = &self->m.tensors[io_tensor(self, 0, true)];
+    if (x.len != in->size) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("wrong input size: input 0 takes %u bytes, got %u"),
+            (unsigned)in->size, (unsigned)x.len);
+    }
+    memcpy(mai_tensor_data(&self->m, io_tensor(self, 0, true)), x.buf, x.len);
+    invoke(self);
+    uint32_t t = io_tensor(self, 0, false);
+    return mp_obj_new_bytes(mai_tensor_data(&self->m, t), self->m.tensors[t].size);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(microai_model_run_obj, microai_model_run);
+
+// profile() -> list of per-layer costs of one invoke (microai.info()['cycles']).
+static mp_obj_t microai_model_profile(mp_obj_t self_in) {
+    microai_model_obj_t *self = get_open(self_in);
+    const uint32_t n = self->m.header->n_ops;
+    mp_obj_t list = mp_obj_new_list(0, NULL);
+    mai_error err;
+    microai_cycles_init();
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t t0 = microai_cycles();
+        mai_status s = mai_invoke_op(&self->m, i, &err);
+        uint32_t t1 = microai_cycles();
+        if (s != MAI_OK) {
+            raise_mai(self->m.blob, "invoke failed", s, &err);
+        }
+        mp_obj_t row[2] = {
+            mp_obj_new_str_from_cstr(op_type_name(self->m.ops[i].type)),
+            mp_obj_new_int_from_uint(t1 - t0),
+        };
+        mp_obj_list_append(list, mp_obj_new_tuple(2, row));
+    }
+    return list;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_profile_obj, microai_model_profile);
+
+static mp_obj_t microai_model_arena_info(mp_obj_t self_in) {
+    microai_model_obj_t *self = get_open(self_in);
+    const mai_header *h = self->m.header;
+    mp_obj_t d = mp_obj_new_dict(6);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_arena_size), mp_obj_new_int_from_uint(self->m.arena_size));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_arena_used), mp_obj_new_int_from_uint(h->arena_size));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_arena_addr), mp_obj_new_int_from_uint((uintptr_t)self->m.arena));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_static), mp_obj_new_bool(self->arena == mp_const_none));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_blob_bytes), mp_obj_new_int_from_uint(h->total_size));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_n_ops), mp_obj_new_int_from_uint(h->n_ops));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_arena_info_obj, microai_model_arena_info);
+
+static mp_obj_t microai_model_close(mp_obj_t self_in) {
+    microai_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    self->closed = true;
+    if (MP_STATE_VM(microai_arena_owner) == self_in) {
+        MP_STATE_VM(microai_arena_owner) = mp_const_none;
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_close_obj, microai_model_close);
+
+static const mp_rom_map_elem_t microai_model_locals_dict_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_invoke), MP_ROM_PTR(&microai_model_invoke_obj) },
+    { MP_ROM_QSTR(MP_QSTR_input), MP_ROM_PTR(&microai_model_input_obj) },
+    { MP_ROM_QSTR(MP_QSTR_output), MP_ROM_PTR(&microai_model_output_obj) },
+    { MP_ROM_QSTR(MP_QSTR_run), MP_ROM_PTR(&microai_model_run_obj) },
+    { MP_ROM_QSTR(MP_QSTR_profile), MP_ROM_PTR(&microai_model_profile_obj) },
+    { MP_ROM_QSTR(MP_QSTR_arena_info), MP_ROM_PTR(&microai_model_arena_info_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&microai_model_close_obj) },
+};
+static MP_DEFINE_CONST_DICT(microai_model_locals_dict, microai_model_locals_dict_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    microai_type_Model,
+    MP_QSTR_Model,
+    MP_TYPE_FLAG_NONE,
+    make_new, microai_model_make_new,
+    locals_dict, &microai_model_locals_dict
+    );
