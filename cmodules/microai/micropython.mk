@@ -10,7 +10,9 @@ SRC_USERMOD_C += $(MICROAI_MOD_DIR)/modmicroai.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_model.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_profile.c
 
-# The pure C core: kernels and blob executor (no MicroPython headers, no qstrs).
+# The pure C core: kernels and blob executor (no MicroPython headers, no qstrs), and
+# the blobs frozen into this firmware (generated; an empty table without MODEL=).
 SRC_USERMOD_LIB_C += $(wildcard $(MICROAI_MOD_DIR)/nn/*.c $(MICROAI_MOD_DIR)/nn/*/*.c)
+SRC_USERMOD_LIB_C += $(MICROAI_GEN_DIR)/microai_frozen.c
 
 CFLAGS_USERMOD += -I$(MICROAI_MOD_DIR) -I$(MICROAI_MOD_DIR)/nn -I$(MICROAI_GEN_DIR)

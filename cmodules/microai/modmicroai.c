@@ -3,6 +3,7 @@
 #include "py/objstr.h"
 
 #include "microai_config.h"
+#include "microai_frozen.h"
 #include "microai_model.h"
 #include "microai_profile.h"
 
@@ -30,11 +31,25 @@ static mp_obj_t microai_info(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(microai_info_obj, microai_info);
 
+// frozen() -> dict of the blobs frozen into this firmware: name -> read-only memoryview
+// of the blob in flash (pass it to Model: nothing is copied).
+static mp_obj_t microai_frozen(void) {
+    mp_obj_t dict = mp_obj_new_dict(microai_frozen_count);
+    for (size_t i = 0; i < microai_frozen_count; i++) {
+        const microai_frozen_t *f = &microai_frozen_models[i];
+        mp_obj_dict_store(dict, mp_obj_new_str_from_cstr(f->name),
+            mp_obj_new_memoryview('B', f->size, (void *)f->blob));
+    }
+    return dict;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(microai_frozen_obj, microai_frozen);
+
 static const mp_rom_map_elem_t microai_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_microai) },
     { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_PTR(&microai_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_info), MP_ROM_PTR(&microai_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&microai_type_Model) },
+    { MP_ROM_QSTR(MP_QSTR_frozen), MP_ROM_PTR(&microai_frozen_obj) },
     { MP_ROM_QSTR(MP_QSTR__spin), MP_ROM_PTR(&microai_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_HAS_DSP), MICROAI_HAS_DSP ? MP_ROM_TRUE : MP_ROM_FALSE },
 };
