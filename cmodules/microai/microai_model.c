@@ -158,10 +158,10 @@ static mp_obj_t microai_model_output(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(microai_model_output_obj, 1, 2, microai_model_output);
 
-static void invoke(microai_model_obj_t *self) {
+// Run ops [0, n): all of them for an inference, fewer to look at an intermediate.
+static void invoke(microai_model_obj_t *self, uint32_t n) {
     mai_error err;
     microai_mark_begin();
-    const uint32_t n = self->m.header->n_ops;
     for (uint32_t i = 0; i < n; i++) {
         mai_status s = mai_invoke_op(&self->m, i, &err);
         if (s != MAI_OK) {
@@ -173,28 +173,42 @@ static void invoke(microai_model_obj_t *self) {
 }
 
 static mp_obj_t microai_model_invoke(mp_obj_t self_in) {
-    invoke(get_open(self_in));
+    microai_model_obj_t *self = get_open(self_in);
+    invoke(self, self->m.header->n_ops);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_invoke_obj, microai_model_invoke);
 
-// run(x): copy x into input 0, invoke, return output 0 as bytes.
-static mp_obj_t microai_model_run(mp_obj_t self_in, mp_obj_t x_in) {
-    microai_model_obj_t *self = get_open(self_in);
+// run(x, layers=None): copy x into input 0, run the model and return a copy of output 0
+// as bytes; with `layers`, run only the first `layers` ops and return a copy of the last
+// one's output (to look at an intermediate tensor).
+static mp_obj_t microai_model_run(size_t n_args, const mp_obj_t *args) {
+    microai_model_obj_t *self = get_open(args[0]);
     mp_buffer_info_t x;
-    mp_get_buffer_raise(x_in, &x, MP_BUFFER_READ);
-    const mai_tensor *in = &self->m.tensors[io_tensor(self, 0, true)];
+    mp_get_buffer_raise(args[1], &x, MP_BUFFER_READ);
+    uint32_t in_t = io_tensor(self, 0, true);
+    const mai_tensor *in = &self->m.tensors[in_t];
     if (x.len != in->size) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("wrong input size: input 0 takes %u bytes, got %u"),
             (unsigned)in->size, (unsigned)x.len);
     }
-    memcpy(mai_tensor_data(&self->m, io_tensor(self, 0, true)), x.buf, x.len);
-    invoke(self);
+    uint32_t n = self->m.header->n_ops;
     uint32_t t = io_tensor(self, 0, false);
+    if (n_args > 2 && args[2] != mp_const_none) {
+        mp_int_t k = mp_obj_get_int(args[2]);
+        if (k < 1 || (uint32_t)k > n) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("layers must be 1..%d"), (int)n);
+        }
+        n = k;
+        const mai_op *op = &self->m.ops[n - 1];
+        t = ((const uint16_t *)(self->m.blob + op->io_offset))[op->n_in];
+    }
+    memcpy(mai_tensor_data(&self->m, in_t), x.buf, x.len);
+    invoke(self, n);
     return mp_obj_new_bytes(mai_tensor_data(&self->m, t), self->m.tensors[t].size);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(microai_model_run_obj, microai_model_run);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(microai_model_run_obj, 2, 3, microai_model_run);
 
 // profile() -> list of per-layer costs of one invoke (microai.info()['cycles']).
 static mp_obj_t microai_model_profile(mp_obj_t self_in) {

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import MicroaiError
@@ -26,8 +27,11 @@ class EmulatorError(MicroaiError):
     pass
 
 
-def qemu_command(board: Board, firmware: Path, serial: str = "pty") -> list[str]:
-    """The QEMU command line that runs firmware on board, its UART on `serial`."""
+def qemu_command(
+    board: Board, firmware: Path, serial: str = "pty", extra_args: Sequence[str] = ()
+) -> list[str]:
+    """The QEMU command line that runs firmware on board, its UART on `serial`;
+    extra_args go before -kernel (e.g. the instruction-count plugin)."""
     if not board.emulated:
         raise EmulatorError(f"board {board.name} is not an emulated board")
     emu = board.emulator
@@ -57,9 +61,10 @@ def guarded(cmd: list[str]) -> list[str]:
 class QemuBoard:
     """A running emulated board. Use as a context manager, or call start() and stop()."""
 
-    def __init__(self, board: Board, firmware: Path):
+    def __init__(self, board: Board, firmware: Path, extra_args: Sequence[str] = ()):
         self.board = board
         self.firmware = Path(firmware)
+        self.extra_args = list(extra_args)
         self.port: str | None = None
         self._proc: subprocess.Popen | None = None
         self._log: collections.deque[str] = collections.deque(maxlen=50)
@@ -68,7 +73,7 @@ class QemuBoard:
         """Boot QEMU; returns the pty of the board's UART."""
         if not self.firmware.is_file():
             raise EmulatorError(f"no firmware for {self.board.name}: {self.firmware}")
-        cmd = guarded(qemu_command(self.board, self.firmware))
+        cmd = guarded(qemu_command(self.board, self.firmware, extra_args=self.extra_args))
         if shutil.which(cmd[4]) is None:
             raise EmulatorError(f"{cmd[4]} not found: run `make setup`")
         # Own session: a Ctrl-C in the terminal reaches us, and we stop QEMU cleanly.

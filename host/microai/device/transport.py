@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import ast
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,8 @@ class SerialTransport(Transport):
 class QemuTransport(SerialTransport):
     """An emulated board: boots QEMU, then talks to its UART pty."""
 
-    def __init__(self, board: Board, firmware: Path):
-        self.qemu = QemuBoard(board, firmware)
+    def __init__(self, board: Board, firmware: Path, extra_args: Sequence[str] = ()):
+        self.qemu = QemuBoard(board, firmware, extra_args)
         port = self.qemu.start()
         try:
             super().__init__(port)

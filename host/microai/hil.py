@@ -1,0 +1,173 @@
+"""Hardware-in-the-loop: run a model on a board over serial and compare bytes.
+
+The model is converted on the host and put on the board: uploaded into RAM when it
+fits (at most half the board's heap), else frozen into a firmware variant's flash. It
+runs on random inputs (plus given ones); each board output is compared byte for byte
+with the host engine (the same C core on the PC), and the host engine's with LiteRT's
+reference kernels. On a mismatch the board is run layer by layer (Model.run(x, layers))
+to name the first layer that differs. On emulated boards, the instruction-count plugin
+(device/icount.py) gives instructions per inference and per layer.
+"""
+
+from __future__ import annotations
+
+import binascii
+
+import numpy as np
+
+from . import MicroaiError
+from .boards import Board, load_board
+from .convert import Converted, convert
+from .device.transport import QemuTransport, SerialTransport, Transport
+from .device.upload import upload
+from .engine import Model
+from .firmware import build
+from .golden import reference_interpreter
+from .verify import random_input
+
+
+class HilError(MicroaiError):
+    pass
+
+
+def fits_in_ram(board: Board, blob: bytes) -> bool:
+    """Upload when the blob takes at most half the board's MicroPython heap."""
+    return board.heap_bytes is None or len(blob) <= board.heap_bytes // 2
+
+
+def board_run(t: Transport, x: bytes, layers: int | None = None) -> bytes:
+    """Model `m` on the board run on x; output 0 (or op layers-1's output) as bytes."""
+    b64 = binascii.b2a_base64(x, newline=False).decode()
+    arg = "" if layers is None else f", {layers}"
+    out = t.exec(
+        f"print(binascii.b2a_base64(m.run(binascii.a2b_base64('{b64}'){arg})).decode())",
+        timeout=300,
+    )
+    return binascii.a2b_base64(out.strip())
+
+
+def place_model(t: Transport, conv: Converted, frozen_name: str | None) -> None:
+    """Bind the model to `m` in the board's REPL: from flash, or uploaded into RAM."""
+    t.exec("import microai, binascii")
+    if frozen_name:
+        t.exec(f"m = microai.Model(microai.frozen()['{frozen_name}'])")
+    else:
+        upload(t, conv.blob, "blob")
+        t.exec("m = microai.Model(blob)")
+
+
+def first_bad_layer(t: Transport, engine: Model, conv: Converted, x: np.ndarray) -> dict:
+    """Run the board and the host engine layer by layer; the first layer that differs."""
+    engine.input(0)[...] = x.reshape(engine.input(0).shape)
+    for L in conv.layers:
+        engine.invoke_op(L.index)
+        want = engine.tensor(L.outputs[0]).tobytes()
+        got = board_run(t, x.tobytes(), L.index + 1)
+        if got != want:
+            return {
+                "layer": L.index,
+                "op": L.opcode,
+                "kernel": L.kernel,
+                "name": conv.graph.t(L.graph_outputs[0]).name,
+                "elements": int(sum(a != b for a, b in zip(got, want, strict=False))),
+            }
+    return {"layer": None, "note": "layers agree; outputs differ"}
+
+
+def hil(
+    model: bytes,
+    board_name: str | None = None,
+    port: str | None = None,
+    n_inputs: int = 10,
+    seed: int = 0,
+    given: list[np.ndarray] | None = None,
+    name: str = "model",
+    frozen: bool | None = None,
+    count: bool = True,
+) -> dict:
+    conv = convert(model, name)
+    engine = Model(conv.blob)
+    ref = reference_interpreter(model)
+    details = ref.get_input_details()
+    if len(details) != 1:
+        raise HilError(f"{name}: HIL runs single-input models; this one has {len(details)}")
+    rng = np.random.default_rng(seed)
+    xs = [np.asarray(x, details[0]["dtype"]).reshape(details[0]["shape"]) for x in given or []]
+    xs += [random_input(details[0], rng) for _ in range(n_inputs)]
+
+    counter = None
+    if port:
+        t: Transport = SerialTransport(port)
+        frozen_name = None
+        board_desc = port
+    else:
+        board = load_board(board_name)
+        if not board.emulated:
+            raise HilError(f"board {board.name} is not emulated: use --port")
+        if frozen is None:
+            frozen = not fits_in_ram(board, conv.blob)
+        frozen_name = "hil" if frozen else None
+        fw = build(board, models=[("hil", conv.blob)] if frozen else None)
+        if count:
+            from .device import icount
+
+            counter = icount.Counter(board, fw)
+        t = QemuTransport(board, fw, extra_args=counter.qemu_args() if counter else [])
+        board_desc = board.name
+    result: dict = {
+        "model": name,
+        "board": board_desc,
+        "inputs": len(xs),
+        "seed": seed,
+        "placement": "frozen" if frozen_name else "upload",
+        "arena_bytes": conv.arena_size,
+        "blob_bytes": len(conv.blob),
+    }
+    mismatches = ref_mismatches = 0
+    first = None
+    per_inference = []
+    layers = None
+    try:
+        place_model(t, conv, frozen_name)
+        for k, x in enumerate(xs):
+            want = engine.run(x)
+            ref.set_tensor(details[0]["index"], x)
+            ref.invoke()
+            golden = ref.get_tensor(ref.get_output_details()[0]["index"])
+            ref_mismatches += int((np.asarray(want).reshape(golden.shape) != golden).sum())
+            if counter:
+                counter.reset()
+            got = board_run(t, x.tobytes())
+            if counter:
+                rec = counter.last()
+                per_inference.append(rec["total"])
+                layers = layers or rec["layers"]
+            diff = int(sum(a != b for a, b in zip(got, want.tobytes(), strict=False)))
+            diff += abs(len(got) - len(want.tobytes()))
+            if diff and first is None:
+                first = {"input": k, **first_bad_layer(t, engine, conv, x)}
+            mismatches += diff
+    finally:
+        t.close()
+    result.update(
+        {
+            "mismatches": mismatches,
+            "reference_mismatches": ref_mismatches,
+            "first_mismatch": first,
+            "instructions": int(np.median(per_inference)) if per_inference else None,
+            "instructions_min_max": [min(per_inference), max(per_inference)]
+            if per_inference
+            else None,
+            "layers": [
+                {
+                    "index": L.index,
+                    "op": L.opcode,
+                    "kernel": L.kernel,
+                    "macs": L.macs,
+                    "instructions": layers[L.index] if layers else None,
+                }
+                for L in conv.layers
+            ],
+        }
+    )
+    return result
