@@ -52,7 +52,7 @@ firmware: setup
 	$(MICROAI) firmware --board $(BOARD)
 
 demo: setup
-	$(MICROAI) info --board $(BOARD)
+	$(MICROAI) demo --board $(BOARD)
 
 repl: setup
 	$(MICROAI) repl --board $(BOARD)

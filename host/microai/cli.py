@@ -70,8 +70,15 @@ def firmware(board: str, verbose: bool) -> None:
 
 @main.command()
 @_board_option()
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A .mai/.tflite to freeze into flash (microai.frozen()[stem]); repeatable.",
+)
 @click.option("--no-build", is_flag=True, help="Use the firmware as it is; do not run make.")
-def emulate(board: str, no_build: bool) -> None:
+def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     """Boot an emulated board; its serial port is a pty until Ctrl-C.
 
     Connect to the printed port with pyserial, mpremote or `microai repl --port`.
@@ -80,7 +87,8 @@ def emulate(board: str, no_build: bool) -> None:
     from .firmware import build, firmware_path
 
     b = load_board(board)
-    fw = firmware_path(b) if no_build else build(b)
+    frozen = [(m.stem.replace("-", "_"), _load_blob(m)) for m in models] or None
+    fw = firmware_path(b, frozen) if no_build else build(b, models=frozen)
     with QemuBoard(b, fw) as q:
         click.echo(f"port: {q.port}")
         click.echo(f"{b.name} ({b.emulator['machine']}) is running; Ctrl-C stops it.", err=True)
@@ -220,6 +228,214 @@ def verify(
             f"{result['arena_bytes']:,} bytes, blob {result['blob_bytes']:,} bytes"
         )
     if result["mismatches"]:
+        raise SystemExit(1)
+
+
+def _load_blob(path: Path) -> bytes:
+    """A .mai as it is, or a .tflite converted on the fly."""
+    if path.suffix == ".tflite":
+        from .convert import convert as convert_model
+
+        return convert_model(path.read_bytes(), path.name).blob
+    return path.read_bytes()
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_board_option(default=None)
+@click.option("--port", "-p", help="Serial port of a real board.")
+@click.option("--name", default="blob", show_default=True, help="Name on the board.")
+def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
+    """Put a blob on a board.
+
+    With --port: uploaded over serial into the board's RAM (checksummed chunks) as the
+    REPL variable NAME and loaded once with microai.Model to check it. With --board (an
+    emulated board): frozen into a firmware image's flash, as microai.frozen()[NAME];
+    boot it with `microai emulate --board B --model MODEL`.
+    """
+    from .device import connect
+    from .device.upload import upload
+    from .firmware import build
+
+    blob = _load_blob(model)
+    if bool(board) == bool(port):
+        raise click.UsageError("give exactly one of --board and --port")
+    if port:
+        with connect(port=port) as t:
+            upload(t, blob, name)
+            info = t.eval(f"__import__('microai').Model({name}).arena_info()")
+        click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
+        return
+    fw = build(load_board(board), models=[(name, blob)])
+    click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
+
+
+@main.command("run")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_board_option()
+@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A .npy input.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def run_model(model: Path, board: str, port: str | None, input_file: Path, as_json: bool) -> None:
+    """Run a model on a board on one input; print the output beside the host engine's."""
+    import numpy as np
+
+    from .engine import Model
+    from .hil import board_run, fits_in_ram, place_model
+
+    blob = _load_blob(model)
+    engine = Model(blob)
+    x = np.load(input_file)
+    want = engine.run(x)
+    if port:
+        from .device import connect
+
+        t, frozen = connect(port=port), None
+    else:
+        from .device.transport import QemuTransport
+        from .firmware import build
+
+        b = load_board(board)
+        frozen = None if fits_in_ram(b, blob) else "run"
+        t = QemuTransport(b, build(b, models=[("run", blob)] if frozen else None))
+    with t:
+        place_model(t, blob, frozen)
+        got = board_run(t, x.astype(engine.input(0).dtype).tobytes())
+        got = np.frombuffer(got, dtype=want.dtype).reshape(want.shape)
+    same = bool((got == want).all())
+    result = {
+        "board": t.name,
+        "output": got.ravel().tolist(),
+        "host": want.ravel().tolist(),
+        "bit_exact": same,
+        "argmax": int(np.argmax(got)),
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(
+            f"board output: {result['output']}\nargmax {result['argmax']}; "
+            f"{'bit-exact with' if same else 'DIFFERS from'} the host engine"
+        )
+    if not same:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_board_option()
+@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
+@click.option("--inputs", "n_inputs", default=10, show_default=True, help="Random inputs.")
+@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--input",
+    "input_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A .npy input to run as well (repeatable).",
+)
+@click.option(
+    "--frozen/--upload",
+    default=None,
+    help="Force the blob into flash, or into RAM (default: by size).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def hil(
+    model: Path,
+    board: str,
+    port: str | None,
+    n_inputs: int,
+    seed: int,
+    input_files: tuple[Path, ...],
+    frozen: bool | None,
+    as_json: bool,
+) -> None:
+    """Convert, deploy and run a .tflite on a board; compare bytes with the host engine
+    and LiteRT's reference. Exit 0 only when bit-exact."""
+    import numpy as np
+
+    from .hil import hil as run_hil
+
+    given = [np.load(f) for f in input_files]
+    r = run_hil(
+        model.read_bytes(), None if port else board, port, n_inputs, seed, given, model.name, frozen
+    )
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+    else:
+        table = Table(
+            "#",
+            "op",
+            "kernel",
+            "MACs",
+            "instructions",
+            title=f"{r['model']} on {r['board']} ({r['placement']}), {r['inputs']} inputs",
+        )
+        for L in r["layers"]:
+            table.add_row(
+                str(L["index"]),
+                L["op"],
+                L["kernel"],
+                f"{L['macs']:,}",
+                f"{L['instructions']:,}" if L["instructions"] is not None else "-",
+            )
+        console.print(table)
+        verdict = (
+            "bit-exact" if r["mismatches"] == 0 and r["reference_mismatches"] == 0 else "MISMATCH"
+        )
+        ins = f"{r['instructions']:,}" if r["instructions"] is not None else "n/a"
+        console.print(
+            f"{verdict}: {r['mismatches']} bytes differ from the host engine, "
+            f"{r['reference_mismatches']} host elements from LiteRT; first mismatch "
+            f"{r['first_mismatch']}; instructions/inference {ins}; arena "
+            f"{r['arena_bytes']:,} B; blob {r['blob_bytes']:,} B"
+        )
+    if r["mismatches"] or r["reference_mismatches"]:
+        raise SystemExit(1)
+
+
+@main.command()
+@_board_option()
+@click.option("--images", type=int, default=None, help="Classify only the first N images.")
+@click.option("--no-count", is_flag=True, help="Skip the instruction counter.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def demo(board: str, images: int | None, no_count: bool, as_json: bool) -> None:
+    """The main job: classify held-out digits with the int8 CNN on an emulated STM32."""
+    from .demo import run_demo
+
+    with console.status(f"booting {board}, uploading the digits model, classifying..."):
+        r = run_demo(board, images, count=not no_count)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    shown = 40
+    console.print(f"[bold]{r['machine']}[/]: digits CNN, {r['images']} held-out images")
+    console.print("label:      " + " ".join(map(str, r["labels"][:shown])))
+    console.print(
+        "prediction: "
+        + " ".join(
+            f"[green]{p}[/]" if p == y else f"[red]{p}[/]"
+            for p, y in zip(r["predictions"][:shown], r["labels"][:shown], strict=True)
+        )
+    )
+    table = Table("figure", "value")
+    table.add_row("accuracy on the board", f"{r['accuracy']:.2%}")
+    table.add_row(
+        "outputs bit-exact with the host engine", f"{r['bit_exact_with_host']} / {r['images']}"
+    )
+    table.add_row("arena bytes", f"{r['arena_bytes']:,}")
+    table.add_row("blob bytes", f"{r['blob_bytes']:,}")
+    table.add_row(
+        "instructions per inference", f"{r['instructions']:,}" if r["instructions"] else "n/a"
+    )
+    console.print(table)
+    if r["bit_exact_with_host"] != r["images"]:
         raise SystemExit(1)
 
 

@@ -46,13 +46,13 @@ def board_run(t: Transport, x: bytes, layers: int | None = None) -> bytes:
     return binascii.a2b_base64(out.strip())
 
 
-def place_model(t: Transport, conv: Converted, frozen_name: str | None) -> None:
+def place_model(t: Transport, blob: bytes, frozen_name: str | None) -> None:
     """Bind the model to `m` in the board's REPL: from flash, or uploaded into RAM."""
     t.exec("import microai, binascii")
     if frozen_name:
         t.exec(f"m = microai.Model(microai.frozen()['{frozen_name}'])")
     else:
-        upload(t, conv.blob, "blob")
+        upload(t, blob, "blob")
         t.exec("m = microai.Model(blob)")
 
 
@@ -111,7 +111,7 @@ def hil(
         if count:
             from .device import icount
 
-            counter = icount.Counter(board, fw)
+            counter = icount.InstructionCounter(fw)
         t = QemuTransport(board, fw, extra_args=counter.qemu_args() if counter else [])
         board_desc = board.name
     result: dict = {
@@ -128,7 +128,7 @@ def hil(
     per_inference = []
     layers = None
     try:
-        place_model(t, conv, frozen_name)
+        place_model(t, conv.blob, frozen_name)
         for k, x in enumerate(xs):
             want = engine.run(x)
             ref.set_tensor(details[0]["index"], x)
@@ -136,12 +136,14 @@ def hil(
             golden = ref.get_tensor(ref.get_output_details()[0]["index"])
             ref_mismatches += int((np.asarray(want).reshape(golden.shape) != golden).sum())
             if counter:
-                counter.reset()
+                counter.new_records()  # forget marks from loading and earlier runs
             got = board_run(t, x.tobytes())
             if counter:
-                rec = counter.last()
-                per_inference.append(rec["total"])
-                layers = layers or rec["layers"]
+                recs = counter.new_records()
+                if len(recs) != 1:
+                    raise HilError(f"expected one counted inference, the plugin saw {len(recs)}")
+                per_inference.append(recs[0].total)
+                layers = layers or recs[0].layers
             diff = int(sum(a != b for a, b in zip(got, want.tobytes(), strict=False)))
             diff += abs(len(got) - len(want.tobytes()))
             if diff and first is None:
@@ -149,6 +151,8 @@ def hil(
             mismatches += diff
     finally:
         t.close()
+        if counter:
+            counter.close()
     result.update(
         {
             "mismatches": mismatches,
