@@ -29,6 +29,10 @@ class DeviceError(MicroaiError):
     """The board could not be reached, or code run on it raised."""
 
 
+class BoardException(DeviceError):
+    """Code run on the board raised; the board itself is fine."""
+
+
 def wake(ser: serial.Serial, timeout: float = 10.0) -> None:
     """Interrupt whatever runs on the board at `ser` until a REPL prompt answers.
 
@@ -121,7 +125,7 @@ class SerialTransport(Transport):
             raise DeviceError(f"{self.name}: {e}") from None
         if err:
             trace = err.decode(errors="replace").strip()
-            raise DeviceError(f"{self.name}: the board raised:\n{trace}")
+            raise BoardException(f"{self.name}: the board raised:\n{trace}")
         return out.decode(errors="replace")
 
     def close(self) -> None:
@@ -131,8 +135,11 @@ class SerialTransport(Transport):
         try:
             t.exit_raw_repl()
         except (TransportError, OSError):
-            pass
-        t.close()
+            pass  # the board is gone: nothing to leave
+        try:
+            t.close()
+        except OSError:
+            t.serial.close()
 
 
 class QemuTransport(SerialTransport):
@@ -151,7 +158,13 @@ class QemuTransport(SerialTransport):
     def exec(self, code: str, timeout: float = 10.0) -> str:
         try:
             return super().exec(code, timeout)
+        except BoardException:
+            raise
         except DeviceError as e:
+            # A board that reset or faulted may take a moment to bring QEMU down.
+            deadline = time.monotonic() + 2.0
+            while self.qemu.running and time.monotonic() < deadline:
+                time.sleep(0.05)
             if not self.qemu.running:
                 raise DeviceError(f"{e}\nQEMU stopped:\n{self.qemu.output()}") from None
             raise
