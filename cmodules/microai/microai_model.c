@@ -123,15 +123,15 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
     return MP_OBJ_FROM_PTR(self);
 }
 
-// A memoryview of a model input or output, straight into the arena.
+// A writable memoryview of a model input or output, straight into the arena.
 static mp_obj_t tensor_view(microai_model_obj_t *self, uint32_t t) {
     const mai_tensor *tensor = &self->m.tensors[t];
     byte typecode = tensor->dtype == MAI_DTYPE_FLOAT32 ? 'f'
         : tensor->dtype == MAI_DTYPE_INT32 ? 'i'
         : tensor->dtype == MAI_DTYPE_INT16 ? 'h' : 'b';
     size_t item = tensor->dtype == MAI_DTYPE_INT8 ? 1 : tensor->dtype == MAI_DTYPE_INT16 ? 2 : 4;
-    mp_obj_t mv = mp_obj_new_memoryview(typecode, tensor->size / item, mai_tensor_data(&self->m, t));
-    return mv;
+    return mp_obj_new_memoryview(typecode | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, tensor->size / item,
+        mai_tensor_data(&self->m, t));
 }
 
 static uint32_t io_tensor(microai_model_obj_t *self, mp_int_t i, bool input) {
