@@ -21,7 +21,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy lint bench clean distclean
+	test test-host test-mpy lint bench qemu-plugin clean distclean
 
 all: demo
 
@@ -51,7 +51,7 @@ endif
 firmware: setup
 	$(MICROAI) firmware --board $(BOARD)
 
-demo: setup
+demo: setup qemu-plugin
 	$(MICROAI) demo --board $(BOARD)
 
 repl: setup
@@ -59,6 +59,11 @@ repl: setup
 
 emulate: setup
 	$(MICROAI) emulate --board $(BOARD)
+
+# The instruction-counting QEMU plugin, built against qemu-plugin.h from Debian's
+# source package of the installed qemu-system-arm.
+qemu-plugin: | setup-apt
+	@firmware/qemu-plugin/build.sh
 
 # ---- tests ---------------------------------------------------------------------------
 
@@ -73,15 +78,15 @@ lint: setup
 test-mpy: setup
 	$(PY) tests/run_mpy_tests.py unix $(QEMU_BOARDS)
 
-test-host: setup
+test-host: setup qemu-plugin
 	$(PY) -m pytest
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
-bench: setup
+bench: setup qemu-plugin
 	$(PY) tests/bench/host_engine.py
 
 clean:
-	rm -rf build/firmware build/native
+	rm -rf build/firmware build/native build/qemu-plugin
 
 distclean:
 	rm -rf build $(VENV)

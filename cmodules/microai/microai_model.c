@@ -26,8 +26,10 @@ typedef struct _microai_model_obj_t {
     mp_obj_t blob;   // keeps the blob's buffer alive
     mp_obj_t arena;  // a user bytearray, or mp_const_none for the static arena
     mai_model m;
-    bool closed;
+    uint8_t closed; // one of the MODEL_* states below
 } microai_model_obj_t;
+
+enum { MODEL_OPEN, MODEL_CLOSED, MODEL_ARENA_TAKEN };
 
 uint8_t *microai_static_arena(size_t *size) {
     *size = sizeof(microai_arena);
@@ -66,6 +68,10 @@ static NORETURN void raise_mai(const uint8_t *blob, const char *what, mai_status
 
 static microai_model_obj_t *get_open(mp_obj_t self_in) {
     microai_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->closed == MODEL_ARENA_TAKEN) {
+        mp_raise_msg(&mp_type_OSError,
+            MP_ERROR_TEXT("model is closed: a newer Model took the static arena"));
+    }
     if (self->closed) {
         mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("model is closed"));
     }
@@ -101,7 +107,7 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
     microai_model_obj_t *self = mp_obj_malloc(microai_model_obj_t, type);
     self->blob = args[ARG_blob].u_obj;
     self->arena = args[ARG_arena].u_obj;
-    self->closed = false;
+    self->closed = MODEL_OPEN;
     mai_error err;
     mai_status s = mai_load(&self->m, blob.buf, blob.len, arena, arena_size, &err);
     if (s == MAI_E_ARENA_TOO_SMALL) {
@@ -116,7 +122,7 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
     if (self->arena == mp_const_none) {
         mp_obj_t owner = MP_STATE_VM(microai_arena_owner);
         if (owner != MP_OBJ_NULL && owner != mp_const_none) {
-            ((microai_model_obj_t *)MP_OBJ_TO_PTR(owner))->closed = true;
+            ((microai_model_obj_t *)MP_OBJ_TO_PTR(owner))->closed = MODEL_ARENA_TAKEN;
         }
         MP_STATE_VM(microai_arena_owner) = MP_OBJ_FROM_PTR(self);
     }
@@ -250,7 +256,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_arena_info_obj, microai_model_are
 
 static mp_obj_t microai_model_close(mp_obj_t self_in) {
     microai_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    self->closed = true;
+    self->closed = MODEL_CLOSED;
     if (MP_STATE_VM(microai_arena_owner) == self_in) {
         MP_STATE_VM(microai_arena_owner) = mp_const_none;
     }

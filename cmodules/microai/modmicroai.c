@@ -51,6 +51,7 @@ static const mp_rom_map_elem_t microai_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&microai_type_Model) },
     { MP_ROM_QSTR(MP_QSTR_frozen), MP_ROM_PTR(&microai_frozen_obj) },
     { MP_ROM_QSTR(MP_QSTR__spin), MP_ROM_PTR(&microai_spin_obj) },
+    { MP_ROM_QSTR(MP_QSTR__cycles), MP_ROM_PTR(&microai_cycles_obj) },
     { MP_ROM_QSTR(MP_QSTR_HAS_DSP), MICROAI_HAS_DSP ? MP_ROM_TRUE : MP_ROM_FALSE },
 };
 static MP_DEFINE_CONST_DICT(microai_module_globals, microai_module_globals_table);

@@ -92,9 +92,7 @@ def frozen_source(models: Models) -> str:
         lines.append(
             f"static const uint8_t blob_{i}[{len(blob)}] __attribute__((aligned(16))) = {{"
         )
-        lines += [
-            "".join(f"0x{b:02x}," for b in blob[k : k + 16]) for k in range(0, len(blob), 16)
-        ]
+        lines += ["".join(f"0x{b:02x}," for b in blob[k : k + 16]) for k in range(0, len(blob), 16)]
         lines.append("};")
     table = [
         f'    {{"{name}", blob_{i}, {len(blob)}}},' for i, (name, blob) in enumerate(models or [])

@@ -45,6 +45,7 @@ def qemu_command(
         "-semihosting",
         "-serial",
         serial,
+        *extra_args,
         "-kernel",
         str(firmware),
     ]

@@ -17,8 +17,9 @@ from .transport import DeviceError, Transport
 CHUNK = 3072  # bytes per chunk: 4 KiB of base64, well inside the board's heap
 
 
-def upload(t: Transport, data: bytes, name: str = "blob", chunk: int = CHUNK,
-           retries: int = 3) -> None:
+def upload(
+    t: Transport, data: bytes, name: str = "blob", chunk: int = CHUNK, retries: int = 3
+) -> None:
     """Make `name` a bytearray holding `data` in the board's RAM (global in the REPL)."""
     if not name.isidentifier():
         raise ValueError(f"not a Python name: {name!r}")
