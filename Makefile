@@ -2,7 +2,7 @@
 #
 #   make demo      boot the default emulated board and run the main job on it
 #   make test      everything CI checks
-#   make firmware BOARD=<name>   build MicroPython + microai for a board (see boards/)
+#   make firmware BOARD=<name> [MODEL=m.mai]   build MicroPython + microai for a board
 #   make repl      interactive REPL on the default emulated board
 #   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
 #
@@ -48,8 +48,9 @@ endif
 
 # ---- firmware and boards -------------------------------------------------------------
 
+# MODEL=path.mai (or .tflite) freezes that model into the firmware's flash.
 firmware: setup
-	$(MICROAI) firmware --board $(BOARD)
+	$(MICROAI) firmware --board $(BOARD) $(if $(MODEL),--model $(MODEL))
 
 demo: setup qemu-plugin
 	$(MICROAI) demo --board $(BOARD)

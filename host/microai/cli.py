@@ -59,12 +59,19 @@ def boards() -> None:
 
 @main.command()
 @_board_option()
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A .mai/.tflite to freeze into flash (microai.frozen()[stem]); repeatable.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Show the build's own output.")
-def firmware(board: str, verbose: bool) -> None:
+def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
     """Build MicroPython with the microai module for a board; prints the firmware path."""
     from .firmware import build
 
-    path = build(load_board(board), verbose=verbose)
+    path = build(load_board(board), verbose=verbose, models=_frozen(models))
     click.echo(path)
 
 
@@ -87,7 +94,7 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     from .firmware import build, firmware_path
 
     b = load_board(board)
-    frozen = [(m.stem.replace("-", "_"), _load_blob(m)) for m in models] or None
+    frozen = _frozen(models)
     fw = firmware_path(b, frozen) if no_build else build(b, models=frozen)
     with QemuBoard(b, fw) as q:
         click.echo(f"port: {q.port}")
@@ -229,6 +236,11 @@ def verify(
         )
     if result["mismatches"]:
         raise SystemExit(1)
+
+
+def _frozen(models: tuple[Path, ...]) -> list[tuple[str, bytes]] | None:
+    """(name, blob) pairs to freeze into a firmware, named after the files."""
+    return [(m.stem.replace("-", "_"), _load_blob(m)) for m in models] or None
 
 
 def _load_blob(path: Path) -> bytes:
