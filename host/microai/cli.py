@@ -299,23 +299,13 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
     import numpy as np
 
     from .engine import Model
-    from .hil import board_run, fits_in_ram, place_model
+    from .hil import board_run, open_board, place_model
 
     blob = _load_blob(model)
     engine = Model(blob)
     x = np.load(input_file)
     want = engine.run(x)
-    if port:
-        from .device import connect
-
-        t, frozen = connect(port=port), None
-    else:
-        from .device.transport import QemuTransport
-        from .firmware import build
-
-        b = load_board(board)
-        frozen = None if fits_in_ram(b, blob) else "run"
-        t = QemuTransport(b, build(b, models=[("run", blob)] if frozen else None))
+    t, frozen, _ = open_board(None if port else board, port, blob, name="run")
     with t:
         place_model(t, blob, frozen)
         got = board_run(t, x.astype(engine.input(0).dtype).tobytes())

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boards import load_board
 from .convert import convert
-from .device.transport import QemuTransport
 from .engine import Model
-from .firmware import build
-from .hil import board_run, place_model
+from .hil import board_run, open_board, place_model
 from .paths import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "models"
@@ -26,18 +23,12 @@ def run_demo(board_name: str, n_images: int | None = None, count: bool = True) -
     xs, ys = test["x"][:n_images], test["y"][:n_images]
     conv = convert(model, "digits_cnn.tflite")
     engine = Model(conv.blob)
-    board = load_board(board_name)
-    fw = build(board)
-    counter = None
-    if count:
-        from .device import icount
-
-        counter = icount.InstructionCounter(fw)
+    t, frozen, counter = open_board(board_name, None, conv.blob, count=count, name="digits")
     instructions = []
     board_pred, host_pred, agree = [], [], 0
-    with QemuTransport(board, fw, counter.qemu_args() if counter else []) as t:
+    with t:
         machine = t.eval("__import__('sys').implementation._machine")
-        place_model(t, conv.blob, None)
+        place_model(t, conv.blob, frozen)
         for x in xs:
             if counter:
                 counter.new_records()
@@ -52,7 +43,7 @@ def run_demo(board_name: str, n_images: int | None = None, count: bool = True) -
         counter.close()
     board_pred = np.array(board_pred)
     return {
-        "board": board.name,
+        "board": board_name,
         "machine": machine,
         "images": len(xs),
         "labels": ys.tolist(),

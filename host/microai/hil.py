@@ -56,6 +56,41 @@ def place_model(t: Transport, blob: bytes, frozen_name: str | None) -> None:
         t.exec("m = microai.Model(blob)")
 
 
+def open_board(
+    board_name: str | None,
+    port: str | None,
+    blob: bytes,
+    frozen: bool | None = None,
+    count: bool = False,
+    name: str = "model",
+):
+    """A transport to the board with `blob` ready to place: (transport, name of the
+    blob in microai.frozen() or None to upload it, instruction counter or None).
+
+    A real board on `port` and the unix port get the blob uploaded; an emulated board
+    gets it uploaded when it fits in RAM, else a firmware variant with it in flash.
+    """
+    if port:
+        return SerialTransport(port), None, None
+    board = load_board(board_name)
+    if board.port == "unix":
+        from .device.unix import UnixTransport
+
+        return UnixTransport(build(board)), None, None
+    if not board.emulated:
+        raise HilError(f"board {board.name} is not emulated: use --port")
+    if frozen is None:
+        frozen = not fits_in_ram(board, blob)
+    fw = build(board, models=[(name, blob)] if frozen else None)
+    counter = None
+    if count:
+        from .device import icount
+
+        counter = icount.InstructionCounter(fw)
+    t = QemuTransport(board, fw, extra_args=counter.qemu_args() if counter else [])
+    return t, name if frozen else None, counter
+
+
 def first_bad_layer(t: Transport, engine: Model, conv: Converted, x: np.ndarray) -> dict:
     """Run the board and the host engine layer by layer; the first layer that differs."""
     engine.input(0)[...] = x.reshape(engine.input(0).shape)
@@ -95,25 +130,8 @@ def hil(
     xs = [np.asarray(x, details[0]["dtype"]).reshape(details[0]["shape"]) for x in given or []]
     xs += [random_input(details[0], rng) for _ in range(n_inputs)]
 
-    counter = None
-    if port:
-        t: Transport = SerialTransport(port)
-        frozen_name = None
-        board_desc = port
-    else:
-        board = load_board(board_name)
-        if not board.emulated:
-            raise HilError(f"board {board.name} is not emulated: use --port")
-        if frozen is None:
-            frozen = not fits_in_ram(board, conv.blob)
-        frozen_name = "hil" if frozen else None
-        fw = build(board, models=[("hil", conv.blob)] if frozen else None)
-        if count:
-            from .device import icount
-
-            counter = icount.InstructionCounter(fw)
-        t = QemuTransport(board, fw, extra_args=counter.qemu_args() if counter else [])
-        board_desc = board.name
+    t, frozen_name, counter = open_board(board_name, port, conv.blob, frozen, count, "hil")
+    board_desc = port or board_name
     result: dict = {
         "model": name,
         "board": board_desc,

@@ -135,3 +135,23 @@ def test_model_errors_on_board_keep_it_running(board):
         board.exec("c = bytearray(b); c[500] ^= 1; microai.Model(c)")
     x = np.zeros(64, np.int8).tobytes()
     assert board.eval(f"len(m.run({x!r}))") == 10
+
+
+def test_unix_port_transport_and_hil():
+    """The unix port is a board too: a MicroPython subprocess behind the same Transport."""
+    from microai.device.transport import BoardException
+
+    with connect(board="unix") as t:
+        t.exec("x = 41")
+        assert t.eval("x + 1") == 42  # state persists between calls
+        with pytest.raises(BoardException, match="ZeroDivisionError"):
+            t.exec("1 // 0")
+        with pytest.raises(DeviceError, match="no answer within 0.5 s"):
+            t.exec("while True: pass", timeout=0.5)
+    r = hil(
+        (FIXTURES / "cov_float_io.tflite").read_bytes(),
+        "unix",
+        n_inputs=3,
+        name="cov_float_io.tflite",
+    )
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0

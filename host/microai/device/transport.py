@@ -177,14 +177,19 @@ class QemuTransport(SerialTransport):
 
 
 def connect(port: str | None = None, board: str | None = None, build: bool = True) -> Transport:
-    """A transport to a real board on `port`, or to an emulated `board` (built if needed)."""
+    """A transport to a real board on `port`, or to `board`: an emulated one (QEMU) or
+    the unix port (a subprocess); its firmware is built first if needed."""
     if port:
         return SerialTransport(port)
     from ..firmware import build as build_firmware
     from ..firmware import firmware_path
 
     b = load_board(board)
-    if not b.emulated:
+    if not b.emulated and b.port != "unix":
         raise DeviceError(f"board {b.name} is not emulated: connect to it with --port")
     firmware = build_firmware(b) if build else firmware_path(b)
+    if b.port == "unix":
+        from .unix import UnixTransport
+
+        return UnixTransport(firmware)
     return QemuTransport(b, firmware)
