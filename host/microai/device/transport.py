@@ -100,24 +100,6 @@ class SerialTransport(Transport):
             self._t.close()
             raise DeviceError(f"{port}: no MicroPython raw REPL answered ({e})") from None
 
-    def _wake(self, timeout: float) -> None:
-        """Interrupt whatever runs until a prompt answers.
-
-        A board that is still booting (or an emulator whose pty was not open yet) drops
-        what it is sent, so Ctrl-C is repeated until a prompt comes back.
-        """
-        ser = self._t.serial
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ser.write(b"\r\x03")
-            seen = b""
-            until = time.monotonic() + 0.3
-            while time.monotonic() < until:
-                seen += ser.read(ser.in_waiting or 1)
-                if seen.endswith((b">>> ", b"\r\n>")):
-                    return
-        raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
-
     def exec(self, code: str, timeout: float = 10.0) -> str:
         try:
             out, err = self._t.exec_raw(code, timeout=timeout)

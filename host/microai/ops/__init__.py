@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir import ConvertError, Graph, Op
+from .. import quant
+from ..ir import ConvertError, Graph, Op, Tensor
 
 LOWERINGS: dict[str, Callable[[Graph, Op], Lowered]] = {}
 
@@ -54,6 +55,23 @@ def lowering(*opcodes: str):
         return fn
 
     return register
+
+
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+
+
+def fail(graph: Graph, op: Op, why: str) -> ConvertError:
+    """A ConvertError naming the op, its index and tensors, and why."""
+    return ConvertError(f"{graph.describe(op)}: {why}")
+
+
+def activation(graph: Graph, op: Op, y: Tensor) -> dict:
+    """The op's fused activation as an int8 clamp on output y (an nn_activation)."""
+    act = op.options.get("fused_activation_function", "NONE")
+    if act not in ACTIVATIONS:
+        raise fail(graph, op, f"fused activation {act} is not supported")
+    lo, hi = quant.activation_range(act, y.scale1, y.zp)
+    return {"min": lo, "max": hi}
 
 
 ALIASES = ("RESHAPE", "SQUEEZE")  # no op: the output is a view of the input's bytes

@@ -11,46 +11,33 @@ from __future__ import annotations
 import numpy as np
 
 from .. import native, quant
-from ..ir import ConvertError, Graph, Op, Tensor
-from . import Lowered, lowering
+from ..ir import Graph, Op, Tensor
+from . import Lowered, activation, fail, lowering
 
-_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 _INT16_MAX = 2**15 - 1
-
-
-def _fail(graph: Graph, op: Op, why: str) -> ConvertError:
-    return ConvertError(f"{graph.describe(op)}: {why}")
 
 
 def _check_io(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
     """Input, weights, bias (or None) and output, with the dtype checks all three share."""
     if len(op.inputs) not in (2, 3) or len(op.outputs) != 1:
-        raise _fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs")
+        raise fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs")
     x, w = graph.t(op.inputs[0]), graph.t(op.inputs[1])
     b = graph.t(op.inputs[2]) if len(op.inputs) == 3 and op.inputs[2] >= 0 else None
     y = graph.t(op.outputs[0])
     if x.dtype == np.float32 and w.dtype == np.int8:
-        raise _fail(graph, op, "hybrid (float input, int8 weights) is not supported")
+        raise fail(graph, op, "hybrid (float input, int8 weights) is not supported")
     for role, t in (("input", x), ("weights", w), ("output", y)):
         if t.dtype != np.int8:
-            raise _fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only int8 is supported")
+            raise fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only int8 is supported")
         if t.scale is None:
-            raise _fail(graph, op, f"{role} '{t.name}' is not quantized")
+            raise fail(graph, op, f"{role} '{t.name}' is not quantized")
     if not w.is_const:
-        raise _fail(graph, op, f"weights '{w.name}' are not constant")
+        raise fail(graph, op, f"weights '{w.name}' are not constant")
     if x.scale.size != 1 or y.scale.size != 1:
-        raise _fail(graph, op, "per-channel quantized activations are not supported")
+        raise fail(graph, op, "per-channel quantized activations are not supported")
     if b is not None and (b.dtype != np.int32 or not b.is_const):
-        raise _fail(graph, op, f"bias '{b.name}' must be a constant int32 tensor, got {b.dtype}")
+        raise fail(graph, op, f"bias '{b.name}' must be a constant int32 tensor, got {b.dtype}")
     return x, w, b, y
-
-
-def _activation(graph: Graph, op: Op, y: Tensor) -> dict:
-    act = op.options.get("fused_activation_function", "NONE")
-    if act not in _ACTIVATIONS:
-        raise _fail(graph, op, f"fused activation {act} is not supported")
-    lo, hi = quant.activation_range(act, y.scale1, y.zp)
-    return {"min": lo, "max": hi}
 
 
 def _multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.ndarray, ...]:
@@ -77,9 +64,9 @@ def _padding(
     elif padding == "VALID":
         expect = (size + stride - eff) // stride
     else:
-        raise _fail(graph, op, f"padding {padding} is not supported")
+        raise fail(graph, op, f"padding {padding} is not supported")
     if expect != out or out < 1:
-        raise _fail(graph, op, f"output {axis} is {out}, {padding} padding gives {expect}")
+        raise fail(graph, op, f"output {axis} is {out}, {padding} padding gives {expect}")
     return max(0, ((out - 1) * stride + eff - size) // 2)
 
 
@@ -92,35 +79,35 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
     x, w, b, y = _check_io(graph, op)
     for role, t in (("input", x), ("weights", w), ("output", y)):
         if len(t.shape) != 4:
-            raise _fail(graph, op, f"{role} '{t.name}' has shape {list(t.shape)}, not 4-D")
+            raise fail(graph, op, f"{role} '{t.name}' has shape {list(t.shape)}, not 4-D")
     n, in_h, in_w, in_c = x.shape
     fo, kh, kw, fi = w.shape
     on, out_h, out_w, out_c = y.shape
     if on != n:
-        raise _fail(graph, op, f"batch {on} of the output differs from the input's {n}")
+        raise fail(graph, op, f"batch {on} of the output differs from the input's {n}")
     if depthwise:
         if fo != 1 or fi != out_c or out_c % in_c != 0:
-            raise _fail(graph, op, f"filter {list(w.shape)} does not fit {in_c} -> {out_c}")
+            raise fail(graph, op, f"filter {list(w.shape)} does not fit {in_c} -> {out_c}")
         # Like TFLite's reference kernel: the multiplier comes from the shapes.
         depth_multiplier = out_c // in_c
         qdim = 3
     else:
         if fi != in_c:
-            raise _fail(graph, op, f"grouped conv ({in_c} input channels, filter {fi})")
+            raise fail(graph, op, f"grouped conv ({in_c} input channels, filter {fi})")
         if fo != out_c:
-            raise _fail(graph, op, f"filter {list(w.shape)} does not give {out_c} channels")
+            raise fail(graph, op, f"filter {list(w.shape)} does not give {out_c} channels")
         depth_multiplier = 1
         qdim = 0
     if np.any(w.zero_point != 0):
-        raise _fail(graph, op, f"weights '{w.name}' have a nonzero zero point")
+        raise fail(graph, op, f"weights '{w.name}' have a nonzero zero point")
     if w.scale.size not in (1, out_c) or (w.scale.size > 1 and w.quantized_dimension != qdim):
-        raise _fail(graph, op, f"weights '{w.name}': unsupported quantization axis/size")
+        raise fail(graph, op, f"weights '{w.name}': unsupported quantization axis/size")
     if b is not None and b.data.size != out_c:
-        raise _fail(graph, op, f"bias '{b.name}' has {b.data.size} values, not {out_c}")
+        raise fail(graph, op, f"bias '{b.name}' has {b.data.size} values, not {out_c}")
     sh, sw = op.options.get("stride_h", 1), op.options.get("stride_w", 1)
     dh, dw = op.options.get("dilation_h_factor", 1), op.options.get("dilation_w_factor", 1)
     if not all(1 <= v <= _INT16_MAX for v in (sh, sw, dh, dw)):
-        raise _fail(graph, op, f"stride {sh}x{sw} / dilation {dh}x{dw} out of range")
+        raise fail(graph, op, f"stride {sh}x{sw} / dilation {dh}x{dw} out of range")
     pad_h = _padding(graph, op, in_h, kh, sh, dh, out_h, "height")
     pad_w = _padding(graph, op, in_w, kw, sw, dw, out_w, "width")
     params = {
@@ -133,7 +120,7 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
         "pad_h": pad_h,
         "pad_w": pad_w,
         "depth_multiplier": depth_multiplier,
-        "act": _activation(graph, op, y),
+        "act": activation(graph, op, y),
     }
     mult, shift = _multipliers(x, w, y, out_c)
 
@@ -178,27 +165,27 @@ def lower_dwconv(graph: Graph, op: Op) -> Lowered:
 def lower_fc(graph: Graph, op: Op) -> Lowered:
     x, w, b, y = _check_io(graph, op)
     if op.options.get("weights_format", 0) != 0:
-        raise _fail(graph, op, "shuffled weights format is not supported")
+        raise fail(graph, op, "shuffled weights format is not supported")
     if len(w.shape) != 2:
-        raise _fail(graph, op, f"weights '{w.name}' have shape {list(w.shape)}, not 2-D")
+        raise fail(graph, op, f"weights '{w.name}' have shape {list(w.shape)}, not 2-D")
     out_depth, in_depth = w.shape
     in_size = int(np.prod(x.shape, dtype=np.int64))
     if in_depth < 1 or in_size % in_depth != 0:
-        raise _fail(graph, op, f"input {list(x.shape)} is not a whole number of rows of {in_depth}")
+        raise fail(graph, op, f"input {list(x.shape)} is not a whole number of rows of {in_depth}")
     batches = in_size // in_depth
     y_size = int(np.prod(y.shape, dtype=np.int64))
     if not y.shape or y.shape[-1] != out_depth or y_size != batches * out_depth:
-        raise _fail(graph, op, f"output {list(y.shape)} is not {batches} rows of {out_depth}")
+        raise fail(graph, op, f"output {list(y.shape)} is not {batches} rows of {out_depth}")
     if op.options.get("keep_num_dims") and x.shape[-1] != in_depth:
-        raise _fail(graph, op, f"keep_num_dims with input {list(x.shape)}, depth {in_depth}")
+        raise fail(graph, op, f"keep_num_dims with input {list(x.shape)}, depth {in_depth}")
     if b is not None and b.data.size != out_depth:
-        raise _fail(graph, op, f"bias '{b.name}' has {b.data.size} values, not {out_depth}")
+        raise fail(graph, op, f"bias '{b.name}' has {b.data.size} values, not {out_depth}")
     per_channel = w.scale.size > 1
     if per_channel:
         if w.scale.size != out_depth or w.quantized_dimension != 0:
-            raise _fail(graph, op, f"weights '{w.name}': unsupported quantization axis/size")
+            raise fail(graph, op, f"weights '{w.name}': unsupported quantization axis/size")
         if np.any(w.zero_point != 0):
-            raise _fail(graph, op, f"per-channel weights '{w.name}' have nonzero zero points")
+            raise fail(graph, op, f"per-channel weights '{w.name}' have nonzero zero points")
         mult, shift = _multipliers(x, w, y, out_depth)
     else:
         # Per-tensor: TFLite's GetQuantizedConvolutionMultipler multiplies the scales in
@@ -210,7 +197,7 @@ def lower_fc(graph: Graph, op: Op) -> Lowered:
         "input_offset": -x.zp,
         "filter_offset": -w.zp,
         "output_offset": y.zp,
-        "act": _activation(graph, op, y),
+        "act": activation(graph, op, y),
     }
     return Lowered(
         type="FC",

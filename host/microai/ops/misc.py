@@ -29,35 +29,30 @@ from functools import cache
 import numpy as np
 
 from .. import quant
-from ..ir import ConvertError, Graph, Op, Tensor
-from . import Lowered, lowering
+from ..ir import Graph, Op, Tensor
+from . import Lowered, activation, fail, lowering
 
-_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 _SOFTMAX_DIFF_INT_BITS = 5  # kScaledDiffIntegerBits in TFLite's softmax
-
-
-def _fail(graph: Graph, op: Op, why: str) -> ConvertError:
-    return ConvertError(f"{graph.describe(op)}: {why}")
 
 
 def _io(graph: Graph, op: Op, n_in: int | tuple[int, ...], n_out: int = 1) -> None:
     counts = (n_in,) if isinstance(n_in, int) else n_in
     if len(op.inputs) not in counts or len(op.outputs) != n_out:
-        raise _fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs")
+        raise fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs")
     if any(i < 0 for i in op.inputs):
-        raise _fail(graph, op, "an omitted input is not supported")
+        raise fail(graph, op, "an omitted input is not supported")
 
 
 def _int8(graph: Graph, op: Op, role: str, t: Tensor) -> Tensor:
     """t, checked to be a per-tensor quantized int8 tensor of rank <= 4."""
     if t.dtype != np.int8:
-        raise _fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only int8 is supported")
+        raise fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only int8 is supported")
     if t.scale is None:
-        raise _fail(graph, op, f"{role} '{t.name}' is not quantized")
+        raise fail(graph, op, f"{role} '{t.name}' is not quantized")
     if t.scale.size != 1:
-        raise _fail(graph, op, f"{role} '{t.name}' is quantized per channel")
+        raise fail(graph, op, f"{role} '{t.name}' is quantized per channel")
     if len(t.shape) > 4:
-        raise _fail(graph, op, f"{role} '{t.name}' has rank {len(t.shape)}; at most 4")
+        raise fail(graph, op, f"{role} '{t.name}' has rank {len(t.shape)}; at most 4")
     return t
 
 
@@ -70,14 +65,6 @@ def _elements(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-def _activation(graph: Graph, op: Op, y: Tensor) -> dict:
-    act = op.options.get("fused_activation_function", "NONE")
-    if act not in _ACTIVATIONS:
-        raise _fail(graph, op, f"fused activation {act} is not supported")
-    lo, hi = quant.activation_range(act, y.scale1, y.zp)
-    return {"min": lo, "max": hi}
-
-
 def _same_quant(a: Tensor, b: Tensor) -> bool:
     return a.zp == b.zp and np.float32(a.scale1) == np.float32(b.scale1)
 
@@ -85,7 +72,7 @@ def _same_quant(a: Tensor, b: Tensor) -> bool:
 def _quantize_multiplier(graph: Graph, op: Op, real: float, what: str) -> tuple[int, int]:
     m, s = quant.quantize_multiplier(real)
     if not -31 <= s <= 30:
-        raise _fail(graph, op, f"{what} multiplier {real!r} is out of range")
+        raise fail(graph, op, f"{what} multiplier {real!r} is out of range")
     return m, s
 
 
@@ -95,13 +82,13 @@ def _quantize_multiplier(graph: Graph, op: Op, real: float, what: str) -> tuple[
 def _pool_axis(graph: Graph, op: Op, padding: str, size: int, filt: int, stride: int):
     """TFLite ComputePaddingHeightWidth along one axis: (output size, leading padding)."""
     if filt < 1 or stride < 1:
-        raise _fail(graph, op, f"filter {filt} / stride {stride} must be >= 1")
+        raise fail(graph, op, f"filter {filt} / stride {stride} must be >= 1")
     if padding == "SAME":
         out = (size + stride - 1) // stride
     elif padding == "VALID":
         out = (size - filt + stride) // stride
     else:
-        raise _fail(graph, op, f"padding {padding} is not supported")
+        raise fail(graph, op, f"padding {padding} is not supported")
     total = max((out - 1) * stride + filt - size, 0)
     return out, total // 2
 
@@ -112,9 +99,9 @@ def _pool(graph: Graph, op: Op) -> Lowered:
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     if len(x.shape) != 4 or len(y.shape) != 4:
-        raise _fail(graph, op, "input and output must be 4-D NHWC")
+        raise fail(graph, op, "input and output must be 4-D NHWC")
     if x.zp != y.zp or abs(x.scale1 - y.scale1) > 1e-6:
-        raise _fail(graph, op, "input and output quantization differ (TFLite requires equal)")
+        raise fail(graph, op, "input and output quantization differ (TFLite requires equal)")
     o = op.options
     padding = o.get("padding", "SAME")
     n, h, w, c = x.shape
@@ -123,9 +110,9 @@ def _pool(graph: Graph, op: Op) -> Lowered:
     oh, pad_h = _pool_axis(graph, op, padding, h, fh, sh)
     ow, pad_w = _pool_axis(graph, op, padding, w, fw, sw)
     if (n, oh, ow, c) != tuple(y.shape):
-        raise _fail(graph, op, f"output shape {list(y.shape)}, expected {[n, oh, ow, c]}")
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {[n, oh, ow, c]}")
     if oh < 1 or ow < 1 or max(fh, fw, sh, sw, pad_h, pad_w) > 2**15 - 1:
-        raise _fail(graph, op, "pool geometry out of range")
+        raise fail(graph, op, "pool geometry out of range")
     avg = op.opcode == "AVERAGE_POOL_2D"
     return Lowered(
         type="AVGPOOL" if avg else "MAXPOOL",
@@ -138,7 +125,7 @@ def _pool(graph: Graph, op: Op) -> Lowered:
             "filter_w": fw,
             "pad_h": pad_h,
             "pad_w": pad_w,
-            "act": _activation(graph, op, y),
+            "act": activation(graph, op, y),
         },
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
@@ -153,17 +140,17 @@ def _mean(graph: Graph, op: Op) -> Lowered:
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     axes_t = graph.t(op.inputs[1])
     if not axes_t.is_const or axes_t.dtype not in (np.int32, np.int64):
-        raise _fail(graph, op, "axes must be a constant int32/int64 tensor")
+        raise fail(graph, op, "axes must be a constant int32/int64 tensor")
     if len(x.shape) != 4:
-        raise _fail(graph, op, f"input has rank {len(x.shape)}; only 4-D NHWC is supported")
+        raise fail(graph, op, f"input has rank {len(x.shape)}; only 4-D NHWC is supported")
     axes = sorted({int(a) + 4 if int(a) < 0 else int(a) for a in axes_t.data.ravel()})
     if axes != [1, 2]:
-        raise _fail(graph, op, f"mean over axes {axes} is not supported (only H, W = [1, 2])")
+        raise fail(graph, op, f"mean over axes {axes} is not supported (only H, W = [1, 2])")
     n, h, w, c = x.shape
     keep = bool(op.options.get("keep_dims", False))
     expect = (n, 1, 1, c) if keep else (n, c)
     if tuple(y.shape) != expect:
-        raise _fail(graph, op, f"output shape {list(y.shape)}, expected {list(expect)}")
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(expect)}")
     # PrepareMeanOrSum: QuantizeMultiplier(double(s_in) / double(s_out)); then
     # QuantizedMeanOrSum folds 1 / (H * W) in, keeping shift within MultiplyByQuantized-
     # Multiplier's range.
@@ -173,7 +160,7 @@ def _mean(graph: Graph, op: Op) -> Lowered:
     mult = (mult << s) // count  # s >= 0: count >= 1 and shift >= -31
     shift -= s
     if not -31 <= shift <= 30 or not 0 <= mult < 2**31:
-        raise _fail(graph, op, "input/output scale ratio out of range")
+        raise fail(graph, op, "input/output scale ratio out of range")
     return Lowered(
         type="MEAN",
         kernel="MEAN_S8",
@@ -197,7 +184,7 @@ def _broadcast(graph: Graph, op: Op, a: Tensor, b: Tensor, y: Tensor) -> None:
     da, db, dy = _dims4(a.shape), _dims4(b.shape), _dims4(y.shape)
     for i, j, k in zip(da, db, dy, strict=True):
         if (i != j and 1 not in (i, j)) or k != max(i, j):
-            raise _fail(
+            raise fail(
                 graph,
                 op,
                 f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast to {list(y.shape)}",
@@ -225,7 +212,7 @@ def _add(graph: Graph, op: Op) -> Lowered:
         for r, what in zip(reals, ("input 1", "input 2", "output"), strict=True)
     )
     if max(sh1, sh2, sho) > 0:  # QuantizeMultiplierSmallerThanOneExp would abort
-        raise _fail(graph, op, "output scale too small for int8 ADD's fixed-point path")
+        raise fail(graph, op, "output scale too small for int8 ADD's fixed-point path")
     return Lowered(
         type="ADD",
         kernel="ADD_S8",
@@ -241,7 +228,7 @@ def _add(graph: Graph, op: Op) -> Lowered:
             "input2_shift": sh2,
             "output_multiplier": mo,
             "output_shift": sho,
-            "act": _activation(graph, op, y),
+            "act": activation(graph, op, y),
         },
         inputs=[op.inputs[0], op.inputs[1]],
         outputs=[op.outputs[0]],
@@ -266,7 +253,7 @@ def _mul(graph: Graph, op: Op) -> Lowered:
             "output_offset": y.zp,
             "output_multiplier": mult,
             "output_shift": shift,
-            "act": _activation(graph, op, y),
+            "act": activation(graph, op, y),
         },
         inputs=[op.inputs[0], op.inputs[1]],
         outputs=[op.outputs[0]],
@@ -282,7 +269,7 @@ def _quantize(graph: Graph, op: Op) -> Lowered:
     y = _int8(graph, op, "output", y)
     if x.dtype == np.float32:
         if len(x.shape) > 4:
-            raise _fail(graph, op, f"input has rank {len(x.shape)}; at most 4")
+            raise fail(graph, op, f"input has rank {len(x.shape)}; at most 4")
         return Lowered(
             type="QUANTIZE",
             kernel="QUANTIZE_F32_S8",
@@ -312,7 +299,7 @@ def _dequantize(graph: Graph, op: Op) -> Lowered:
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = graph.t(op.outputs[0])
     if y.dtype != np.float32:
-        raise _fail(graph, op, f"output '{y.name}' is {y.dtype}; only float32 is supported")
+        raise fail(graph, op, f"output '{y.name}' is {y.dtype}; only float32 is supported")
     return Lowered(
         type="DEQUANTIZE",
         kernel="DEQUANTIZE_S8_F32",
@@ -343,13 +330,13 @@ def _softmax(graph: Graph, op: Op) -> Lowered:
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     if y.zp != -128 or abs(np.float32(y.scale1) - 1 / 256) > 0.001 / 256:
-        raise _fail(graph, op, "int8 output must have scale 1/256 and zero point -128")
+        raise fail(graph, op, "int8 output must have scale 1/256 and zero point -128")
     if len(x.shape) < 1 or tuple(x.shape) != tuple(y.shape):
-        raise _fail(graph, op, "input and output shapes differ")
+        raise fail(graph, op, "input and output shapes differ")
     beta = float(op.options.get("beta", 1.0))
     params = softmax_params(beta, x.scale1)
     if params["input_left_shift"] < 0:  # QuantizeMultiplierGreaterThanOne would abort
-        raise _fail(graph, op, f"beta * input scale {beta * x.scale1!r} is too small")
+        raise fail(graph, op, f"beta * input scale {beta * x.scale1!r} is too small")
     return Lowered(
         type="SOFTMAX",
         kernel="SOFTMAX_S8",
@@ -400,9 +387,9 @@ def _logistic(graph: Graph, op: Op) -> Lowered:
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     if float(np.float32(y.scale1)) != 1 / 256:
-        raise _fail(graph, op, "int8 output must have scale 1/256")
+        raise fail(graph, op, "int8 output must have scale 1/256")
     if _elements(x.shape) != _elements(y.shape):
-        raise _fail(graph, op, "input and output sizes differ")
+        raise fail(graph, op, "input and output sizes differ")
     lut = logistic_lut(x.scale1, x.zp, y.scale1, y.zp)
     return Lowered(
         type="LOGISTIC",
@@ -426,29 +413,29 @@ def _pad(graph: Graph, op: Op) -> Lowered:
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     pads = graph.t(op.inputs[1])
     if not pads.is_const or pads.dtype not in (np.int32, np.int64):
-        raise _fail(graph, op, "paddings must be a constant int32/int64 tensor")
+        raise fail(graph, op, "paddings must be a constant int32/int64 tensor")
     rank = len(x.shape)
     p = pads.data.astype(np.int64).reshape(-1)
     if p.size != 2 * rank:
-        raise _fail(graph, op, f"paddings have {p.size} values for a rank-{rank} input")
+        raise fail(graph, op, f"paddings have {p.size} values for a rank-{rank} input")
     p = p.reshape(rank, 2)
     if (p < 0).any():
-        raise _fail(graph, op, "negative paddings are not supported")
+        raise fail(graph, op, "negative paddings are not supported")
     if not _same_quant(x, y):
-        raise _fail(graph, op, "input and output quantization differ")
+        raise fail(graph, op, "input and output quantization differ")
     value = y.zp  # pad.cc: the output zero point when no constant is given
     if len(op.inputs) == 3:
         cv = graph.t(op.inputs[2])
         if not cv.is_const or cv.dtype != np.int8 or cv.data.size != 1:
-            raise _fail(graph, op, "constant_values must be one constant int8 value")
+            raise fail(graph, op, "constant_values must be one constant int8 value")
         if cv.scale is not None and not _same_quant(cv, y):
-            raise _fail(graph, op, "constant_values quantization differs from the output's")
+            raise fail(graph, op, "constant_values quantization differs from the output's")
         value = int(cv.data.ravel()[0])
     before = [0] * (4 - rank) + [int(v) for v in p[:, 0]]
     after = [0] * (4 - rank) + [int(v) for v in p[:, 1]]
     expect = tuple(int(d) + int(b) + int(a) for d, (b, a) in zip(x.shape, p, strict=True))
     if tuple(y.shape) != expect:
-        raise _fail(graph, op, f"output shape {list(y.shape)}, expected {list(expect)}")
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(expect)}")
     return Lowered(
         type="PAD",
         kernel="PAD_S8",
@@ -463,15 +450,15 @@ def _pad(graph: Graph, op: Op) -> Lowered:
 @lowering("CONCATENATION")
 def _concat(graph: Graph, op: Op) -> Lowered:
     if not 1 <= len(op.inputs) <= 16:
-        raise _fail(graph, op, f"{len(op.inputs)} inputs; 1 to 16 are supported")
+        raise fail(graph, op, f"{len(op.inputs)} inputs; 1 to 16 are supported")
     _io(graph, op, len(op.inputs))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     xs = [_int8(graph, op, f"input {k + 1}", graph.t(i)) for k, i in enumerate(op.inputs)]
     if op.options.get("fused_activation_function", "NONE") != "NONE":
-        raise _fail(graph, op, "a fused activation on int8 CONCATENATION is not supported")
+        raise fail(graph, op, "a fused activation on int8 CONCATENATION is not supported")
     for x in xs:
         if not _same_quant(x, y):
-            raise _fail(
+            raise fail(
                 graph,
                 op,
                 f"input '{x.name}' scale/zero point differ from the output's "
@@ -482,14 +469,14 @@ def _concat(graph: Graph, op: Op) -> Lowered:
     if axis < 0:
         axis += rank
     if not 0 <= axis < rank:
-        raise _fail(graph, op, f"axis {op.options.get('axis')} out of range for rank {rank}")
+        raise fail(graph, op, f"axis {op.options.get('axis')} out of range for rank {rank}")
     for x in xs:
         if len(x.shape) != rank or any(
             d != e for k, (d, e) in enumerate(zip(x.shape, y.shape, strict=True)) if k != axis
         ):
-            raise _fail(graph, op, f"input shape {list(x.shape)} does not fit {list(y.shape)}")
+            raise fail(graph, op, f"input shape {list(x.shape)} does not fit {list(y.shape)}")
     if sum(x.shape[axis] for x in xs) != y.shape[axis]:
-        raise _fail(graph, op, "input sizes along the axis do not add up to the output's")
+        raise fail(graph, op, "input sizes along the axis do not add up to the output's")
     return Lowered(
         type="CONCAT",
         kernel="CONCAT_S8",

@@ -10,28 +10,8 @@
 // kh * kw * in_ch bytes, each rounded up to 4.
 #include <string.h>
 
+#include "nn_dot.h"
 #include "nn_functions.h"
-
-// Two output channels x two columns: the one place for a Cortex-M DSP inner loop
-// (SXTB16 + SMLAD). acc[0] = w0.x0, acc[1] = w0.x1, acc[2] = w1.x0, acc[3] = w1.x1.
-static inline void nn_dot_2x2_s8(const int8_t *w0, const int8_t *w1, const int8_t *x0,
-    const int8_t *x1, int32_t n, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    for (int32_t k = 0; k < n; k++) {
-        int32_t xa = x0[k];
-        int32_t xb = x1[k];
-        int32_t wa = w0[k];
-        int32_t wb = w1[k];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
 
 // acc + bias (wrapping like the reference's int32 accumulator), requantized and clamped.
 static inline int8_t nn_conv_out(int32_t acc, int32_t bias, const nn_quant *q, int32_t oc,

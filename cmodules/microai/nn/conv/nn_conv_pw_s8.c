@@ -4,28 +4,8 @@
 // per-channel correction computed once per channel pair:
 //   sum_c w[c] * (x[c] + input_offset) = sum_c w[c] * x[c] + input_offset * sum_c w[c]
 // then every pixel pair costs one 2x2 int8 dot product.
+#include "nn_dot.h"
 #include "nn_functions.h"
-
-// Two output channels x two pixels: the one place for a Cortex-M DSP inner loop
-// (SXTB16 + SMLAD). acc[0] = w0.x0, acc[1] = w0.x1, acc[2] = w1.x0, acc[3] = w1.x1.
-static inline void nn_dot_2x2_s8(const int8_t *w0, const int8_t *w1, const int8_t *x0,
-    const int8_t *x1, int32_t n, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    for (int32_t k = 0; k < n; k++) {
-        int32_t xa = x0[k];
-        int32_t xb = x1[k];
-        int32_t wa = w0[k];
-        int32_t wb = w1[k];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
 
 // bias + input_offset * sum(w), wrapping like the reference's int32 accumulator.
 static int32_t nn_pw_bias(const int8_t *w, int32_t n, const int32_t *bias, int32_t oc,
