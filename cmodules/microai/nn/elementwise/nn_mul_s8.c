@@ -3,6 +3,7 @@
 // out_scale, plus the output zero point, clamped to the activation.
 //
 // out may be in1 or in2 exactly (in place) when that input has the output's shape.
+#include "nn_broadcast.h"
 #include "nn_functions.h"
 
 static inline int8_t mul1(const nn_mul_params *p, int32_t a, int32_t b) {
@@ -12,21 +13,9 @@ static inline int8_t mul1(const nn_mul_params *p, int32_t a, int32_t b) {
     return (int8_t)o;
 }
 
-// Element strides of an input in the output's index space: 0 along a broadcast dim.
-static void strides(const nn_dims *d, int32_t s[4]) {
-    s[3] = d->c == 1 ? 0 : 1;
-    s[2] = d->w == 1 ? 0 : d->c;
-    s[1] = d->h == 1 ? 0 : d->w * d->c;
-    s[0] = d->n == 1 ? 0 : d->h * d->w * d->c;
-}
-
-static int same_dims(const nn_dims *a, const nn_dims *b) {
-    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
-}
-
 nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_t *in1,
     const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out) {
-    if (same_dims(in1_dims, out_dims) && same_dims(in2_dims, out_dims)) {
+    if (nn_same_dims(in1_dims, out_dims) && nn_same_dims(in2_dims, out_dims)) {
         const int32_t size = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
         for (int32_t i = 0; i < size; i++) {
             out[i] = mul1(p, in1[i], in2[i]);
@@ -34,8 +23,8 @@ nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_
         return NN_OK;
     }
     int32_t s1[4], s2[4];
-    strides(in1_dims, s1);
-    strides(in2_dims, s2);
+    nn_broadcast_strides(in1_dims, s1);
+    nn_broadcast_strides(in2_dims, s2);
     for (int32_t b = 0; b < out_dims->n; b++) {
         for (int32_t y = 0; y < out_dims->h; y++) {
             for (int32_t x = 0; x < out_dims->w; x++) {
