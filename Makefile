@@ -21,7 +21,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy lint bench qemu-plugin clean distclean
+	test test-host test-mpy test-sanitize lint bench qemu-plugin clean distclean
 
 all: demo
 
@@ -68,7 +68,7 @@ qemu-plugin: | setup-apt
 
 # ---- tests ---------------------------------------------------------------------------
 
-test: lint test-mpy test-host
+test: lint test-mpy test-host test-sanitize
 
 lint: setup
 	$(VENV)/bin/ruff check host tests
@@ -81,6 +81,15 @@ test-mpy: setup
 
 test-host: setup qemu-plugin
 	$(PY) -m pytest
+
+# The C core's host tests again, built with AddressSanitizer and UBSan (a separate build
+# in build/native/, keyed by the flags); Python itself is not sanitized, so leaks are off.
+SANITIZE_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+test-sanitize: setup
+	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	$(PY) -m pytest -p no:cacheprovider tests/host/test_kernels_conv.py \
+		tests/host/test_kernels_misc.py tests/host/test_blob.py tests/host/test_models.py
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
 bench: setup qemu-plugin
