@@ -66,11 +66,11 @@ def test_frozen_model_on_f205_via_cli():
         assert out[key] > 0
 
 
-def test_every_fixture_on_f405():
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_M7"])
+def test_every_fixture_on_board(board):
+    """Every op, with its awkward cases, on a Cortex-M4 and a Cortex-M7."""
     for path in sorted(FIXTURES.glob("cov_*.tflite")):
-        r = hil(
-            path.read_bytes(), "QEMU_STM32F405", n_inputs=2, seed=4, name=path.name, count=False
-        )
+        r = hil(path.read_bytes(), board, n_inputs=2, seed=4, name=path.name, count=False)
         assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, (path.name, r)
 
 
