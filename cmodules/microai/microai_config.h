@@ -19,4 +19,10 @@
 #endif
 #endif
 
+// microai.conv2d / depthwise_conv2d / fully_connected: the kernels on caller buffers,
+// for experiments from the REPL. Flash cost: about 4.5 KB (QEMU_STM32F405, -Os).
+#ifndef MICROAI_HAS_KERNEL_API
+#define MICROAI_HAS_KERNEL_API (1)
+#endif
+
 #endif // MICROAI_CONFIG_H

@@ -4,6 +4,7 @@
 
 #include "microai_config.h"
 #include "microai_frozen.h"
+#include "microai_kernels.h"
 #include "microai_model.h"
 #include "microai_profile.h"
 
@@ -50,9 +51,15 @@ static const mp_rom_map_elem_t microai_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_info), MP_ROM_PTR(&microai_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&microai_type_Model) },
     { MP_ROM_QSTR(MP_QSTR_frozen), MP_ROM_PTR(&microai_frozen_obj) },
+    #if MICROAI_HAS_KERNEL_API
+    { MP_ROM_QSTR(MP_QSTR_conv2d), MP_ROM_PTR(&microai_conv2d_obj) },
+    { MP_ROM_QSTR(MP_QSTR_depthwise_conv2d), MP_ROM_PTR(&microai_depthwise_conv2d_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fully_connected), MP_ROM_PTR(&microai_fully_connected_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR__spin), MP_ROM_PTR(&microai_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR__cycles), MP_ROM_PTR(&microai_cycles_obj) },
     { MP_ROM_QSTR(MP_QSTR_HAS_DSP), MICROAI_HAS_DSP ? MP_ROM_TRUE : MP_ROM_FALSE },
+    { MP_ROM_QSTR(MP_QSTR_HAS_KERNEL_API), MICROAI_HAS_KERNEL_API ? MP_ROM_TRUE : MP_ROM_FALSE },
 };
 static MP_DEFINE_CONST_DICT(microai_module_globals, microai_module_globals_table);
 

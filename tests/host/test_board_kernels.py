@@ -1,0 +1,209 @@
+"""microai.conv2d, depthwise_conv2d and fully_connected on the emulated STM32F405 against
+the host's C core (cffi), byte for byte.
+
+Each case is data: random int8 tensors and int32 bias/requantization (fixed seeds) are sent
+to the board as base64, run there by the REPL kernel functions, and the output read back
+as base64; the host computes the same case with lib.nn_conv_s8, nn_dw_conv_wrapper_s8 or
+nn_fc_s8, called as tests/host/test_kernels_conv.py calls them.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from microai import native
+from microai.device import connect
+
+BOARD = "QEMU_STM32F405"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    kind: str  # "conv", "dw" or "fc"
+    in_shape: tuple[int, ...]  # NHWC; for fc (batches, in_depth)
+    out_c: int  # output channels (conv: weights O; fc: out_depth); dw: ignored
+    kernel: tuple[int, int] = (3, 3)
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    out_hw: tuple[int, int] | None = None  # default: the largest the padding allows
+    dm: int = 1
+    in_off: int = 3
+    out_off: int = -5
+    filter_off: int = 0  # fc only
+    act: tuple[int, int] = (-128, 127)
+    per_channel: bool = True
+    bias: bool = True
+    seed: int = 0
+
+
+CASES = [
+    Case("conv_im2col", "conv", (1, 9, 8, 3), 5, stride=(2, 1), dilation=(1, 2), padding=(1, 2)),
+    Case("conv_pw", "conv", (2, 4, 5, 6), 7, kernel=(1, 1), per_channel=False, in_off=128),
+    Case("conv_relu_no_bias", "conv", (1, 6, 6, 4), 3, kernel=(2, 3), bias=False, act=(-128, 30)),
+    Case("dw3x3", "dw", (1, 7, 6, 5), 0, padding=(1, 1), out_off=20, seed=1),
+    Case("dw_dm2_5x3", "dw", (2, 8, 7, 3), 0, kernel=(5, 3), stride=(2, 2), dm=2, padding=(2, 1)),
+    Case("fc", "fc", (3, 21), 6, per_channel=False, in_off=-100),
+    Case("fc_per_channel_filter_off", "fc", (2, 17), 5, filter_off=2, act=(-60, 90), seed=2),
+]
+
+
+def _axis(size: int, k: int, stride: int, dilation: int, pad: int) -> int:
+    # The largest output size whose windows all touch the input.
+    return (size + pad - 1) // stride + 1 if pad else (size - (k - 1) * dilation - 1) // stride + 1
+
+
+def _data(c: Case) -> dict:
+    """The case's tensors and shapes, as numpy arrays."""
+    rng = np.random.default_rng(1000 + c.seed + sum(map(ord, c.name)))
+    x = rng.integers(-128, 128, c.in_shape, dtype=np.int8)
+    if c.kind == "fc":
+        depth, out_c = c.in_shape[1], c.out_c
+        w_shape, out_shape, taps = (out_c, depth), (c.in_shape[0], out_c), depth
+    else:
+        n, h, w, ch = c.in_shape
+        kh, kw = c.kernel
+        out_c = ch * c.dm if c.kind == "dw" else c.out_c
+        oh, ow = c.out_hw or (
+            _axis(h, kh, c.stride[0], c.dilation[0], c.padding[0]),
+            _axis(w, kw, c.stride[1], c.dilation[1], c.padding[1]),
+        )
+        w_shape = (1, kh, kw, out_c) if c.kind == "dw" else (out_c, kh, kw, ch)
+        out_shape = (n, oh, ow, out_c)
+        taps = kh * kw * (1 if c.kind == "dw" else ch)
+    weights = rng.integers(-127, 128, w_shape, dtype=np.int8)
+    acc_std = 74.0 * 74.0 * np.sqrt(taps)
+    bias = rng.integers(-int(acc_std), int(acc_std), out_c).astype(np.int32) if c.bias else None
+    nq = out_c if c.per_channel else 1
+    mult = rng.integers(1 << 30, 1 << 31, nq).astype(np.int32)
+    shift = np.full(nq, -int(np.ceil(np.log2(acc_std / 50))), np.int32)
+    shift -= rng.integers(0, 2, nq).astype(np.int32)
+    return dict(x=x, w=weights, bias=bias, mult=mult, shift=shift, out_shape=out_shape)
+
+
+def _ptr(ffi, ctype: str, a: np.ndarray | None):
+    return ffi.NULL if a is None else ffi.cast(ctype, ffi.from_buffer(a))
+
+
+def _host(c: Case, d: dict) -> bytes:
+    """The case through the host's C core."""
+    ffi, lib = native.load()
+    x, w, b, mult, shift = d["x"], d["w"], d["bias"], d["mult"], d["shift"]
+    y = np.full(d["out_shape"], 0x55, np.int8)
+    q = ffi.new(
+        "nn_quant *",
+        {
+            "multiplier": _ptr(ffi, "int32_t *", mult),
+            "shift": _ptr(ffi, "int32_t *", shift),
+            "per_channel": int(mult.size > 1),
+        },
+    )
+    xp, wp, yp = (_ptr(ffi, "int8_t *", a) for a in (x, w, y))
+    bp = _ptr(ffi, "int32_t *", b)
+    act = {"min": c.act[0], "max": c.act[1]}
+    if c.kind == "fc":
+        p = ffi.new(
+            "nn_fc_params *",
+            {
+                "input_offset": c.in_off,
+                "filter_offset": c.filter_off,
+                "output_offset": c.out_off,
+                "act": act,
+            },
+        )
+        batches, depth = x.shape
+        st = lib.nn_fc_s8(p, q, batches, depth, xp, w.shape[0], wp, bp, yp)
+    else:
+        p = ffi.new(
+            "nn_conv_params *",
+            {
+                "input_offset": c.in_off,
+                "output_offset": c.out_off,
+                "stride_h": c.stride[0],
+                "stride_w": c.stride[1],
+                "dilation_h": c.dilation[0],
+                "dilation_w": c.dilation[1],
+                "pad_h": c.padding[0],
+                "pad_w": c.padding[1],
+                "depth_multiplier": c.dm if c.kind == "dw" else 1,
+                "act": act,
+            },
+        )
+        dims = [
+            ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
+            for s in (x.shape, w.shape, y.shape)
+        ]
+        name = "nn_dw_conv_wrapper_s8" if c.kind == "dw" else "nn_conv_s8"
+        size = getattr(lib, name + "_scratch_size")(p, *dims)
+        scratch = np.zeros(size // 4 + 1, np.int32)  # 4-byte aligned
+        st = getattr(lib, name)(
+            p, q, dims[0], xp, dims[1], wp, bp, dims[2], yp, _ptr(ffi, "void *", scratch), size
+        )
+    assert st == lib.NN_OK
+    return y.tobytes()
+
+
+def _b64(a: np.ndarray) -> str:
+    return repr(base64.b64encode(a.tobytes()).decode())
+
+
+def _board_code(c: Case, d: dict) -> str:
+    """MicroPython that runs the case and prints the output as base64."""
+    lines = [
+        f"x = a2b({_b64(d['x'])})",
+        f"w = a2b({_b64(d['w'])})",
+        f"b = array('i', a2b({_b64(d['bias'])}))" if d["bias"] is not None else "b = None",
+    ]
+    if c.per_channel:
+        lines += [
+            f"m = array('i', a2b({_b64(d['mult'])}))",
+            f"s = array('i', a2b({_b64(d['shift'])}))",
+        ]
+    else:
+        lines += [f"m = {int(d['mult'][0])}", f"s = {int(d['shift'][0])}"]
+    n_out = int(np.prod(d["out_shape"]))
+    lines.append(f"y = bytearray({n_out})")
+    kw = f"multiplier=m, shift=s, act={c.act}, input_offset={c.in_off}, output_offset={c.out_off}"
+    if c.kind == "fc":
+        lines.append(
+            f"microai.fully_connected(x, w, b, y, batches={c.in_shape[0]}, "
+            f"filter_offset={c.filter_off}, {kw})"
+        )
+    else:
+        fn = "depthwise_conv2d" if c.kind == "dw" else "conv2d"
+        extra = f", depth_multiplier={c.dm}" if c.kind == "dw" else ""
+        lines.append(
+            f"microai.{fn}(x, {c.in_shape}, w, {d['w'].shape}, b, y, {d['out_shape']}, "
+            f"stride={c.stride}, dilation={c.dilation}, padding={c.padding}, {kw}{extra})"
+        )
+    lines.append("print(b2a(y).decode().strip())")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def board(firmware):
+    firmware(BOARD)
+    with connect(board=BOARD, build=False) as t:
+        t.exec("import microai\nfrom array import array")
+        t.exec("from binascii import a2b_base64 as a2b, b2a_base64 as b2a")
+        yield t
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_board_matches_host(board, case: Case):
+    d = _data(case)
+    want = _host(case, d)
+    got = base64.b64decode(board.exec(_board_code(case, d), timeout=30).strip())
+    assert len(got) == len(want)
+    if got != want:
+        first = next(i for i, (g, h) in enumerate(zip(got, want, strict=True)) if g != h)
+        pytest.fail(
+            f"{case.name}: first difference at byte {first}: board {got[first]}, host {want[first]}"
+        )
+    # A meaningful case: the outputs are spread, not all clamped to one value.
+    assert len(set(want)) >= min(6, len(want))
