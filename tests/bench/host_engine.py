@@ -91,7 +91,7 @@ def main() -> None:
             f"{per_call(ref.invoke, args.runs):.3f}",
             f"{per_call(tflm.invoke, args.runs):.3f}",
         )
-    console = Console()
+    console = Console(width=120)
     console.print(mem)
     console.print(speed)
 
