@@ -19,22 +19,8 @@ DEST=${1:-build/micropython}
 STAMP="$DEST/.microai-source-$VERSION"
 [ -f "$STAMP" ] && exit 0
 
-if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-
-if ! apt-cache showsrc micropython 2>/dev/null | grep -qx "Version: $VERSION"; then
-    LIST=/etc/apt/sources.list.d/microai-$SUITE-src.sources
-    echo "microai: adding a deb-src entry for Debian $SUITE ($LIST)"
-    if ! printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" \
-            "Suites: $SUITE" "Components: main" \
-            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
-            | $SUDO tee "$LIST" >/dev/null; then
-        echo "microai: cannot write $LIST; add a deb-src line for $SUITE by hand" >&2
-        exit 1
-    fi
-    $SUDO apt-get update -q
-fi
-if ! apt-cache showsrc micropython 2>/dev/null | grep -qx "Version: $VERSION"; then
-    echo "microai: apt knows no source package micropython=$VERSION;" >&2
+. "$(dirname "$0")/deb-src.sh"
+if ! ensure_deb_src micropython "$VERSION" "$SUITE"; then
     echo "microai: set MPY_DIR=/path/to/a/micropython/checkout to build against your own." >&2
     exit 1
 fi

@@ -36,26 +36,9 @@ SO=$OUT/libmaicount.so
 
 # ---- the header ------------------------------------------------------------------------
 if [ ! -f "$HDR" ]; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    if ! apt-cache showsrc qemu 2>/dev/null | grep -qx "Version: $VERSION"; then
-        LIST=/etc/apt/sources.list.d/microai-$SUITE-src.sources
-        echo "microai: adding deb-src entries for Debian $SUITE ($LIST)"
-        if ! printf '%s\n' \
-                "Types: deb-src" "URIs: http://deb.debian.org/debian" \
-                "Suites: $SUITE $SUITE-updates" "Components: main" \
-                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
-                "Types: deb-src" "URIs: http://deb.debian.org/debian-security" \
-                "Suites: $SUITE-security" "Components: main" \
-                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
-                | $SUDO tee "$LIST" >/dev/null; then
-            echo "microai: cannot write $LIST; add a deb-src line for $SUITE by hand" >&2
-            exit 1
-        fi
-        $SUDO apt-get update -q
-    fi
-    if ! apt-cache showsrc qemu 2>/dev/null | grep -qx "Version: $VERSION"; then
-        echo "microai: apt knows no source package qemu=$VERSION (the installed" >&2
-        echo "microai: qemu-system-arm's source); cannot fetch qemu-plugin.h for it." >&2
+    . "$ROOT/firmware/deb-src.sh"
+    if ! ensure_deb_src qemu "$VERSION" "$SUITE"; then
+        echo "microai: cannot fetch qemu-plugin.h for the installed qemu-system-arm." >&2
         exit 1
     fi
     mkdir -p "$SRC_DIR"
