@@ -107,9 +107,8 @@ static nn_quant mai_quant(const mai_op_ctx *ctx) {
     return q;
 }
 
-// ---- CONV ---------------------------------------------------------------------------
-
-mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
+// The checks CONV and DWCONV share: params, weighted-op inputs, and the spatial shapes.
+static mai_check mai_check_conv_common(const mai_op_ctx *ctx) {
     mai_check c = mai_check_conv_params(ctx);
     if (c == MAI_CHECK_NONE) {
         const nn_conv_params *p = ctx->params;
@@ -119,6 +118,13 @@ mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
     if (c == MAI_CHECK_NONE) {
         c = mai_check_conv_shapes(ctx);
     }
+    return c;
+}
+
+// ---- CONV ---------------------------------------------------------------------------
+
+mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = mai_check_conv_common(ctx);
     if (c != MAI_CHECK_NONE) {
         return mai_op_fail(err, c);
     }
@@ -149,15 +155,7 @@ nn_status mai_eval_conv(const mai_op_ctx *ctx) {
 // ---- DWCONV -------------------------------------------------------------------------
 
 mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = mai_check_conv_params(ctx);
-    if (c == MAI_CHECK_NONE) {
-        const nn_conv_params *p = ctx->params;
-        c = mai_check_weighted_op(ctx, (uint32_t)ctx->out[0].dims.c, p->input_offset,
-            p->output_offset);
-    }
-    if (c == MAI_CHECK_NONE) {
-        c = mai_check_conv_shapes(ctx);
-    }
+    mai_check c = mai_check_conv_common(ctx);
     if (c != MAI_CHECK_NONE) {
         return mai_op_fail(err, c);
     }
