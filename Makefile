@@ -5,6 +5,7 @@
 #   make firmware BOARD=<name> [MODEL=m.mai]   build MicroPython + microai for a board
 #   make repl      interactive REPL on the default emulated board
 #   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
+#   make fuzz      fuzz the blob loader and executor under ASan/UBSan
 #
 # `make setup` (called by the others) installs the Debian packages, makes the Python
 # venv in .venv and unpacks MicroPython's pinned Debian source into build/micropython.
@@ -21,7 +22,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize lint bench qemu-plugin clean distclean
+	test test-host test-mpy test-sanitize lint bench fuzz qemu-plugin clean distclean
 
 all: demo
 
@@ -89,7 +90,14 @@ test-sanitize: setup
 	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	$(PY) -m pytest -p no:cacheprovider tests/host/test_kernels_conv.py \
-		tests/host/test_kernels_misc.py tests/host/test_blob.py tests/host/test_models.py
+		tests/host/test_kernels_misc.py tests/host/test_blob.py tests/host/test_models.py \
+		tests/host/test_fuzz.py
+
+# Long fuzzing of the blob loader and executor under the sanitizers; not in make test.
+fuzz: setup
+	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	$(PY) tests/fuzz/fuzz_blob.py --iterations $(or $(ITERATIONS),50000)
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
 bench: setup qemu-plugin
