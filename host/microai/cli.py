@@ -32,6 +32,39 @@ def _board_option(default: str | None = DEFAULT_BOARD):
     )
 
 
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_port_option = click.option(
+    "--port", "-p", help="Serial port of a real board (instead of --board)."
+)
+_frozen_models_option = click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=FILE,
+    help="A .mai/.tflite to freeze into flash (microai.frozen()[stem]); repeatable.",
+)
+
+
+def _inputs_options(default: int, what: str):
+    """--inputs N (random), --seed S and repeatable --input x.npy."""
+
+    def apply(fn):
+        fn = click.option(
+            "--input",
+            "input_files",
+            multiple=True,
+            type=FILE,
+            help=f"A .npy input to {what} as well (repeatable).",
+        )(fn)
+        fn = click.option("--seed", default=0, show_default=True)(fn)
+        return click.option(
+            "--inputs", "n_inputs", default=default, show_default=True, help="Random inputs."
+        )(fn)
+
+    return apply
+
+
 @click.group()
 @click.version_option(__version__, prog_name="microai")
 def main() -> None:
@@ -59,13 +92,7 @@ def boards() -> None:
 
 @main.command()
 @_board_option()
-@click.option(
-    "--model",
-    "models",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A .mai/.tflite to freeze into flash (microai.frozen()[stem]); repeatable.",
-)
+@_frozen_models_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the build's own output.")
 def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
     """Build MicroPython with the microai module for a board; prints the firmware path."""
@@ -77,13 +104,7 @@ def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
 
 @main.command()
 @_board_option()
-@click.option(
-    "--model",
-    "models",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A .mai/.tflite to freeze into flash (microai.frozen()[stem]); repeatable.",
-)
+@_frozen_models_option
 @click.option("--no-build", is_flag=True, help="Use the firmware as it is; do not run make.")
 def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     """Boot an emulated board; its serial port is a pty until Ctrl-C.
@@ -112,7 +133,7 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=FILE)
 @click.option(
     "--output",
     "-o",
@@ -139,8 +160,8 @@ def convert(model: Path, output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("blob", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("blob", type=FILE)
+@_json_option
 def inspect(blob: Path, as_json: bool) -> None:
     """Show a blob's layers: op, kernel, shapes, MACs, weight bytes, arena offsets."""
     from .engine import Model
@@ -186,17 +207,9 @@ def inspect(blob: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--inputs", "n_inputs", default=50, show_default=True, help="Random inputs.")
-@click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--input",
-    "input_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A .npy input to check as well (repeatable).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("model", type=FILE)
+@_inputs_options(50, "check")
+@_json_option
 def verify(
     model: Path, n_inputs: int, seed: int, input_files: tuple[Path, ...], as_json: bool
 ) -> None:
@@ -253,7 +266,7 @@ def _load_blob(path: Path) -> bytes:
 
 
 @main.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=FILE)
 @_board_option(default=None)
 @click.option("--port", "-p", help="Serial port of a real board.")
 @click.option("--name", default="blob", show_default=True, help="Name on the board.")
@@ -283,17 +296,17 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
 
 
 @main.command("run")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=FILE)
 @_board_option()
-@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
+@_port_option
 @click.option(
     "--input",
     "input_file",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="A .npy input.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 def run_model(model: Path, board: str, port: str | None, input_file: Path, as_json: bool) -> None:
     """Run a model on a board on one input; print the output beside the host engine's."""
     import numpy as np
@@ -330,24 +343,16 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
 
 
 @main.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=FILE)
 @_board_option()
-@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
-@click.option("--inputs", "n_inputs", default=10, show_default=True, help="Random inputs.")
-@click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--input",
-    "input_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A .npy input to run as well (repeatable).",
-)
+@_port_option
+@_inputs_options(10, "run")
 @click.option(
     "--frozen/--upload",
     default=None,
     help="Force the blob into flash, or into RAM (default: by size).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 def hil(
     model: Path,
     board: str,
@@ -406,7 +411,7 @@ def hil(
 @_board_option()
 @click.option("--images", type=int, default=None, help="Classify only the first N images.")
 @click.option("--no-count", is_flag=True, help="Skip the instruction counter.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 def demo(board: str, images: int | None, no_count: bool, as_json: bool) -> None:
     """The main job: classify held-out digits with the int8 CNN on an emulated STM32."""
     from .demo import run_demo
@@ -449,8 +454,8 @@ def _connect(port: str | None, board: str | None):
 
 @main.command()
 @_board_option()
-@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_port_option
+@_json_option
 def info(board: str, port: str | None, as_json: bool) -> None:
     """Connect to a board over serial and show what its microai firmware reports."""
     with _connect(port, board) as t:
@@ -470,7 +475,7 @@ def info(board: str, port: str | None, as_json: bool) -> None:
 
 @main.command()
 @_board_option()
-@click.option("--port", "-p", help="Serial port of a real board (instead of --board).")
+@_port_option
 def repl(board: str, port: str | None) -> None:
     """Interactive REPL on a board (mpremote's terminal; Ctrl-] leaves)."""
     from .device.qemu import QemuBoard
