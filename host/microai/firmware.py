@@ -8,6 +8,7 @@ Outputs go to build/firmware/<BOARD>/.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import subprocess
@@ -181,6 +182,16 @@ def build(
         if not name.isidentifier():
             raise FirmwareError(f"frozen model name {name!r} is not an identifier")
     mpy = ensure_micropython()
+    out = build_dir(board, models)
+    out.mkdir(parents=True, exist_ok=True)
+    # One make per build folder at a time: parallel test sessions, helpers and CLI
+    # runs that build the same board wait for each other instead of racing.
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(board, mpy, jobs, verbose, models)
+
+
+def _build_locked(board: Board, mpy: Path, jobs: int | None, verbose: bool, models: Models) -> Path:
     gen = build_dir(board, models) / "genmicroai"
     _write_if_changed(gen / "microai_board.h", board_header(board))
     _write_if_changed(gen / "microai_frozen.c", frozen_source(models))
