@@ -16,6 +16,11 @@
 #define MAI_ALIGN (16)
 #define MAI_MAX_RANK (4)
 #define MAI_NO_TENSOR (0xffffu)   // an omitted optional op input
+// Format limits, checked at load: every dim is 1..MAI_MAX_DIM and a tensor holds at most
+// MAI_MAX_ELEMENTS elements, so that no index, size or int32 sum of int8 values
+// (255 x MAI_MAX_ELEMENTS < 2^31) a kernel computes can overflow.
+#define MAI_MAX_DIM (65535)
+#define MAI_MAX_ELEMENTS (0x800000u) // 2^23
 
 /// Tensor element types.
 typedef enum {

@@ -43,6 +43,7 @@ const char *mai_status_str(mai_status s) {
         case MAI_E_ARENA_ALIGN: return "arena not 16-byte aligned";
         case MAI_E_KERNEL: return "kernel error";
         case MAI_E_IO: return "model input/output index out of range";
+        case MAI_E_ARENA_OVERLAP: return "arena overlaps the blob";
     }
     return "unknown error";
 }
@@ -64,6 +65,9 @@ const char *mai_check_str(mai_check c) {
         case MAI_CHECK_KERNEL: return "kernel choice differs from the runtime's";
         case MAI_CHECK_SCRATCH: return "scratch size differs from the kernel's";
         case MAI_CHECK_CONST: return "weights or parameters are not blob constants";
+        case MAI_CHECK_DIMS: return "a dim is 0, negative or past the format's limits";
+        case MAI_CHECK_OVERLAP: return "scratch, inputs or outputs overlap in the arena";
+        case MAI_CHECK_COUNT: return "the model has no inputs or no outputs";
     }
     return "unknown check";
 }
@@ -80,7 +84,7 @@ static mai_status fail(mai_error *err, mai_status s, int32_t index, mai_check de
 }
 
 static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
-    if (id == MAI_NO_TENSOR) {
+    if (id == MAI_NO_TENSOR || id >= m->n_tensors) { // the second: checked at load
         memset(v, 0, sizeof(*v));
         return;
     }
@@ -131,6 +135,9 @@ static mai_status check_header(const mai_header *h, size_t blob_size, mai_error 
     if (mai_crc32(0, (const uint8_t *)h + crc_start, h->total_size - crc_start) != h->crc32) {
         return fail(err, MAI_E_CRC, -1, MAI_CHECK_NONE);
     }
+    if (h->n_inputs == 0 || h->n_outputs == 0) {
+        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_COUNT);
+    }
     uint32_t total = h->total_size;
     if (!fits(h->tensors_offset, (uint32_t)h->n_tensors * sizeof(mai_tensor), total)
         || !fits(h->ops_offset, (uint32_t)h->n_ops * sizeof(mai_op), total)
@@ -155,11 +162,16 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     }
     uint64_t n = 1;
     for (int d = 0; d < MAI_MAX_RANK; d++) {
-        // Leading (unused) dims are 1; a dim of 0 (an empty tensor) is refused.
-        if (t->dims[d] < 1 || (d < MAI_MAX_RANK - t->rank && t->dims[d] != 1)) {
-            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+        // Leading (unused) dims are 1; a dim of 0 (an empty tensor) is refused. Each dim
+        // is bounded before it multiplies, so the product cannot wrap.
+        if (t->dims[d] < 1 || t->dims[d] > MAI_MAX_DIM
+            || (d < MAI_MAX_RANK - t->rank && t->dims[d] != 1)) {
+            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
         }
-        n *= (uint64_t)t->dims[d];
+        n *= (uint64_t)t->dims[d]; // <= MAI_MAX_ELEMENTS * MAI_MAX_DIM < 2^39
+        if (n > MAI_MAX_ELEMENTS) {
+            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
+        }
     }
     if (n * dtype_size[t->dtype] != t->size) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
@@ -179,6 +191,38 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
     }
     return MAI_OK;
+}
+
+// [a, a + an) and [b, b + bn) share a byte (empty ranges share none).
+static int overlaps(uintptr_t a, size_t an, uintptr_t b, size_t bn) {
+    return an && bn && a < b + bn && b < a + an;
+}
+
+// The arena bytes an op touches do not collide: its scratch overlaps none of its inputs
+// and outputs, and no two outputs overlap. Whether an output may overlap an input (an
+// elementwise op writing over an input that dies there, as planned) is the op's own
+// check, in its prepare().
+static int op_arena_ok(const mai_op_ctx *ctx) {
+    uintptr_t s = (uintptr_t)ctx->scratch;
+    for (uint32_t k = 0; k < ctx->n_in; k++) {
+        const mai_tensor_view *v = &ctx->in[k];
+        if (v->data && !v->is_const && overlaps(s, ctx->scratch_size, (uintptr_t)v->data, v->size)) {
+            return 0;
+        }
+    }
+    for (uint32_t k = 0; k < ctx->n_out; k++) {
+        const mai_tensor_view *v = &ctx->out[k];
+        if (overlaps(s, ctx->scratch_size, (uintptr_t)v->data, v->size)) {
+            return 0;
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            if (overlaps((uintptr_t)ctx->out[j].data, ctx->out[j].size, (uintptr_t)v->data,
+                v->size)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
@@ -212,6 +256,9 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
     }
     mai_op_ctx ctx;
     make_ctx(m, op, &ctx);
+    if (!op_arena_ok(&ctx)) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_OVERLAP);
+    }
     mai_status s = mai_op_impls[op->type].prepare(&ctx, err);
     if (s != MAI_OK) {
         err->index = i;
@@ -241,13 +288,19 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
     if ((uintptr_t)arena % MAI_ALIGN) {
         return fail(err, MAI_E_ARENA_ALIGN, -1, MAI_CHECK_NONE);
     }
+    // The model writes into the arena: it must not be the blob's own bytes.
+    if (overlaps((uintptr_t)arena, h->arena_size, (uintptr_t)blob, h->total_size)) {
+        return fail(err, MAI_E_ARENA_OVERLAP, -1, MAI_CHECK_NONE);
+    }
     mai_model mm = {
         .blob = blob,
         .header = h,
         .tensors = (const mai_tensor *)((const uint8_t *)blob + h->tensors_offset),
         .ops = (const mai_op *)((const uint8_t *)blob + h->ops_offset),
         .arena = arena,
-        .arena_size = (uint32_t)arena_size,
+        .arena_size = h->arena_size,
+        .n_tensors = h->n_tensors,
+        .n_ops = h->n_ops,
     };
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         if ((s = check_tensor(&mm, i, err)) != MAI_OK) {
@@ -270,10 +323,18 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
 }
 
 mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err) {
-    if (m->header == NULL || i >= m->header->n_ops) {
+    if (m->header == NULL || i >= m->n_ops) {
         return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
     }
     const mai_op *op = &m->ops[i];
+    // Checked at load; checked again here, cheaply, so that a blob whose bytes changed
+    // after the load can never index past the op table or the context's arrays.
+    if (op->type >= MAI_OP_COUNT) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
+    }
+    if (op->n_in > MAI_MAX_OP_IO || op->n_out > MAI_MAX_OP_IO) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
+    }
     mai_op_ctx ctx;
     make_ctx(m, op, &ctx);
     nn_status s = mai_op_impls[op->type].eval(&ctx);
@@ -284,7 +345,7 @@ mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err) {
 }
 
 mai_status mai_invoke(const mai_model *m, mai_error *err) {
-    uint32_t n = m->header ? m->header->n_ops : 0;
+    uint32_t n = m->header ? m->n_ops : 0;
     for (uint32_t i = 0; i < n; i++) {
         mai_status s = mai_invoke_op(m, i, err);
         if (s != MAI_OK) {
@@ -295,7 +356,7 @@ mai_status mai_invoke(const mai_model *m, mai_error *err) {
 }
 
 void *mai_tensor_data(const mai_model *m, uint32_t t) {
-    if (m->header == NULL || t >= m->header->n_tensors) {
+    if (m->header == NULL || t >= m->n_tensors) {
         return NULL;
     }
     mai_tensor_view v;

@@ -23,6 +23,7 @@ typedef enum {
     MAI_E_ARENA_ALIGN = 9,    ///< the arena is not 16-byte aligned
     MAI_E_KERNEL = 10,        ///< a kernel returned an error at invoke (op `index`)
     MAI_E_IO = 11,            ///< model input/output index out of range
+    MAI_E_ARENA_OVERLAP = 12, ///< the arena and the blob share bytes
 } mai_status;
 
 /// Which load-time check failed (mai_error.detail for MAI_E_TENSOR / MAI_E_OP).
@@ -42,6 +43,9 @@ typedef enum {
     MAI_CHECK_KERNEL = 12,     ///< kernel field is not what the wrapper would pick
     MAI_CHECK_SCRATCH = 13,    ///< scratch_size differs from the kernel's scratch size
     MAI_CHECK_CONST = 14,      ///< a weight/bias/multiplier input is not a blob constant
+    MAI_CHECK_DIMS = 15,       ///< a dim outside 1..MAI_MAX_DIM, or too many elements
+    MAI_CHECK_OVERLAP = 16,    ///< scratch, inputs and outputs share arena bytes
+    MAI_CHECK_COUNT = 17,      ///< a model with no inputs or no outputs
 } mai_check;
 
 /// Where an error is: the op or tensor index, and what failed.
@@ -84,6 +88,8 @@ typedef struct {
     const mai_op *ops;
     uint8_t *arena;
     uint32_t arena_size;
+    uint16_t n_tensors; ///< the checked counts: the walk does not re-read the header
+    uint16_t n_ops;
 } mai_model;
 
 /// Check everything in the blob once; on success m is ready to invoke.

@@ -40,6 +40,11 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if (input_offset != -in->zero_point || output_offset != out->zero_point) {
         return MAI_CHECK_PARAM;
     }
+    // The kernels read the input while they write the output: no shared bytes.
+    const uint8_t *i0 = in->data, *o0 = out->data;
+    if (i0 < o0 + out->size && o0 < i0 + in->size) {
+        return MAI_CHECK_OVERLAP;
+    }
     if (bias->data != NULL && mai_elements(&bias->dims) != channels) {
         return MAI_CHECK_SHAPE;
     }
@@ -63,11 +68,14 @@ static int mai_act_ok(const nn_activation *act) {
 
 // Output size along one axis agrees with the input size, filter, stride, dilation and
 // leading padding (TFLite's SAME/VALID arithmetic; the trailing padding is implied).
+// In 64 bits, and the dilated filter no wider than a tensor may be, so that the kernels'
+// int32 index arithmetic cannot overflow.
 static int mai_conv_axis_ok(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
     int32_t pad, int32_t out) {
-    int32_t eff = (filter - 1) * dilation + 1;
-    int32_t trailing = (out - 1) * stride + eff - in - pad;
-    return out >= 1 && pad >= 0 && pad < eff && trailing <= eff - 1 && trailing > -stride;
+    int64_t eff = (int64_t)(filter - 1) * dilation + 1;
+    int64_t trailing = (int64_t)(out - 1) * stride + eff - in - pad;
+    return out >= 1 && pad >= 0 && pad < eff && eff <= MAI_MAX_DIM && trailing <= eff - 1
+           && trailing > -stride;
 }
 
 static mai_check mai_check_conv_params(const mai_op_ctx *ctx) {

@@ -109,7 +109,7 @@ static mai_check misc_check_pool(const mai_op_ctx *ctx, nn_kernel kernel) {
         return MAI_CHECK_SHAPE;
     }
     if (!misc_overlap_ok(in, out, 0)) {
-        return MAI_CHECK_BOUNDS;
+        return MAI_CHECK_OVERLAP;
     }
     return MAI_CHECK_NONE;
 }
@@ -155,7 +155,7 @@ mai_status mai_prepare_mean(const mai_op_ctx *ctx, mai_error *err) {
         return misc_fail(err, MAI_CHECK_SHAPE);
     }
     if (!misc_overlap_ok(in, out, 0)) {
-        return misc_fail(err, MAI_CHECK_BOUNDS);
+        return misc_fail(err, MAI_CHECK_OVERLAP);
     }
     return MAI_OK;
 }
@@ -183,7 +183,7 @@ static mai_check misc_check_binary(const mai_op_ctx *ctx) {
     }
     if (!misc_overlap_ok(&ctx->in[0], &ctx->out[0], 1)
         || !misc_overlap_ok(&ctx->in[1], &ctx->out[0], 1)) {
-        return MAI_CHECK_BOUNDS;
+        return MAI_CHECK_OVERLAP;
     }
     return MAI_CHECK_NONE;
 }
@@ -242,7 +242,7 @@ static mai_check misc_check_unary(const mai_op_ctx *ctx) {
         return MAI_CHECK_SHAPE;
     }
     if (!misc_overlap_ok(in, out, 1)) {
-        return MAI_CHECK_BOUNDS;
+        return MAI_CHECK_OVERLAP;
     }
     return MAI_CHECK_NONE;
 }
@@ -281,7 +281,7 @@ static mai_check misc_check_affine(const mai_op_ctx *ctx, const mai_tensor_view 
         return MAI_CHECK_SHAPE;
     }
     if (!misc_overlap_ok(in, out, 0)) {
-        return MAI_CHECK_BOUNDS;
+        return MAI_CHECK_OVERLAP;
     }
     return MAI_CHECK_NONE;
 }
@@ -381,7 +381,7 @@ mai_status mai_prepare_pad(const mai_op_ctx *ctx, mai_error *err) {
         }
     }
     if (!misc_overlap_ok(&ctx->in[0], &ctx->out[0], 0)) {
-        return misc_fail(err, MAI_CHECK_BOUNDS);
+        return misc_fail(err, MAI_CHECK_OVERLAP);
     }
     return MAI_OK;
 }
@@ -417,7 +417,7 @@ mai_status mai_prepare_concat(const mai_op_ctx *ctx, mai_error *err) {
         }
         along += din[p->axis];
         if (!misc_overlap_ok(&ctx->in[k], &ctx->out[0], 0)) {
-            return misc_fail(err, MAI_CHECK_BOUNDS);
+            return misc_fail(err, MAI_CHECK_OVERLAP);
         }
     }
     if (along != dout[p->axis]) {
