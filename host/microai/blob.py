@@ -11,12 +11,19 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from . import MAX_ARENA_BYTES, InputError
+
 MAGIC = 0x3149414D  # "MAI1"
 VERSION = 1
 ALIGN = 16
 MAX_RANK = 4
 NO_TENSOR = 0xFFFF
 CRC_START = 16  # the CRC covers bytes [16, total_size)
+
+# What the host converter puts in a blob (the format's fields could hold more): every
+# dimension 1..MAX_DIM, every tensor under 2 GiB, an arena of at most MAX_ARENA_BYTES.
+MAX_DIM = 0xFFFF
+MAX_TENSOR_BYTES = 2**31 - 1
 
 DTYPES = {"int8": 0, "int32": 1, "float32": 2, "int16": 3}
 MEM_ARENA, MEM_BLOB = 0, 1
@@ -126,7 +133,7 @@ def crc32(blob: bytes | bytearray) -> int:
     return zlib.crc32(memoryview(blob)[CRC_START:]) & 0xFFFFFFFF
 
 
-class BlobError(ValueError):
+class BlobError(InputError, ValueError):
     pass
 
 
@@ -168,6 +175,10 @@ def pack(
     """Lay out and serialize a blob; constants are placed 16-byte aligned."""
     if len(tensors) >= NO_TENSOR or len(ops) > 0xFFFF:
         raise BlobError("too many tensors or ops for blob format 1")
+    if not 0 <= arena_size <= MAX_ARENA_BYTES:
+        raise BlobError(f"an arena of {arena_size:,} bytes; blobs take at most {MAX_ARENA_BYTES:,}")
+    for i, t in enumerate(tensors):
+        _check_tensor(i, t)
     tensors_offset = align(HEADER.size)
     ops_offset = align(tensors_offset + TENSOR.size * len(tensors))
     io_offset = ops_offset + OP.size * len(ops)
@@ -194,6 +205,8 @@ def pack(
                 raise BlobError(f"constant tensor {i} has no data of {t.size} bytes")
             data += t.data
     total = data_offset + align(len(data))
+    if total > 0xFFFFFFFF:
+        raise BlobError(f"the blob would have {total:,} bytes; blob format 1 holds at most 4 GiB")
     blob = bytearray(total)
     for i, t in enumerate(tensors):
         if len(t.shape) > MAX_RANK:
@@ -248,6 +261,20 @@ def pack(
     header["crc32"] = crc32(blob)
     blob[: HEADER.size] = HEADER.pack(**header)
     return bytes(blob)
+
+
+def _check_tensor(i: int, t: BlobTensor) -> None:
+    """Refuse what the format cannot hold, before anything is packed."""
+    if t.dtype not in DTYPES:
+        raise BlobError(f"tensor {i} has type {t.dtype}, which blobs cannot hold")
+    if len(t.shape) > MAX_RANK:
+        raise BlobError(f"tensor {i} has rank {len(t.shape)} > {MAX_RANK}")
+    if not all(1 <= d <= MAX_DIM for d in t.shape):
+        raise BlobError(f"tensor {i} has shape {list(t.shape)}; dimensions are 1..{MAX_DIM}")
+    if t.size > MAX_TENSOR_BYTES:
+        raise BlobError(f"tensor {i} has {t.size:,} bytes; at most {MAX_TENSOR_BYTES:,}")
+    if not -(2**31) <= t.zero_point < 2**31 or not 0 <= t.offset <= 0xFFFFFFFF:
+        raise BlobError(f"tensor {i}: zero point {t.zero_point} or offset {t.offset} out of range")
 
 
 def read_header(blob: bytes) -> dict:

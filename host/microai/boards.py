@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import MicroaiError
+from . import TargetError
 from .paths import BOARDS_DIR
 
 DEFAULT_BOARD = "QEMU_STM32F405"
@@ -59,8 +59,12 @@ class Board:
         return self.emulator is not None
 
 
-class BoardError(MicroaiError):
+class BoardError(TargetError):
     pass
+
+
+class FitError(BoardError):
+    """A model too big for a board; found before any firmware is built."""
 
 
 def board_names(boards_dir: Path = BOARDS_DIR) -> list[str]:
@@ -108,3 +112,39 @@ def load_board(name: str, boards_dir: Path = BOARDS_DIR) -> Board:
     if data["port"] == "stm32" and not data.get("mpy_board"):
         raise BoardError(f"{path}: an stm32 board needs 'mpy_board' (its ports/stm32 board name)")
     return Board(dir=path.parent, **data)
+
+
+def check_fit(board: Board, blob_bytes: int, arena_bytes: int, frozen: bool | None = None) -> None:
+    """Raise FitError, before anything is built or booted, when a model cannot run on
+    the board: its arena is bigger than the board's `arena_bytes`, or its blob fits
+    neither in RAM (uploaded into the MicroPython heap, `heap_bytes`; on a board with
+    no heap size, what `ram_bytes` leaves beside the arena) nor in flash (frozen,
+    `flash_bytes`). frozen=True asks for flash, False for RAM, None for either.
+
+    Flash also holds the firmware itself: a blob that passes may still make the
+    firmware too big for flash, which the linker reports.
+    """
+    where = f"boards/{board.name}/board.json"
+    if arena_bytes > board.arena_bytes:
+        raise FitError(
+            f"the model needs an arena of {arena_bytes:,} bytes; board {board.name} has "
+            f"{board.arena_bytes:,} (arena_bytes in {where})"
+        )
+    if board.heap_bytes is not None:
+        ram, ram_field = board.heap_bytes, "heap_bytes"
+    elif board.ram_bytes is not None:
+        ram, ram_field = max(board.ram_bytes - board.arena_bytes, 0), "ram_bytes - arena_bytes"
+    else:
+        ram, ram_field = None, ""
+    in_ram = ram is None or blob_bytes <= ram
+    in_flash = board.flash_bytes is None or blob_bytes <= board.flash_bytes
+    ram_text = f"{ram or 0:,} bytes of RAM for it ({ram_field} in {where})"
+    flash_text = f"{board.flash_bytes or 0:,} bytes of flash (flash_bytes in {where})"
+    if frozen is False and not in_ram:
+        raise FitError(f"the blob has {blob_bytes:,} bytes; board {board.name} has {ram_text}")
+    if frozen is True and not in_flash:
+        raise FitError(f"the blob has {blob_bytes:,} bytes; board {board.name} has {flash_text}")
+    if frozen is None and not (in_ram or in_flash):
+        raise FitError(
+            f"the blob has {blob_bytes:,} bytes; board {board.name} has {ram_text} and {flash_text}"
+        )

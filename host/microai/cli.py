@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +14,122 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from . import MicroaiError, __version__
-from .boards import DEFAULT_BOARD, board_names, load_board
+from . import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_TARGET,
+    MAX_FILE_BYTES,
+    InputError,
+    MicroaiError,
+    __version__,
+)
+from .boards import DEFAULT_BOARD, board_names, check_fit, load_board
 
 # Full-width tables also when piped (rich would cut them at 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, soft_wrap=True)
+
+
+# ---- input and output files -----------------------------------------------------------
+
+
+def read_input(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of `path`, a regular file of 1 to `limit` bytes; InputError naming the
+    file otherwise. Folders, devices (/dev/zero), FIFOs and sockets are refused before
+    anything is read, and never more than limit + 1 bytes are read."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot open it: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: a folder, not {what}")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file (a device, FIFO or socket), not {what}")
+        if st.st_size > limit:
+            raise InputError(f"{path}: {st.st_size:,} bytes; {what} may have at most {limit:,}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read it: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise InputError(f"{path}: more than {limit:,} bytes; {what} may have at most {limit:,}")
+    if size == 0:
+        raise InputError(f"{path}: empty file, not {what}")
+    return b"".join(chunks)
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write `data` beside `path` and rename it there: never a partial file under the
+    final name. InputError (one line) when the folder is missing or not writable."""
+    if not path.name or path.name in (".", ".."):
+        raise InputError(f"cannot write {path}: not a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"cannot write {path}: folder {folder} {what}")
+    if path.exists() and not path.is_file():
+        raise InputError(f"cannot write {path}: it exists and is not a regular file")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_npy(path: Path):
+    """A numeric array from a .npy file, read without pickles; its header is checked
+    against the file's size before numpy allocates anything."""
+    import numpy as np
+    from numpy.lib import format as npy
+
+    f = io.BytesIO(read_input(path, "a .npy array"))
+    try:
+        version = npy.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = npy.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = npy.read_array_header_2_0(f)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]}")
+    except (ValueError, EOFError, SyntaxError) as e:
+        raise InputError(f"{path}: not a .npy array ({_first_line(e)})") from None
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise InputError(f"{path}: holds {dtype} values; inputs are int8 or float32 numbers")
+    n = 1
+    for d in shape:
+        n *= d
+    data_bytes = len(f.getbuffer()) - f.tell()
+    if n * dtype.itemsize != data_bytes:
+        raise InputError(
+            f"{path}: its header says shape {list(shape)} of {dtype} ({n * dtype.itemsize:,} "
+            f"bytes) but the file holds {data_bytes:,} bytes of data"
+        )
+    f.seek(0)
+    try:
+        return np.load(f, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:
+        raise InputError(f"{path}: not a .npy array ({_first_line(e)})") from None
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 def _board_option(default: str | None = DEFAULT_BOARD):
@@ -32,7 +142,8 @@ def _board_option(default: str | None = DEFAULT_BOARD):
     )
 
 
-FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+# Paths are checked when they are read (read_input): every bad file is one InputError.
+FILE = click.Path(path_type=Path)
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _port_option = click.option(
     "--port", "-p", help="Serial port of a real board (instead of --board)."
@@ -57,9 +168,14 @@ def _inputs_options(default: int, what: str):
             type=FILE,
             help=f"A .npy input to {what} as well (repeatable).",
         )(fn)
-        fn = click.option("--seed", default=0, show_default=True)(fn)
+        fn = click.option("--seed", default=0, show_default=True, type=click.IntRange(0))(fn)
         return click.option(
-            "--inputs", "n_inputs", default=default, show_default=True, help="Random inputs."
+            "--inputs",
+            "n_inputs",
+            default=default,
+            show_default=True,
+            type=click.IntRange(0, 100_000),
+            help="Random inputs.",
         )(fn)
 
     return apply
@@ -98,7 +214,8 @@ def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
     """Build MicroPython with the microai module for a board; prints the firmware path."""
     from .firmware import build
 
-    path = build(load_board(board), verbose=verbose, models=_frozen(models))
+    b = load_board(board)
+    path = build(b, verbose=verbose, models=_frozen(models, b))
     click.echo(path)
 
 
@@ -115,7 +232,7 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     from .firmware import build, firmware_path
 
     b = load_board(board)
-    frozen = _frozen(models)
+    frozen = _frozen(models, b)
     fw = firmware_path(b, frozen) if no_build else build(b, models=frozen)
     with QemuBoard(b, fw) as q:
         click.echo(f"port: {q.port}")
@@ -137,7 +254,7 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Blob to write (default: MODEL with the .mai suffix).",
 )
 def convert(model: Path, output: Path | None) -> None:
@@ -145,14 +262,8 @@ def convert(model: Path, output: Path | None) -> None:
     from .convert import convert as convert_model
 
     output = output or model.with_suffix(".mai")
-    result = convert_model(model.read_bytes(), model.name)
-    # Write beside the target and rename: never a partial blob under the final name.
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_bytes(result.blob)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    result = convert_model(read_input(model, "a TFLite model"), model.name)
+    write_output(output, result.blob)
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
         f"arena {result.arena_size:,} bytes"
@@ -163,12 +274,11 @@ def convert(model: Path, output: Path | None) -> None:
 @click.argument("blob", type=FILE)
 @_json_option
 def inspect(blob: Path, as_json: bool) -> None:
-    """Show a blob's layers: op, kernel, shapes, MACs, weight bytes, arena offsets."""
-    from .engine import Model
+    """Show a blob's layers (a .tflite is converted first): op, kernel, shapes, MACs,
+    weight bytes, arena offsets."""
     from .inspect import describe
 
-    data = blob.read_bytes()
-    Model(data).close()  # the C loader's checks: a blob it refuses is reported as such
+    data = _load_blob(blob)  # the C loader's checks: a blob it refuses is reported as such
     info = describe(data)
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -214,12 +324,11 @@ def verify(
     model: Path, n_inputs: int, seed: int, input_files: tuple[Path, ...], as_json: bool
 ) -> None:
     """Compare microai with LiteRT's reference kernels on every tensor; exit 0 if bit-exact."""
-    import numpy as np
-
     from .verify import verify as verify_model
 
-    given = [np.load(f) for f in input_files]
-    result = verify_model(model.read_bytes(), n_inputs, seed, given, model.name)
+    given = [load_npy(f) for f in input_files]
+    data = read_input(model, "a TFLite model")
+    result = verify_model(data, n_inputs, seed, given, model.name, list(map(str, input_files)))
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -251,18 +360,40 @@ def verify(
         raise SystemExit(1)
 
 
-def _frozen(models: tuple[Path, ...]) -> list[tuple[str, bytes]] | None:
-    """(name, blob) pairs to freeze into a firmware, named after the files."""
-    return [(m.stem.replace("-", "_"), _load_blob(m)) for m in models] or None
+def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
+    """(name, blob) pairs to freeze into a firmware, named after the files; checked
+    against the board's flash and arena before anything is built."""
+    blobs = [(m.stem.replace("-", "_"), _load_blob(m)) for m in models]
+    if blobs:
+        check_fit(
+            board,
+            sum(len(b) for _, b in blobs),
+            max(_arena_size(b) for _, b in blobs),
+            frozen=True,
+        )
+    return blobs or None
 
 
 def _load_blob(path: Path) -> bytes:
-    """A .mai as it is, or a .tflite converted on the fly."""
+    """A .mai checked by the C loader, or a .tflite converted on the fly."""
     if path.suffix == ".tflite":
         from .convert import convert as convert_model
 
-        return convert_model(path.read_bytes(), path.name).blob
-    return path.read_bytes()
+        return convert_model(read_input(path, "a TFLite model"), path.name).blob
+    from .engine import Model, ModelError
+
+    data = read_input(path, "a blob")
+    try:
+        Model(data).close()
+    except ModelError as e:
+        raise ModelError(f"{path}: {e}") from None
+    return data
+
+
+def _arena_size(blob: bytes) -> int:
+    from .blob import read_header
+
+    return read_header(blob)["arena_size"]
 
 
 @main.command()
@@ -291,7 +422,9 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
             info = t.eval(f"__import__('microai').Model({name}).arena_info()")
         click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
         return
-    fw = build(load_board(board), models=[(name, blob)])
+    b = load_board(board)
+    check_fit(b, len(blob), _arena_size(blob), frozen=True)
+    fw = build(b, models=[(name, blob)])
     click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
 
 
@@ -313,10 +446,16 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
 
     from .engine import Model
     from .hil import board_run, open_board, place_model
+    from .verify import check_input
 
     blob = _load_blob(model)
     engine = Model(blob)
-    x = np.load(input_file)
+    if engine.header["n_inputs"] != 1:
+        raise InputError(
+            f"{model}: `run` takes single-input models; this one has {engine.header['n_inputs']}"
+        )
+    spec = engine.input(0)
+    x = check_input(load_npy(input_file), spec.shape, spec.dtype, str(input_file))
     want = engine.run(x)
     t, frozen, _ = open_board(None if port else board, port, blob, name="run")
     with t:
@@ -365,13 +504,20 @@ def hil(
 ) -> None:
     """Convert, deploy and run a .tflite on a board; compare bytes with the host engine
     and LiteRT's reference. Exit 0 only when bit-exact."""
-    import numpy as np
-
     from .hil import hil as run_hil
 
-    given = [np.load(f) for f in input_files]
+    given = [load_npy(f) for f in input_files]
+    data = read_input(model, "a TFLite model")
     r = run_hil(
-        model.read_bytes(), None if port else board, port, n_inputs, seed, given, model.name, frozen
+        data,
+        None if port else board,
+        port,
+        n_inputs,
+        seed,
+        given,
+        model.name,
+        frozen,
+        given_names=list(map(str, input_files)),
     )
     if as_json:
         click.echo(json.dumps(r, indent=2))
@@ -409,7 +555,9 @@ def hil(
 
 @main.command()
 @_board_option()
-@click.option("--images", type=int, default=None, help="Classify only the first N images.")
+@click.option(
+    "--images", type=click.IntRange(1), default=None, help="Classify only the first N images."
+)
 @click.option("--no-count", is_flag=True, help="Skip the instruction counter.")
 @_json_option
 def demo(board: str, images: int | None, no_count: bool, as_json: bool) -> None:
@@ -490,18 +638,57 @@ def repl(board: str, port: str | None) -> None:
         subprocess.call([sys.executable, "-m", "mpremote", "connect", q.port, "repl"])
 
 
+def _one_line(message: str) -> str:
+    """A multi-line message (e.g. a list of unsupported ops) as one line."""
+    out = ""
+    for part in (ln.strip() for ln in message.splitlines()):
+        if part:
+            out += part if not out else (" " if out.endswith(":") else "; ") + part
+    return out
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(click.style("microai: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
 def run() -> None:
-    """Entry point: MicroaiError becomes a one-line message and exit status 1."""
+    """Entry point: every error is reported as `microai: <what is wrong>` (one line for
+    a bad input) and an exit code from the table in microai/__init__.py (README.md,
+    "Exit codes"). MICROAI_DEBUG=1 shows the traceback instead."""
+    debug = bool(os.environ.get("MICROAI_DEBUG"))
     try:
         main(standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except click.UsageError as e:
+        cmd = e.ctx.command_path if e.ctx else "microai"
+        _fail(f"{_one_line(e.format_message())} (see '{cmd} --help')", e.exit_code)
     except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+        _fail(_one_line(e.format_message()), e.exit_code)
     except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
+        _fail("interrupted", EXIT_INTERRUPTED)
     except MicroaiError as e:
-        err_console.print(Text.assemble(("microai: ", "bold red"), str(e)))
-        sys.exit(1)
+        if debug:
+            raise
+        text = str(e) if e.exit_code != EXIT_INPUT else _one_line(str(e))
+        _fail(text, e.exit_code)
+    except OSError as e:  # a file or device nothing below turned into a MicroaiError
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        _fail(f"{where}{e.strerror or _first_line(e)}", EXIT_TARGET)
+    except MemoryError:
+        if debug:
+            raise
+        _fail(
+            "out of memory (a bug: inputs are bounded; MICROAI_DEBUG=1 shows where)", EXIT_INTERNAL
+        )
+    except Exception as e:
+        if debug:
+            raise
+        _fail(
+            f"internal error, a bug in microai: {type(e).__name__}: {_first_line(e)} "
+            "(MICROAI_DEBUG=1 shows where)",
+            EXIT_INTERNAL,
+        )

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import MAX_ARENA_BYTES, MAX_FILE_BYTES, native
 from . import blob as B
-from . import native
 from .ir import ConvertError, Graph
 from .ops import ALIASES, LOWERINGS, lower, supported_ops
 from .planner import Buffer, plan
@@ -67,6 +67,18 @@ def _check_alias(g: Graph, op) -> None:
 
 
 def convert(model: bytes, name: str = "model") -> Converted:
+    """The blob for a .tflite model; ConvertError (one message naming the model and the
+    op, tensor or limit at fault) for anything microai cannot run."""
+    try:
+        return _convert(model, name)
+    except ConvertError as e:
+        text = str(e)
+        raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
+    except B.BlobError as e:
+        raise ConvertError(f"{name}: {e}") from None
+
+
+def _convert(model: bytes, name: str) -> Converted:
     g = read_model(model, name)
     _, lib = native.load()
     unsupported = [op for op in g.ops if op.opcode not in LOWERINGS and op.opcode not in ALIASES]
@@ -160,13 +172,19 @@ def convert(model: bytes, name: str = "model") -> Converted:
         for t in low.outputs:
             if g.t(t).is_const:
                 raise ConvertError(f"{g.describe(op)}: writes a constant tensor")
+        if not 0 <= low.scratch <= MAX_ARENA_BYTES:
+            raise ConvertError(f"{g.describe(op)}: needs {low.scratch:,} bytes of scratch")
+        try:
+            params = native.pack(low.params_type, low.params)
+        except (OverflowError, TypeError, ValueError) as e:
+            raise ConvertError(f"{g.describe(op)}: a parameter out of range ({e})") from None
         blob_ops.append(
             B.BlobOp(
                 type=getattr(lib, "MAI_OP_" + low.type),
                 kernel=getattr(lib, "NN_KERNEL_" + low.kernel),
                 inputs=ins,
                 outputs=outs,
-                params=native.pack(low.params_type, low.params),
+                params=params,
                 scratch_size=low.scratch,
             )
         )
@@ -192,7 +210,19 @@ def convert(model: bytes, name: str = "model") -> Converted:
     model_outputs = [for_model_tensor(t) for t in g.outputs]
 
     arena_size = _plan(g, lowered, blob_ops, tensors, group, model_inputs, model_outputs, root)
+    if arena_size > MAX_ARENA_BYTES:
+        big = max((t for t in tensors if t.mem == B.MEM_ARENA), key=lambda t: t.size)
+        raise ConvertError(
+            f"{name}: the model needs an arena of {arena_size:,} bytes; microai takes at most "
+            f"{MAX_ARENA_BYTES:,} (the largest activation, shape {list(big.shape)}, has "
+            f"{big.size:,})"
+        )
     blob = B.pack(tensors, blob_ops, model_inputs, model_outputs, arena_size)
+    if len(blob) > MAX_FILE_BYTES:
+        raise ConvertError(
+            f"{name}: the blob would have {len(blob):,} bytes; microai reads at most "
+            f"{MAX_FILE_BYTES:,}"
+        )
     return Converted(blob, g, layers, ids, arena_size)
 
 

@@ -7,20 +7,22 @@
     y = m.run(x)               # the same in one call, returning a copy
 
 The blob is used in place (kept alive by the Model); the arena is a 16-byte aligned
-buffer sized from the blob, or a caller's bytearray.
+buffer sized from the blob, or a caller's bytearray. The blob's arena_size is trusted
+only after the C loader has checked the header, the CRC and the layout, and only up to
+MAX_ARENA_BYTES.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import MicroaiError, native
+from . import MAX_ARENA_BYTES, InputError, native
 from . import blob as B
 
 _NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16}
 
 
-class ModelError(MicroaiError):
+class ModelError(InputError):
     pass
 
 
@@ -40,30 +42,45 @@ class Model:
     def __init__(self, blob: bytes | bytearray | memoryview, arena: bytearray | None = None):
         self._ffi, self._lib = ffi, lib = native.load()
         self.blob = bytes(blob)
-        if len(self.blob) >= B.HEADER.size:
-            need = B.read_header(self.blob)["arena_size"]
-        else:
-            need = 0
-        if arena is None:
-            arena = bytearray(need + B.ALIGN)
-        self._arena_obj = arena
-        base = ffi.from_buffer(arena)
-        pad = (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
-        usable = len(arena) - pad
         # The blob's bytes must be 4-byte aligned for the C tables: copy into an aligned
         # buffer on the host (the board uses the blob in place).
         self._blob_buf = bytearray(len(self.blob) + 16)
         braw = ffi.from_buffer(self._blob_buf)
         bpad = (-int(ffi.cast("uintptr_t", braw))) % 16
         self._blob_buf[bpad : bpad + len(self.blob)] = self.blob
+        blob_ptr = braw + bpad
         self._m = ffi.new("mai_model *")
         err = ffi.new("mai_error *")
-        status = lib.mai_load(self._m, braw + bpad, len(self.blob), base + pad, max(usable, 0), err)
+        if arena is None:
+            arena = bytearray(self._arena_needed(blob_ptr, err) + B.ALIGN)
+        self._arena_obj = arena
+        base = ffi.from_buffer(arena)
+        pad = (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
+        usable = len(arena) - pad
+        status = lib.mai_load(self._m, blob_ptr, len(self.blob), base + pad, max(usable, 0), err)
         if status != lib.MAI_OK:
             raise ModelError(f"blob rejected: {_message(lib, ffi, status, err)}")
         self._arena = base + pad
         self.header = B.read_header(self.blob)
         self._closed = False
+
+    def _arena_needed(self, blob_ptr, err) -> int:
+        """The blob's arena_size, read once the C loader has checked the header, CRC and
+        layout (a load against an empty arena); at most MAX_ARENA_BYTES."""
+        ffi, lib = self._ffi, self._lib
+        probe = bytearray(2 * B.ALIGN)
+        base = ffi.from_buffer(probe)
+        base += (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
+        status = lib.mai_load(self._m, blob_ptr, len(self.blob), base, 0, err)
+        if status not in (lib.MAI_OK, lib.MAI_E_ARENA_TOO_SMALL):
+            raise ModelError(f"blob rejected: {_message(lib, ffi, status, err)}")
+        need = B.read_header(self.blob)["arena_size"]
+        if need > MAX_ARENA_BYTES:
+            raise ModelError(
+                f"blob rejected: its arena_size is {need:,} bytes; the host engine takes "
+                f"at most {MAX_ARENA_BYTES:,}"
+            )
+        return need
 
     # ---- tensors ----------------------------------------------------------------------
 

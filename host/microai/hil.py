@@ -73,6 +73,10 @@ def open_board(
     if port:
         return SerialTransport(port), None, None
     board = load_board(board_name)
+    from .blob import read_header
+    from .boards import check_fit
+
+    check_fit(board, len(blob), read_header(blob)["arena_size"], frozen)  # before any build
     if board.port == "unix":
         from .device.unix import UnixTransport
 
@@ -119,15 +123,21 @@ def hil(
     name: str = "model",
     frozen: bool | None = None,
     count: bool = True,
+    given_names: list[str] | None = None,
 ) -> dict:
+    from . import InputError
+    from .verify import check_input
+
     conv = convert(model, name)
     engine = Model(conv.blob)
-    ref = reference_interpreter(model)
+    ref = reference_interpreter(model, name=name)
     details = ref.get_input_details()
     if len(details) != 1:
-        raise HilError(f"{name}: HIL runs single-input models; this one has {len(details)}")
+        raise InputError(f"{name}: HIL runs single-input models; this one has {len(details)}")
     rng = np.random.default_rng(seed)
-    xs = [np.asarray(x, details[0]["dtype"]).reshape(details[0]["shape"]) for x in given or []]
+    names = list(given_names or []) + [f"given input {k}" for k in range(len(given or []))]
+    shape, dtype = details[0]["shape"], details[0]["dtype"]
+    xs = [check_input(x, shape, dtype, names[k]) for k, x in enumerate(given or [])]
     xs += [random_input(details[0], rng) for _ in range(n_inputs)]
 
     t, frozen_name, counter = open_board(board_name, port, conv.blob, frozen, count, "hil")

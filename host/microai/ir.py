@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import MicroaiError
+from . import InputError
 
 
-class ConvertError(MicroaiError):
+class ConvertError(InputError):
     """The model cannot be converted; the message names the op, its index and tensors."""
 
 

@@ -13,6 +13,7 @@ from functools import cache
 import numpy as np
 import tflite
 
+from . import blob as B
 from .ir import ConvertError, Graph, Op, Tensor
 
 _DTYPES = {
@@ -118,7 +119,7 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
         elif buf.DataLength() > 0:
             raw = buf.DataAsNumpy().tobytes()
     if raw and dtype.kind != "V":
-        n = int(np.prod(shape, dtype=np.int64))
+        n = _elements(shape)
         if len(raw) != n * dtype.itemsize:
             raise ConvertError(
                 f"tensor {i} '{name}': buffer has {len(raw)} bytes, "
@@ -126,6 +127,31 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
             )
         const = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const)
+
+
+def _elements(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def check_shape(t: Tensor, name: str) -> None:
+    """Refuse, naming the tensor, a shape the blob format cannot hold: a dimension below
+    1 (an empty or unknown size) or above blob.MAX_DIM, or 2 GiB of bytes or more."""
+    where = f"{name}: tensor {t.index} '{t.name}' has shape {list(t.shape)}"
+    for d in t.shape:
+        if d < 1:
+            raise ConvertError(f"{where}: a dimension of {d}; microai needs every dimension >= 1")
+        if d > B.MAX_DIM:
+            raise ConvertError(
+                f"{where}: a dimension of {d:,}; microai takes at most {B.MAX_DIM:,}"
+            )
+    nbytes = _elements(t.shape) * t.dtype.itemsize
+    if nbytes > B.MAX_TENSOR_BYTES:
+        raise ConvertError(
+            f"{where}: {nbytes:,} bytes; microai takes at most {B.MAX_TENSOR_BYTES:,} per tensor"
+        )
 
 
 def _shape(t) -> np.ndarray:
@@ -146,6 +172,11 @@ def read_model(data: bytes, name: str = "model") -> Graph:
                 "are supported"
             )
         sg = model.Subgraphs(0)
+        if sg.TensorsLength() >= B.NO_TENSOR or sg.OperatorsLength() > 0xFFFF:
+            raise ConvertError(
+                f"{name}: {sg.TensorsLength()} tensors, {sg.OperatorsLength()} ops; a blob "
+                f"holds at most {B.NO_TENSOR - 1} tensors and {0xFFFF} ops"
+            )
         tensors = [_tensor(model, data, sg, i) for i in range(sg.TensorsLength())]
         ops = []
         for i in range(sg.OperatorsLength()):
@@ -161,7 +192,20 @@ def read_model(data: bytes, name: str = "model") -> Graph:
     except ConvertError:
         raise
     except Exception as e:  # the flatbuffer readers fail with IndexError, struct.error, ...
-        raise ConvertError(f"{name}: malformed TFLite model ({type(e).__name__}: {e})") from None
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ConvertError(
+            f"{name}: malformed TFLite model ({type(e).__name__}: {first})"
+        ) from None
+    for what, ids in (("input", graph_inputs), ("output", graph_outputs)):
+        for t in ids:
+            if not 0 <= t < len(tensors):
+                raise ConvertError(f"{name}: model {what} tensor {t} does not exist")
+    if not graph_inputs or not graph_outputs:
+        raise ConvertError(f"{name}: the model has no inputs or no outputs")
+    # Every tensor the model uses must have a shape the blob can hold; unused ones may not.
+    used = {t for op in ops for t in op.inputs + op.outputs if t >= 0}
+    for t in sorted(used | set(graph_inputs) | set(graph_outputs)):
+        check_shape(tensors[t], name)
     return Graph(tensors, ops, graph_inputs, graph_outputs, name)
 
 

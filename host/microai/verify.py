@@ -5,9 +5,37 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import InputError
 from .convert import convert
 from .engine import Model
-from .golden import reference_interpreter
+from .golden import invoke, reference_interpreter
+
+
+def check_input(x: np.ndarray, shape, dtype, what: str) -> np.ndarray:
+    """x as a model input of `shape` and `dtype`, or InputError naming `what` (the
+    file). Floats are taken for a float32 input, integers within int8 for an int8 one."""
+    x = np.asarray(x)
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64))
+    if x.size != n:
+        raise InputError(
+            f"{what}: shape {list(x.shape)} ({x.size:,} values); the model's input has shape "
+            f"{list(shape)} ({n:,} values)"
+        )
+    if x.dtype != dtype:
+        same_kind = x.dtype.kind == dtype.kind == "f" or (
+            dtype.kind == "i" and x.dtype.kind in "iu"
+        )
+        if not same_kind:
+            raise InputError(f"{what}: {x.dtype} values; the model's input takes {dtype}")
+        if dtype.kind == "i":
+            info = np.iinfo(dtype)
+            if x.size and (x.min() < info.min or x.max() > info.max):
+                raise InputError(
+                    f"{what}: values {x.min()}..{x.max()} do not fit the model's {dtype} input"
+                )
+        x = x.astype(dtype)
+    return x.reshape(shape)
 
 
 def random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
@@ -23,7 +51,7 @@ def random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
             zp = q["zero_points"][0]
             lo, hi = scale[0] * (-128 - zp), scale[0] * (127 - zp)
         return rng.uniform(lo * 1.05, hi * 1.05, size=shape).astype(np.float32)
-    raise ValueError(f"no random inputs for {dtype}")
+    raise InputError(f"no random inputs for a {dtype} model input")
 
 
 def verify(
@@ -32,14 +60,26 @@ def verify(
     seed: int = 0,
     given: list[np.ndarray] | None = None,
     name: str = "model",
+    given_names: list[str] | None = None,
 ) -> dict:
+    """Host engine vs LiteRT on every tensor; `given` inputs (named `given_names` in
+    errors, e.g. their files) first, then n_inputs random ones."""
     conv = convert(model, name)
     g = conv.graph
     engine = Model(conv.blob)
-    ref = reference_interpreter(model, preserve_all_tensors=True)
+    ref = reference_interpreter(model, preserve_all_tensors=True, name=name)
     in_details = ref.get_input_details()
     rng = np.random.default_rng(seed)
-    cases = [[x] for x in (given or [])]
+    given = list(given or [])
+    if given and len(in_details) != 1:
+        raise InputError(
+            f"{name}: given inputs need a single-input model; it has {len(in_details)}"
+        )
+    names = list(given_names or []) + [f"given input {k}" for k in range(len(given))]
+    cases = [
+        [check_input(x, in_details[0]["shape"], in_details[0]["dtype"], names[k])]
+        for k, x in enumerate(given)
+    ]
     cases += [[random_input(d, rng) for d in in_details] for _ in range(n_inputs)]
 
     per_layer = [
@@ -58,7 +98,7 @@ def verify(
     for case_no, xs in enumerate(cases):
         for d, x in zip(in_details, xs, strict=True):
             ref.set_tensor(d["index"], np.asarray(x, d["dtype"]).reshape(d["shape"]))
-        ref.invoke()
+        invoke(ref, name)
         for i, x in enumerate(xs):
             engine.input(i)[...] = np.asarray(x).reshape(engine.input(i).shape)
         for L in conv.layers:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from microai import EXIT_INPUT
 from microai.convert import convert
 from microai.engine import Model
 from microai.golden import run_reference
@@ -78,7 +79,7 @@ def test_digits_classifier_agrees_image_for_image():
 def test_custom_ops_fail_to_convert_with_every_op_named(tmp_path):
     out = tmp_path / "audio.mai"
     r = microai("convert", str(SHARED / "audio_preprocessor_int8.tflite"), "-o", str(out))
-    assert r.returncode == 1
+    assert r.returncode == EXIT_INPUT
     assert "unsupported op(s)" in r.stderr
     assert "CUSTOM(SignalWindow) (op 0; inputs: serving_default_audio_frame:0" in r.stderr
     assert "CAST (op 5;" in r.stderr
@@ -104,7 +105,7 @@ def test_malformed_tflite_is_refused(tmp_path, content, message):
     src = tmp_path / "bad.tflite"
     src.write_bytes(content)
     r = microai("convert", str(src), "-o", str(tmp_path / "bad.mai"))
-    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert r.returncode == EXIT_INPUT and message in r.stderr, r.stderr
     assert not (tmp_path / "bad.mai").exists()
     with pytest.raises(ConvertError, match=message):
         convert(content, "bad.tflite")

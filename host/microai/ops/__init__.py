@@ -82,12 +82,21 @@ def supported_ops() -> list[str]:
 
 
 def lower(graph: Graph, op: Op) -> Lowered:
+    """The op's lowering; ConvertError naming the op for anything it cannot take,
+    including what the lowering did not foresee (a numpy or arithmetic error on odd
+    shapes, options or quantization)."""
     fn = LOWERINGS.get(op.opcode)
     if fn is None:
         raise ConvertError(
             f"unsupported op {graph.describe(op)}; supported ops: {', '.join(supported_ops())}"
         )
-    return fn(graph, op)
+    try:
+        return fn(graph, op)
+    except ConvertError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, IndexError, KeyError, AssertionError) as e:
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise fail(graph, op, f"cannot be lowered ({type(e).__name__}: {first})") from None
 
 
 # The op family modules register their lowerings on import.
