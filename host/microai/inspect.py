@@ -1,4 +1,9 @@
-"""What a blob holds, read from the blob alone: layers, kernels, shapes, MACs, memory."""
+"""What a blob holds, read from the blob alone: layers, kernels, shapes, MACs, memory.
+
+Nothing in the blob is trusted: every table, id list and tensor id is checked against
+the blob's length and counts before it is read (BlobError naming the field), so a blob
+the C loader has not seen yet gives an error, not a crash or a big allocation.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ def _enum_names(prefix: str) -> dict[int, str]:
 
 
 def _shape(t: dict) -> list[int]:
-    return t["dims"][B.MAX_RANK - t["rank"] :]
+    return t["dims"][B.MAX_RANK - min(t["rank"], B.MAX_RANK) :]
 
 
 def macs(op_type: str, ins: list[dict | None], outs: list[dict]) -> int:
@@ -28,6 +33,8 @@ def macs(op_type: str, ins: list[dict | None], outs: list[dict]) -> int:
             n *= d
         return n
 
+    if len(ins) < 2 or ins[1] is None or not outs:
+        return 0
     if op_type == "CONV":
         _, kh, kw, cin = ins[1]["dims"]
         return elems(outs[0]) * kh * kw * cin
@@ -39,21 +46,44 @@ def macs(op_type: str, ins: list[dict | None], outs: list[dict]) -> int:
     return 0
 
 
+def _table(s: B.Struct, blob: bytes, offset: int, what: str) -> dict:
+    if offset + s.size > len(blob):
+        raise B.BlobError(f"{what} at byte {offset:,} lies outside the {len(blob):,}-byte blob")
+    return s.unpack(blob, offset)
+
+
+def _ids(blob: bytes, offset: int, n: int, n_tensors: int, what: str) -> list[int]:
+    """n u16 tensor ids at offset, each < n_tensors or NO_TENSOR."""
+    if offset + 2 * n > len(blob):
+        raise B.BlobError(f"{what} at byte {offset:,} lie outside the {len(blob):,}-byte blob")
+    ids = list(struct.unpack_from(f"<{n}H", blob, offset))
+    bad = [t for t in ids if t >= n_tensors and t != B.NO_TENSOR]
+    if bad:
+        raise B.BlobError(f"{what} name tensor {bad[0]}; the blob has {n_tensors}")
+    return ids
+
+
 def describe(blob: bytes) -> dict:
     """A dict with the header, every tensor and every layer; totals on top."""
     h = B.read_header(blob)
+    if h["magic"] != B.MAGIC or h["version"] != B.VERSION:
+        raise B.BlobError("not a microai blob of format version 1")
+    if h["total_size"] > len(blob):
+        raise B.BlobError(f"header total_size {h['total_size']:,} > the {len(blob):,} bytes")
     tensors = [
-        B.TENSOR.unpack(blob, h["tensors_offset"] + i * B.TENSOR.size)
+        _table(B.TENSOR, blob, h["tensors_offset"] + i * B.TENSOR.size, f"tensor {i}")
         for i in range(h["n_tensors"])
     ]
     op_names, kernel_names = _enum_names("MAI_OP_"), _enum_names("NN_KERNEL_")
     layers = []
     total_macs = 0
     for i in range(h["n_ops"]):
-        op = B.OP.unpack(blob, h["ops_offset"] + i * B.OP.size)
+        op = _table(B.OP, blob, h["ops_offset"] + i * B.OP.size, f"op {i}")
         n = op["n_in"] + op["n_out"]
-        ids = struct.unpack_from(f"<{n}H", blob, op["io_offset"])
+        ids = _ids(blob, op["io_offset"], n, len(tensors), f"op {i}'s tensor ids")
         ins = [tensors[t] if t != B.NO_TENSOR else None for t in ids[: op["n_in"]]]
+        if B.NO_TENSOR in ids[op["n_in"] :]:
+            raise B.BlobError(f"op {i} has an omitted output")
         outs = [tensors[t] for t in ids[op["n_in"] :]]
         op_type = op_names.get(op["type"], str(op["type"]))
         m = macs(op_type, ins, outs)
@@ -78,11 +108,14 @@ def describe(blob: bytes) -> dict:
                 else None,
             }
         )
-    io = struct.unpack_from(f"<{h['n_inputs'] + h['n_outputs']}H", blob, h["io_offset"])
+    n_io = h["n_inputs"] + h["n_outputs"]
+    io = _ids(blob, h["io_offset"], n_io, len(tensors), "the model's input/output ids")
+    if B.NO_TENSOR in io:
+        raise B.BlobError("a model input or output is omitted")
     io_desc = [
         {
             "shape": _shape(tensors[t]),
-            "dtype": DTYPE_NAMES[tensors[t]["dtype"]],
+            "dtype": DTYPE_NAMES.get(tensors[t]["dtype"], f"dtype {tensors[t]['dtype']}"),
             "zero_point": tensors[t]["zero_point"],
         }
         for t in io
