@@ -80,6 +80,8 @@ def write_output(path: Path, data: bytes) -> None:
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise InputError(f"cannot write {path}: folder {folder} {what}")
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder")
     if path.exists() and not path.is_file():
         raise InputError(f"cannot write {path}: it exists and is not a regular file")
     tmp = path.with_name(f".{path.name}.tmp")
@@ -652,14 +654,18 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def run() -> None:
-    """Entry point: every error is reported as `microai: <what is wrong>` (one line for
-    a bad input) and an exit code from the table in microai/__init__.py (README.md,
-    "Exit codes"). MICROAI_DEBUG=1 shows the traceback instead."""
+def run(args: list[str] | None = None) -> None:
+    """Entry point (args: default sys.argv[1:]): every error is reported as
+    `microai: <what is wrong>` (one line for a bad input) and an exit code from the table
+    in microai/__init__.py (README.md, "Exit codes"). MICROAI_DEBUG=1 shows the
+    traceback instead."""
     debug = bool(os.environ.get("MICROAI_DEBUG"))
     try:
-        main(standalone_mode=False)
+        main(args=args, prog_name="microai", standalone_mode=False)
     except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.NoArgsIsHelpError as e:  # `microai` alone: the help
+        e.show()
         sys.exit(e.exit_code)
     except click.UsageError as e:
         cmd = e.ctx.command_path if e.ctx else "microai"

@@ -193,8 +193,11 @@ def read_model(data: bytes, name: str = "model") -> Graph:
         raise
     except Exception as e:  # the flatbuffer readers fail with IndexError, struct.error, ...
         first = (str(e).strip().splitlines() or [""])[0]
+        kind = type(e).__name__
+        if type(e).__module__ not in ("builtins", "__main__"):
+            kind = f"{type(e).__module__}.{kind}"  # struct.error, not error
         raise ConvertError(
-            f"{name}: malformed TFLite model ({type(e).__name__}: {first})"
+            f"{name}: malformed TFLite model, truncated or corrupt ({kind}: {first})"
         ) from None
     for what, ids in (("input", graph_inputs), ("output", graph_outputs)):
         for t in ids:

@@ -16,11 +16,12 @@ def check_input(x: np.ndarray, shape, dtype, what: str) -> np.ndarray:
     file). Floats are taken for a float32 input, integers within int8 for an int8 one."""
     x = np.asarray(x)
     dtype = np.dtype(dtype)
+    shape = [int(d) for d in shape]
     n = int(np.prod(shape, dtype=np.int64))
     if x.size != n:
         raise InputError(
             f"{what}: shape {list(x.shape)} ({x.size:,} values); the model's input has shape "
-            f"{list(shape)} ({n:,} values)"
+            f"{shape} ({n:,} values)"
         )
     if x.dtype != dtype:
         same_kind = x.dtype.kind == dtype.kind == "f" or (
