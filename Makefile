@@ -5,7 +5,7 @@
 #   make firmware BOARD=<name> [MODEL=m.mai]   build MicroPython + microai for a board
 #   make repl      interactive REPL on the default emulated board
 #   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
-#   make fuzz      fuzz the blob loader and executor under ASan/UBSan
+#   make fuzz      fuzz the blob loader and executor under ASan/UBSan (FUZZ_SECONDS=600)
 #
 # `make setup` (called by the others) installs the Debian packages, makes the Python
 # venv in .venv and unpacks MicroPython's pinned Debian source into build/micropython.
@@ -22,7 +22,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize lint bench fuzz qemu-plugin clean distclean
+	test test-host test-mpy test-sanitize test-fuzz lint bench fuzz qemu-plugin clean distclean
 
 all: demo
 
@@ -69,7 +69,7 @@ qemu-plugin: | setup-apt
 
 # ---- tests ---------------------------------------------------------------------------
 
-test: lint test-mpy test-host test-sanitize
+test: lint test-mpy test-host test-sanitize test-fuzz
 
 lint: setup
 	$(VENV)/bin/ruff check host tests
@@ -85,19 +85,30 @@ test-host: setup qemu-plugin
 
 # The C core's host tests again, built with AddressSanitizer and UBSan (a separate build
 # in build/native/, keyed by the flags); Python itself is not sanitized, so leaks are off.
+# PYTHONMALLOC=malloc sends Python's own allocations to the sanitized malloc too, so a
+# buffer Python hands to C ends where its bytes end; the fuzzers' reproducers
+# (tests/fuzz/regress/) run here too.
 SANITIZE_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 test-sanitize: setup
-	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 \
+	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	$(PY) -m pytest -p no:cacheprovider tests/host/test_kernels_conv.py \
 		tests/host/test_kernels_misc.py tests/host/test_blob.py tests/host/test_models.py \
-		tests/host/test_fuzz.py
+		tests/host/test_fuzz.py tests/host/test_fuzz_regress.py
 
-# Long fuzzing of the blob loader and executor under the sanitizers; not in make test.
+# libFuzzer over the blob loader and executor (tests/fuzz/fuzz_blob.c, a structure-aware
+# mutator; clang, ASan and UBSan; blob and arena in buffers of exactly their size).
+# `make fuzz` fuzzes for FUZZ_SECONDS on FUZZ_JOBS processes, keeps its corpus in
+# build/fuzz/corpus, and prints runs, runs/s, coverage and the crashes (reproducers in
+# build/fuzz/crashes/); it fails on a crash. test-fuzz is make test's slice: the
+# reproducers in tests/fuzz/regress/, then a minute from the seeds alone, one process.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= $(shell nproc)
 fuzz: setup
-	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 \
-	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	$(PY) tests/fuzz/fuzz_blob.py --iterations $(or $(ITERATIONS),50000)
+	$(PY) tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --coverage
+
+test-fuzz: setup
+	$(PY) tests/fuzz/run_fuzz.py --seconds 60 --jobs 1 --seed 1 --fresh
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
 bench: setup qemu-plugin

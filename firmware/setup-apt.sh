@@ -4,8 +4,11 @@
 # the exact command to run and fails.
 set -eu
 
+# clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) and llvm (llvm-cov,
+# llvm-profdata): make fuzz and make test-fuzz.
 PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libffi-dev \
-libmbedtls-dev pkg-config dpkg-dev build-essential util-linux"
+libmbedtls-dev pkg-config dpkg-dev build-essential util-linux \
+clang libclang-rt-14-dev llvm"
 
 missing=""
 for p in $PACKAGES; do

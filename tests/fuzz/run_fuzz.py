@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Build and run the libFuzzer target for the blob loader and executor (fuzz_blob.c).
+
+Steps, each printed as it runs:
+
+1. build build/fuzz/fuzz_blob: tests/fuzz/fuzz_blob.c and every C file of
+   cmodules/microai/nn with clang -fsanitize=fuzzer,address,undefined (rebuilt when a
+   source or the flags change);
+2. write the seed corpus, build/fuzz/seeds/*.mai: the fixture models converted by
+   microai.convert;
+3. replay every reproducer in tests/fuzz/regress/ (each must be refused or run safely);
+4. fuzz for --seconds (one process, or -fork=N for --jobs N), new inputs kept in
+   build/fuzz/corpus (or a fresh corpus with --fresh), crashes written to
+   build/fuzz/crashes/;
+5. print runs, runs/s, libFuzzer's cov/ft figures, line coverage of the C core over the
+   corpus (llvm-cov, with --coverage), and every crash grouped by sanitizer report.
+
+Exits 1 when a reproducer or the fuzzer crashed.
+
+    tests/fuzz/run_fuzz.py [--seconds 600] [--jobs 2] [--runs N] [--seed S] [--fresh]
+                           [--coverage]
+    tests/fuzz/run_fuzz.py --replay FILE...   run inputs once each and show the reports
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from microai.convert import ConvertError, convert
+from microai.paths import BUILD_DIR, CMODULES_DIR, ROOT
+
+NN_DIR = CMODULES_DIR / "microai" / "nn"
+FUZZ_DIR = ROOT / "tests" / "fuzz"
+REGRESS_DIR = FUZZ_DIR / "regress"
+OUT = BUILD_DIR / "fuzz"
+CLANG = os.environ.get("CLANG", "clang")
+SANITIZE = ["-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=undefined"]
+CFLAGS = ["-std=c99", "-g", "-O1", "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-Werror"]
+CFLAGS += ["-Wno-unused-parameter", f"-I{NN_DIR}"]
+MAX_LEN = 16384  # the largest seed is ~8 KB; the rest is room for arena fill bytes
+ENV = {"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1", "UBSAN_OPTIONS": "print_stacktrace=1"}
+
+
+def sources() -> list[Path]:
+    return [FUZZ_DIR / "fuzz_blob.c", *sorted(NN_DIR.rglob("*.c"))]
+
+
+def build(name: str, flags: list[str]) -> Path:
+    """Compile the target with flags into build/fuzz/<name>, unless it is up to date."""
+    srcs = sources()
+    h = hashlib.sha256(" ".join([CLANG, *flags]).encode())
+    for p in [*srcs, *sorted(NN_DIR.rglob("*.h"))]:
+        h.update(str(p).encode() + b"\0" + p.read_bytes())
+    exe, stamp = OUT / name, OUT / f"{name}.key"
+    if exe.is_file() and stamp.is_file() and stamp.read_text() == h.hexdigest():
+        return exe
+    if shutil.which(CLANG) is None:
+        raise SystemExit(f"run_fuzz: no {CLANG}; `make setup` installs clang and libFuzzer")
+    OUT.mkdir(parents=True, exist_ok=True)
+    cmd = [CLANG, *flags, *map(str, srcs), "-o", str(exe)]
+    print(f"run_fuzz: building {exe.relative_to(ROOT)}", flush=True)
+    subprocess.run(cmd, check=True)
+    stamp.write_text(h.hexdigest())
+    return exe
+
+
+def write_seeds() -> Path:
+    """build/fuzz/seeds: every fixture model the converter takes, as a blob."""
+    seeds = OUT / "seeds"
+    seeds.mkdir(parents=True, exist_ok=True)
+    for model in sorted((ROOT / "tests" / "fixtures" / "models").glob("*.tflite")):
+        try:
+            blob = convert(model.read_bytes(), model.stem).blob
+        except ConvertError:
+            continue  # a fixture of an unsupported op
+        path = seeds / f"{model.stem}.mai"
+        if not path.is_file() or path.read_bytes() != blob:
+            path.write_bytes(blob)
+    return seeds
+
+
+def replay(exe: Path, path: Path) -> str | None:
+    """Run one input; None when it ran cleanly, else the sanitizer's summary line."""
+    r = subprocess.run(
+        [str(exe), "-runs=1", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env={**os.environ, **ENV},
+        check=False,
+    )
+    if r.returncode == 0:
+        return None
+    return summary(r.stderr) or f"exit status {r.returncode}"
+
+
+def summary(log: str) -> str | None:
+    """The crash's one-line summary: the sanitizer's SUMMARY, or libFuzzer's reason."""
+    for pattern in (r"^SUMMARY: (.*)$", r"^==\d+== ?ERROR: (.*)$", r"^fuzz_blob: (.*)$"):
+        m = re.findall(pattern, log, re.M)
+        if m:
+            return m[0].strip()
+    return None
+
+
+def fuzz(exe: Path, args: argparse.Namespace, seeds: Path) -> tuple[dict, list[Path]]:
+    corpus = OUT / ("corpus-fresh" if args.fresh else "corpus")
+    crashes = OUT / "crashes"
+    if args.fresh:
+        shutil.rmtree(corpus, ignore_errors=True)
+    shutil.rmtree(crashes, ignore_errors=True)
+    corpus.mkdir(parents=True, exist_ok=True)
+    crashes.mkdir(parents=True)
+    cmd = [
+        str(exe),
+        f"-max_total_time={args.seconds}",
+        f"-max_len={MAX_LEN}",
+        "-timeout=10",
+        "-rss_limit_mb=2048",
+        "-print_final_stats=1",
+        f"-artifact_prefix={crashes}/",
+    ]
+    if args.runs:
+        cmd.append(f"-runs={args.runs}")
+    if args.seed is not None:
+        cmd.append(f"-seed={args.seed}")
+    if args.jobs > 1:
+        cmd += [f"-fork={args.jobs}", "-ignore_crashes=1", "-ignore_timeouts=1"]
+    cmd += [str(corpus), str(seeds)]
+    print("run_fuzz:", " ".join(cmd), flush=True)
+    log_path = OUT / "fuzz.log"
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        p = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **ENV},
+            cwd=OUT,
+        )
+        p.wait()
+    elapsed = time.monotonic() - start
+    log = log_path.read_text(errors="replace")
+    stats = parse_stats(log, elapsed)
+    stats["corpus"] = sum(1 for _ in corpus.iterdir())
+    stats["log"] = log_path
+    stats["status"] = p.returncode
+    found = sorted(p for p in crashes.iterdir() if p.is_file())
+    return stats, found
+
+
+def parse_stats(log: str, elapsed: float) -> dict:
+    """runs, runs/s, cov and ft from libFuzzer's output (one process or -fork)."""
+    out: dict = {"seconds": round(elapsed, 1)}
+    m = re.search(r"\((\d+) inline 8-bit counters\)", log)
+    if m:
+        out["edges"] = int(m.group(1))
+    m = re.search(r"stat::number_of_executed_units:\s*(\d+)", log)
+    runs = [int(x) for x in re.findall(r"^#(\d+)", log, re.M)]
+    out["runs"] = int(m.group(1)) if m else max(runs, default=0)
+    covs = re.findall(r"cov: (\d+) ft: (\d+)", log)
+    if covs:
+        out["cov"], out["ft"] = (int(x) for x in covs[-1])
+    out["runs_per_s"] = round(out["runs"] / elapsed) if elapsed else 0
+    return out
+
+
+def coverage(inputs: list[Path]) -> str:
+    """llvm-cov's per-file report of the C core over the inputs (a separate build with
+    source-based coverage and no sanitizers)."""
+    flags = [*CFLAGS, "-fsanitize=fuzzer", "-fprofile-instr-generate", "-fcoverage-mapping"]
+    exe = build("fuzz_blob_cov", flags)
+    prof = OUT / "cov"
+    shutil.rmtree(prof, ignore_errors=True)
+    prof.mkdir()
+    env = {**os.environ, "LLVM_PROFILE_FILE": str(prof / "%p.profraw")}
+    subprocess.run(
+        [str(exe), "-runs=0", *map(str, inputs)],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    raws = sorted(map(str, prof.glob("*.profraw")))
+    if not raws:
+        return "(no coverage data)"
+    data = prof / "fuzz.profdata"
+    subprocess.run(["llvm-profdata", "merge", "-sparse", *raws, "-o", str(data)], check=True)
+    r = subprocess.run(
+        [
+            "llvm-cov",
+            "report",
+            str(exe),
+            f"-instr-profile={data}",
+            "-ignore-filename-regex=tests/fuzz",
+            "-show-region-summary=false",
+            "-show-branch-summary=false",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return r.stdout.replace(str(NN_DIR) + "/", "")
+
+
+def report_crashes(exe: Path, found: list[Path]) -> None:
+    groups: dict[str, list[Path]] = {}
+    for path in found:
+        groups.setdefault(replay(exe, path) or "(did not crash again)", []).append(path)
+    print(f"crashes: {len(found)} input(s), {len(groups)} distinct report(s)")
+    for what, paths in sorted(groups.items()):
+        print(f"  {what}")
+        for p in paths[:3]:
+            print(f"    {p.relative_to(ROOT)}")
+        if len(paths) > 3:
+            print(f"    ... and {len(paths) - 3} more")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=600, help="fuzzing time (default 600)")
+    ap.add_argument("--jobs", type=int, default=1, help="processes (libFuzzer -fork=N)")
+    ap.add_argument("--runs", type=int, help="stop after this many runs")
+    ap.add_argument("--seed", type=int, help="libFuzzer's random seed")
+    ap.add_argument("--fresh", action="store_true", help="start from the seeds alone")
+    ap.add_argument("--coverage", action="store_true", help="line coverage over the corpus")
+    ap.add_argument("--replay", nargs="+", type=Path, metavar="FILE", help="run inputs once")
+    args = ap.parse_args()
+
+    exe = build("fuzz_blob", [*CFLAGS, *SANITIZE])
+    if args.replay:
+        bad = 0
+        for path in args.replay:
+            what = replay(exe, path)
+            print(f"{path}: {what or 'ok (refused or ran)'}")
+            bad += what is not None
+        return 1 if bad else 0
+
+    seeds = write_seeds()
+    regress = sorted(REGRESS_DIR.glob("*.mai"))
+    failing = [(p, what) for p in regress if (what := replay(exe, p)) is not None]
+    print(f"regress: {len(regress)} reproducer(s), {len(failing)} still crash")
+    for p, what in failing:
+        print(f"  {p.relative_to(ROOT)}: {what}")
+
+    stats, found = fuzz(exe, args, seeds)
+    print(
+        "fuzz: {runs} runs in {seconds} s, {runs_per_s} runs/s, cov: {cov} ft: {ft} "
+        "(of {edges} edges), corpus: {corpus} inputs".format(
+            **{"cov": "?", "ft": "?", "edges": "?", **stats}
+        )
+    )
+    print(f"fuzz: libFuzzer's log is {stats['log'].relative_to(ROOT)}")
+    if args.coverage:
+        corpus = OUT / ("corpus-fresh" if args.fresh else "corpus")
+        print(coverage([corpus, seeds]), end="")
+    report_crashes(exe, found)
+    if stats["status"] != 0 and not found:
+        print(f"fuzz: libFuzzer exited with status {stats['status']} (see the log)")
+        return 1
+    return 1 if failing or found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
