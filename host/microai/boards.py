@@ -114,7 +114,9 @@ def load_board(name: str, boards_dir: Path = BOARDS_DIR) -> Board:
     return Board(dir=path.parent, **data)
 
 
-def check_fit(board: Board, blob_bytes: int, arena_bytes: int, frozen: bool | None = None) -> None:
+def check_fit(
+    board: Board, blob_bytes: int, arena_bytes: int, frozen: bool | None = None, name: str = ""
+) -> None:
     """Raise FitError, before anything is built or booted, when a model cannot run on
     the board: its arena is bigger than the board's `arena_bytes`, or its blob fits
     neither in RAM (uploaded into the MicroPython heap, `heap_bytes`; on a board with
@@ -122,12 +124,14 @@ def check_fit(board: Board, blob_bytes: int, arena_bytes: int, frozen: bool | No
     `flash_bytes`). frozen=True asks for flash, False for RAM, None for either.
 
     Flash also holds the firmware itself: a blob that passes may still make the
-    firmware too big for flash, which the linker reports.
+    firmware too big for flash, which the linker reports. `name` (e.g. the model's
+    file) starts the message.
     """
     where = f"boards/{board.name}/board.json"
+    start = f"{name}: the" if name else "the"
     if arena_bytes > board.arena_bytes:
         raise FitError(
-            f"the model needs an arena of {arena_bytes:,} bytes; board {board.name} has "
+            f"{start} model needs an arena of {arena_bytes:,} bytes; board {board.name} has "
             f"{board.arena_bytes:,} (arena_bytes in {where})"
         )
     if board.heap_bytes is not None:
@@ -141,10 +145,13 @@ def check_fit(board: Board, blob_bytes: int, arena_bytes: int, frozen: bool | No
     ram_text = f"{ram or 0:,} bytes of RAM for it ({ram_field} in {where})"
     flash_text = f"{board.flash_bytes or 0:,} bytes of flash (flash_bytes in {where})"
     if frozen is False and not in_ram:
-        raise FitError(f"the blob has {blob_bytes:,} bytes; board {board.name} has {ram_text}")
+        raise FitError(f"{start} blob has {blob_bytes:,} bytes; board {board.name} has {ram_text}")
     if frozen is True and not in_flash:
-        raise FitError(f"the blob has {blob_bytes:,} bytes; board {board.name} has {flash_text}")
+        raise FitError(
+            f"{start} blob has {blob_bytes:,} bytes; board {board.name} has {flash_text}"
+        )
     if frozen is None and not (in_ram or in_flash):
         raise FitError(
-            f"the blob has {blob_bytes:,} bytes; board {board.name} has {ram_text} and {flash_text}"
+            f"{start} blob has {blob_bytes:,} bytes; board {board.name} has {ram_text} "
+            f"and {flash_text}"
         )

@@ -372,6 +372,7 @@ def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
             sum(len(b) for _, b in blobs),
             max(_arena_size(b) for _, b in blobs),
             frozen=True,
+            name=", ".join(map(str, models)),
         )
     return blobs or None
 
@@ -415,9 +416,9 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
     from .device.upload import upload
     from .firmware import build
 
-    blob = _load_blob(model)
     if bool(board) == bool(port):
         raise click.UsageError("give exactly one of --board and --port")
+    blob = _load_blob(model)
     if port:
         with connect(port=port) as t:
             upload(t, blob, name)
@@ -425,7 +426,7 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
         click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
         return
     b = load_board(board)
-    check_fit(b, len(blob), _arena_size(blob), frozen=True)
+    check_fit(b, len(blob), _arena_size(blob), frozen=True, name=str(model))
     fw = build(b, models=[(name, blob)])
     click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
 
