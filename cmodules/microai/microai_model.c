@@ -1,14 +1,19 @@
 // microai.Model(blob, arena=None): validate a blob once, then run it from an arena.
 //
-// Like framebuf.FrameBuffer: the blob is any buffer (bytes, bytearray, memoryview of
-// flash), used in place and kept referenced so the GC keeps the weights alive. Every
-// check is done once, in mai_load(); invoke() is a thin walk over the op table.
+// Like framebuf.FrameBuffer: the blob is a buffer used in place and kept referenced so
+// the GC keeps the weights alive. Every check is done once, in mai_load(); invoke() is
+// a thin walk over the op table. So the blob's bytes must not change after the check:
+// bytes, a sealed microai.Blob and the frozen blobs in flash are used in place; any other
+// buffer (a bytearray, a writable memoryview) is copied once into a sealed Blob.
 #include <string.h>
 
+#include "py/gc.h"
 #include "py/runtime.h"
 #include "py/objarray.h"
 
+#include "microai_blob.h"
 #include "microai_config.h"
+#include "microai_frozen.h"
 #include "microai_model.h"
 #include "microai_profile.h"
 #include "nn/mai_exec.h"
@@ -17,19 +22,36 @@
 // where the board says (the STM32F405 keeps it in a 64 KiB region of its own).
 static uint8_t microai_arena[MICROAI_ARENA_SIZE] MICROAI_ARENA_ATTR;
 
-// The Model currently using the static arena: a new one takes it over, and the old one
-// is closed (its tensors would be overwritten). A root pointer, so the GC sees it.
-MP_REGISTER_ROOT_POINTER(mp_obj_t microai_arena_owner);
-
 typedef struct _microai_model_obj_t {
     mp_obj_base_t base;
     mp_obj_t blob;   // keeps the blob's buffer alive
     mp_obj_t arena;  // a user bytearray, or mp_const_none for the static arena
     mai_model m;
-    uint8_t closed; // one of the MODEL_* states below
+    void *arena_buf; // the user arena's buffer and length at load, checked at each use
+    size_t arena_len;
+    uint32_t token;  // unique per Model ever made (see arena_owner)
+    uint8_t closed;  // one of the MODEL_* states below
 } microai_model_obj_t;
 
 enum { MODEL_OPEN, MODEL_CLOSED, MODEL_ARENA_TAKEN };
+
+// The Model using the static arena: a new one takes it over, and the old one is closed
+// (its tensors would be overwritten). Plain C statics, not a GC root: they survive a
+// soft reset, which frees the heap under them, so the owner is trusted only while its
+// address is still a live heap block holding a Model with the same token (tokens are
+// never reused). An owner the GC collected, or one from before a soft reset, is gone.
+static microai_model_obj_t *arena_owner;
+static uint32_t arena_owner_token;
+static uint32_t next_token;
+
+static microai_model_obj_t *live_arena_owner(void) {
+    microai_model_obj_t *o = arena_owner;
+    if (o == NULL || gc_nbytes(o) < sizeof(*o) || o->base.type != &microai_type_Model
+        || o->token != arena_owner_token) {
+        return NULL;
+    }
+    return o;
+}
 
 uint8_t *microai_static_arena(size_t *size) {
     *size = sizeof(microai_arena);
@@ -68,6 +90,17 @@ static NORETURN void raise_mai(const uint8_t *blob, const char *what, mai_status
 
 static microai_model_obj_t *get_open(mp_obj_t self_in) {
     microai_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->closed == MODEL_OPEN && self->arena != mp_const_none) {
+        // A bytearray that grew or shrank after Model() may have moved: never write
+        // through the old address.
+        mp_buffer_info_t a;
+        if (!mp_get_buffer(self->arena, &a, MP_BUFFER_WRITE) || a.buf != self->arena_buf
+            || a.len < self->arena_len) {
+            self->closed = MODEL_CLOSED;
+            mp_raise_msg(&mp_type_OSError,
+                MP_ERROR_TEXT("model is closed: its arena buffer was resized after Model()"));
+        }
+    }
     if (self->closed == MODEL_ARENA_TAKEN) {
         mp_raise_msg(&mp_type_OSError,
             MP_ERROR_TEXT("model is closed: a newer Model took the static arena"));
@@ -76,6 +109,22 @@ static microai_model_obj_t *get_open(mp_obj_t self_in) {
         mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("model is closed"));
     }
     return self;
+}
+
+// Bytes that cannot change for as long as the Model holds obj: bytes objects, sealed
+// Blobs, and views of the blobs frozen into flash.
+static bool blob_is_immutable(mp_obj_t obj, const mp_buffer_info_t *b) {
+    if (mp_obj_is_type(obj, &mp_type_bytes) || microai_blob_is_sealed(obj)) {
+        return true;
+    }
+    for (size_t i = 0; i < microai_frozen_count; i++) {
+        const microai_frozen_t *f = &microai_frozen_models[i];
+        const uint8_t *p = b->buf;
+        if (p >= f->blob && b->len <= f->size && (size_t)(p - f->blob) <= f->size - b->len) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
@@ -88,16 +137,29 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
+    mp_obj_t blob_obj = args[ARG_blob].u_obj;
     mp_buffer_info_t blob;
-    mp_get_buffer_raise(args[ARG_blob].u_obj, &blob, MP_BUFFER_READ);
+    mp_get_buffer_raise(blob_obj, &blob, MP_BUFFER_READ);
+    if (!blob_is_immutable(blob_obj, &blob) || (uintptr_t)blob.buf % 4) {
+        // Copy what the header says the blob is (the loader then checks the copy).
+        size_t n = blob.len;
+        if (n >= sizeof(mai_header) && ((const mai_header *)blob.buf)->total_size < n) {
+            n = ((const mai_header *)blob.buf)->total_size;
+        }
+        blob_obj = microai_blob_copy(blob.buf, n ? n : 1);
+        mp_get_buffer_raise(blob_obj, &blob, MP_BUFFER_READ);
+        blob.len = n;
+    }
 
     uint8_t *arena;
     size_t arena_size;
+    mp_buffer_info_t a = {0};
     if (args[ARG_arena].u_obj == mp_const_none) {
         arena = microai_static_arena(&arena_size);
     } else {
-        mp_buffer_info_t a;
-        mp_get_buffer_raise(args[ARG_arena].u_obj, &a, MP_BUFFER_WRITE);
+        if (!mp_get_buffer(args[ARG_arena].u_obj, &a, MP_BUFFER_WRITE)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("arena must be a writable buffer (a bytearray)"));
+        }
         // Use the 16-byte aligned part of the caller's buffer.
         size_t pad = (16 - ((uintptr_t)a.buf & 15)) & 15;
         arena = (uint8_t *)a.buf + pad;
@@ -105,8 +167,11 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
     }
 
     microai_model_obj_t *self = mp_obj_malloc(microai_model_obj_t, type);
-    self->blob = args[ARG_blob].u_obj;
+    self->blob = blob_obj;
     self->arena = args[ARG_arena].u_obj;
+    self->arena_buf = a.buf;
+    self->arena_len = a.len;
+    self->token = ++next_token;
     self->closed = MODEL_OPEN;
     mai_error err;
     mai_status s = mai_load(&self->m, blob.buf, blob.len, arena, arena_size, &err);
@@ -120,11 +185,12 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
         raise_mai(blob.buf, "blob rejected", s, &err);
     }
     if (self->arena == mp_const_none) {
-        mp_obj_t owner = MP_STATE_VM(microai_arena_owner);
-        if (owner != MP_OBJ_NULL && owner != mp_const_none) {
-            ((microai_model_obj_t *)MP_OBJ_TO_PTR(owner))->closed = MODEL_ARENA_TAKEN;
+        microai_model_obj_t *owner = live_arena_owner();
+        if (owner != NULL) {
+            owner->closed = MODEL_ARENA_TAKEN;
         }
-        MP_STATE_VM(microai_arena_owner) = MP_OBJ_FROM_PTR(self);
+        arena_owner = self;
+        arena_owner_token = self->token;
     }
     return MP_OBJ_FROM_PTR(self);
 }
@@ -210,7 +276,8 @@ static mp_obj_t microai_model_run(size_t n_args, const mp_obj_t *args) {
         const mai_op *op = &self->m.ops[n - 1];
         t = ((const uint16_t *)(self->m.blob + op->io_offset))[op->n_in];
     }
-    memcpy(mai_tensor_data(&self->m, in_t), x.buf, x.len);
+    // x may itself be a view into the arena (m.run(m.output())): memmove.
+    memmove(mai_tensor_data(&self->m, in_t), x.buf, x.len);
     invoke(self, n);
     return mp_obj_new_bytes(mai_tensor_data(&self->m, t), self->m.tensors[t].size);
 }
@@ -257,8 +324,8 @@ static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_arena_info_obj, microai_model_are
 static mp_obj_t microai_model_close(mp_obj_t self_in) {
     microai_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
     self->closed = MODEL_CLOSED;
-    if (MP_STATE_VM(microai_arena_owner) == self_in) {
-        MP_STATE_VM(microai_arena_owner) = mp_const_none;
+    if (live_arena_owner() == self) {
+        arena_owner = NULL;
     }
     return mp_const_none;
 }

@@ -2,6 +2,7 @@
 #include "py/runtime.h"
 #include "py/objstr.h"
 
+#include "microai_blob.h"
 #include "microai_config.h"
 #include "microai_frozen.h"
 #include "microai_kernels.h"
@@ -50,6 +51,7 @@ static const mp_rom_map_elem_t microai_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_PTR(&microai_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_info), MP_ROM_PTR(&microai_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&microai_type_Model) },
+    { MP_ROM_QSTR(MP_QSTR_Blob), MP_ROM_PTR(&microai_type_Blob) },
     { MP_ROM_QSTR(MP_QSTR_frozen), MP_ROM_PTR(&microai_frozen_obj) },
     #if MICROAI_HAS_KERNEL_API
     { MP_ROM_QSTR(MP_QSTR_conv2d), MP_ROM_PTR(&microai_conv2d_obj) },
