@@ -1,14 +1,23 @@
 """One Transport interface for every board: run code in the raw REPL, read the result.
 
 SerialTransport drives a board's serial port (a real board's USB serial, or an
-emulated board's pty) through mpremote's transport; QemuTransport also owns the QEMU
-process behind the pty. `connect()` picks one from --port or --board.
+emulated board's pty); QemuTransport also owns the QEMU process behind the pty.
+`connect()` picks one from --port or --board.
+
+The raw REPL is spoken by RawRepl: mpremote's serial transport (it opens the port)
+with the protocol rewritten to hold on a loaded machine and on a faulty line. Every
+read is a short poll inside a deadline in seconds; nothing waits for ever, nothing
+gives up after a tenth of a second. A transport error leaves the board in an unknown
+state (mid raw paste, still running, in the friendly REPL): recover() brings it back
+to the raw REPL prompt, keeping its RAM state, and runs after every such error.
 """
 
 from __future__ import annotations
 
 import abc
 import ast
+import random
+import struct
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +31,11 @@ from .. import MicroaiError
 from ..boards import Board, load_board
 from .qemu import QemuBoard
 
-READ_TIMEOUT = 0.1  # seconds one serial read may block
+POLL = 0.05  # seconds one serial read may block; every wait has its own deadline
+REPLY_TIMEOUT = 10.0  # seconds for a protocol reply (prompt, raw-paste acks, end marks)
+RECOVER_TIMEOUT = 20.0  # seconds recover() keeps trying after a transport error
+
+BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
 
 class DeviceError(MicroaiError):
@@ -33,25 +46,207 @@ class BoardException(DeviceError):
     """Code run on the board raised; the board itself is fine."""
 
 
-def wake(ser: serial.Serial, timeout: float = 10.0) -> None:
-    """Interrupt whatever runs on the board at `ser` until a REPL prompt answers.
+class BoardGone(DeviceError):
+    """The board or its port went away (QEMU stopped, the adapter was unplugged)."""
 
-    A board that is still booting (or an emulator whose pty was not open yet) drops
-    what it is sent, so Ctrl-C is repeated until a prompt comes back.
+
+def wake(ser: serial.Serial, timeout: float = 10.0) -> None:
+    """Bring the board at `ser` to the friendly REPL's `>>> ` prompt.
+
+    Ctrl-C interrupts running code and ends a pending raw paste, Ctrl-B leaves the raw
+    REPL (and reprints the banner in the friendly one). A board that is still booting
+    (or an emulator whose pty was not open yet) drops what it is sent, so this repeats.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ser.write(b"\r\x03")
+        ser.write(b"\r\x03\x03\x02")
         seen = b""
-        until = time.monotonic() + 0.3
+        until = min(deadline, time.monotonic() + 1.0)
         while time.monotonic() < until:
             seen += ser.read(ser.in_waiting or 1)
-            if seen.endswith((b">>> ", b"\r\n>")):
-                # Answers to earlier Ctrl-Cs may still be on their way: drain them.
+            if seen.endswith(b">>> "):
+                # Answers to earlier tries may still be on their way: drain them.
                 while ser.read(ser.in_waiting or 1) and time.monotonic() < deadline:
                     pass
                 return
     raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
+
+
+class RawRepl(_MpremoteSerial):
+    """mpremote's SerialTransport with a raw REPL that survives load and line faults.
+
+    Bytes read ahead are kept in `_rx`, so a wait never eats the next answer. `prompt`
+    is True when the raw REPL's `>` has been read already and the board waits for code.
+    """
+
+    def __init__(self, port: str, baudrate: int = 115200):
+        super().__init__(port, baudrate=baudrate, timeout=POLL)
+        self.serial.inter_byte_timeout = None  # reads return what has arrived
+        self._rx = bytearray()
+        self.prompt = False
+        self.reply_timeout = REPLY_TIMEOUT
+        self.soft_reboots = 0  # seen while recovering: the board's RAM state was lost
+
+    # ---- reading under deadlines ------------------------------------------------------
+
+    def _fill(self) -> bool:
+        """Append what the line has to _rx, waiting at most one POLL; False if nothing."""
+        data = self.serial.read(self.serial.in_waiting or 1)
+        self._rx += data
+        return bool(data)
+
+    def _take_until(self, ending: bytes, timeout: float, what: str) -> bytes:
+        """Bytes up to and including `ending`, within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        start = 0
+        while True:
+            i = self._rx.find(ending, start)
+            if i >= 0:
+                out = bytes(self._rx[: i + len(ending)])
+                del self._rx[: i + len(ending)]
+                return out
+            start = max(0, len(self._rx) - len(ending) + 1)
+            if time.monotonic() >= deadline:
+                raise TransportError(
+                    f"no {what} within {timeout:g} s (received {bytes(self._rx[-60:])!r})"
+                )
+            self._fill()
+
+    def _take(self, n: int, timeout: float, what: str) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self._rx) < n:
+            if time.monotonic() >= deadline:
+                raise TransportError(
+                    f"no {what} within {timeout:g} s (received {bytes(self._rx)!r})"
+                )
+            self._fill()
+        out = bytes(self._rx[:n])
+        del self._rx[:n]
+        return out
+
+    def read_until(
+        self, min_num_bytes, ending, timeout=10, data_consumer=None, timeout_overall=None
+    ):
+        """mpremote's read_until, on our buffer: what arrived up to `ending` or a timeout."""
+        try:
+            data = self._take_until(ending, timeout_overall or timeout or REPLY_TIMEOUT, "answer")
+        except TransportError:
+            data, self._rx = bytes(self._rx), bytearray()
+        if data_consumer:
+            data_consumer(data)
+        return data
+
+    # ---- the raw REPL -------------------------------------------------------------------
+
+    def enter_raw_repl(self, soft_reset: bool = True, timeout_overall: float = 10) -> None:
+        """Get to the raw REPL prompt from any state; with soft_reset, restart the VM."""
+        self.recover(timeout_overall)
+        if soft_reset:
+            self._take_until(b">", self.reply_timeout, "raw REPL prompt")
+            self.serial.write(b"\x04")  # Ctrl-D on an empty line: soft reset
+            self._take_until(b"soft reboot\r\n", timeout_overall, "soft reboot")
+            self._take_until(BANNER, timeout_overall, "raw REPL after the soft reboot")
+            self.prompt = False
+        self.in_raw_repl = True
+
+    def exec_raw_no_follow(self, command: str | bytes, timeout: float | None = None) -> None:
+        """Send code to the raw REPL: raw paste (flow-controlled) when the board has it."""
+        data = command if isinstance(command, bytes) else command.encode()
+        reply = min(timeout or self.reply_timeout, self.reply_timeout)
+        if not self.prompt:
+            self._take_until(b">", reply, "raw REPL prompt")
+        self.prompt = False
+        self.serial.write(b"\x05A\x01")
+        answer = self._take(2, reply, "answer to the raw-paste request")
+        if answer == b"R\x01":
+            self._raw_paste(data, reply)
+            return
+        if answer != b"R\x00":
+            raise TransportError(f"unexpected answer to the raw-paste request: {answer!r}")
+        # No raw paste on this board (or the request was garbled): plain raw REPL.
+        self._take_until(b">", reply, "raw REPL prompt")
+        for i in range(0, len(data), 256):
+            self.serial.write(data[i : i + 256])
+            time.sleep(0.01)
+        self.serial.write(b"\x04")
+        ok = self._take(2, reply, "OK")
+        if ok != b"OK":
+            raise TransportError(f"could not exec command (response: {ok!r})")
+
+    def _raw_paste(self, data: bytes, reply: float) -> None:
+        """Write `data` in raw-paste mode, never past the window the board has granted."""
+        window = struct.unpack("<H", self._take(2, reply, "raw-paste window size"))[0]
+        if not 0 < window <= 32768:
+            raise TransportError(f"bad raw-paste window size {window}")
+        remain = window
+        i = 0
+        while i < len(data):
+            while remain == 0 or self._rx or self.serial.in_waiting:
+                c = self._take(1, reply, "raw-paste flow control")
+                if c == b"\x01":
+                    remain += window
+                elif c == b"\x04":
+                    self.serial.write(b"\x04")  # the board ended early: acknowledge
+                    return
+                else:
+                    raise TransportError(f"unexpected read during raw paste: {c!r}")
+            part = data[i : i + remain]
+            self.serial.write(part)
+            remain -= len(part)
+            i += len(part)
+        self.serial.write(b"\x04")
+        self._take_until(b"\x04", reply, "end of the raw paste")
+
+    def follow(self, timeout: float, data_consumer=None) -> tuple[bytes, bytes]:
+        """What the code printed and its traceback; `timeout` is how long it may run."""
+        out = self._take_until(b"\x04", timeout, "end of the output")[:-1]
+        err = self._take_until(b"\x04", self.reply_timeout, "end of the error output")[:-1]
+        if data_consumer:
+            data_consumer(out)
+        return out, err
+
+    def exec_raw(self, command, timeout=10, data_consumer=None) -> tuple[bytes, bytes]:
+        self.exec_raw_no_follow(command, timeout)
+        return self.follow(timeout, data_consumer)
+
+    def recover(self, timeout: float = RECOVER_TIMEOUT) -> None:
+        """Bring the board to the raw REPL prompt, whatever it was doing, keeping its RAM.
+
+        Ctrl-C interrupts running code, ends a pending raw paste (the board acknowledges
+        and raises KeyboardInterrupt) and clears a half-typed line; Ctrl-A enters the
+        raw REPL from the friendly one and prints its banner. Then a command with an
+        answer no earlier output can contain proves the board and host are in step.
+        Ctrl-D is never sent: on an empty raw REPL line it would soft-reset the board.
+        """
+        deadline = time.monotonic() + timeout
+        wait = 1.0
+        seen = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
+            self.serial.write(b"\r\x03\x03\x01")
+            try:
+                got = self._take_until(BANNER, min(wait, left), "raw REPL banner")
+            except TransportError:
+                wait = min(2 * wait, 8.0)
+                seen = (seen + bytes(self._rx))[-4096:]
+                self._rx.clear()
+                continue
+            if b"soft reboot" in seen + got:
+                self.soft_reboots += 1
+            seen = b""
+            n = random.randrange(10**8, 10**9)
+            self.serial.write(b"print(%d+1)\x04" % n)
+            try:
+                self._take_until(b"OK%d\r\n\x04\x04" % (n + 1), min(wait, left), "sync answer")
+            except TransportError:
+                wait = min(2 * wait, 8.0)
+                self._rx.clear()
+                continue
+            self.prompt = False  # the prompt `>` follows
+            self.in_raw_repl = True
+            return
 
 
 class Transport(abc.ABC):
@@ -71,6 +266,12 @@ class Transport(abc.ABC):
         except (ValueError, SyntaxError):
             raise DeviceError(f"{self.name}: {expr} did not give a literal: {out!r}") from None
 
+    def recover(self, timeout: float = RECOVER_TIMEOUT) -> None:
+        """Bring the board back to a state where exec() works; DeviceError if it cannot.
+
+        Transports without a line to resynchronise (the unix port) have nothing to do."""
+        return None
+
     @abc.abstractmethod
     def close(self) -> None: ...
 
@@ -82,28 +283,66 @@ class Transport(abc.ABC):
 
 
 class SerialTransport(Transport):
-    """A board on a serial port, in the raw REPL."""
+    """A board on a serial port, in the raw REPL.
+
+    After a transport error (timeout, garbage, a lost byte) exec() tries to recover the
+    board before raising; if that fails too, the next exec() recovers first.
+    """
 
     def __init__(
         self, port: str, baudrate: int = 115200, soft_reset: bool = True, timeout: float = 10.0
     ):
         self.name = port
+        self._stale = False
         try:
-            # A read timeout, so that a silent line never blocks a read for ever.
-            self._t = _MpremoteSerial(port, baudrate=baudrate, timeout=READ_TIMEOUT)
+            self._t = RawRepl(port, baudrate=baudrate)
         except TransportError as e:
             raise DeviceError(f"cannot open {port}: {e}") from None
         try:
-            wake(self._t.serial, timeout)
             self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout)
         except (TransportError, OSError) as e:
             self._t.close()
             raise DeviceError(f"{port}: no MicroPython raw REPL answered ({e})") from None
 
+    @property
+    def serial(self):
+        """The line under the raw REPL (a pyserial port, or a wrapper around one)."""
+        return self._t.serial
+
+    @serial.setter
+    def serial(self, line) -> None:
+        self._t.serial = line
+
+    def gone(self, wait: bool = False) -> str | None:
+        """Why the board cannot come back (None if it may): overridden by QemuTransport."""
+        return None
+
+    def recover(self, timeout: float = RECOVER_TIMEOUT) -> None:
+        try:
+            self._t.recover(timeout)
+        except (TransportError, OSError) as e:
+            self._stale = True
+            reason = self.gone(wait=isinstance(e, OSError))
+            if reason:
+                raise BoardGone(f"{self.name}: {e}\n{reason}") from None
+            raise DeviceError(f"{self.name}: cannot recover the board: {e}") from None
+        self._stale = False
+
     def exec(self, code: str, timeout: float = 10.0) -> str:
+        if self._stale:
+            self.recover()
         try:
             out, err = self._t.exec_raw(code, timeout=timeout)
         except (TransportError, OSError) as e:
+            self._stale = True
+            reason = self.gone(wait=isinstance(e, OSError))
+            if reason:
+                raise BoardGone(f"{self.name}: {e}\n{reason}") from None
+            try:
+                self.recover(min(RECOVER_TIMEOUT, max(timeout, 5.0)))
+            except DeviceError as r:
+                if isinstance(r, BoardGone):
+                    raise
             raise DeviceError(f"{self.name}: {e}") from None
         if err:
             trace = err.decode(errors="replace").strip()
@@ -137,19 +376,14 @@ class QemuTransport(SerialTransport):
             self.qemu.stop()
             raise DeviceError(f"{board.name}: {e}\nQEMU said:\n{log}") from None
 
-    def exec(self, code: str, timeout: float = 10.0) -> str:
-        try:
-            return super().exec(code, timeout)
-        except BoardException:
-            raise
-        except DeviceError as e:
-            # A board that reset or faulted may take a moment to bring QEMU down.
-            deadline = time.monotonic() + 2.0
-            while self.qemu.running and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not self.qemu.running:
-                raise DeviceError(f"{e}\nQEMU stopped:\n{self.qemu.output()}") from None
-            raise
+    def gone(self, wait: bool = False) -> str | None:
+        # A board that reset or faulted may take a moment to bring QEMU down.
+        deadline = time.monotonic() + (2.0 if wait else 0.0)
+        while self.qemu.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.qemu.running:
+            return None
+        return f"QEMU stopped:\n{self.qemu.output()}"
 
     def close(self) -> None:
         try:
