@@ -12,14 +12,21 @@ to name the first layer that differs. On emulated boards, the instruction-count 
 from __future__ import annotations
 
 import binascii
+import zlib
 
 import numpy as np
 
 from . import MicroaiError
 from .boards import Board, load_board
 from .convert import Converted, convert
-from .device.transport import QemuTransport, SerialTransport, Transport
-from .device.upload import upload
+from .device.transport import (
+    BoardException,
+    DeviceError,
+    QemuTransport,
+    SerialTransport,
+    Transport,
+)
+from .device.upload import STEP_TIMEOUT, Steps, heap_free, upload
 from .engine import Model
 from .firmware import build
 from .golden import reference_interpreter
@@ -30,25 +37,96 @@ class HilError(MicroaiError):
     pass
 
 
+IO_CHUNK = 3072  # bytes of a model's input or output per exec (4 KiB of base64)
+
+
 def fits_in_ram(board: Board, blob: bytes) -> bool:
     """Upload when the blob takes at most half the board's MicroPython heap."""
     return board.heap_bytes is None or len(blob) <= board.heap_bytes // 2
 
 
 def board_run(t: Transport, x: bytes, layers: int | None = None) -> bytes:
-    """Model `m` on the board run on x; output 0 (or op layers-1's output) as bytes."""
-    b64 = binascii.b2a_base64(x, newline=False).decode()
-    arg = "" if layers is None else f", {layers}"
-    out = t.exec(
-        f"print(binascii.b2a_base64(m.run(binascii.a2b_base64('{b64}'){arg})).decode())",
-        timeout=300,
+    """Model `m` on the board run on x; output 0 (or op layers-1's output) as bytes.
+
+    The input goes in chunks into a bytearray on the board (`_mai_x`, allocated once per
+    input size), the output comes back in chunks; each chunk is checked by CRC and
+    resent on a transient error. The output copy (`_mai_y`) is freed by the next run.
+    A MemoryError says what did not fit and how big it was.
+    """
+    n = len(x)
+    steps = Steps(t, retries=3, timeout=STEP_TIMEOUT)
+    alloc = (
+        "import gc, binascii\n_mai_y = _mai_c = None\n"
+        f"if len(globals().get('_mai_x') or b'') != {n}:\n"
+        f" _mai_x = None\n gc.collect()\n _mai_x = bytearray({n})\n"
     )
-    return binascii.a2b_base64(out.strip())
+    for off in range(0, max(n, 1), IO_CHUNK):
+        part = x[off : off + IO_CHUNK]
+        b64 = binascii.b2a_base64(part, newline=False).decode()
+        want = str(zlib.crc32(part))
+        end = off + len(part)
+        try:
+            steps.run(
+                f"input bytes {off}-{end}",
+                (alloc if off == 0 else "")
+                + f"memoryview(_mai_x)[{off}:{end}] = binascii.a2b_base64('{b64}')\n"
+                f"print(binascii.crc32(memoryview(_mai_x)[{off}:{end}]))",
+                lambda out, want=want: out == want,
+            )
+        except DeviceError as e:
+            if "MemoryError" in str(e):
+                raise HilError(
+                    f"{t.name}: no room on the board for the model's {n:,}-byte input "
+                    f"({heap_free(t)} of heap free)"
+                ) from None
+            raise
+    arg = "" if layers is None else f", {layers}"
+    try:
+        # Not retried: running twice would count two inferences.
+        out = t.exec(
+            f"_mai_y = m.run(_mai_x{arg})\nprint(len(_mai_y), binascii.crc32(_mai_y))\n"
+            f"print(binascii.b2a_base64(memoryview(_mai_y)[0:{IO_CHUNK}]).decode())",
+            timeout=300,
+        ).split()
+    except BoardException as e:
+        if "MemoryError" in str(e):
+            raise HilError(
+                f"{t.name}: no room on the board for the output copy m.run() makes "
+                f"({heap_free(t)} of heap free, input {n:,} bytes)"
+            ) from None
+        raise
+    try:
+        size, crc = int(out[0]), int(out[1])
+    except (IndexError, ValueError):
+        raise DeviceError(f"{t.name}: unreadable answer from m.run(): {out!r:.80}") from None
+    y = binascii.a2b_base64(out[2]) if len(out) > 2 else b""
+    if size > IO_CHUNK or zlib.crc32(y) != crc:
+        y = b""
+        for off in range(0, size, IO_CHUNK):
+            got = steps.run(
+                f"output bytes {off}-{min(size, off + IO_CHUNK)}",
+                f"_mai_c = memoryview(_mai_y)[{off}:{off + IO_CHUNK}]\n"
+                "print(binascii.crc32(_mai_c), binascii.b2a_base64(_mai_c).decode())",
+                _chunk_ok,
+            )
+            y += binascii.a2b_base64(got.split()[1])
+        if zlib.crc32(y) != crc:
+            raise HilError(f"{t.name}: the output arrived corrupted (CRC mismatch)")
+    return y
+
+
+def _chunk_ok(out: str) -> bool:
+    """`out` is '<crc> <base64>' and the base64 decodes to bytes with that CRC."""
+    try:
+        crc, b64 = out.split()
+        return zlib.crc32(binascii.a2b_base64(b64)) == int(crc)
+    except (ValueError, binascii.Error):
+        return False
 
 
 def place_model(t: Transport, blob: bytes, frozen_name: str | None) -> None:
     """Bind the model to `m` in the board's REPL: from flash, or uploaded into RAM."""
-    t.exec("import microai, binascii")
+    t.exec("import microai, binascii, gc\nm = None\ngc.collect()")
     if frozen_name:
         t.exec(f"m = microai.Model(microai.frozen()['{frozen_name}'])")
     else:

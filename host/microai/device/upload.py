@@ -28,7 +28,7 @@ class UploadError(DeviceError):
     """The upload was abandoned; the name on the board still holds its old value."""
 
 
-class _Steps:
+class Steps:
     """Runs idempotent steps on `t`, each retried up to `retries` times."""
 
     def __init__(self, t: Transport, retries: int, timeout: float):
@@ -76,7 +76,7 @@ def upload(
     if not name.isidentifier() or name.startswith("_mai_"):
         raise ValueError(f"not a Python name for a blob: {name!r}")
     n, crc = len(data), zlib.crc32(data)
-    steps = _Steps(t, retries, timeout)
+    steps = Steps(t, retries, timeout)
     bound = False
     binding = False
     try:
@@ -93,7 +93,7 @@ def upload(
                 raise
             raise UploadError(
                 f"{t.name}: no room for a {n:,}-byte blob in the board's RAM "
-                f"({_free(t)} free, with the old '{name}' kept until the new one is "
+                f"({heap_free(t)} free, with the old '{name}' kept until the new one is "
                 "verified); freeze it into the firmware instead (make firmware MODEL=...)"
             ) from None
         offsets = list(range(0, n, chunk))
@@ -135,7 +135,7 @@ def upload(
         _clean_up(t, name, binding and not bound)
 
 
-def _write_chunk(steps: _Steps, data: bytes, off: int, chunk: int) -> None:
+def _write_chunk(steps: Steps, data: bytes, off: int, chunk: int) -> None:
     part = data[off : off + chunk]
     end = off + len(part)
     b64 = binascii.b2a_base64(part, newline=False).decode()
@@ -176,8 +176,10 @@ def _clean_up(t: Transport, name: str, rollback: bool) -> None:
             continue
 
 
-def _free(t: Transport) -> str:
+def heap_free(t: Transport) -> str:
+    """The board's free heap, for error messages."""
     try:
-        return f"{t.eval('gc.mem_free()'):,} bytes"
+        free = t.eval("__import__('gc').mem_free()")
+        return f"{free:,} bytes"
     except DeviceError:
         return "unknown bytes"
