@@ -642,12 +642,13 @@ def repl(board: str, port: str | None) -> None:
 
 
 def _one_line(message: str) -> str:
-    """A multi-line message (e.g. a list of unsupported ops) as one line."""
+    """A multi-line message (e.g. a list of unsupported ops) as one line, with control
+    characters (from a model's tensor names, say) escaped, not sent to the terminal."""
     out = ""
     for part in (ln.strip() for ln in message.splitlines()):
         if part:
             out += part if not out else (" " if out.endswith(":") else "; ") + part
-    return out
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in out)
 
 
 def _fail(message: str, code: int) -> None:

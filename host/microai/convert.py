@@ -55,6 +55,8 @@ class Converted:
 
 
 def _check_alias(g: Graph, op) -> None:
+    if not op.inputs or op.inputs[0] < 0 or len(op.outputs) != 1:
+        raise ConvertError(f"{g.describe(op)}: needs an input and one output")
     src, dst = g.t(op.inputs[0]), g.t(op.outputs[0])
     same_q = (src.scale is None) == (dst.scale is None) and (
         src.scale is None

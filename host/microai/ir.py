@@ -67,6 +67,8 @@ class Graph:
     name: str = "model"
 
     def t(self, i: int) -> Tensor:
+        if not 0 <= i < len(self.tensors):  # -1 is an omitted input, never the last tensor
+            raise IndexError(f"tensor {i} is omitted or does not exist")
         return self.tensors[i]
 
     def describe(self, op: Op) -> str:

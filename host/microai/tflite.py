@@ -136,9 +136,10 @@ def _elements(shape) -> int:
     return n
 
 
-def check_shape(t: Tensor, name: str) -> None:
-    """Refuse, naming the tensor, a shape the blob format cannot hold: a dimension below
-    1 (an empty or unknown size) or above blob.MAX_DIM, or 2 GiB of bytes or more."""
+def check_tensor(t: Tensor, name: str) -> None:
+    """Refuse, naming the tensor, a shape the blob format cannot hold (a dimension below
+    1, an empty or unknown size, or above blob.MAX_DIM; 2 GiB of bytes or more) and
+    quantization no kernel can use."""
     where = f"{name}: tensor {t.index} '{t.name}' has shape {list(t.shape)}"
     for d in t.shape:
         if d < 1:
@@ -152,6 +153,30 @@ def check_shape(t: Tensor, name: str) -> None:
         raise ConvertError(
             f"{where}: {nbytes:,} bytes; microai takes at most {B.MAX_TENSOR_BYTES:,} per tensor"
         )
+    _check_quantization(t, name)
+
+
+def _check_quantization(t: Tensor, name: str) -> None:
+    """Refuse, naming the tensor, int8/int16 quantization no kernel can use: scales that
+    are not finite and positive, zero points outside the type, a per-channel axis that
+    does not match the shape."""
+    if t.scale is None or t.dtype not in (np.dtype(np.int8), np.dtype(np.int16)):
+        return
+    where = f"{name}: tensor {t.index} '{t.name}'"
+    if not np.all(np.isfinite(t.scale)) or not np.all(t.scale > 0):
+        bad = next(float(s) for s in t.scale if not (np.isfinite(s) and s > 0))
+        raise ConvertError(f"{where} has a quantization scale of {bad}; scales must be > 0")
+    if t.zero_point.size != t.scale.size:
+        raise ConvertError(f"{where} has {t.scale.size} scales but {t.zero_point.size} zero points")
+    info = np.iinfo(t.dtype)
+    if t.zero_point.min() < info.min or t.zero_point.max() > info.max:
+        raise ConvertError(f"{where} has a zero point outside {t.dtype}")
+    if t.scale.size > 1:
+        q = t.quantized_dimension
+        if not 0 <= q < len(t.shape) or t.shape[q] != t.scale.size:
+            raise ConvertError(
+                f"{where} has {t.scale.size} scales on axis {q} of shape {list(t.shape)}"
+            )
 
 
 def _shape(t) -> np.ndarray:
@@ -208,7 +233,7 @@ def read_model(data: bytes, name: str = "model") -> Graph:
     # Every tensor the model uses must have a shape the blob can hold; unused ones may not.
     used = {t for op in ops for t in op.inputs + op.outputs if t >= 0}
     for t in sorted(used | set(graph_inputs) | set(graph_outputs)):
-        check_shape(tensors[t], name)
+        check_tensor(tensors[t], name)
     return Graph(tensors, ops, graph_inputs, graph_outputs, name)
 
 

@@ -431,6 +431,14 @@ def test_unexpected_exception_is_one_line(microai, monkeypatch):
     )
 
 
+def test_tensor_names_cannot_reach_the_terminal(microai, files):
+    """A tensor name with a newline and an escape sequence stays on one escaped line."""
+    (files / "evil.tflite").write_bytes(logistic((1, 0), "evil\n\x1b[2Jname"))
+    code, err = microai("convert", "evil.tflite")
+    check_one_line(code, err, EXIT_INPUT, ("evil; \\x1b[2Jname",))
+    assert "\x1b" not in err
+
+
 def test_lowering_surprise_names_the_op(monkeypatch, files):
     """A lowering that fails with a numpy/arithmetic error is a ConvertError naming the op."""
     from microai import ops

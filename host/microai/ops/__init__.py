@@ -91,7 +91,10 @@ def lower(graph: Graph, op: Op) -> Lowered:
             f"unsupported op {graph.describe(op)}; supported ops: {', '.join(supported_ops())}"
         )
     try:
-        return fn(graph, op)
+        # A division by zero or an overflow in numpy raises (FloatingPointError) instead
+        # of printing a warning and going on with inf or nan.
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            return fn(graph, op)
     except ConvertError:
         raise
     except (ArithmeticError, ValueError, TypeError, IndexError, KeyError, AssertionError) as e:
