@@ -362,6 +362,14 @@ def verify(
         raise SystemExit(1)
 
 
+def _identifier(name: str) -> str:
+    import keyword
+
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise click.BadParameter(f"{name!r} is not a Python name", param_hint="'--name'")
+    return name
+
+
 def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
     """(name, blob) pairs to freeze into a firmware, named after the files; checked
     against the board's flash and arena before anything is built."""
@@ -403,7 +411,13 @@ def _arena_size(blob: bytes) -> int:
 @click.argument("model", type=FILE)
 @_board_option(default=None)
 @click.option("--port", "-p", help="Serial port of a real board.")
-@click.option("--name", default="blob", show_default=True, help="Name on the board.")
+@click.option(
+    "--name",
+    default="blob",
+    show_default=True,
+    callback=lambda ctx, param, value: _identifier(value),
+    help="Name on the board (a Python identifier).",
+)
 def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
     """Put a blob on a board.
 

@@ -334,6 +334,11 @@ CASES = {
     "negative --inputs": (["verify", "ok.tflite", "--inputs", "-1"], EXIT_USAGE, ("--inputs",)),
     "unknown command": (["convrt", "ok.tflite"], EXIT_USAGE, ("convrt",)),
     "missing argument": (["convert"], EXIT_USAGE, ("MODEL",)),
+    "deploy --name not a name": (
+        ["deploy", "ok.mai", "--port", "/dev/null", "--name", "1x"],
+        EXIT_USAGE,
+        ("'--name'", "'1x' is not a Python name"),
+    ),
     # boards: refused before anything is built
     "unknown board": (
         ["hil", "ok.tflite", "--board", "NOPE", "--inputs", "1"],
@@ -486,3 +491,16 @@ def test_bounded_runner_reads_good_inputs(files):
     """The limit leaves room for a real run: the bounded cases fail for their input."""
     r = run_bounded(files, "verify", "ok.tflite", "--inputs", "2", "--input", "x.npy")
     assert r.returncode == 0, r.stderr
+
+
+def test_readme_lists_every_exit_code():
+    """README.md's "Exit codes" table and microai/__init__.py's EXIT_* agree."""
+    import re
+
+    import microai
+
+    text = (ROOT / "README.md").read_text()
+    table = text.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    in_readme = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    in_code = {v for k, v in vars(microai).items() if k.startswith("EXIT_")}
+    assert in_readme == in_code
