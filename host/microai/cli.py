@@ -19,6 +19,7 @@ from . import (
     EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_MISMATCH,
     EXIT_TARGET,
     MAX_FILE_BYTES,
     InputError,
@@ -359,7 +360,7 @@ def verify(
             f"{result['arena_bytes']:,} bytes, blob {result['blob_bytes']:,} bytes"
         )
     if result["mismatches"]:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_MISMATCH)
 
 
 def _identifier(name: str) -> str:
@@ -495,7 +496,7 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
             f"{'bit-exact with' if same else 'DIFFERS from'} the host engine"
         )
     if not same:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_MISMATCH)
 
 
 @main.command()
@@ -567,7 +568,7 @@ def hil(
             f"{r['arena_bytes']:,} B; blob {r['blob_bytes']:,} B"
         )
     if r["mismatches"] or r["reference_mismatches"]:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_MISMATCH)
 
 
 @main.command()
@@ -608,7 +609,7 @@ def demo(board: str, images: int | None, no_count: bool, as_json: bool) -> None:
     )
     console.print(table)
     if r["bit_exact_with_host"] != r["images"]:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_MISMATCH)
 
 
 def _connect(port: str | None, board: str | None):
