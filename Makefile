@@ -76,9 +76,10 @@ lint: setup
 	$(VENV)/bin/ruff format --check host tests
 
 # MicroPython-side tests (tests/micropython/*.py + .py.exp), run by MicroPython's own
-# tests/run-tests.py on the unix port and on every emulated board.
+# tests/run-tests.py on the unix port, on the unix port built with ASan and UBSan
+# (boards/unix_asan: the glue under sanitizers) and on every emulated board.
 test-mpy: setup
-	$(PY) tests/run_mpy_tests.py unix $(QEMU_BOARDS)
+	$(PY) tests/run_mpy_tests.py unix unix_asan $(QEMU_BOARDS)
 
 test-host: setup qemu-plugin
 	$(PY) -m pytest

@@ -157,6 +157,9 @@ def make_command(
         ]
     elif board.port == "stm32":
         cmd += [f"BOARD={board.mpy_board}"]
+    elif (board.dir / "mpconfigvariant.mk").is_file():
+        # A unix board folder with its own variant files (boards/unix_asan: sanitizers).
+        cmd += [f"VARIANT_DIR={board.dir}"]
     return cmd
 
 
