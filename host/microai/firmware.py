@@ -14,7 +14,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from . import MicroaiError, __version__
+from . import BuildError, __version__
 from .boards import Board
 from .paths import BUILD_DIR, CMODULES_DIR, FIRMWARE_DIR
 
@@ -46,7 +46,7 @@ Point MPY_DIR at a full MicroPython checkout:
 """
 
 
-class FirmwareError(MicroaiError):
+class FirmwareError(BuildError):
     pass
 
 

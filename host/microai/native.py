@@ -15,7 +15,7 @@ import threading
 from functools import cache
 from pathlib import Path
 
-from . import MicroaiError
+from . import BuildError
 from .paths import BUILD_DIR, CMODULES_DIR
 
 NN_DIR = CMODULES_DIR / "microai" / "nn"
@@ -26,7 +26,7 @@ CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-paramet
 _lock = threading.Lock()
 
 
-class NativeBuildError(MicroaiError):
+class NativeBuildError(BuildError):
     pass
 
 
