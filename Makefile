@@ -88,12 +88,15 @@ test-host: setup qemu-plugin
 # in build/native/, keyed by the flags); Python itself is not sanitized, so leaks are off.
 # PYTHONMALLOC=malloc sends Python's own allocations to the sanitized malloc too, so a
 # buffer Python hands to C ends where its bytes end; the fuzzers' reproducers
-# (tests/fuzz/regress/) run here too.
-SANITIZE_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# (tests/fuzz/regress/) run here too. -fno-wrapv undoes the -fwrapv Python builds its
+# extensions with, which would hide signed overflow from UBSan. --capture=sys lets a
+# sanitizer's report reach the terminal before it aborts the run.
+SANITIZE_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -fno-wrapv
 test-sanitize: setup
 	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	$(PY) -m pytest -p no:cacheprovider tests/host/test_kernels_conv.py \
+	$(PY) -m pytest -p no:cacheprovider --capture=sys tests/host/test_kernels_conv.py \
 		tests/host/test_kernels_misc.py tests/host/test_blob.py tests/host/test_models.py \
 		tests/host/test_fuzz.py tests/host/test_fuzz_regress.py
 
