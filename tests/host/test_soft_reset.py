@@ -23,15 +23,23 @@ def small_blob() -> bytes:
     return B.pack([B.BlobTensor("int8", (1, 16))], [], [0], [0], arena_size=16)
 
 
-# Fill the heap where the previous session's Model was, take the static arena, and
-# check that nothing in the heap changed under us.
+# Fill most of the heap with zeros (where the previous session's Model was), take the
+# static arena, and check that nothing in the heap changed under us. Then leave a Model
+# that owns the arena some 40 KiB into the heap (small holes filled first), for the
+# next session to find. Before the fix, the next session's first Model wrote into
+# junk[23] here.
 AFTER_RESET = """\
 import gc, microai
-junk = [bytearray(48) for i in range(128)]
+junk = [bytearray(2000) for i in range(40)]
 B = {blob!r}
 m = microai.Model(B)
 m2 = microai.Model(B)
 print('junk', all(not any(j) for j in junk), 'run', m2.run(bytes(range(16))) == bytes(range(16)))
+del junk, m, m2
+gc.collect()
+small = [bytearray(0) for i in range(400)]
+pads = [bytearray(4000) for i in range(10)]
+owner = microai.Model(B)
 """
 
 
