@@ -8,7 +8,8 @@ Steps, each printed as it runs:
    source or the flags change);
 2. write the seed corpus, build/fuzz/seeds/*.mai: the fixture models converted by
    microai.convert;
-3. replay every reproducer in tests/fuzz/regress/ (each must be refused or run safely);
+3. replay every reproducer in tests/fuzz/regress/ (each must be refused or run safely;
+   they seed the fuzzing too once none crashes);
 4. fuzz for --seconds (one process, or -fork=N for --jobs N), new inputs kept in
    build/fuzz/corpus (or a fresh corpus with --fresh), crashes written to
    build/fuzz/crashes/;
@@ -111,7 +112,7 @@ def summary(log: str) -> str | None:
     return None
 
 
-def fuzz(exe: Path, args: argparse.Namespace, seeds: Path) -> tuple[dict, list[Path]]:
+def fuzz(exe: Path, args: argparse.Namespace, seeds: list[Path]) -> tuple[dict, list[Path]]:
     corpus = OUT / ("corpus-fresh" if args.fresh else "corpus")
     crashes = OUT / "crashes"
     if args.fresh:
@@ -134,7 +135,7 @@ def fuzz(exe: Path, args: argparse.Namespace, seeds: Path) -> tuple[dict, list[P
         cmd.append(f"-seed={args.seed}")
     if args.jobs > 1:
         cmd += [f"-fork={args.jobs}", "-ignore_crashes=1", "-ignore_timeouts=1"]
-    cmd += [str(corpus), str(seeds)]
+    cmd += [str(corpus), *map(str, seeds)]
     print("run_fuzz:", " ".join(cmd), flush=True)
     log_path = OUT / "fuzz.log"
     start = time.monotonic()
@@ -250,7 +251,8 @@ def main() -> int:
     for p, what in failing:
         print(f"  {p.relative_to(ROOT)}: {what}")
 
-    stats, found = fuzz(exe, args, seeds)
+    # The reproducers seed the fuzzing too, once none of them crashes.
+    stats, found = fuzz(exe, args, [seeds] if failing else [seeds, REGRESS_DIR])
     print(
         "fuzz: {runs} runs in {seconds} s, {runs_per_s} runs/s, cov: {cov} ft: {ft} "
         "(of {edges} edges), corpus: {corpus} inputs".format(
