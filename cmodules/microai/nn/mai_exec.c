@@ -68,6 +68,7 @@ const char *mai_check_str(mai_check c) {
         case MAI_CHECK_DIMS: return "a dim is 0, negative or past the format's limits";
         case MAI_CHECK_OVERLAP: return "scratch, inputs or outputs overlap in the arena";
         case MAI_CHECK_COUNT: return "the model has no inputs or no outputs";
+        case MAI_CHECK_ZERO_POINT: return "zero point outside the element type's range";
     }
     return "unknown check";
 }
@@ -175,6 +176,14 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     }
     if (n * dtype_size[t->dtype] != t->size) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+    }
+    // Zero points in the element type's range (0 for int32 and float32): the op checks
+    // negate and add them without overflow.
+    int32_t zp = t->zero_point;
+    if ((t->dtype == MAI_DTYPE_INT8 && (zp < INT8_MIN || zp > INT8_MAX))
+        || (t->dtype == MAI_DTYPE_INT16 && (zp < INT16_MIN || zp > INT16_MAX))
+        || ((t->dtype == MAI_DTYPE_INT32 || t->dtype == MAI_DTYPE_FLOAT32) && zp != 0)) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ZERO_POINT);
     }
     if (t->offset % dtype_size[t->dtype]) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);

@@ -46,6 +46,7 @@ typedef enum {
     MAI_CHECK_DIMS = 15,       ///< a dim outside 1..MAI_MAX_DIM, or too many elements
     MAI_CHECK_OVERLAP = 16,    ///< scratch, inputs and outputs share arena bytes
     MAI_CHECK_COUNT = 17,      ///< a model with no inputs or no outputs
+    MAI_CHECK_ZERO_POINT = 18, ///< zero point outside the dtype's range (0 for int32/f32)
 } mai_check;
 
 /// Where an error is: the op or tensor index, and what failed.

@@ -19,8 +19,10 @@ nn_status nn_maxpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const i
                 for (int32_t c = 0; c < depth; c++) {
                     int32_t max = INT8_MIN;
                     for (int32_t fy = fy0; fy < fy1; fy++) {
-                        const int8_t *row = in_b + ((size_t)(y0 + fy) * in_w + x0) * depth + c;
-                        for (int32_t fx = fx0; fx < fx1; fx++) {
+                        // From the first tap inside the input: never a negative column.
+                        const int8_t *row =
+                            in_b + ((size_t)(y0 + fy) * in_w + (size_t)(x0 + fx0)) * depth + c;
+                        for (int32_t fx = 0; fx < fx1 - fx0; fx++) {
                             const int32_t v = row[(size_t)fx * depth];
                             max = v > max ? v : max;
                         }
