@@ -104,15 +104,17 @@ test-sanitize: setup
 # mutator; clang, ASan and UBSan; blob and arena in buffers of exactly their size).
 # `make fuzz` fuzzes for FUZZ_SECONDS on FUZZ_JOBS processes, keeps its corpus in
 # build/fuzz/corpus, and prints runs, runs/s, coverage and the crashes (reproducers in
-# build/fuzz/crashes/); it fails on a crash. test-fuzz is make test's slice: the
-# reproducers in tests/fuzz/regress/, then a minute from the seeds alone, one process.
+# build/fuzz/crashes/), then replays the corpus through the MicroPython glue on
+# boards/unix_asan; it fails on a crash. test-fuzz is make test's slice: the
+# reproducers in tests/fuzz/regress/, a minute from the seeds alone (one process), and
+# the glue replay.
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= $(shell nproc)
 fuzz: setup
-	$(PY) tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --coverage
+	$(PY) tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --coverage --glue
 
 test-fuzz: setup
-	$(PY) tests/fuzz/run_fuzz.py --seconds 60 --jobs 1 --seed 1 --fresh
+	$(PY) tests/fuzz/run_fuzz.py --seconds 60 --jobs 1 --seed 1 --fresh --glue
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
 bench: setup qemu-plugin

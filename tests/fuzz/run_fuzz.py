@@ -14,12 +14,14 @@ Steps, each printed as it runs:
    build/fuzz/corpus (or a fresh corpus with --fresh), crashes written to
    build/fuzz/crashes/;
 5. print runs, runs/s, libFuzzer's cov/ft figures, line coverage of the C core over the
-   corpus (llvm-cov, with --coverage), and every crash grouped by sanitizer report.
+   corpus (llvm-cov, with --coverage), and every crash grouped by sanitizer report;
+6. with --glue, replay seeds, reproducers and corpus through the MicroPython glue
+   (microai.Model) on the unix port built with ASan and UBSan (boards/unix_asan).
 
-Exits 1 when a reproducer or the fuzzer crashed.
+Exits 1 when a reproducer, the fuzzer or the glue replay crashed.
 
     tests/fuzz/run_fuzz.py [--seconds 600] [--jobs 2] [--runs N] [--seed S] [--fresh]
-                           [--coverage]
+                           [--coverage] [--glue]
     tests/fuzz/run_fuzz.py --replay FILE...   run inputs once each and show the reports
 """
 
@@ -211,6 +213,25 @@ def coverage(inputs: list[Path]) -> str:
     return r.stdout.replace(str(NN_DIR) + "/", "")
 
 
+def replay_glue(folders: list[Path]) -> bool:
+    """Every blob in folders through microai.Model on the unix port built with ASan and
+    UBSan (boards/unix_asan); True when none of them made it abort."""
+    from microai.boards import load_board
+    from microai.firmware import build as build_firmware
+
+    exe = build_firmware(load_board("unix_asan"))
+    cmd = [str(exe), str(FUZZ_DIR / "replay_glue.py"), *map(str, folders)]
+    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    lines = (r.stdout + r.stderr).splitlines()
+    if r.returncode == 0:
+        print(lines[-1] if lines else "glue: no output")
+        return True
+    print(f"glue: micropython exited with status {r.returncode}; the last lines:")
+    for ln in [ln for ln in lines if not ln.startswith("    #")][-12:]:
+        print(f"  {ln}")
+    return False
+
+
 def report_crashes(exe: Path, found: list[Path]) -> None:
     groups: dict[str, list[Path]] = {}
     for path in found:
@@ -232,6 +253,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, help="libFuzzer's random seed")
     ap.add_argument("--fresh", action="store_true", help="start from the seeds alone")
     ap.add_argument("--coverage", action="store_true", help="line coverage over the corpus")
+    ap.add_argument(
+        "--glue", action="store_true", help="replay the corpus on the unix_asan MicroPython"
+    )
     ap.add_argument("--replay", nargs="+", type=Path, metavar="FILE", help="run inputs once")
     args = ap.parse_args()
 
@@ -260,14 +284,15 @@ def main() -> int:
         )
     )
     print(f"fuzz: libFuzzer's log is {stats['log'].relative_to(ROOT)}")
+    corpus = OUT / ("corpus-fresh" if args.fresh else "corpus")
     if args.coverage:
-        corpus = OUT / ("corpus-fresh" if args.fresh else "corpus")
         print(coverage([corpus, seeds]), end="")
+    glue_ok = replay_glue([seeds, REGRESS_DIR, corpus]) if args.glue else True
     report_crashes(exe, found)
     if stats["status"] != 0 and not found:
         print(f"fuzz: libFuzzer exited with status {stats['status']} (see the log)")
         return 1
-    return 1 if failing or found else 0
+    return 1 if failing or found or not glue_ok else 0
 
 
 if __name__ == "__main__":
