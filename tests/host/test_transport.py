@@ -1,14 +1,25 @@
-"""The serial transport fails with a clear error, never a hang, on a bad line."""
+"""The serial transport on a pty: a clear error, never a hang, on a bad line; waits in
+seconds for a slow board; recovery from garbage, lost bytes and a board left mid-paste.
+
+FakeBoard speaks MicroPython's raw REPL and raw-paste protocol on the pty's other end
+(as pyexec.c does) and runs the code it gets with the host's Python, so these tests need
+no emulator; knobs make it slow, lose a byte or babble.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import threading
 import time
+import traceback
 
 import pytest
 
 from microai.device import DeviceError, SerialTransport
+
+BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
 
 def test_missing_port():
@@ -50,3 +61,187 @@ def test_garbage_on_the_line_is_not_a_board():
         t.join()
         os.close(master)
         os.close(slave)
+
+
+class FakeBoard:
+    """MicroPython's REPL on the master side of a pty, in a thread.
+
+    delay: seconds before every answer (a loaded machine, a slow adapter);
+    lose_marker: drop the next \\x04 that ends an output; babble: a garbage byte in the
+    middle of the next raw paste's flow control; mute: answer nothing at all.
+    """
+
+    WINDOW = 32
+
+    def __init__(self, delay: float = 0.0):
+        self.master, self.slave = os.openpty()
+        self.port = os.ttyname(self.slave)
+        self.delay = delay
+        self.lose_marker = self.babble = self.mute = False
+        self.mode = "friendly"
+        self.line = b""
+        self.globals: dict = {}
+        self.soft_reboots = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join()
+        os.close(self.master)
+        os.close(self.slave)
+
+    def _send(self, data: bytes) -> None:
+        if self.mute:
+            return
+        if self.delay:
+            time.sleep(self.delay)
+        os.write(self.master, data)
+
+    def _run(self, code: bytes) -> None:
+        out, err = io.StringIO(), ""
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(code.decode(), self.globals)
+        except Exception as e:
+            err = "Traceback (most recent call last):\r\n" + "".join(
+                traceback.format_exception_only(e)
+            )
+        end = b"" if self.lose_marker else b"\x04"
+        self.lose_marker = False
+        self._send(out.getvalue().replace("\n", "\r\n").encode() + end + err.encode() + b"\x04>")
+
+    def _serve(self) -> None:
+        import select
+
+        while not self._stop:
+            if not select.select([self.master], [], [], 0.05)[0]:
+                continue
+            for c in os.read(self.master, 4096):
+                self._char(c)
+
+    def _char(self, c: int) -> None:
+        if self.mode == "friendly":
+            if c == 1:
+                self.mode, self.line = "raw", b""
+                self._send(b"\r\n" + BANNER + b">")
+            elif c in (2, 3, 13):
+                self._send(b"\r\n>>> ")
+        elif self.mode == "raw":
+            if c == 1:
+                if self.line == b"\x05A":
+                    self.mode, self.code, self.remain = "paste", b"", self.WINDOW
+                    self._send(b"R\x01" + self.WINDOW.to_bytes(2, "little") + b"\x01")
+                else:
+                    self._send(BANNER + b">")
+                self.line = b""
+            elif c == 2:
+                self.mode = "friendly"
+                self._send(b"\r\n>>> ")
+            elif c == 3:
+                self.line = b""
+            elif c == 4:
+                if not self.line:
+                    self.soft_reboots += 1
+                    self.globals = {}
+                    self._send(b"OK\r\nMPY: soft reboot\r\n" + BANNER + b">")
+                else:
+                    self._send(b"OK")
+                    line, self.line = self.line, b""
+                    self._run(line)
+            else:
+                self.line += bytes([c])
+        elif self.mode == "paste":
+            if c == 3:
+                self.mode = "raw"
+                self._send(b"\x04\x04Traceback:\r\nKeyboardInterrupt:\r\n\x04>")
+            elif c == 4:
+                self.mode = "raw"
+                self._send(b"\x04")
+                self._run(self.code)
+            else:
+                self.code += bytes([c])
+                self.remain -= 1
+                if self.remain == 0:
+                    self.remain = self.WINDOW
+                    self._send(b"#" if self.babble else b"\x01")
+                    self.babble = False
+
+
+@pytest.fixture
+def fake():
+    b = FakeBoard()
+    yield b
+    b.close()
+
+
+def test_fake_board_speaks_the_raw_repl(fake):
+    with SerialTransport(fake.port) as t:
+        t.exec("x = 41")
+        assert t.eval("x + 1") == 42
+        assert t.eval("'y' * 300") == "y" * 300  # many raw-paste windows
+        with pytest.raises(DeviceError, match="ZeroDivisionError"):
+            t.exec("1 // 0")
+    assert fake.soft_reboots == 1  # the one asked for when connecting
+
+
+def test_slow_board_is_waited_for():
+    """Every answer a second late (the old 0.1 s read timeout failed at once)."""
+    b = FakeBoard(delay=1.0)
+    try:
+        with SerialTransport(b.port, timeout=30) as t:
+            t.exec("x = 1")
+            start = time.monotonic()
+            assert t.eval("'z' * 100 + str(x)") == "z" * 100 + "1"
+            assert time.monotonic() - start > 3  # it really was slow
+    finally:
+        b.close()
+
+
+def test_mute_board_times_out_in_seconds(fake):
+    with SerialTransport(fake.port) as t:
+        fake.mute = True
+        start = time.monotonic()
+        with pytest.raises(DeviceError, match="within 2 s"):
+            t.exec("x = 1", timeout=2)
+        assert time.monotonic() - start < 15  # the deadline, then a bounded recovery
+        fake.mute = False
+        assert t.eval("1 + 1") == 2
+
+
+def test_garbage_in_raw_paste_is_an_error_then_recovered(fake):
+    with SerialTransport(fake.port) as t:
+        t.exec("kept = 7")
+        fake.babble = True
+        with pytest.raises(DeviceError, match="unexpected read during raw paste"):
+            t.exec("y = '" + "a" * 100 + "'")
+        assert t.eval("kept") == 7  # recovered, RAM intact
+    assert fake.soft_reboots == 1
+
+
+def test_lost_end_marker_is_an_error_then_recovered(fake):
+    with SerialTransport(fake.port) as t:
+        t.exec("kept = 8")
+        fake.lose_marker = True
+        with pytest.raises(DeviceError, match="within 2 s"):
+            t.exec("print(1)", timeout=2)
+        assert t.eval("kept") == 8
+    assert fake.soft_reboots == 1
+
+
+def test_board_left_mid_paste_is_brought_back(fake):
+    """A host that died mid-paste leaves the board waiting for code: a new connection
+    ends the paste (Ctrl-C) and gets the raw REPL back, the board's RAM intact."""
+    t = SerialTransport(fake.port)
+    t.exec("kept = 9")
+    t._t.serial.write(b"\x05A\x01")
+    time.sleep(0.2)
+    t._t.serial.write(b"half = 'a comma")
+    time.sleep(0.2)
+    assert fake.mode == "paste"
+    t._t.serial.close()  # no goodbye
+    with SerialTransport(fake.port, soft_reset=False) as t2:
+        assert t2.eval("kept") == 9
+        assert t2.eval("'half' in globals()") is False
+    assert fake.soft_reboots == 1

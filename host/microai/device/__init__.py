@@ -1,5 +1,21 @@
 """Talking to boards: one Transport interface, with serial-port and QEMU implementations."""
 
-from .transport import DeviceError, SerialTransport, Transport, connect
+from .transport import (
+    BoardException,
+    BoardGone,
+    DeviceError,
+    SerialTransport,
+    StateLost,
+    Transport,
+    connect,
+)
 
-__all__ = ["DeviceError", "SerialTransport", "Transport", "connect"]
+__all__ = [
+    "BoardException",
+    "BoardGone",
+    "DeviceError",
+    "SerialTransport",
+    "StateLost",
+    "Transport",
+    "connect",
+]

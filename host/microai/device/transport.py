@@ -50,6 +50,13 @@ class BoardGone(DeviceError):
     """The board or its port went away (QEMU stopped, the adapter was unplugged)."""
 
 
+class StateLost(DeviceError):
+    """The board soft-rebooted: what the REPL held (names, buffers) is gone.
+
+    The raw REPL soft-reboots on a Ctrl-D at an empty line; a byte garbled into Ctrl-D
+    or a duplicated one at the end of a command does that, and no host can prevent it."""
+
+
 def wake(ser: serial.Serial, timeout: float = 10.0) -> None:
     """Bring the board at `ser` to the friendly REPL's `>>> ` prompt.
 
@@ -85,7 +92,8 @@ class RawRepl(_MpremoteSerial):
         self._rx = bytearray()
         self.prompt = False
         self.reply_timeout = REPLY_TIMEOUT
-        self.soft_reboots = 0  # seen while recovering: the board's RAM state was lost
+        self.soft_reboots = 0  # "soft reboot"s read: each one wiped the board's RAM state
+        self._tail = b""
 
     # ---- reading under deadlines ------------------------------------------------------
 
@@ -93,6 +101,9 @@ class RawRepl(_MpremoteSerial):
         """Append what the line has to _rx, waiting at most one POLL; False if nothing."""
         data = self.serial.read(self.serial.in_waiting or 1)
         self._rx += data
+        if data:
+            seen, self._tail = self._tail + data, (self._tail + data)[-10:]
+            self.soft_reboots += seen.count(b"soft reboot")
         return bool(data)
 
     def _take_until(self, ending: bytes, timeout: float, what: str) -> bytes:
@@ -147,6 +158,7 @@ class RawRepl(_MpremoteSerial):
             self._take_until(b"soft reboot\r\n", timeout_overall, "soft reboot")
             self._take_until(BANNER, timeout_overall, "raw REPL after the soft reboot")
             self.prompt = False
+            self.soft_reboots = 0  # asked for
         self.in_raw_repl = True
 
     def exec_raw_no_follow(self, command: str | bytes, timeout: float | None = None) -> None:
@@ -195,12 +207,17 @@ class RawRepl(_MpremoteSerial):
             remain -= len(part)
             i += len(part)
         self.serial.write(b"\x04")
-        self._take_until(b"\x04", reply, "end of the raw paste")
+        # Only window grants may come before the board's acknowledgement: anything else
+        # means the line lost or garbled bytes, and waiting longer would not help.
+        ack = self._take_until(b"\x04", reply, "end of the raw paste")
+        if ack.strip(b"\x01") != b"\x04":
+            raise TransportError(f"garbage before the raw-paste acknowledgement: {ack[-40:]!r}")
 
     def follow(self, timeout: float, data_consumer=None) -> tuple[bytes, bytes]:
         """What the code printed and its traceback; `timeout` is how long it may run."""
         out = self._take_until(b"\x04", timeout, "end of the output")[:-1]
-        err = self._take_until(b"\x04", self.reply_timeout, "end of the error output")[:-1]
+        reply = min(timeout, self.reply_timeout)  # the traceback follows at once
+        err = self._take_until(b"\x04", reply, "end of the error output")[:-1]
         if data_consumer:
             data_consumer(out)
         return out, err
@@ -216,33 +233,23 @@ class RawRepl(_MpremoteSerial):
         and raises KeyboardInterrupt) and clears a half-typed line; Ctrl-A enters the
         raw REPL from the friendly one and prints its banner. Then a command with an
         answer no earlier output can contain proves the board and host are in step.
-        Ctrl-D is never sent: on an empty raw REPL line it would soft-reset the board.
+        Ctrl-D is only sent after the command: on an empty line it would soft-reset.
         """
         deadline = time.monotonic() + timeout
         wait = 1.0
-        seen = b""
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
             self.serial.write(b"\r\x03\x03\x01")
             try:
-                got = self._take_until(BANNER, min(wait, left), "raw REPL banner")
-            except TransportError:
-                wait = min(2 * wait, 8.0)
-                seen = (seen + bytes(self._rx))[-4096:]
-                self._rx.clear()
-                continue
-            if b"soft reboot" in seen + got:
-                self.soft_reboots += 1
-            seen = b""
-            n = random.randrange(10**8, 10**9)
-            self.serial.write(b"print(%d+1)\x04" % n)
-            try:
+                self._take_until(BANNER, min(wait, left), "raw REPL banner")
+                n = random.randrange(10**8, 10**9)
+                self.serial.write(b"print(%d+1)\x04" % n)
                 self._take_until(b"OK%d\r\n\x04\x04" % (n + 1), min(wait, left), "sync answer")
             except TransportError:
                 wait = min(2 * wait, 8.0)
-                self._rx.clear()
+                del self._rx[:-64]  # what is left of an earlier answer may still match
                 continue
             self.prompt = False  # the prompt `>` follows
             self.in_raw_repl = True
@@ -327,27 +334,40 @@ class SerialTransport(Transport):
                 raise BoardGone(f"{self.name}: {e}\n{reason}") from None
             raise DeviceError(f"{self.name}: cannot recover the board: {e}") from None
         self._stale = False
+        self._check_reboots()
 
     def exec(self, code: str, timeout: float = 10.0) -> str:
-        if self._stale:
-            self.recover()
         try:
-            out, err = self._t.exec_raw(code, timeout=timeout)
-        except (TransportError, OSError) as e:
-            self._stale = True
-            reason = self.gone(wait=isinstance(e, OSError))
-            if reason:
-                raise BoardGone(f"{self.name}: {e}\n{reason}") from None
+            if self._stale:
+                self.recover()
             try:
-                self.recover(min(RECOVER_TIMEOUT, max(timeout, 5.0)))
-            except DeviceError as r:
-                if isinstance(r, BoardGone):
+                out, err = self._t.exec_raw(code, timeout=timeout)
+            except (TransportError, OSError) as e:
+                self._stale = True
+                reason = self.gone(wait=isinstance(e, OSError))
+                if reason:
+                    raise BoardGone(f"{self.name}: {e}\n{reason}") from None
+                try:
+                    self.recover(min(RECOVER_TIMEOUT, max(timeout, 5.0)))
+                except BoardGone:
                     raise
-            raise DeviceError(f"{self.name}: {e}") from None
+                except DeviceError:
+                    pass  # the next exec() tries again
+                raise DeviceError(f"{self.name}: {e}") from None
+        finally:
+            self._check_reboots()
         if err:
             trace = err.decode(errors="replace").strip()
             raise BoardException(f"{self.name}: the board raised:\n{trace}")
         return out.decode(errors="replace")
+
+    def _check_reboots(self) -> None:
+        if self._t.soft_reboots:
+            self._t.soft_reboots = 0
+            raise StateLost(
+                f"{self.name}: the board soft-rebooted (a Ctrl-D reached an empty raw REPL "
+                "line): everything the REPL held is gone"
+            )
 
     def close(self) -> None:
         t, self._t = getattr(self, "_t", None), None

@@ -18,7 +18,7 @@ import binascii
 import zlib
 from collections.abc import Callable
 
-from .transport import BoardGone, DeviceError, Transport
+from .transport import BoardGone, DeviceError, StateLost, Transport
 
 CHUNK = 3072  # bytes per chunk: 4 KiB of base64, well inside the board's heap
 STEP_TIMEOUT = 10.0  # seconds one step may take (a busy host, a slow adapter)
@@ -43,13 +43,13 @@ class Steps:
                 self.resent += 1
                 try:
                     self.t.recover()
-                except BoardGone:
+                except (BoardGone, StateLost):
                     raise
                 except DeviceError:
                     pass  # the step itself will fail and say why
             try:
                 out = self.t.exec(code, self.timeout).strip()
-            except BoardGone:
+            except (BoardGone, StateLost):
                 raise
             except DeviceError as e:
                 last = str(e)
@@ -71,7 +71,8 @@ def upload(
     """Make `name` a bytearray holding `data` in the board's RAM (global in the REPL).
 
     Raises UploadError (a DeviceError) when a step keeps failing; `name` then holds
-    what it held before. BoardGone when the board went away (reset, unplugged).
+    what it held before. BoardGone when the board went away (reset, unplugged), and
+    StateLost when it soft-rebooted (its RAM, `name` included, is gone).
     """
     if not name.isidentifier() or name.startswith("_mai_"):
         raise ValueError(f"not a Python name for a blob: {name!r}")
@@ -170,7 +171,7 @@ def _clean_up(t: Transport, name: str, rollback: bool) -> None:
                 t.recover()
             t.exec(code, STEP_TIMEOUT)
             return
-        except BoardGone:
+        except (BoardGone, StateLost):
             return
         except DeviceError:
             continue
