@@ -6,6 +6,7 @@
 #   make repl      interactive REPL on the default emulated board
 #   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
 #   make fuzz      fuzz the blob loader and executor under ASan/UBSan (FUZZ_SECONDS=600)
+#   make fault     uploads over a faulty serial line to an emulated board (UPLOADS=1000)
 #
 # `make setup` (called by the others) installs the Debian packages, makes the Python
 # venv in .venv and unpacks MicroPython's pinned Debian source into build/micropython.
@@ -22,7 +23,8 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize test-fuzz lint bench fuzz qemu-plugin clean distclean
+	test test-host test-mpy test-sanitize test-fuzz lint bench fuzz fault \
+	qemu-plugin clean distclean
 
 all: demo
 
@@ -115,6 +117,11 @@ fuzz: setup
 
 test-fuzz: setup
 	$(PY) tests/fuzz/run_fuzz.py --seconds 60 --jobs 1 --seed 1 --fresh --glue
+
+# Uploads over a serial line that drops, flips, duplicates and truncates bytes and is
+# cut for a while (tests/fault/); prints what must hold. A short sample is in make test.
+fault: setup
+	$(PY) tests/fault/fault_upload.py --uploads $(or $(UPLOADS),1000)
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
 bench: setup qemu-plugin
