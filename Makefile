@@ -6,6 +6,7 @@
 #   make repl      interactive REPL on the default emulated board
 #   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
 #   make fuzz      fuzz the blob loader and executor under ASan/UBSan (FUZZ_SECONDS=600)
+#   make fuzz-board   malformed blobs on an emulated board vs the host (BLOBS=1000)
 #   make fault     uploads over a faulty serial line to an emulated board (UPLOADS=1000)
 #
 # `make setup` (called by the others) installs the Debian packages, makes the Python
@@ -23,7 +24,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize test-fuzz lint bench fuzz fault \
+	test test-host test-mpy test-sanitize test-fuzz lint bench fuzz fuzz-board fault \
 	qemu-plugin clean distclean
 
 all: demo
@@ -100,7 +101,7 @@ test-sanitize: setup
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	$(PY) -m pytest -p no:cacheprovider --capture=sys tests/host/test_kernels_conv.py \
 		tests/host/test_kernels_misc.py tests/host/test_blob.py tests/host/test_models.py \
-		tests/host/test_fuzz.py tests/host/test_fuzz_regress.py
+		tests/host/test_fuzz.py tests/host/test_fuzz_regress.py tests/host/test_crafted_blobs.py
 
 # libFuzzer over the blob loader and executor (tests/fuzz/fuzz_blob.c, a structure-aware
 # mutator; clang, ASan and UBSan; blob and arena in buffers of exactly their size).
@@ -114,6 +115,11 @@ FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= $(shell nproc)
 fuzz: setup
 	$(PY) tests/fuzz/run_fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --coverage --glue
+
+# Malformed blobs (structure-aware lies, CRC correct) on an emulated board, each checked
+# against the host engine; not in make test (a 60-blob sample is, in test-host).
+fuzz-board: setup
+	$(PY) tests/fuzz/board_blobs.py --blobs $(or $(BLOBS),1000) --board $(BOARD)
 
 test-fuzz: setup
 	$(PY) tests/fuzz/run_fuzz.py --seconds 60 --jobs 1 --seed 1 --fresh --glue
