@@ -29,6 +29,7 @@ from .device.transport import (
 from .device.upload import STEP_TIMEOUT, Steps, heap_free, upload
 from .engine import Model
 from .firmware import build
+from .golden import invoke as golden_invoke
 from .golden import reference_interpreter
 from .verify import random_input
 
@@ -238,7 +239,7 @@ def hil(
         for k, x in enumerate(xs):
             want = engine.run(x)
             ref.set_tensor(details[0]["index"], x)
-            ref.invoke()
+            golden_invoke(ref, name)
             golden = ref.get_tensor(ref.get_output_details()[0]["index"])
             ref_mismatches += int((np.asarray(want).reshape(golden.shape) != golden).sum())
             if counter:
