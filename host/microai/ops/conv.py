@@ -40,7 +40,23 @@ def _check_io(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tens
     return x, w, b, y
 
 
-def _multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.ndarray, ...]:
+def _check_scale(graph: Graph, op: Op, real: np.ndarray) -> None:
+    """An effective scale of 2^30 or more saturates every output, and the reference
+    kernels' left shift overflows int32 there: no golden to be bit-exact with."""
+    big = np.flatnonzero(np.asarray(real, np.float64) >= 2.0**30)
+    if big.size:
+        c = int(big[0])
+        raise fail(
+            graph,
+            op,
+            f"input x weights / output scale is {float(np.ravel(real)[c]):.3g} (channel {c}),"
+            " 2^30 or more: the requantization overflows; check the model's scales",
+        )
+
+
+def _multipliers(
+    graph: Graph, op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int
+) -> tuple[np.ndarray, ...]:
     """Per channel (or one, for per-tensor weights), as TFLite's conv/depthwise:
     double(input_scale) * double(filter_scale[c]) / double(output_scale)."""
     scales = np.asarray(w.scale, dtype=np.float32)
@@ -50,6 +66,7 @@ def _multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.nda
         * scales.astype(np.float64)
         / np.float64(np.float32(y.scale1))
     )
+    _check_scale(graph, op, real)
     return quant.quantize_multipliers(real)
 
 
@@ -122,7 +139,7 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
         "depth_multiplier": depth_multiplier,
         "act": activation(graph, op, y),
     }
-    mult, shift = _multipliers(x, w, y, out_c)
+    mult, shift = _multipliers(graph, op, x, w, y, out_c)
 
     ffi, lib = native.load()
     cp = ffi.new("nn_conv_params *", params)
@@ -186,12 +203,14 @@ def lower_fc(graph: Graph, op: Op) -> Lowered:
             raise fail(graph, op, f"weights '{w.name}': unsupported quantization axis/size")
         if np.any(w.zero_point != 0):
             raise fail(graph, op, f"per-channel weights '{w.name}' have nonzero zero points")
-        mult, shift = _multipliers(x, w, y, out_depth)
+        mult, shift = _multipliers(graph, op, x, w, y, out_depth)
     else:
         # Per-tensor: TFLite's GetQuantizedConvolutionMultipler multiplies the scales in
         # float32 first: double(input_scale * filter_scale) / double(output_scale).
         product = np.float32(x.scale1) * np.float32(w.scale1)
-        m, s = quant.quantize_multiplier(float(np.float64(product) / np.float64(y.scale1)))
+        real = float(np.float64(product) / np.float64(y.scale1))
+        _check_scale(graph, op, np.array([real]))
+        m, s = quant.quantize_multiplier(real)
         mult, shift = np.array([m], np.int32), np.array([s], np.int32)
     params = {
         "input_offset": -x.zp,
