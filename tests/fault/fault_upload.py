@@ -170,14 +170,23 @@ def report(c: dict, seconds: float) -> bool:
     print(f"uploads completed:          {pct(c.get('completed', 0), n)}")
     print(f"corrupt blobs bound:        {c.get('corrupt', 0)}")
     print(f"boards usable afterwards:   {pct(c.get('usable', 0), n)} without a reboot")
-    print(f"old names kept on failure:  {pct(c.get('old kept', 0), failed)}")
+    lost = c.get("names lost to a soft reboot", 0)
+    print(f"old names kept on failure:  {pct(c.get('old kept', 0), failed + lost)}")
+    if lost:
+        print(
+            f"  of which {lost} lost to a soft reboot: a Ctrl-D (a duplicated or garbled "
+            "byte) reached an empty raw REPL line, and the firmware reset"
+        )
     print(f"partial buffers left:       {c.get('buffers left', 0)} (freed by the next upload)")
     print(f"failed, new blob bound:     {c.get('new bound, reported failed', 0)}")
-    print(f"names lost to soft reboots: {c.get('names lost to a soft reboot', 0)}")
     for k, v in sorted(c.items()):
         if k.startswith("error: "):
             print(f"  {v:5}  {k}")
-    return c.get("corrupt", 0) == 0 and c.get("usable", 0) == n and c.get("old kept", 0) == failed
+    return (
+        c.get("corrupt", 0) == 0
+        and c.get("usable", 0) == n
+        and c.get("old kept", 0) == failed + lost
+    )
 
 
 def main() -> int:
