@@ -15,6 +15,7 @@ import numpy as np
 
 from . import MAX_ARENA_BYTES, MAX_FILE_BYTES, native
 from . import blob as B
+from .engine import Model, ModelError
 from .ir import ConvertError, Graph
 from .ops import ALIASES, LOWERINGS, lower, supported_ops
 from .planner import Buffer, plan
@@ -225,6 +226,11 @@ def _convert(model: bytes, name: str) -> Converted:
             f"{name}: the blob would have {len(blob):,} bytes; microai reads at most "
             f"{MAX_FILE_BYTES:,}"
         )
+    # The runtime's own checks, now: a blob it would refuse is refused here, with its words.
+    try:
+        Model(blob).close()
+    except ModelError as e:
+        raise ConvertError(f"{name}: the runtime would refuse this blob: {e}") from None
     return Converted(blob, g, layers, ids, arena_size)
 
 
