@@ -38,6 +38,11 @@ RECOVER_TIMEOUT = 20.0  # seconds recover() keeps trying after a transport error
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
 
+def recover_budget(timeout: float) -> float:
+    """Seconds to spend recovering after a call that had `timeout` seconds failed."""
+    return min(RECOVER_TIMEOUT, max(5.0, 2 * timeout))
+
+
 class DeviceError(MicroaiError):
     """The board could not be reached, or code run on it raised."""
 
@@ -339,7 +344,7 @@ class SerialTransport(Transport):
     def exec(self, code: str, timeout: float = 10.0) -> str:
         try:
             if self._stale:
-                self.recover()
+                self.recover(recover_budget(timeout))
             try:
                 out, err = self._t.exec_raw(code, timeout=timeout)
             except (TransportError, OSError) as e:
@@ -348,7 +353,7 @@ class SerialTransport(Transport):
                 if reason:
                     raise BoardGone(f"{self.name}: {e}\n{reason}") from None
                 try:
-                    self.recover(min(RECOVER_TIMEOUT, max(timeout, 5.0)))
+                    self.recover(recover_budget(timeout))
                 except BoardGone:
                     raise
                 except DeviceError:

@@ -18,7 +18,7 @@ import binascii
 import zlib
 from collections.abc import Callable
 
-from .transport import BoardGone, DeviceError, StateLost, Transport
+from .transport import BoardGone, DeviceError, StateLost, Transport, recover_budget
 
 CHUNK = 3072  # bytes per chunk: 4 KiB of base64, well inside the board's heap
 STEP_TIMEOUT = 10.0  # seconds one step may take (a busy host, a slow adapter)
@@ -42,11 +42,12 @@ class Steps:
             if attempt:
                 self.resent += 1
                 try:
-                    self.t.recover()
+                    self.t.recover(recover_budget(self.timeout))
                 except (BoardGone, StateLost):
                     raise
-                except DeviceError:
-                    pass  # the step itself will fail and say why
+                except DeviceError as e:
+                    last = str(e)
+                    continue
             try:
                 out = self.t.exec(code, self.timeout).strip()
             except (BoardGone, StateLost):
@@ -57,7 +58,9 @@ class Steps:
             if check(out):
                 return out
             last = f"wrong answer {out[-80:]!r}"
-        raise UploadError(f"{self.t.name}: {what} failed {self.retries + 1} times (last: {last})")
+        n = self.retries + 1
+        times = "once" if n == 1 else f"{n} times"
+        raise UploadError(f"{self.t.name}: {what} failed {times} (last: {last})")
 
 
 def upload(
@@ -133,7 +136,7 @@ def upload(
             ]
         raise UploadError(f"{t.name}: the whole blob's CRC kept failing; upload abandoned")
     finally:
-        _clean_up(t, name, binding and not bound)
+        _clean_up(t, name, binding and not bound, timeout)
 
 
 def _write_chunk(steps: Steps, data: bytes, off: int, chunk: int) -> None:
@@ -157,7 +160,7 @@ def _write_chunk(steps: Steps, data: bytes, off: int, chunk: int) -> None:
         raise
 
 
-def _clean_up(t: Transport, name: str, rollback: bool) -> None:
+def _clean_up(t: Transport, name: str, rollback: bool, timeout: float) -> None:
     """Free the partial buffer; after a bind that was not confirmed, restore the old value.
 
     Best effort: a line that stays dead leaves the buffer to the next upload."""
@@ -168,8 +171,8 @@ def _clean_up(t: Transport, name: str, rollback: bool) -> None:
     for attempt in range(3):
         try:
             if attempt:
-                t.recover()
-            t.exec(code, STEP_TIMEOUT)
+                t.recover(recover_budget(timeout))
+            t.exec(code, timeout)
             return
         except (BoardGone, StateLost):
             return

@@ -1,0 +1,100 @@
+"""Uploads and model I/O on an emulated board when things go wrong: a failed upload keeps
+the old value and frees its buffer, a board left mid-paste comes back, big inputs and
+outputs move in chunks, and running out of memory says what did not fit."""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+
+import pytest
+
+from microai.device import DeviceError, SerialTransport, connect
+from microai.device.faults import Fault, FaultyLine
+from microai.device.upload import UploadError, upload
+from microai.hil import HilError, board_run
+
+
+@pytest.fixture(scope="module")
+def f405():
+    with connect(board="QEMU_STM32F405") as t:
+        yield t
+
+
+def crc_of(t, name: str):
+    return t.eval(f"(len({name}), __import__('binascii').crc32({name}))")
+
+
+def test_failed_upload_keeps_the_old_value(f405):
+    old = os.urandom(1000)
+    upload(f405, old, "kept")
+    line = f405.serial
+    f405.serial = FaultyLine(line, [Fault("cut", "tx", 1500, 8.0)])  # dead mid-upload
+    try:
+        with pytest.raises(UploadError, match="chunk at byte 0 failed once"):
+            upload(f405, os.urandom(6000), "kept", retries=0, timeout=2)
+    finally:
+        f405.serial = line
+    # The line came back in time for the clean-up; the old value was never touched.
+    assert f405.eval("_mai_up") is None
+    assert crc_of(f405, "kept") == (1000, zlib.crc32(old))
+
+
+def test_next_upload_frees_a_left_buffer(f405):
+    """A buffer a dead line kept the host from freeing is freed by the next upload:
+    else two 40 KB buffers would not fit in the F405's 100 KB heap beside `big`."""
+    f405.exec("big = None\n_mai_up = bytearray(40000)")
+    data = os.urandom(40000)
+    upload(f405, data, "big")
+    assert crc_of(f405, "big") == (40000, zlib.crc32(data))
+    assert f405.eval("_mai_up") is None
+
+
+def test_no_room_says_how_big_and_keeps_the_old_value(f405):
+    f405.exec("small = b'old'")
+    with pytest.raises(UploadError, match=r"no room for a 150,000-byte blob .* bytes free"):
+        upload(f405, bytes(150_000), "small")
+    assert f405.eval("small") == b"old"
+    assert f405.eval("_mai_up") is None
+
+
+def test_board_left_mid_paste_by_a_dead_host(f405):
+    """The host died in the middle of sending code: a new connection brings the board
+    back without a reset (mpremote could; microai's wake-up could not)."""
+    f405.exec("survivor = 42")
+    raw = f405._t
+    raw.serial.write(b"\x05A\x01")
+    time.sleep(0.2)
+    raw.serial.write(b"half = 'never fini")  # the raw paste never ends
+    time.sleep(0.2)
+    raw.serial.close()
+    t2 = SerialTransport(f405.name, soft_reset=False)
+    try:
+        assert t2.eval("survivor") == 42
+    finally:
+        f405._t = t2._t  # the fixture's QEMU now talks through the new port
+
+
+def test_big_input_and_output_move_in_chunks():
+    """27,648 bytes in (a 96x96x3 image) on the 48 KB-heap F205, 9,000 bytes out."""
+    with connect(board="QEMU_STM32F205") as t:
+        t.exec(
+            "class M:\n def run(self, x, layers=None):\n  return bytes(x[:100]) * (layers or 1)\n"
+            "m = M()"
+        )
+        x = os.urandom(27648)
+        assert board_run(t, x, 90) == x[:100] * 90
+        assert board_run(t, x[:64]) == x[:64]
+        with pytest.raises(HilError, match=r"no room .* for the model's 55,296-byte input"):
+            board_run(t, x * 2)
+        with pytest.raises(HilError, match="no room .* for the output copy m.run"):
+            board_run(t, x[:100], 600)
+        assert t.eval("1 + 1") == 2
+
+
+def test_exec_that_outlives_its_timeout_is_recovered(f405):
+    """A timed-out exec leaves the board computing; the next call waits it out."""
+    with pytest.raises(DeviceError, match="within 1 s"):
+        f405.exec("for i in range(3000000): pass\nprint('done')", timeout=1)
+    assert f405.eval("6 * 7") == 42
