@@ -80,8 +80,9 @@ class Blob:
         return bytes(self.b)
 
     def op_ids(self, i: int) -> list[int]:
+        """Op i's tensor ids, as many as lie inside the blob."""
         op = self.ops[i]
-        n = op["n_in"] + op["n_out"]
+        n = min(op["n_in"] + op["n_out"], max(0, (len(self.b) - op["io_offset"]) // 2))
         return list(struct.unpack_from(f"<{n}H", self.b, op["io_offset"]))
 
     def set_op_id(self, i: int, k: int, value: int) -> None:
@@ -137,7 +138,7 @@ def lie(b: Blob, rng: random.Random) -> str:
         op["scratch_offset"] = _u32(rng.choice(targets + [0, arena - 4, arena]))
         op["scratch_size"] = _u32(rng.choice([op["scratch_size"], 0, 4, 64, 4096, arena]))
         return f"op {oi} scratch {op['scratch_size']}@{op['scratch_offset']}"
-    if kind == 7 and op:  # an io id swapped, omitted or out of range
+    if kind == 7 and op and b.op_ids(oi):  # an io id swapped, omitted or out of range
         ids = b.op_ids(oi)
         k = rng.randrange(len(ids))
         value = rng.choice([0xFFFF, len(b.tensors), rng.randrange(len(b.tensors)), 0])
@@ -146,20 +147,21 @@ def lie(b: Blob, rng: random.Random) -> str:
     if kind == 8 and op:  # io counts
         op["n_in"], op["n_out"] = rng.randrange(10), rng.randrange(4)
         return f"op {oi} n_in {op['n_in']} n_out {op['n_out']}"
-    if kind == 9 and op and op["params_size"] >= 4:  # one params word
+    fits = op and op["params_offset"] + op["params_size"] <= len(b.b)
+    if kind == 9 and fits and op["params_size"] >= 4:  # one params word
         at = op["params_offset"] + 4 * rng.randrange(op["params_size"] // 4)
         value = rng.choice(I32)
         struct.pack_into("<i", b.b, at, value)
         return f"op {oi} params word at {at} = {value}"
     if kind == 10:  # the arena shrinks (offsets stay) or the counts shrink
         if rng.random() < 0.5:
-            b.h["arena_size"] = rng.choice([0, 16, arena // 2, arena - 16])
+            b.h["arena_size"] = _u32(rng.choice([0, 16, arena // 2, arena - 16]))
             return f"arena_size {b.h['arena_size']}"
         b.h["n_ops"] = rng.randrange(len(b.ops) + 1)
         b.ops = b.ops[: b.h["n_ops"]]
         return f"n_ops {b.h['n_ops']}"
     if op:  # params_size / offset lies
-        op["params_size"] = rng.choice([0, 4, op["params_size"] + 4, 0xFFFFFFFF])
+        op["params_size"] = _u32(rng.choice([0, 4, op["params_size"] + 4, 0xFFFFFFFF]))
         return f"op {oi} params_size {op['params_size']}"
     return "nothing"
 
