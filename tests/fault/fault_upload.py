@@ -91,10 +91,13 @@ def run(board: str, indices: list[int], seed: int, timeout: float) -> dict:
     try:
         t.exec(f"{NAME} = None")
         old = None
-        for i in indices:
+        for k, i in enumerate(indices):
+            if k and k % 100 == 0:
+                print(f"{board}: {k} uploads, {c['faults']} faults", file=sys.stderr)
             new, ok = faulted_upload(t, i, seed, timeout, c)
             try:
                 try:
+                    t.recover()  # also finds a soft reboot whose message the faults ate
                     state = blob_state(t)
                 except StateLost:
                     ok = "lost"

@@ -17,7 +17,7 @@ import traceback
 
 import pytest
 
-from microai.device import DeviceError, SerialTransport
+from microai.device import DeviceError, SerialTransport, StateLost
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
@@ -77,7 +77,7 @@ class FakeBoard:
         self.master, self.slave = os.openpty()
         self.port = os.ttyname(self.slave)
         self.delay = delay
-        self.lose_marker = self.babble = self.mute = False
+        self.lose_marker = self.babble = self.mute = self.quiet_reboot = False
         self.mode = "friendly"
         self.line = b""
         self.globals: dict = {}
@@ -145,7 +145,9 @@ class FakeBoard:
                 if not self.line:
                     self.soft_reboots += 1
                     self.globals = {}
-                    self._send(b"OK\r\nMPY: soft reboot\r\n" + BANNER + b">")
+                    if not self.quiet_reboot:
+                        self._send(b"OK\r\nMPY: soft reboot\r\n" + BANNER + b">")
+                    self.quiet_reboot = False
                 else:
                     self._send(b"OK")
                     line, self.line = self.line, b""
@@ -245,3 +247,20 @@ def test_board_left_mid_paste_is_brought_back(fake):
         assert t2.eval("kept") == 9
         assert t2.eval("'half' in globals()") is False
     assert fake.soft_reboots == 1
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_soft_reboot_is_reported(fake, quiet):
+    """A stray Ctrl-D at an empty raw REPL line wipes the board's RAM: the host says so,
+    from the reboot message or, when the line lost that, from a sentinel gone missing."""
+    with SerialTransport(fake.port) as t:
+        t.exec("kept = 10")
+        fake.quiet_reboot = quiet
+        t._t.serial.write(b"\x04")  # as if a Ctrl-D had been duplicated
+        time.sleep(0.3)
+        with pytest.raises(StateLost, match="soft-rebooted"):
+            t.recover()
+        with pytest.raises(DeviceError, match="NameError"):
+            t.exec("kept")
+        t.recover()  # reported once
+    assert fake.soft_reboots == 2

@@ -98,6 +98,9 @@ class RawRepl(_MpremoteSerial):
         self.prompt = False
         self.reply_timeout = REPLY_TIMEOUT
         self.soft_reboots = 0  # "soft reboot"s read: each one wiped the board's RAM state
+        # A number recover() leaves in the board's RAM (`_mai_s`) and checks is there.
+        self.sentinel = random.randrange(10**8, 10**9)
+        self.sentinel_set = False
         self._tail = b""
 
     # ---- reading under deadlines ------------------------------------------------------
@@ -108,7 +111,9 @@ class RawRepl(_MpremoteSerial):
         self._rx += data
         if data:
             seen, self._tail = self._tail + data, (self._tail + data)[-10:]
-            self.soft_reboots += seen.count(b"soft reboot")
+            if b"soft reboot" in seen:
+                self.soft_reboots += 1
+                self.sentinel_set = False  # gone with the RAM: recover() sets it again
         return bool(data)
 
     def _take_until(self, ending: bytes, timeout: float, what: str) -> bytes:
@@ -164,6 +169,8 @@ class RawRepl(_MpremoteSerial):
             self._take_until(BANNER, timeout_overall, "raw REPL after the soft reboot")
             self.prompt = False
             self.soft_reboots = 0  # asked for
+            self.sentinel_set = False
+            self.recover(timeout_overall)  # leaves the sentinel in the fresh RAM
         self.in_raw_repl = True
 
     def exec_raw_no_follow(self, command: str | bytes, timeout: float | None = None) -> None:
@@ -237,7 +244,9 @@ class RawRepl(_MpremoteSerial):
         Ctrl-C interrupts running code, ends a pending raw paste (the board acknowledges
         and raises KeyboardInterrupt) and clears a half-typed line; Ctrl-A enters the
         raw REPL from the friendly one and prints its banner. Then a command with an
-        answer no earlier output can contain proves the board and host are in step.
+        answer no earlier output can contain proves the board and host are in step; it
+        also finds out whether the board soft-rebooted since the last time (the
+        sentinel it leaves in RAM is gone).
         Ctrl-D is only sent after the command: on an empty line it would soft-reset.
         """
         deadline = time.monotonic() + timeout
@@ -250,12 +259,18 @@ class RawRepl(_MpremoteSerial):
             try:
                 self._take_until(BANNER, min(wait, left), "raw REPL banner")
                 n = random.randrange(10**8, 10**9)
-                self.serial.write(b"print(%d+1)\x04" % n)
-                self._take_until(b"OK%d\r\n\x04\x04" % (n + 1), min(wait, left), "sync answer")
+                self.serial.write(
+                    b"print(%d+1,globals().get('_mai_s'));_mai_s=%d\x04" % (n, self.sentinel)
+                )
+                self._take_until(b"OK%d " % (n + 1), min(wait, left), "sync answer")
+                was = self._take_until(b"\r\n\x04\x04", min(wait, left), "sync answer")
             except TransportError:
                 wait = min(2 * wait, 8.0)
                 del self._rx[:-64]  # what is left of an earlier answer may still match
                 continue
+            if was[:-4] != b"%d" % self.sentinel and self.sentinel_set:
+                self.soft_reboots += 1  # the sentinel is gone: the RAM was wiped
+            self.sentinel_set = True
             self.prompt = False  # the prompt `>` follows
             self.in_raw_repl = True
             return

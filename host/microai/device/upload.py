@@ -174,8 +174,10 @@ def _clean_up(t: Transport, name: str, rollback: bool, timeout: float) -> None:
                 t.recover(recover_budget(timeout))
             t.exec(code, timeout)
             return
-        except (BoardGone, StateLost):
+        except BoardGone:
             return
+        except StateLost:
+            raise  # `name` is gone with the rest: say so, even after a bind
         except DeviceError:
             continue
 
