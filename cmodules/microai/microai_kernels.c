@@ -12,6 +12,8 @@
 
 // Largest element count of a tensor: the kernels index with int32.
 #define KERNELS_MAX_ELEMENTS (0x7fffffff)
+// fully_connected's default rounding: the default golden's (TFLite-Micro: double).
+#define MICROAI_FC_ROUNDING MP_ROM_QSTR(MP_QSTR_single)
 // Largest dimension of a shape (so a product of four fits 64 bits).
 #define KERNELS_MAX_DIM (0xffff)
 
@@ -212,6 +214,20 @@ static void get_quant(kernels_quant *kq, mp_obj_t mult, mp_obj_t shift, size_t c
             (unsigned)ns, (unsigned)nm);
     }
     kq->q.per_channel = nm > 1;
+    kq->q.rounding = NN_ROUNDING_DOUBLE;
+}
+
+// rounding='double' (gemmlowp, as TFLite-Micro and CMSIS-NN) or 'single' (as LiteRT's
+// reference FULLY_CONNECTED).
+static int32_t get_rounding(mp_obj_t obj) {
+    qstr q = mp_obj_is_str(obj) ? mp_obj_str_get_qstr(obj) : MP_QSTRnull;
+    if (q == MP_QSTR_double) {
+        return NN_ROUNDING_DOUBLE;
+    }
+    if (q == MP_QSTR_single) {
+        return NN_ROUNDING_SINGLE;
+    }
+    mp_raise_ValueError(MP_ERROR_TEXT("rounding: 'double' or 'single' expected"));
 }
 
 static void get_act(mp_obj_t obj, nn_activation *act) {
@@ -464,7 +480,7 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
     mp_map_t *kw_args) {
     enum {
         ARG_input, ARG_weights, ARG_bias, ARG_output, ARG_batches, ARG_input_offset,
-        ARG_filter_offset, ARG_output_offset, ARG_multiplier, ARG_shift, ARG_act,
+        ARG_filter_offset, ARG_output_offset, ARG_multiplier, ARG_shift, ARG_act, ARG_rounding,
     };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_input, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
@@ -478,6 +494,7 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
         { MP_QSTR_multiplier, MP_ARG_KW_ONLY | MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_shift, MP_ARG_KW_ONLY | MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_act, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_rounding, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MICROAI_FC_ROUNDING} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -510,6 +527,7 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
     const int32_t *bias = get_bias(args[ARG_bias].u_obj, channels);
     kernels_quant kq;
     get_quant(&kq, args[ARG_multiplier].u_obj, args[ARG_shift].u_obj, channels);
+    kq.q.rounding = get_rounding(args[ARG_rounding].u_obj);
 
     mp_buffer_info_t bias_b = { .buf = (void *)bias, .len = bias ? channels * 4 : 0 };
     mp_buffer_info_t mult_b = { .buf = (void *)kq.q.multiplier, .len = kq.q.per_channel ? channels * 4 : 4 };

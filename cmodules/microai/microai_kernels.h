@@ -32,7 +32,8 @@
 //   from its first 4-byte aligned byte.
 //
 // fully_connected(input, weights, bias, output, *, batches=1, input_offset=0,
-//                 filter_offset=0, output_offset=0, multiplier, shift, act=(-128, 127))
+//                 filter_offset=0, output_offset=0, multiplier, shift, act=(-128, 127),
+//                 rounding='single')
 //   in_depth = len(input) / batches and out_depth = len(output) / batches (both exact);
 //   weights [out_depth][in_depth] (len out_depth * in_depth); bias None or int32[out_depth].
 //
@@ -43,8 +44,9 @@
 //   multiplier, shift: TFLite's QuantizeMultiplier pair, either both ints (per tensor) or
 //   both int32 buffers of one value (per tensor) or one per output channel (per channel);
 //   multiplier >= 0 (Q31), shift -31..30 (> 0: left shift). conv2d and depthwise_conv2d
-//   requantize with double rounding (nn_requantize), fully_connected with single rounding
-//   (nn_requantize_single), as LiteRT's reference kernels.
+//   requantize with double rounding (nn_requantize), as both goldens do;
+//   fully_connected with rounding='double' (nn_requantize: TFLite-Micro, CMSIS-NN) or
+//   'single' (nn_requantize_single: LiteRT's reference kernel).
 // A kernel status other than NN_OK is a ValueError naming the kernel and the status.
 #ifndef MICROAI_KERNELS_H
 #define MICROAI_KERNELS_H

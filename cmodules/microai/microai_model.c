@@ -198,10 +198,10 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
 // A writable memoryview of a model input or output, straight into the arena.
 static mp_obj_t tensor_view(microai_model_obj_t *self, uint32_t t) {
     const mai_tensor *tensor = &self->m.tensors[t];
-    byte typecode = tensor->dtype == MAI_DTYPE_FLOAT32 ? 'f'
-        : tensor->dtype == MAI_DTYPE_INT32 ? 'i'
-        : tensor->dtype == MAI_DTYPE_INT16 ? 'h' : 'b';
-    size_t item = tensor->dtype == MAI_DTYPE_INT8 ? 1 : tensor->dtype == MAI_DTYPE_INT16 ? 2 : 4;
+    byte typecode = tensor->storage == MAI_STORAGE_F32 ? 'f'
+        : tensor->storage == MAI_STORAGE_S32 ? 'i'
+        : tensor->storage == MAI_STORAGE_S16 ? 'h' : 'b';
+    size_t item = tensor->storage == MAI_STORAGE_S8 ? 1 : tensor->storage == MAI_STORAGE_S16 ? 2 : 4;
     return mp_obj_new_memoryview(typecode | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, tensor->size / item,
         mai_tensor_data(&self->m, t));
 }

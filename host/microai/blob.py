@@ -1,4 +1,4 @@
-"""The blob (.mai) format, version 1: Python mirror of cmodules/microai/nn/mai_blob.h.
+"""The blob (.mai) format, version 2: Python mirror of cmodules/microai/nn/mai_blob.h.
 
 Each struct is listed field for field, in the C order, with the same names and the
 same version constant; tests/host/test_blob.py checks sizes and offsets against the C
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import MAX_ARENA_BYTES, InputError
 
 MAGIC = 0x3149414D  # "MAI1"
-VERSION = 1
+VERSION = 2
 ALIGN = 16
 MAX_RANK = 4
 NO_TENSOR = 0xFFFF
@@ -25,7 +25,13 @@ CRC_START = 16  # the CRC covers bytes [16, total_size)
 MAX_DIM = 0xFFFF
 MAX_TENSOR_BYTES = 2**31 - 1
 
-DTYPES = {"int8": 0, "int32": 1, "float32": 2, "int16": 3}
+# Storage types (mai_storage), with their bits per element; layouts (mai_layout) and
+# roundings (nn_rounding). tests/host/test_blob.py checks them against the C headers.
+STORAGES = {"s8": 0, "s32": 1, "f32": 2, "s16": 3, "s4": 4, "b1": 5}
+STORAGE_BITS = {"s8": 8, "s32": 32, "f32": 32, "s16": 16, "s4": 4, "b1": 1}
+LAYOUTS = {"standard": 0, "winograd": 1, "block_sparse": 2}
+ROUNDINGS = {"double": 0, "single": 1}
+MAX_ELEMENTS = 1 << 23  # MAI_MAX_ELEMENTS
 MEM_ARENA, MEM_BLOB = 0, 1
 
 
@@ -96,14 +102,18 @@ HEADER = Struct(
 TENSOR = Struct(
     "mai_tensor",
     (
-        ("dtype", "B"),
+        ("storage", "B"),
         ("rank", "B"),
         ("mem", "B"),
-        ("reserved", "B"),
+        ("layout", "B"),
         ("offset", "I"),
         ("size", "I"),
         ("dims", "4i"),
         ("zero_point", "i"),
+        ("scale", "f"),
+        ("aux_offset", "I"),
+        ("aux_size", "I"),
+        ("reserved", "I"),
     ),
 )
 
@@ -119,6 +129,9 @@ OP = Struct(
         ("params_size", "I"),
         ("scratch_offset", "I"),
         ("scratch_size", "I"),
+        ("rounding", "B"),
+        ("reserved", "3B"),
+        ("reserved2", "I"),
     ),
 )
 
@@ -137,21 +150,33 @@ class BlobError(InputError, ValueError):
     pass
 
 
+def storage_bytes(storage: str, shape: tuple[int, ...]) -> int:
+    """Bytes of a tensor of `shape` in `storage`, standard layout (mai_exec.c's rule)."""
+    n = 1
+    for d in shape:
+        n *= d
+    if storage == "b1":  # 32-bit words along the innermost axis
+        c = shape[-1] if shape else 1
+        return n // c * ((c + 31) // 32) * 4
+    return (n * STORAGE_BITS[storage] + 7) // 8
+
+
 @dataclass
 class BlobTensor:
-    dtype: str  # key of DTYPES
+    storage: str  # key of STORAGES
     shape: tuple[int, ...]
     zero_point: int = 0
     mem: int = MEM_ARENA
     offset: int = 0  # arena offset; for constants filled in by pack()
     data: bytes | None = None  # constant bytes (mem == MEM_BLOB)
+    scale: float = 0.0  # per-tensor scale, 0.0 for none (model inputs and outputs have one)
+    layout: str = "standard"  # key of LAYOUTS
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n * {"int8": 1, "int32": 4, "float32": 4, "int16": 2}[self.dtype]
+        if self.layout != "standard" and self.data is not None:
+            return len(self.data)
+        return storage_bytes(self.storage, self.shape)
 
 
 @dataclass
@@ -163,6 +188,7 @@ class BlobOp:
     params: bytes
     scratch_offset: int = 0
     scratch_size: int = 0
+    rounding: str = "double"  # key of ROUNDINGS
 
 
 def pack(
@@ -174,7 +200,7 @@ def pack(
 ) -> bytes:
     """Lay out and serialize a blob; constants are placed 16-byte aligned."""
     if len(tensors) >= NO_TENSOR or len(ops) > 0xFFFF:
-        raise BlobError("too many tensors or ops for blob format 1")
+        raise BlobError(f"too many tensors or ops for blob format {VERSION}")
     if not 0 <= arena_size <= MAX_ARENA_BYTES:
         raise BlobError(f"an arena of {arena_size:,} bytes; blobs take at most {MAX_ARENA_BYTES:,}")
     for i, t in enumerate(tensors):
@@ -206,7 +232,9 @@ def pack(
             data += t.data
     total = data_offset + align(len(data))
     if total > 0xFFFFFFFF:
-        raise BlobError(f"the blob would have {total:,} bytes; blob format 1 holds at most 4 GiB")
+        raise BlobError(
+            f"the blob would have {total:,} bytes; blob format {VERSION} holds at most 4 GiB"
+        )
     blob = bytearray(total)
     for i, t in enumerate(tensors):
         if len(t.shape) > MAX_RANK:
@@ -215,13 +243,15 @@ def pack(
         offset = const_offsets.get(i, t.offset)
         blob[tensors_offset + i * TENSOR.size : tensors_offset + (i + 1) * TENSOR.size] = (
             TENSOR.pack(
-                dtype=DTYPES[t.dtype],
+                storage=STORAGES[t.storage],
                 rank=len(t.shape),
                 mem=t.mem,
+                layout=LAYOUTS[t.layout],
                 offset=offset,
                 size=t.size,
                 dims=dims,
                 zero_point=t.zero_point,
+                scale=t.scale,
             )
         )
     for i, op in enumerate(ops):
@@ -235,6 +265,7 @@ def pack(
             params_size=len(op.params),
             scratch_offset=op.scratch_offset,
             scratch_size=op.scratch_size,
+            rounding=ROUNDINGS[op.rounding],
         )
     blob[io_offset : io_offset + len(io)] = io
     blob[params_offset : params_offset + len(params)] = params
@@ -265,12 +296,17 @@ def pack(
 
 def _check_tensor(i: int, t: BlobTensor) -> None:
     """Refuse what the format cannot hold, before anything is packed."""
-    if t.dtype not in DTYPES:
-        raise BlobError(f"tensor {i} has type {t.dtype}, which blobs cannot hold")
+    if t.storage not in STORAGES or t.layout not in LAYOUTS:
+        raise BlobError(f"tensor {i} has storage {t.storage}/{t.layout}, which blobs cannot hold")
     if len(t.shape) > MAX_RANK:
         raise BlobError(f"tensor {i} has rank {len(t.shape)} > {MAX_RANK}")
     if not all(1 <= d <= MAX_DIM for d in t.shape):
         raise BlobError(f"tensor {i} has shape {list(t.shape)}; dimensions are 1..{MAX_DIM}")
+    n = 1
+    for d in t.shape:
+        n *= d
+    if n > MAX_ELEMENTS:
+        raise BlobError(f"tensor {i} has {n:,} elements; blobs hold at most {MAX_ELEMENTS:,}")
     if t.size > MAX_TENSOR_BYTES:
         raise BlobError(f"tensor {i} has {t.size:,} bytes; at most {MAX_TENSOR_BYTES:,}")
     if not -(2**31) <= t.zero_point < 2**31 or not 0 <= t.offset <= 0xFFFFFFFF:

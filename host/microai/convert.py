@@ -16,16 +16,17 @@ import numpy as np
 from . import MAX_ARENA_BYTES, MAX_FILE_BYTES, native
 from . import blob as B
 from .engine import Model, ModelError
+from .golden import DEFAULT_GOLDEN, rounding
 from .ir import ConvertError, Graph
 from .ops import ALIASES, LOWERINGS, lower, supported_ops
 from .planner import Buffer, plan
 from .tflite import read_model
 
 _BLOB_DTYPES = {
-    np.dtype(np.int8): "int8",
-    np.dtype(np.int32): "int32",
-    np.dtype(np.float32): "float32",
-    np.dtype(np.int16): "int16",
+    np.dtype(np.int8): "s8",
+    np.dtype(np.int32): "s32",
+    np.dtype(np.float32): "f32",
+    np.dtype(np.int16): "s16",
 }
 
 
@@ -69,11 +70,11 @@ def _check_alias(g: Graph, op) -> None:
         )
 
 
-def convert(model: bytes, name: str = "model") -> Converted:
+def convert(model: bytes, name: str = "model", golden: str = DEFAULT_GOLDEN) -> Converted:
     """The blob for a .tflite model; ConvertError (one message naming the model and the
     op, tensor or limit at fault) for anything microai cannot run."""
     try:
-        return _convert(model, name)
+        return _convert(model, name, golden)
     except ConvertError as e:
         text = str(e)
         raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
@@ -81,7 +82,7 @@ def convert(model: bytes, name: str = "model") -> Converted:
         raise ConvertError(f"{name}: {e}") from None
 
 
-def _convert(model: bytes, name: str) -> Converted:
+def _convert(model: bytes, name: str, golden: str) -> Converted:
     g = read_model(model, name)
     _, lib = native.load()
     unsupported = [op for op in g.ops if op.opcode not in LOWERINGS and op.opcode not in ALIASES]
@@ -135,6 +136,8 @@ def _convert(model: bytes, name: str) -> Converted:
         if len(T.shape) > B.MAX_RANK:
             raise ConvertError(f"{name}: tensor {t} '{T.name}' has rank {len(T.shape)} > 4")
         dtype = blob_dtype(T.dtype, f"tensor {t} '{T.name}'")
+        # Per-tensor scales go into the blob, so the board can (de)quantize for the user.
+        scale = T.scale1 if T.scale is not None and T.scale.size == 1 else 0.0
         if T.is_const:
             bt = B.BlobTensor(
                 dtype,
@@ -142,9 +145,10 @@ def _convert(model: bytes, name: str) -> Converted:
                 T.zp,
                 B.MEM_BLOB,
                 data=T.data.astype(T.dtype.newbyteorder("<")).tobytes(),
+                scale=scale,
             )
         else:
-            bt = B.BlobTensor(dtype, T.shape, T.zp, B.MEM_ARENA)
+            bt = B.BlobTensor(dtype, T.shape, T.zp, B.MEM_ARENA, scale=scale)
             group[len(tensors)] = root(t)
         tensors.append(bt)
         ids[t] = len(tensors) - 1
@@ -189,6 +193,7 @@ def _convert(model: bytes, name: str) -> Converted:
                 outputs=outs,
                 params=params,
                 scratch_size=low.scratch,
+                rounding=rounding(golden, low.type),
             )
         )
         weight_bytes = sum(

@@ -19,7 +19,8 @@ import numpy as np
 from . import MAX_ARENA_BYTES, InputError, native
 from . import blob as B
 
-_NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16}
+# numpy views of each storage type; packed ones (s4, b1) are shown as their raw bytes.
+_NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16, 4: np.uint8, 5: np.uint8}
 
 
 class ModelError(InputError):
@@ -96,7 +97,9 @@ class Model:
         ptr = self._lib.mai_tensor_data(self._m, t)
         buf = self._ffi.buffer(ptr, e["size"])
         shape = tuple(e["dims"][B.MAX_RANK - e["rank"] :])
-        arr = np.frombuffer(buf, dtype=_NP[e["dtype"]]).reshape(shape)
+        if _NP[e["storage"]] == np.uint8:  # packed: the bytes as stored
+            shape = (e["size"],)
+        arr = np.frombuffer(buf, dtype=_NP[e["storage"]]).reshape(shape)
         if e["mem"] == B.MEM_BLOB:
             arr.flags.writeable = False
         return arr

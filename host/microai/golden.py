@@ -16,6 +16,19 @@ class GoldenError(InputError):
     pass
 
 
+GOLDENS = ("litert", "tflm")
+DEFAULT_GOLDEN = "litert"
+
+
+def rounding(golden: str, op_type: str) -> str:
+    """How `golden` rescales the accumulators of a blob op type (a mai_op_type name):
+    LiteRT >= 2's reference FULLY_CONNECTED rounds once; everything else, and every op
+    of TFLite-Micro (and CMSIS-NN), uses gemmlowp's double rounding."""
+    if golden not in GOLDENS:
+        raise InputError(f"unknown golden {golden!r}; choose one of {', '.join(GOLDENS)}")
+    return "single" if golden == "litert" and op_type == "FC" else "double"
+
+
 def _first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return lines[0] if lines else type(e).__name__

@@ -12,7 +12,8 @@ import struct
 from . import blob as B
 from . import native
 
-DTYPE_NAMES = {v: k for k, v in B.DTYPES.items()}
+STORAGE_NAMES = {v: k for k, v in B.STORAGES.items()}
+ROUNDING_NAMES = {v: k for k, v in B.ROUNDINGS.items()}
 
 
 def _enum_names(prefix: str) -> dict[int, str]:
@@ -93,6 +94,7 @@ def describe(blob: bytes) -> dict:
                 "index": i,
                 "op": op_type,
                 "kernel": kernel_names.get(op["kernel"], str(op["kernel"])),
+                "rounding": ROUNDING_NAMES.get(op["rounding"], str(op["rounding"])),
                 "inputs": [_shape(t) for t in ins if t is not None and t["mem"] == B.MEM_ARENA],
                 "outputs": [_shape(t) for t in outs],
                 "macs": m,
@@ -115,8 +117,9 @@ def describe(blob: bytes) -> dict:
     io_desc = [
         {
             "shape": _shape(tensors[t]),
-            "dtype": DTYPE_NAMES.get(tensors[t]["dtype"], f"dtype {tensors[t]['dtype']}"),
+            "storage": STORAGE_NAMES.get(tensors[t]["storage"], f"?{tensors[t]['storage']}"),
             "zero_point": tensors[t]["zero_point"],
+            "scale": tensors[t]["scale"],
         }
         for t in io
     ]

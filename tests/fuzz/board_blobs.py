@@ -107,7 +107,7 @@ def lie(b: Blob, rng: random.Random) -> str:
         for d in dims:
             n = (n * (d & 0xFFFFFFFFFFFFFFFF)) & 0xFFFFFFFFFFFFFFFF
         t["dims"], t["rank"] = dims, 4
-        t["size"] = _u32(n * {0: 1, 1: 4, 2: 4, 3: 2}.get(t["dtype"], 1))
+        t["size"] = _u32(n * {0: 1, 1: 4, 2: 4, 3: 2}.get(t["storage"], 1))
         return f"tensor {ti} dims {dims}"
     if kind == 1 and t:  # an arena tensor moved onto another one, or past the end
         others = [u["offset"] for u in b.tensors if u["mem"] == B.MEM_ARENA]
@@ -121,7 +121,7 @@ def lie(b: Blob, rng: random.Random) -> str:
         t["offset"] = rng.choice([0, 16, b.h["tensors_offset"], b.h["params_offset"], t["offset"]])
         return f"tensor {ti} mem {t['mem']} offset {t['offset']}"
     if kind == 3 and t:  # dtype and rank, with a size to match the new dtype
-        t["dtype"] = rng.choice([0, 1, 2, 3, 4, 255])
+        t["storage"] = rng.choice([0, 1, 2, 3, 4, 255])
         t["rank"] = rng.choice([0, 1, 2, 3, 4, 5])
         return f"tensor {ti} dtype {t['dtype']} rank {t['rank']}"
     if kind == 4 and t:

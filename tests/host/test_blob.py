@@ -28,8 +28,16 @@ def test_constants_match_c():
     assert lib.MAI_ALIGN == B.ALIGN
     assert lib.MAI_MAX_RANK == B.MAX_RANK
     assert lib.MAI_NO_TENSOR == B.NO_TENSOR
-    for name, value in B.DTYPES.items():
-        assert getattr(lib, f"MAI_DTYPE_{name.upper()}") == value
+    assert lib.MAI_MAX_DIM == B.MAX_DIM and lib.MAI_MAX_ELEMENTS == B.MAX_ELEMENTS
+    assert lib.MAI_STORAGE_COUNT == len(B.STORAGES) == len(B.STORAGE_BITS)
+    for name, value in B.STORAGES.items():
+        assert getattr(lib, f"MAI_STORAGE_{name.upper()}") == value
+    assert lib.MAI_LAYOUT_COUNT == len(B.LAYOUTS)
+    for name, value in B.LAYOUTS.items():
+        assert getattr(lib, f"MAI_LAYOUT_{name.upper()}") == value
+    assert lib.NN_ROUNDING_COUNT == len(B.ROUNDINGS)
+    for name, value in B.ROUNDINGS.items():
+        assert getattr(lib, f"NN_ROUNDING_{name.upper()}") == value
 
 
 def test_crc_matches_c():
@@ -43,7 +51,7 @@ def test_crc_matches_c():
 
 def empty_model() -> bytes:
     """A valid blob with no ops: one int8 input that is also the output."""
-    t = B.BlobTensor("int8", (1, 4), zero_point=-3)
+    t = B.BlobTensor("s8", (1, 4), zero_point=-3)
     return B.pack([t], [], [0], [0], arena_size=16)
 
 
@@ -79,15 +87,15 @@ def tensor_field(blob: bytes, i: int, name: str) -> int:
         (lambda b: b[:40], "blob truncated"),
         (lambda b: b[:-16], "blob truncated"),
         (lambda b: corrupt(b, 0, b"XXXX"), "bad magic"),
-        (lambda b: corrupt(b, header_field("version"), b"\x02\x00"), "unsupported blob version"),
+        (lambda b: corrupt(b, header_field("version"), b"\x01\x00"), "reconvert the model"),
         (lambda b: corrupt(b, len(b) - 1, b"\x55", fix_crc=False), "CRC mismatch"),
         (
             lambda b: corrupt(b, header_field("tensors_offset"), b"\x00\x10\x00\x00"),
             "out of bounds",
         ),
         (
-            lambda b: corrupt(b, tensor_field(b, 0, "dtype"), b"\x09"),
-            "invalid tensor at tensor 0: wrong or unknown dtype",
+            lambda b: corrupt(b, tensor_field(b, 0, "storage"), b"\x09"),
+            "invalid tensor at tensor 0: wrong or unknown storage type",
         ),
         (
             lambda b: corrupt(b, tensor_field(b, 0, "size"), b"\x05\x00\x00\x00"),

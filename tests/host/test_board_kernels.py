@@ -101,6 +101,8 @@ def _host(c: Case, d: dict) -> bytes:
             "multiplier": _ptr(ffi, "int32_t *", mult),
             "shift": _ptr(ffi, "int32_t *", shift),
             "per_channel": int(mult.size > 1),
+            # fully_connected's default on the board: rounding='single'.
+            "rounding": lib.NN_ROUNDING_SINGLE if c.kind == "fc" else lib.NN_ROUNDING_DOUBLE,
         },
     )
     xp, wp, yp = (_ptr(ffi, "int8_t *", a) for a in (x, w, y))

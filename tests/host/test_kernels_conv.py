@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import tflite
 
+from microai import blob as B
 from microai import native, ops
-from microai.golden import run_reference
+from microai.golden import DEFAULT_GOLDEN, rounding, run_reference
 from microai.ir import ConvertError
 from microai.testing.tflite_builder import ModelBuilder
 from microai.tflite import read_model
@@ -265,6 +266,7 @@ def _c_run(graph, low, x: np.ndarray, wrapper: str | None = None) -> np.ndarray:
             "multiplier": _ptr(ffi, "int32_t *", mult),
             "shift": _ptr(ffi, "int32_t *", shift),
             "per_channel": int(mult.size > 1),
+            "rounding": B.ROUNDINGS[rounding(DEFAULT_GOLDEN, low.type)],
         },
     )
     y_t = graph.t(low.outputs[0])

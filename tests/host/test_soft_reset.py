@@ -20,7 +20,7 @@ from microai.device.transport import wake
 
 def small_blob() -> bytes:
     """A valid blob with no ops: one int8 input that is also the output."""
-    return B.pack([B.BlobTensor("int8", (1, 16))], [], [0], [0], arena_size=16)
+    return B.pack([B.BlobTensor("s8", (1, 16))], [], [0], [0], arena_size=16)
 
 
 # Fill most of the heap with zeros (where the previous session's Model was), take the

@@ -1,4 +1,4 @@
-// microai blob (.mai) format, version 1: the contract between the host converter and
+// microai blob (.mai) format, version 2: the contract between the host converter and
 // the runtime. Documented in docs/blob-format.md; mirrored field for field, in the
 // same order, by host/microai/blob.py (a test checks sizes and offsets through cffi).
 //
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define MAI_MAGIC (0x3149414du)   // "MAI1" read as a little-endian u32
-#define MAI_VERSION (1)
+#define MAI_VERSION (2)        // version 1 blobs are refused: reconvert the model
 #define MAI_ALIGN (16)
 #define MAI_MAX_RANK (4)
 #define MAI_NO_TENSOR (0xffffu)   // an omitted optional op input
@@ -22,13 +22,32 @@
 #define MAI_MAX_DIM (65535)
 #define MAI_MAX_ELEMENTS (0x800000u) // 2^23
 
-/// Tensor element types.
+/// How a tensor's elements are stored, with their width in bits.
+///   S4: two per byte over the whole tensor, element 2i in the low nibble, two's
+///       complement, an odd count leaves a zero high nibble (TFLite's INT4 order):
+///       {1, -2, 3} -> bytes 0xE1 0x03.
+///   B1: bit-packed along the innermost axis into little-endian 32-bit words: channel c
+///       is bit c % 32 of word c / 32, bit 1 means -1, padding bits 0 (Larq Compute
+///       Engine's convention); a [2, 40] tensor is 2 rows of 2 words = 16 bytes.
 typedef enum {
-    MAI_DTYPE_INT8 = 0,
-    MAI_DTYPE_INT32 = 1,
-    MAI_DTYPE_FLOAT32 = 2,
-    MAI_DTYPE_INT16 = 3,
-} mai_dtype;
+    MAI_STORAGE_S8 = 0,
+    MAI_STORAGE_S32 = 1,
+    MAI_STORAGE_F32 = 2,
+    MAI_STORAGE_S16 = 3,
+    MAI_STORAGE_S4 = 4,
+    MAI_STORAGE_B1 = 5,
+    MAI_STORAGE_COUNT = 6,
+} mai_storage;
+
+/// How a constant tensor's bytes are arranged: the standard TFLite order, or an order
+/// the host prepared for one kernel (which names it in its supports() check).
+typedef enum {
+    MAI_LAYOUT_STANDARD = 0,    ///< TFLite's order (OHWI, 1HWO, [out, in]) in `storage`
+    MAI_LAYOUT_WINOGRAD = 1,    ///< transformed for a Winograd kernel
+    MAI_LAYOUT_BLOCK_SPARSE = 2,///< non-zero blocks; the index/mask is the tensor's aux
+    MAI_LAYOUT_COUNT = 3,
+} mai_layout;
+
 
 /// Where a tensor's bytes live.
 typedef enum {
@@ -78,22 +97,26 @@ typedef struct {
     uint32_t reserved[2];
 } mai_header;
 
-/// One tensor (32 bytes).
+/// One tensor (48 bytes).
 typedef struct {
-    uint8_t dtype;       ///< mai_dtype
+    uint8_t storage;     ///< mai_storage
     uint8_t rank;        ///< 0..MAI_MAX_RANK
     uint8_t mem;         ///< mai_mem
-    uint8_t reserved;
+    uint8_t layout;      ///< mai_layout (STANDARD for arena tensors)
     uint32_t offset;     ///< into the arena or the blob, per mem
-    uint32_t size;       ///< bytes
+    uint32_t size;       ///< bytes, as `storage` packs the dims (a layout may add bytes)
     int32_t dims[MAI_MAX_RANK]; ///< shape, right-aligned: rank 2 [a, b] is {1, 1, a, b}
     int32_t zero_point;  ///< per-tensor zero point (0 when not quantized)
+    float scale;         ///< per-tensor scale: real = scale * (q - zero_point); 0 if none
+    uint32_t aux_offset; ///< the layout's metadata (a sparse block mask...) in the blob
+    uint32_t aux_size;   ///< its bytes; 0 for none
+    uint32_t reserved;
 } mai_tensor;
 
-/// One op (24 bytes).
+/// One op (32 bytes).
 typedef struct {
     uint8_t type;            ///< mai_op_type
-    uint8_t kernel;          ///< nn_kernel the host chose (checked at load)
+    uint8_t kernel;          ///< the kernel the host chose; the loader runs its checks
     uint8_t n_in;
     uint8_t n_out;
     uint32_t io_offset;      ///< u16 tensor ids: n_in inputs, then n_out outputs
@@ -101,6 +124,9 @@ typedef struct {
     uint32_t params_size;
     uint32_t scratch_offset; ///< into the arena
     uint32_t scratch_size;
+    uint8_t rounding;        ///< nn_rounding of the requantization (nn_types.h)
+    uint8_t reserved[3];
+    uint32_t reserved2;
 } mai_op;
 
 #endif // MICROAI_MAI_BLOB_H

@@ -4,13 +4,30 @@
 #include "mai_exec.h"
 #include "mai_ops.h"
 
-static const uint8_t dtype_size[] = {
-    [MAI_DTYPE_INT8] = 1,
-    [MAI_DTYPE_INT32] = 4,
-    [MAI_DTYPE_FLOAT32] = 4,
-    [MAI_DTYPE_INT16] = 2,
-};
-#define N_DTYPES (sizeof(dtype_size) / sizeof(dtype_size[0]))
+// Bytes a tensor of n elements takes in `storage` when the innermost dim is c, or 0
+// for an unknown storage type.
+static uint64_t storage_bytes(uint8_t storage, uint64_t n, uint32_t c) {
+    switch (storage) {
+        case MAI_STORAGE_S8: return n;
+        case MAI_STORAGE_S16: return 2 * n;
+        case MAI_STORAGE_S32:
+        case MAI_STORAGE_F32: return 4 * n;
+        case MAI_STORAGE_S4: return (n + 1) / 2;
+        case MAI_STORAGE_B1: return n / c * ((c + 31) / 32) * 4;
+    }
+    return 0;
+}
+
+// The alignment a tensor's offset needs for its storage.
+static uint32_t storage_align(uint8_t storage) {
+    switch (storage) {
+        case MAI_STORAGE_S16: return 2;
+        case MAI_STORAGE_S32:
+        case MAI_STORAGE_F32:
+        case MAI_STORAGE_B1: return 4;
+    }
+    return 1;
+}
 
 // CRC-32 (reflected polynomial 0xEDB88320, as zlib), a nibble at a time: 64 bytes of table.
 uint32_t mai_crc32(uint32_t crc, const void *data, size_t n) {
@@ -34,7 +51,7 @@ const char *mai_status_str(mai_status s) {
         case MAI_OK: return "ok";
         case MAI_E_TRUNCATED: return "blob truncated";
         case MAI_E_MAGIC: return "not a microai blob (bad magic)";
-        case MAI_E_VERSION: return "unsupported blob version";
+        case MAI_E_VERSION: return "unsupported blob version (reconvert the model with this microai)";
         case MAI_E_CRC: return "CRC mismatch (corrupted blob)";
         case MAI_E_LAYOUT: return "blob sections out of bounds or misaligned";
         case MAI_E_TENSOR: return "invalid tensor";
@@ -53,7 +70,7 @@ const char *mai_check_str(mai_check c) {
         case MAI_CHECK_NONE: return "";
         case MAI_CHECK_BOUNDS: return "outside the blob or the arena";
         case MAI_CHECK_ALIGN: return "misaligned";
-        case MAI_CHECK_DTYPE: return "wrong or unknown dtype";
+        case MAI_CHECK_DTYPE: return "wrong or unknown storage type";
         case MAI_CHECK_RANK: return "wrong rank";
         case MAI_CHECK_SIZE: return "size does not match shape";
         case MAI_CHECK_OP_TYPE: return "unknown op type";
@@ -69,6 +86,9 @@ const char *mai_check_str(mai_check c) {
         case MAI_CHECK_OVERLAP: return "scratch, inputs or outputs overlap in the arena";
         case MAI_CHECK_COUNT: return "the model has no inputs or no outputs";
         case MAI_CHECK_ZERO_POINT: return "zero point outside the element type's range";
+        case MAI_CHECK_QUANT: return "scale negative or not finite";
+        case MAI_CHECK_LAYOUT: return "a layout this tensor or op cannot have";
+        case MAI_CHECK_ROUNDING: return "a rounding this op's kernel does not do";
     }
     return "unknown check";
 }
@@ -97,7 +117,9 @@ static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
     v->dims.w = t->dims[2];
     v->dims.c = t->dims[3];
     v->size = t->size;
-    v->dtype = t->dtype;
+    v->storage = t->storage;
+    v->layout = t->layout;
+    v->scale = t->scale;
     v->rank = t->rank;
     v->zero_point = t->zero_point;
 }
@@ -107,6 +129,7 @@ static void make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx) {
     ctx->params = m->blob + op->params_offset;
     ctx->params_size = op->params_size;
     ctx->kernel = op->kernel;
+    ctx->rounding = op->rounding;
     ctx->n_in = op->n_in;
     ctx->n_out = op->n_out;
     for (uint32_t i = 0; i < op->n_in; i++) {
@@ -155,7 +178,7 @@ static mai_status check_header(const mai_header *h, size_t blob_size, mai_error 
 static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     const mai_header *h = m->header;
     const mai_tensor *t = &m->tensors[i];
-    if (t->dtype >= N_DTYPES) {
+    if (t->storage >= MAI_STORAGE_COUNT) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DTYPE);
     }
     if (t->rank > MAI_MAX_RANK) {
@@ -174,22 +197,38 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
             return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
         }
     }
-    if (n * dtype_size[t->dtype] != t->size) {
+    // A standard layout is exactly as big as its storage packs the dims; a prepared one
+    // (Winograd, block-sparse) is a blob constant whose size its kernel checks.
+    if (t->layout >= MAI_LAYOUT_COUNT
+        || (t->layout != MAI_LAYOUT_STANDARD && t->mem != MAI_MEM_BLOB)) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
+    }
+    if (t->layout == MAI_LAYOUT_STANDARD
+        && storage_bytes(t->storage, n, (uint32_t)t->dims[3]) != t->size) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
     }
-    // Zero points in the element type's range (0 for int32 and float32): the op checks
-    // negate and add them without overflow.
+    // Zero points in the element type's range (0 for int32, float32 and binary): the op
+    // checks negate and add them without overflow.
     int32_t zp = t->zero_point;
-    if ((t->dtype == MAI_DTYPE_INT8 && (zp < INT8_MIN || zp > INT8_MAX))
-        || (t->dtype == MAI_DTYPE_INT16 && (zp < INT16_MIN || zp > INT16_MAX))
-        || ((t->dtype == MAI_DTYPE_INT32 || t->dtype == MAI_DTYPE_FLOAT32) && zp != 0)) {
+    int32_t zp_min = 0, zp_max = 0;
+    switch (t->storage) {
+        case MAI_STORAGE_S8: zp_min = INT8_MIN; zp_max = INT8_MAX; break;
+        case MAI_STORAGE_S16: zp_min = INT16_MIN; zp_max = INT16_MAX; break;
+        case MAI_STORAGE_S4: zp_min = -8; zp_max = 7; break;
+    }
+    if (zp < zp_min || zp > zp_max) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ZERO_POINT);
     }
-    if (t->offset % dtype_size[t->dtype]) {
+    // A scale is 0 (none) or positive and finite (a NaN fails the first test).
+    if (!(t->scale >= 0.0f) || t->scale > 3.4e38f) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_QUANT);
+    }
+    if (t->offset % storage_align(t->storage)) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
     }
+    uint32_t data_end = h->data_offset + h->data_size;
     if (t->mem == MAI_MEM_BLOB) {
-        if (t->offset < h->data_offset || !fits(t->offset, t->size, h->data_offset + h->data_size)) {
+        if (t->offset < h->data_offset || !fits(t->offset, t->size, data_end)) {
             return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
         }
     } else if (t->mem == MAI_MEM_ARENA) {
@@ -198,6 +237,12 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         }
     } else {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+    }
+    // A layout's metadata is a blob constant too; a standard layout has none.
+    if (t->aux_size == 0 ? t->aux_offset != 0
+        : (t->layout == MAI_LAYOUT_STANDARD || t->aux_offset < h->data_offset
+           || t->aux_offset % 4 || !fits(t->aux_offset, t->aux_size, data_end))) {
+        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
     return MAI_OK;
 }
@@ -267,6 +312,15 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
     make_ctx(m, op, &ctx);
     if (!op_arena_ok(&ctx)) {
         return fail(err, MAI_E_OP, i, MAI_CHECK_OVERLAP);
+    }
+    if (op->rounding >= NN_ROUNDING_COUNT) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_ROUNDING);
+    }
+    // No kernel reads a prepared layout yet: every input is in the standard one.
+    for (uint32_t k = 0; k < ctx.n_in; k++) {
+        if (ctx.in[k].data != NULL && ctx.in[k].layout != MAI_LAYOUT_STANDARD) {
+            return fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
+        }
     }
     mai_status s = mai_op_impls[op->type].prepare(&ctx, err);
     if (s != MAI_OK) {

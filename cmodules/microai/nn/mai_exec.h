@@ -31,9 +31,9 @@ typedef enum {
     MAI_CHECK_NONE = 0,
     MAI_CHECK_BOUNDS = 1,      ///< offset/size outside the blob or the arena
     MAI_CHECK_ALIGN = 2,       ///< data not aligned for its type
-    MAI_CHECK_DTYPE = 3,       ///< unknown dtype, or not the one the op takes
+    MAI_CHECK_DTYPE = 3,       ///< unknown storage type, or not the one the op takes
     MAI_CHECK_RANK = 4,        ///< rank > MAI_MAX_RANK or not the one the op takes
-    MAI_CHECK_SIZE = 5,        ///< size disagrees with dims x dtype
+    MAI_CHECK_SIZE = 5,        ///< size disagrees with the dims packed in the storage
     MAI_CHECK_OP_TYPE = 6,     ///< unknown op type
     MAI_CHECK_IO_COUNT = 7,    ///< wrong number of inputs/outputs for the op
     MAI_CHECK_IO_ID = 8,       ///< an input/output tensor id out of range
@@ -46,7 +46,10 @@ typedef enum {
     MAI_CHECK_DIMS = 15,       ///< a dim outside 1..MAI_MAX_DIM, or too many elements
     MAI_CHECK_OVERLAP = 16,    ///< scratch, inputs and outputs share arena bytes
     MAI_CHECK_COUNT = 17,      ///< a model with no inputs or no outputs
-    MAI_CHECK_ZERO_POINT = 18, ///< zero point outside the dtype's range (0 for int32/f32)
+    MAI_CHECK_ZERO_POINT = 18, ///< zero point outside the storage's range (0: s32, f32, b1)
+    MAI_CHECK_QUANT = 19,      ///< scale negative, NaN or infinite
+    MAI_CHECK_LAYOUT = 20,     ///< a layout (or its metadata) the tensor or op cannot take
+    MAI_CHECK_ROUNDING = 21,   ///< a rounding the op's kernel does not do
 } mai_check;
 
 /// Where an error is: the op or tensor index, and what failed.
@@ -60,10 +63,12 @@ typedef struct {
     void *data;     ///< NULL for an omitted optional input
     nn_dims dims;   ///< 4-D right-aligned view of the shape
     uint32_t size;  ///< bytes
-    uint8_t dtype;  ///< mai_dtype
+    uint8_t storage;  ///< mai_storage
     uint8_t rank;
     uint8_t is_const; ///< 1 when the bytes are a blob constant (weights, bias, ...)
+    uint8_t layout;   ///< mai_layout
     int32_t zero_point;
+    float scale;
 } mai_tensor_view;
 
 #define MAI_MAX_OP_IO (8)
@@ -73,6 +78,7 @@ typedef struct {
     const void *params;
     uint32_t params_size;
     uint8_t kernel;
+    uint8_t rounding; ///< mai_rounding
     uint8_t n_in;
     uint8_t n_out;
     mai_tensor_view in[MAI_MAX_OP_IO];

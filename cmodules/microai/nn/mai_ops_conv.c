@@ -27,10 +27,10 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if (in->data == NULL || w->data == NULL || mult->data == NULL || shift->data == NULL) {
         return MAI_CHECK_IO_ID;
     }
-    if (in->dtype != MAI_DTYPE_INT8 || w->dtype != MAI_DTYPE_INT8
-        || out->dtype != MAI_DTYPE_INT8 || mult->dtype != MAI_DTYPE_INT32
-        || shift->dtype != MAI_DTYPE_INT32
-        || (bias->data != NULL && bias->dtype != MAI_DTYPE_INT32)) {
+    if (in->storage != MAI_STORAGE_S8 || w->storage != MAI_STORAGE_S8
+        || out->storage != MAI_STORAGE_S8 || mult->storage != MAI_STORAGE_S32
+        || shift->storage != MAI_STORAGE_S32
+        || (bias->data != NULL && bias->storage != MAI_STORAGE_S32)) {
         return MAI_CHECK_DTYPE;
     }
     if (!w->is_const || !mult->is_const || !shift->is_const
@@ -112,11 +112,15 @@ static nn_quant mai_quant(const mai_op_ctx *ctx) {
     q.multiplier = ctx->in[3].data;
     q.shift = ctx->in[4].data;
     q.per_channel = mai_elements(&ctx->in[3].dims) > 1;
+    q.rounding = ctx->rounding;
     return q;
 }
 
 // The checks CONV and DWCONV share: params, weighted-op inputs, and the spatial shapes.
 static mai_check mai_check_conv_common(const mai_op_ctx *ctx) {
+    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
+        return MAI_CHECK_ROUNDING; // both goldens' conv kernels round twice
+    }
     mai_check c = mai_check_conv_params(ctx);
     if (c == MAI_CHECK_NONE) {
         const nn_conv_params *p = ctx->params;

@@ -37,10 +37,10 @@ static int misc_requant_ok(int32_t multiplier, int32_t shift) {
 }
 
 // The checks every op here starts with: params size, io counts, kernel, no scratch, and
-// every input present with the given dtype (the output's dtype is out_dtype).
+// every input present with the given storage (the output's is out_storage).
 static mai_check misc_check_common(const mai_op_ctx *ctx, uint32_t params_size,
-    nn_kernel kernel, uint32_t n_in_min, uint32_t n_in_max, uint8_t in_dtype,
-    uint8_t out_dtype) {
+    nn_kernel kernel, uint32_t n_in_min, uint32_t n_in_max, uint8_t in_storage,
+    uint8_t out_storage) {
     if (ctx->params_size != params_size) {
         return MAI_CHECK_PARAMS_SIZE;
     }
@@ -50,6 +50,9 @@ static mai_check misc_check_common(const mai_op_ctx *ctx, uint32_t params_size,
     if (ctx->kernel != kernel) {
         return MAI_CHECK_KERNEL;
     }
+    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
+        return MAI_CHECK_ROUNDING; // the field is for the weighted ops
+    }
     if (ctx->scratch_size != 0) {
         return MAI_CHECK_SCRATCH;
     }
@@ -57,11 +60,11 @@ static mai_check misc_check_common(const mai_op_ctx *ctx, uint32_t params_size,
         if (ctx->in[i].data == NULL) {
             return MAI_CHECK_IO_ID;
         }
-        if (ctx->in[i].dtype != in_dtype) {
+        if (ctx->in[i].storage != in_storage) {
             return MAI_CHECK_DTYPE;
         }
     }
-    if (ctx->out[0].dtype != out_dtype) {
+    if (ctx->out[0].storage != out_storage) {
         return MAI_CHECK_DTYPE;
     }
     return MAI_CHECK_NONE;
@@ -90,7 +93,7 @@ static int misc_pool_axis_ok(int32_t in, int32_t filter, int32_t stride, int32_t
 
 static mai_check misc_check_pool(const mai_op_ctx *ctx, nn_kernel kernel) {
     mai_check c = misc_check_common(ctx, sizeof(nn_pool_params), kernel, 1, 1,
-        MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return c;
     }
@@ -137,7 +140,7 @@ nn_status mai_eval_maxpool(const mai_op_ctx *ctx) {
 // MEAN over H and W: the output holds N x C values whatever its rank (keep_dims or not).
 mai_status mai_prepare_mean(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_mean_params), NN_KERNEL_MEAN_S8, 1, 1,
-        MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }
@@ -190,7 +193,7 @@ static mai_check misc_check_binary(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_add(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_add_params), NN_KERNEL_ADD_S8, 2, 2,
-        MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }
@@ -215,7 +218,7 @@ nn_status mai_eval_add(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_mul(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_mul_params), NN_KERNEL_MUL_S8, 2, 2,
-        MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }
@@ -249,7 +252,7 @@ static mai_check misc_check_unary(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_requantize(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_requantize_params), NN_KERNEL_REQUANTIZE_S8,
-        1, 1, MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        1, 1, MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }
@@ -288,7 +291,7 @@ static mai_check misc_check_affine(const mai_op_ctx *ctx, const mai_tensor_view 
 
 mai_status mai_prepare_quantize(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_affine_params), NN_KERNEL_QUANTIZE_F32_S8,
-        1, 1, MAI_DTYPE_FLOAT32, MAI_DTYPE_INT8);
+        1, 1, MAI_STORAGE_F32, MAI_STORAGE_S8);
     if (c == MAI_CHECK_NONE) {
         c = misc_check_affine(ctx, &ctx->out[0]);
     }
@@ -302,7 +305,7 @@ nn_status mai_eval_quantize(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_dequantize(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_affine_params),
-        NN_KERNEL_DEQUANTIZE_S8_F32, 1, 1, MAI_DTYPE_INT8, MAI_DTYPE_FLOAT32);
+        NN_KERNEL_DEQUANTIZE_S8_F32, 1, 1, MAI_STORAGE_S8, MAI_STORAGE_F32);
     if (c == MAI_CHECK_NONE) {
         c = misc_check_affine(ctx, &ctx->in[0]);
     }
@@ -318,7 +321,7 @@ nn_status mai_eval_dequantize(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_softmax(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_softmax_params), NN_KERNEL_SOFTMAX_S8, 1,
-        1, MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        1, MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }
@@ -345,7 +348,7 @@ nn_status mai_eval_softmax(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_logistic(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_logistic_params), NN_KERNEL_LOGISTIC_S8,
-        1, 1, MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        1, 1, MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c == MAI_CHECK_NONE) {
         c = misc_check_unary(ctx);
     }
@@ -361,7 +364,7 @@ nn_status mai_eval_logistic(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_pad(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_pad_params), NN_KERNEL_PAD_S8, 1, 1,
-        MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }
@@ -393,7 +396,7 @@ nn_status mai_eval_pad(const mai_op_ctx *ctx) {
 
 mai_status mai_prepare_concat(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = misc_check_common(ctx, sizeof(nn_concat_params), NN_KERNEL_CONCAT_S8, 1,
-        MAI_MAX_OP_IO, MAI_DTYPE_INT8, MAI_DTYPE_INT8);
+        MAI_MAX_OP_IO, MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c != MAI_CHECK_NONE) {
         return misc_fail(err, c);
     }

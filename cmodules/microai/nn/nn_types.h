@@ -56,12 +56,23 @@ typedef struct {
     int32_t max;
 } nn_activation;
 
+/// How accumulators are rescaled: the two goldens differ here (stored per op in the
+/// blob as mai_op.rounding).
+typedef enum {
+    NN_ROUNDING_DOUBLE = 0, ///< gemmlowp's SaturatingRoundingDoublingHighMul, then
+                            ///< RoundingDivideByPOT: TFLite-Micro, CMSIS-NN (nn_requantize)
+    NN_ROUNDING_SINGLE = 1, ///< one rounding in 64 bits: LiteRT >= 2's reference
+                            ///< FULLY_CONNECTED (nn_requantize_single)
+    NN_ROUNDING_COUNT = 2,
+} nn_rounding;
+
 /// Requantization of int32 accumulators: per output channel, or one for all.
 /// multiplier is Q31 (TFLite QuantizeMultiplier), shift > 0 is a left shift.
 typedef struct {
     const int32_t *multiplier;
     const int32_t *shift;
     int32_t per_channel; ///< 1: arrays have one entry per output channel; 0: one entry
+    int32_t rounding;    ///< nn_rounding (FULLY_CONNECTED takes both; conv kernels DOUBLE)
 } nn_quant;
 
 /// CONV_2D and DEPTHWISE_CONV_2D.

@@ -48,8 +48,8 @@ def _maxpool(in_dims: tuple[int, ...], in_size: int) -> bytes:
             "act": {"min": -128, "max": 127},
         },
     )
-    x = B.BlobTensor("int8", (1, 2, 2, 4), offset=0)
-    y = B.BlobTensor("int8", (1, 2, 2, 4), offset=16)
+    x = B.BlobTensor("s8", (1, 2, 2, 4), offset=0)
+    y = B.BlobTensor("s8", (1, 2, 2, 4), offset=16)
     blob = B.pack([x, y], [B.BlobOp(4, 7, [0], [1], params)], [0], [1], arena_size=32)
     return patch(blob, "tensor", 0, dims=list(in_dims), size=in_size)
 
