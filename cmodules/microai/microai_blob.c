@@ -18,7 +18,7 @@
 #include "py/runtime.h"
 
 #include "microai_blob.h"
-#include "nn/mai_exec.h"
+#include "runtime/mai_exec.h"
 
 typedef struct _microai_blob_obj_t {
     mp_obj_base_t base;

@@ -16,7 +16,7 @@
 #include "microai_frozen.h"
 #include "microai_model.h"
 #include "microai_profile.h"
-#include "nn/mai_exec.h"
+#include "runtime/mai_exec.h"
 
 // The one static tensor arena, sized per board (board.json "arena_bytes") and placed
 // where the board says (the STM32F405 keeps it in a 64 KiB region of its own).
@@ -59,11 +59,8 @@ uint8_t *microai_static_arena(size_t *size) {
 }
 
 static const char *op_type_name(uint32_t type) {
-    static const char *const names[MAI_OP_COUNT] = {
-        "CONV", "DWCONV", "FC", "AVGPOOL", "MAXPOOL", "ADD", "MUL", "SOFTMAX", "LOGISTIC",
-        "MEAN", "PAD", "CONCAT", "REQUANTIZE", "QUANTIZE", "DEQUANTIZE",
-    };
-    return type < MAI_OP_COUNT ? names[type] : "?";
+    const char *name = mai_op_name(type);
+    return name ? name : "?";
 }
 
 // Raise ValueError naming what failed and where: "blob rejected: invalid op at op 3
@@ -76,6 +73,14 @@ static NORETURN void raise_mai(const uint8_t *blob, const char *what, mai_status
         const char *type = "?";
         if (err->index >= 0 && (uint32_t)err->index < h->n_ops) {
             type = op_type_name(((const mai_op *)(blob + h->ops_offset))[err->index].type);
+        }
+        if (err->why != NULL) {
+            // The chosen kernel's own reason: "kernel CONV_PW_S8 does not take it: needs ..."
+            const mai_op *op = (const mai_op *)(blob + h->ops_offset) + err->index;
+            const char *kernel = mai_kernel_name(op->kernel);
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("%s: %s at op %d (%s): kernel %s does not take it: %s"), what,
+                status, (int)err->index, type, kernel ? kernel : "?", err->why);
         }
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s: %s at op %d (%s): %s"), what,
             status, (int)err->index, type,

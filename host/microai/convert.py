@@ -84,7 +84,7 @@ def convert(model: bytes, name: str = "model", golden: str = DEFAULT_GOLDEN) -> 
 
 def _convert(model: bytes, name: str, golden: str) -> Converted:
     g = read_model(model, name)
-    _, lib = native.load()
+    table = native.table()
     unsupported = [op for op in g.ops if op.opcode not in LOWERINGS and op.opcode not in ALIASES]
     if unsupported:
         lines = "\n".join(f"  {g.describe(op)}" for op in unsupported)
@@ -187,8 +187,8 @@ def _convert(model: bytes, name: str, golden: str) -> Converted:
             raise ConvertError(f"{g.describe(op)}: a parameter out of range ({e})") from None
         blob_ops.append(
             B.BlobOp(
-                type=getattr(lib, "MAI_OP_" + low.type),
-                kernel=getattr(lib, "NN_KERNEL_" + low.kernel),
+                type=table["ops"][low.type],
+                kernel=table["kernels"][low.kernel][0],
                 inputs=ins,
                 outputs=outs,
                 params=params,

@@ -27,13 +27,20 @@ class ModelError(InputError):
     pass
 
 
-def _message(lib, ffi, status: int, err) -> str:
+def _message(lib, ffi, status: int, err, blob: bytes = b"") -> str:
     text = ffi.string(lib.mai_status_str(status)).decode()
     if status in (lib.MAI_E_OP, lib.MAI_E_KERNEL, lib.MAI_E_TENSOR, lib.MAI_E_IO):
         what = {lib.MAI_E_TENSOR: "tensor", lib.MAI_E_IO: "model input/output"}.get(status, "op")
         text += f" at {what} {err.index}"
         if status == lib.MAI_E_KERNEL:
             text += f" (kernel status {err.detail})"
+        elif err.why != ffi.NULL:
+            # The kernel's own reason, with the kernel's name from the blob's op table.
+            h = B.read_header(blob)
+            op = B.OP.unpack(blob, h["ops_offset"] + err.index * B.OP.size)
+            name = lib.mai_kernel_name(op["kernel"])
+            kernel = "?" if name == ffi.NULL else ffi.string(name).decode()
+            text += f": kernel {kernel} does not take it: {ffi.string(err.why).decode()}"
         elif err.detail:
             text += ": " + ffi.string(lib.mai_check_str(err.detail)).decode()
     return text
@@ -60,7 +67,7 @@ class Model:
         usable = len(arena) - pad
         status = lib.mai_load(self._m, blob_ptr, len(self.blob), base + pad, max(usable, 0), err)
         if status != lib.MAI_OK:
-            raise ModelError(f"blob rejected: {_message(lib, ffi, status, err)}")
+            raise ModelError(f"blob rejected: {_message(lib, ffi, status, err, self.blob)}")
         self._arena = base + pad
         self.header = B.read_header(self.blob)
         self._closed = False
@@ -74,7 +81,7 @@ class Model:
         base += (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
         status = lib.mai_load(self._m, blob_ptr, len(self.blob), base, 0, err)
         if status not in (lib.MAI_OK, lib.MAI_E_ARENA_TOO_SMALL):
-            raise ModelError(f"blob rejected: {_message(lib, ffi, status, err)}")
+            raise ModelError(f"blob rejected: {_message(lib, ffi, status, err, self.blob)}")
         need = B.read_header(self.blob)["arena_size"]
         if need > MAX_ARENA_BYTES:
             raise ModelError(

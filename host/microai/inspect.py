@@ -16,11 +16,6 @@ STORAGE_NAMES = {v: k for k, v in B.STORAGES.items()}
 ROUNDING_NAMES = {v: k for k, v in B.ROUNDINGS.items()}
 
 
-def _enum_names(prefix: str) -> dict[int, str]:
-    _, lib = native.load()
-    return {getattr(lib, n): n[len(prefix) :] for n in dir(lib) if n.startswith(prefix)}
-
-
 def _shape(t: dict) -> list[int]:
     return t["dims"][B.MAX_RANK - min(t["rank"], B.MAX_RANK) :]
 
@@ -68,14 +63,16 @@ def describe(blob: bytes) -> dict:
     """A dict with the header, every tensor and every layer; totals on top."""
     h = B.read_header(blob)
     if h["magic"] != B.MAGIC or h["version"] != B.VERSION:
-        raise B.BlobError("not a microai blob of format version 1")
+        raise B.BlobError(f"not a microai blob of format version {B.VERSION}")
     if h["total_size"] > len(blob):
         raise B.BlobError(f"header total_size {h['total_size']:,} > the {len(blob):,} bytes")
     tensors = [
         _table(B.TENSOR, blob, h["tensors_offset"] + i * B.TENSOR.size, f"tensor {i}")
         for i in range(h["n_tensors"])
     ]
-    op_names, kernel_names = _enum_names("MAI_OP_"), _enum_names("NN_KERNEL_")
+    table = native.table()
+    op_names = {t: name for name, t in table["ops"].items()}
+    kernel_names = {k: name for name, (k, _) in table["kernels"].items()}
     layers = []
     total_macs = 0
     for i in range(h["n_ops"]):

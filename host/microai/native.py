@@ -18,9 +18,16 @@ from pathlib import Path
 from . import BuildError
 from .paths import BUILD_DIR, CMODULES_DIR
 
-NN_DIR = CMODULES_DIR / "microai" / "nn"
+NN_DIR = CMODULES_DIR / "microai" / "nn"  # the kernels
+RUNTIME_DIR = CMODULES_DIR / "microai" / "runtime"  # the blob loader, executor and table
+C_DIRS = [NN_DIR, RUNTIME_DIR]
 # Headers whose declarations Python sees, in dependency order.
-HEADERS = ["nn_types.h", "nn_functions.h", "mai_blob.h", "mai_exec.h"]
+HEADERS = [
+    NN_DIR / "nn_types.h",
+    NN_DIR / "nn_functions.h",
+    RUNTIME_DIR / "mai_blob.h",
+    RUNTIME_DIR / "mai_exec.h",
+]
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
 
 _lock = threading.Lock()
@@ -31,7 +38,7 @@ class NativeBuildError(BuildError):
 
 
 def _headers() -> list[Path]:
-    return [NN_DIR / h for h in HEADERS]
+    return list(HEADERS)
 
 
 def _strip(text: str) -> str:
@@ -54,7 +61,7 @@ def _cdef(headers: list[Path]) -> str:
 
 
 def sources() -> list[Path]:
-    return sorted(NN_DIR.rglob("*.c"))
+    return sorted(p for d in C_DIRS for p in d.rglob("*.c"))
 
 
 @cache
@@ -67,8 +74,9 @@ def load():
     flags = CFLAGS + os.environ.get("MICROAI_HOST_CFLAGS", "").split()
     cdef = _cdef(headers)
     h = hashlib.sha256(cdef.encode())
-    for p in headers + srcs:
-        h.update(str(p.relative_to(NN_DIR)).encode() + b"\0" + p.read_bytes())
+    all_headers = sorted(p for d in C_DIRS for p in d.rglob("*.h"))
+    for p in all_headers + srcs:
+        h.update(str(p.relative_to(CMODULES_DIR)).encode() + b"\0" + p.read_bytes())
     h.update(" ".join(flags).encode())
     key = h.hexdigest()[:16]
     name = f"_microai_nn_{key}"
@@ -83,7 +91,7 @@ def load():
                 name,
                 includes,
                 sources=[str(p) for p in srcs],
-                include_dirs=[str(NN_DIR)],
+                include_dirs=[str(d) for d in C_DIRS],
                 extra_compile_args=flags,
                 extra_link_args=[f for f in flags if f.startswith("-fsanitize")],
             )
@@ -104,3 +112,27 @@ def pack(ctype: str, fields: dict) -> bytes:
     laid out by the C compiler's rules as the runtime reads them."""
     ffi, _ = load()
     return bytes(ffi.buffer(ffi.new(f"{ctype} *", fields)))
+
+
+@cache
+def table() -> dict:
+    """The C table (runtime/mai_table.h) as the host reads it, never a second list:
+    {"ops": {name: type}, "kernels": {name: (id, op name)} in the host's order of
+    preference, "storages": {name: (id, bits)}}."""
+    ffi, lib = load()
+
+    def s(p) -> str | None:
+        return None if p == ffi.NULL else ffi.string(p).decode()
+
+    ops = {s(lib.mai_op_name(t)): t for t in range(lib.MAI_OP_COUNT) if s(lib.mai_op_name(t))}
+    op_of = {v: k for k, v in ops.items()}
+    kernels = {}
+    i = 0
+    while (k := lib.mai_kernel_order(i)) != lib.NN_KERNEL_NONE:
+        kernels[s(lib.mai_kernel_name(k))] = (k, op_of[lib.mai_kernel_op(k)])
+        i += 1
+    storages = {
+        s(lib.mai_storage_name(t)): (t, lib.mai_storage_bits(t))
+        for t in range(lib.MAI_STORAGE_COUNT)
+    }
+    return {"ops": ops, "kernels": kernels, "storages": storages}

@@ -38,6 +38,7 @@ typedef enum {
     NN_KERNEL_REQUANTIZE_S8 = 15,
     NN_KERNEL_QUANTIZE_F32_S8 = 16,
     NN_KERNEL_DEQUANTIZE_S8_F32 = 17,
+    NN_KERNEL_COUNT = 18,
 } nn_kernel;
 
 /// A 4-D NHWC shape. [batch, depth] is {n = batch, h = 1, w = 1, c = depth}.

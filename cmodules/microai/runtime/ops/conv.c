@@ -1,19 +1,10 @@
-// microai: prepare/eval for MAI_OP_CONV, MAI_OP_DWCONV and MAI_OP_FC.
+// microai: the op checks of MAI_OP_CONV, MAI_OP_DWCONV and MAI_OP_FC, and the table
+// glue (supports, scratch, eval) of their kernels.
 //
 // Inputs: [0] activation int8, [1] weights int8 (const), [2] bias int32 (const) or
 // omitted, [3] multipliers int32[n], [4] shifts int32[n] (const, n = out channels or 1).
 // Output: [0] int8. prepare() checks everything the kernels trust; eval() only calls.
-#include "mai_ops.h"
-#include "nn_functions.h"
-
-static mai_status mai_op_fail(mai_error *err, mai_check detail) {
-    err->detail = detail;
-    return MAI_E_OP;
-}
-
-static uint32_t mai_elements(const nn_dims *d) {
-    return (uint32_t)d->n * (uint32_t)d->h * (uint32_t)d->w * (uint32_t)d->c;
-}
+#include "common.h"
 
 // Checks common to the three ops: io counts, dtypes, constness, zero points against the
 // params' offsets, bias and requantization arrays for `channels` output channels.
@@ -45,11 +36,11 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if (i0 < o0 + out->size && o0 < i0 + in->size) {
         return MAI_CHECK_OVERLAP;
     }
-    if (bias->data != NULL && mai_elements(&bias->dims) != channels) {
+    if (bias->data != NULL && ops_elements(&bias->dims) != channels) {
         return MAI_CHECK_SHAPE;
     }
-    uint32_t n = mai_elements(&mult->dims);
-    if ((n != 1 && n != channels) || mai_elements(&shift->dims) != n) {
+    uint32_t n = ops_elements(&mult->dims);
+    if ((n != 1 && n != channels) || ops_elements(&shift->dims) != n) {
         return MAI_CHECK_SHAPE;
     }
     // nn_requantize's contract: Q31 multiplier >= 0, shift in [-31, 30].
@@ -60,10 +51,6 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
         }
     }
     return MAI_CHECK_NONE;
-}
-
-static int mai_act_ok(const nn_activation *act) {
-    return act->min >= -128 && act->min <= act->max && act->max <= 127;
 }
 
 // Output size along one axis agrees with the input size, filter, stride, dilation and
@@ -85,7 +72,7 @@ static mai_check mai_check_conv_params(const mai_op_ctx *ctx) {
     const nn_conv_params *p = ctx->params;
     if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1
         || p->input_offset < -127 || p->input_offset > 128 || p->output_offset < -128
-        || p->output_offset > 127 || !mai_act_ok(&p->act)) {
+        || p->output_offset > 127 || !ops_act_ok(&p->act)) {
         return MAI_CHECK_PARAM;
     }
     return MAI_CHECK_NONE;
@@ -111,16 +98,13 @@ static nn_quant mai_quant(const mai_op_ctx *ctx) {
     nn_quant q;
     q.multiplier = ctx->in[3].data;
     q.shift = ctx->in[4].data;
-    q.per_channel = mai_elements(&ctx->in[3].dims) > 1;
+    q.per_channel = ops_elements(&ctx->in[3].dims) > 1;
     q.rounding = ctx->rounding;
     return q;
 }
 
 // The checks CONV and DWCONV share: params, weighted-op inputs, and the spatial shapes.
 static mai_check mai_check_conv_common(const mai_op_ctx *ctx) {
-    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
-        return MAI_CHECK_ROUNDING; // both goldens' conv kernels round twice
-    }
     mai_check c = mai_check_conv_params(ctx);
     if (c == MAI_CHECK_NONE) {
         const nn_conv_params *p = ctx->params;
@@ -138,30 +122,52 @@ static mai_check mai_check_conv_common(const mai_op_ctx *ctx) {
 mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = mai_check_conv_common(ctx);
     if (c != MAI_CHECK_NONE) {
-        return mai_op_fail(err, c);
+        return ops_fail(err, c);
     }
     const nn_conv_params *p = ctx->params;
     const nn_dims *i = &ctx->in[0].dims, *f = &ctx->in[1].dims, *o = &ctx->out[0].dims;
     if (p->depth_multiplier != 1) {
-        return mai_op_fail(err, MAI_CHECK_PARAM);
+        return ops_fail(err, MAI_CHECK_PARAM);
     }
     if (f->c != i->c || f->n != o->c) {
-        return mai_op_fail(err, MAI_CHECK_SHAPE);
-    }
-    if (ctx->kernel != nn_conv_s8_kernel(p, i, f, o)) {
-        return mai_op_fail(err, MAI_CHECK_KERNEL);
-    }
-    if (ctx->scratch_size != nn_conv_s8_scratch_size(p, i, f, o)) {
-        return mai_op_fail(err, MAI_CHECK_SCRATCH);
+        return ops_fail(err, MAI_CHECK_SHAPE);
     }
     return MAI_OK;
 }
 
-nn_status mai_eval_conv(const mai_op_ctx *ctx) {
+// Both goldens' conv and depthwise kernels round twice; so do ours.
+const char *mai_supports_conv_s8(const mai_op_ctx *ctx) {
+    return ctx->rounding == NN_ROUNDING_DOUBLE ? NULL : "rounds double only";
+}
+
+const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
+    const nn_conv_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims, *f = &ctx->in[1].dims, *o = &ctx->out[0].dims;
+    if (f->h != 1 || f->w != 1 || p->stride_h != 1 || p->stride_w != 1 || p->pad_h != 0
+        || p->pad_w != 0 || p->dilation_h != 1 || p->dilation_w != 1 || i->h != o->h
+        || i->w != o->w) {
+        return "needs a 1x1 filter, stride 1, dilation 1, no padding";
+    }
+    return mai_supports_conv_s8(ctx);
+}
+
+uint32_t mai_scratch_conv_im2col_s8(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_im2col_s8_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+nn_status mai_eval_conv_im2col_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
-    return nn_conv_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
-        ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims, ctx->out[0].data, ctx->scratch,
-        ctx->scratch_size);
+    return nn_conv_im2col_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
+nn_status mai_eval_conv_pw_s8(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_pw_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data);
 }
 
 // ---- DWCONV -------------------------------------------------------------------------
@@ -169,30 +175,41 @@ nn_status mai_eval_conv(const mai_op_ctx *ctx) {
 mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
     mai_check c = mai_check_conv_common(ctx);
     if (c != MAI_CHECK_NONE) {
-        return mai_op_fail(err, c);
+        return ops_fail(err, c);
     }
     const nn_conv_params *p = ctx->params;
     const nn_dims *i = &ctx->in[0].dims, *f = &ctx->in[1].dims, *o = &ctx->out[0].dims;
     if (p->depth_multiplier < 1) {
-        return mai_op_fail(err, MAI_CHECK_PARAM);
+        return ops_fail(err, MAI_CHECK_PARAM);
     }
     if (f->n != 1 || f->c != o->c || (int64_t)i->c * p->depth_multiplier != o->c) {
-        return mai_op_fail(err, MAI_CHECK_SHAPE);
-    }
-    if (ctx->kernel != nn_dw_conv_wrapper_s8_kernel(p, i, f, o)) {
-        return mai_op_fail(err, MAI_CHECK_KERNEL);
-    }
-    if (ctx->scratch_size != nn_dw_conv_wrapper_s8_scratch_size(p, i, f, o)) {
-        return mai_op_fail(err, MAI_CHECK_SCRATCH);
+        return ops_fail(err, MAI_CHECK_SHAPE);
     }
     return MAI_OK;
 }
 
-nn_status mai_eval_dwconv(const mai_op_ctx *ctx) {
+const char *mai_supports_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
+    const nn_conv_params *p = ctx->params;
+    const nn_dims *f = &ctx->in[1].dims;
+    if (f->h != 3 || f->w != 3 || p->depth_multiplier != 1 || p->dilation_h != 1
+        || p->dilation_w != 1) {
+        return "needs a 3x3 filter, depth multiplier 1, dilation 1";
+    }
+    return mai_supports_conv_s8(ctx);
+}
+
+nn_status mai_eval_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
-    return nn_dw_conv_wrapper_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+    return nn_dw_conv_3x3_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
         &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
-        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+        ctx->out[0].data);
+}
+
+nn_status mai_eval_dw_conv_s8(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_dw_conv_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data);
 }
 
 // ---- FC -----------------------------------------------------------------------------
@@ -201,16 +218,16 @@ nn_status mai_eval_dwconv(const mai_op_ctx *ctx) {
 // is any shape of batches x in_depth elements, as in TFLite.
 mai_status mai_prepare_fc(const mai_op_ctx *ctx, mai_error *err) {
     if (ctx->params_size != sizeof(nn_fc_params)) {
-        return mai_op_fail(err, MAI_CHECK_PARAMS_SIZE);
+        return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
     }
     const nn_fc_params *p = ctx->params;
     if (p->input_offset < -127 || p->input_offset > 128 || p->filter_offset < -127
         || p->filter_offset > 128 || p->output_offset < -128 || p->output_offset > 127
-        || !mai_act_ok(&p->act)) {
-        return mai_op_fail(err, MAI_CHECK_PARAM);
+        || !ops_act_ok(&p->act)) {
+        return ops_fail(err, MAI_CHECK_PARAM);
     }
     if (ctx->n_in != 5 || ctx->n_out != 1) {
-        return mai_op_fail(err, MAI_CHECK_IO_COUNT);
+        return ops_fail(err, MAI_CHECK_IO_COUNT);
     }
     const nn_dims *w = &ctx->in[1].dims;
     mai_check c = mai_check_weighted_op(ctx, (uint32_t)w->w, p->input_offset,
@@ -219,31 +236,25 @@ mai_status mai_prepare_fc(const mai_op_ctx *ctx, mai_error *err) {
         c = MAI_CHECK_PARAM;
     }
     if (c != MAI_CHECK_NONE) {
-        return mai_op_fail(err, c);
+        return ops_fail(err, c);
     }
     if (ctx->in[1].rank != 2) {
-        return mai_op_fail(err, MAI_CHECK_RANK);
+        return ops_fail(err, MAI_CHECK_RANK);
     }
-    uint32_t in_n = mai_elements(&ctx->in[0].dims);
-    uint32_t out_n = mai_elements(&ctx->out[0].dims);
+    uint32_t in_n = ops_elements(&ctx->in[0].dims);
+    uint32_t out_n = ops_elements(&ctx->out[0].dims);
     uint32_t in_depth = (uint32_t)w->c, out_depth = (uint32_t)w->w;
     if (in_n % in_depth != 0 || (uint32_t)ctx->out[0].dims.c != out_depth
         || out_n != in_n / in_depth * out_depth) {
-        return mai_op_fail(err, MAI_CHECK_SHAPE);
-    }
-    if (ctx->kernel != NN_KERNEL_FC_S8) {
-        return mai_op_fail(err, MAI_CHECK_KERNEL);
-    }
-    if (ctx->scratch_size != 0) {
-        return mai_op_fail(err, MAI_CHECK_SCRATCH);
+        return ops_fail(err, MAI_CHECK_SHAPE);
     }
     return MAI_OK;
 }
 
-nn_status mai_eval_fc(const mai_op_ctx *ctx) {
+nn_status mai_eval_fc_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     const nn_dims *w = &ctx->in[1].dims;
-    int32_t batches = (int32_t)(mai_elements(&ctx->in[0].dims) / (uint32_t)w->c);
+    int32_t batches = (int32_t)(ops_elements(&ctx->in[0].dims) / (uint32_t)w->c);
     return nn_fc_s8(ctx->params, &q, batches, w->c, ctx->in[0].data, w->w, ctx->in[1].data,
         ctx->in[2].data, ctx->out[0].data);
 }

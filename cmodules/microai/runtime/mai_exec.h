@@ -50,12 +50,14 @@ typedef enum {
     MAI_CHECK_QUANT = 19,      ///< scale negative, NaN or infinite
     MAI_CHECK_LAYOUT = 20,     ///< a layout (or its metadata) the tensor or op cannot take
     MAI_CHECK_ROUNDING = 21,   ///< a rounding the op's kernel does not do
+    MAI_CHECK_SUPPORTS = 22,   ///< the chosen kernel does not take this op (mai_error.why)
 } mai_check;
 
 /// Where an error is: the op or tensor index, and what failed.
 typedef struct {
-    int32_t index;  ///< op or tensor index, or -1
-    int32_t detail; ///< mai_check for load errors; nn_status for MAI_E_KERNEL
+    int32_t index;   ///< op or tensor index, or -1
+    int32_t detail;  ///< mai_check for load errors; nn_status for MAI_E_KERNEL
+    const char *why; ///< MAI_CHECK_SUPPORTS: the kernel's reason (a fixed string), else NULL
 } mai_error;
 
 /// A tensor as an op sees it.
@@ -117,12 +119,19 @@ const char *mai_check_str(mai_check c);
 /// CRC-32 (IEEE 802.3, as zlib.crc32) of n bytes, continuing from crc (0 to start).
 uint32_t mai_crc32(uint32_t crc, const void *data, size_t n);
 
-/// Per-op-type prepare (load-time checks: params size, io count, dtypes, shapes, kernel
-/// choice, scratch size) and eval (the thin per-inference path). One table, in
-/// mai_ops.c, indexed by mai_op_type.
-typedef struct {
-    mai_status (*prepare)(const mai_op_ctx *ctx, mai_error *err);
-    nn_status (*eval)(const mai_op_ctx *ctx);
-} mai_op_impl;
+/// op's context (tensor views, params, scratch) as the kernels see it; for the loader.
+void mai_make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx);
+
+/// The table (mai_table.h), for the host: names (NULL for a number with no row), the op
+/// type a kernel runs (-1 for none), kernels in order of preference (i = 0, 1, ... until
+/// NN_KERNEL_NONE), storage bits, and a kernel's checks on a context the host built.
+const char *mai_op_name(uint32_t type);
+const char *mai_kernel_name(uint32_t kernel);
+int32_t mai_kernel_op(uint32_t kernel);
+uint32_t mai_kernel_order(uint32_t i);
+const char *mai_storage_name(uint32_t storage);
+uint32_t mai_storage_bits(uint32_t storage);
+const char *mai_kernel_supports(uint32_t kernel, const mai_op_ctx *ctx);
+uint32_t mai_kernel_scratch(uint32_t kernel, const mai_op_ctx *ctx);
 
 #endif // MICROAI_MAI_EXEC_H

@@ -1,8 +1,10 @@
-// microai blob executor: every check once at load, then a thin walk over the op table.
+// microai blob loader: every check once, before the first inference. The header and
+// tables against the blob, each tensor against the format's limits, each op against its
+// type's checks and the chosen kernel's supports() (mai_table.h); then the walk
+// (mai_exec.c) trusts it all.
 #include <string.h>
 
-#include "mai_exec.h"
-#include "mai_ops.h"
+#include "mai_table.h"
 
 // Bytes a tensor of n elements takes in `storage` when the innermost dim is c, or 0
 // for an unknown storage type.
@@ -29,70 +31,6 @@ static uint32_t storage_align(uint8_t storage) {
     return 1;
 }
 
-// CRC-32 (reflected polynomial 0xEDB88320, as zlib), a nibble at a time: 64 bytes of table.
-uint32_t mai_crc32(uint32_t crc, const void *data, size_t n) {
-    static const uint32_t table[16] = {
-        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-    };
-    const uint8_t *p = data;
-    crc = ~crc;
-    while (n--) {
-        crc ^= *p++;
-        crc = (crc >> 4) ^ table[crc & 15];
-        crc = (crc >> 4) ^ table[crc & 15];
-    }
-    return ~crc;
-}
-
-const char *mai_status_str(mai_status s) {
-    switch (s) {
-        case MAI_OK: return "ok";
-        case MAI_E_TRUNCATED: return "blob truncated";
-        case MAI_E_MAGIC: return "not a microai blob (bad magic)";
-        case MAI_E_VERSION: return "unsupported blob version (reconvert the model with this microai)";
-        case MAI_E_CRC: return "CRC mismatch (corrupted blob)";
-        case MAI_E_LAYOUT: return "blob sections out of bounds or misaligned";
-        case MAI_E_TENSOR: return "invalid tensor";
-        case MAI_E_OP: return "invalid op";
-        case MAI_E_ARENA_TOO_SMALL: return "arena too small";
-        case MAI_E_ARENA_ALIGN: return "arena not 16-byte aligned";
-        case MAI_E_KERNEL: return "kernel error";
-        case MAI_E_IO: return "model input/output index out of range";
-        case MAI_E_ARENA_OVERLAP: return "arena overlaps the blob";
-    }
-    return "unknown error";
-}
-
-const char *mai_check_str(mai_check c) {
-    switch (c) {
-        case MAI_CHECK_NONE: return "";
-        case MAI_CHECK_BOUNDS: return "outside the blob or the arena";
-        case MAI_CHECK_ALIGN: return "misaligned";
-        case MAI_CHECK_DTYPE: return "wrong or unknown storage type";
-        case MAI_CHECK_RANK: return "wrong rank";
-        case MAI_CHECK_SIZE: return "size does not match shape";
-        case MAI_CHECK_OP_TYPE: return "unknown op type";
-        case MAI_CHECK_IO_COUNT: return "wrong number of inputs or outputs";
-        case MAI_CHECK_IO_ID: return "tensor id out of range";
-        case MAI_CHECK_PARAMS_SIZE: return "wrong params size";
-        case MAI_CHECK_PARAM: return "parameter out of range";
-        case MAI_CHECK_SHAPE: return "shapes do not agree";
-        case MAI_CHECK_KERNEL: return "kernel choice differs from the runtime's";
-        case MAI_CHECK_SCRATCH: return "scratch size differs from the kernel's";
-        case MAI_CHECK_CONST: return "weights or parameters are not blob constants";
-        case MAI_CHECK_DIMS: return "a dim is 0, negative or past the format's limits";
-        case MAI_CHECK_OVERLAP: return "scratch, inputs or outputs overlap in the arena";
-        case MAI_CHECK_COUNT: return "the model has no inputs or no outputs";
-        case MAI_CHECK_ZERO_POINT: return "zero point outside the element type's range";
-        case MAI_CHECK_QUANT: return "scale negative or not finite";
-        case MAI_CHECK_LAYOUT: return "a layout this tensor or op cannot have";
-        case MAI_CHECK_ROUNDING: return "a rounding this op's kernel does not do";
-    }
-    return "unknown check";
-}
-
 // off + size <= limit, without overflow.
 static int fits(uint32_t off, uint32_t size, uint32_t limit) {
     return off <= limit && size <= limit - off;
@@ -101,45 +39,8 @@ static int fits(uint32_t off, uint32_t size, uint32_t limit) {
 static mai_status fail(mai_error *err, mai_status s, int32_t index, mai_check detail) {
     err->index = index;
     err->detail = detail;
+    err->why = NULL;
     return s;
-}
-
-static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
-    if (id == MAI_NO_TENSOR || id >= m->n_tensors) { // the second: checked at load
-        memset(v, 0, sizeof(*v));
-        return;
-    }
-    const mai_tensor *t = &m->tensors[id];
-    v->is_const = t->mem == MAI_MEM_BLOB;
-    v->data = v->is_const ? (void *)(m->blob + t->offset) : (void *)(m->arena + t->offset);
-    v->dims.n = t->dims[0];
-    v->dims.h = t->dims[1];
-    v->dims.w = t->dims[2];
-    v->dims.c = t->dims[3];
-    v->size = t->size;
-    v->storage = t->storage;
-    v->layout = t->layout;
-    v->scale = t->scale;
-    v->rank = t->rank;
-    v->zero_point = t->zero_point;
-}
-
-static void make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx) {
-    const uint16_t *ids = (const uint16_t *)(m->blob + op->io_offset);
-    ctx->params = m->blob + op->params_offset;
-    ctx->params_size = op->params_size;
-    ctx->kernel = op->kernel;
-    ctx->rounding = op->rounding;
-    ctx->n_in = op->n_in;
-    ctx->n_out = op->n_out;
-    for (uint32_t i = 0; i < op->n_in; i++) {
-        view(m, ids[i], &ctx->in[i]);
-    }
-    for (uint32_t i = 0; i < op->n_out; i++) {
-        view(m, ids[op->n_in + i], &ctx->out[i]);
-    }
-    ctx->scratch = op->scratch_size ? m->arena + op->scratch_offset : NULL;
-    ctx->scratch_size = op->scratch_size;
 }
 
 static mai_status check_header(const mai_header *h, size_t blob_size, mai_error *err) {
@@ -309,7 +210,7 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
         return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
     }
     mai_op_ctx ctx;
-    make_ctx(m, op, &ctx);
+    mai_make_ctx(m, op, &ctx);
     if (!op_arena_ok(&ctx)) {
         return fail(err, MAI_E_OP, i, MAI_CHECK_OVERLAP);
     }
@@ -322,11 +223,29 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
             return fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
         }
     }
-    mai_status s = mai_op_impls[op->type].prepare(&ctx, err);
+    // The kernel the host chose must be one of this op's ...
+    if (op->kernel >= NN_KERNEL_COUNT || mai_kernel_rows[op->kernel].name == NULL
+        || mai_kernel_rows[op->kernel].op != op->type) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
+    }
+    // ... the op must be well formed for any of its kernels ...
+    mai_status s = mai_op_rows[op->type].prepare(&ctx, err);
     if (s != MAI_OK) {
         err->index = i;
+        return s;
     }
-    return s;
+    // ... and this kernel must take it, with the scratch it needs.
+    const mai_kernel_row *k = &mai_kernel_rows[op->kernel];
+    const char *why = k->supports(&ctx);
+    if (why != NULL) {
+        fail(err, MAI_E_OP, i, MAI_CHECK_SUPPORTS);
+        err->why = why;
+        return MAI_E_OP;
+    }
+    if (k->scratch(&ctx) != op->scratch_size) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_SCRATCH);
+    }
+    return MAI_OK;
 }
 
 mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *arena,
@@ -334,6 +253,7 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
     memset(m, 0, sizeof(*m));
     err->index = -1;
     err->detail = MAI_CHECK_NONE;
+    err->why = NULL;
     if (blob == NULL || blob_size < sizeof(mai_header)) {
         return fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
     }
@@ -385,58 +305,3 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
     return MAI_OK;
 }
 
-mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err) {
-    if (m->header == NULL || i >= m->n_ops) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
-    }
-    const mai_op *op = &m->ops[i];
-    // Checked at load; checked again here, cheaply, so that a blob whose bytes changed
-    // after the load can never index past the op table or the context's arrays.
-    if (op->type >= MAI_OP_COUNT) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
-    }
-    if (op->n_in > MAI_MAX_OP_IO || op->n_out > MAI_MAX_OP_IO) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
-    }
-    mai_op_ctx ctx;
-    make_ctx(m, op, &ctx);
-    nn_status s = mai_op_impls[op->type].eval(&ctx);
-    if (s != NN_OK) {
-        return fail(err, MAI_E_KERNEL, i, (mai_check)s);
-    }
-    return MAI_OK;
-}
-
-mai_status mai_invoke(const mai_model *m, mai_error *err) {
-    uint32_t n = m->header ? m->n_ops : 0;
-    for (uint32_t i = 0; i < n; i++) {
-        mai_status s = mai_invoke_op(m, i, err);
-        if (s != MAI_OK) {
-            return s;
-        }
-    }
-    return MAI_OK;
-}
-
-void *mai_tensor_data(const mai_model *m, uint32_t t) {
-    if (m->header == NULL || t >= m->n_tensors) {
-        return NULL;
-    }
-    mai_tensor_view v;
-    view(m, (uint16_t)t, &v);
-    return v.data;
-}
-
-uint32_t mai_input(const mai_model *m, uint32_t i) {
-    if (m->header == NULL || i >= m->header->n_inputs) {
-        return MAI_NO_TENSOR;
-    }
-    return ((const uint16_t *)(m->blob + m->header->io_offset))[i];
-}
-
-uint32_t mai_output(const mai_model *m, uint32_t i) {
-    if (m->header == NULL || i >= m->header->n_outputs) {
-        return MAI_NO_TENSOR;
-    }
-    return ((const uint16_t *)(m->blob + m->header->io_offset))[m->header->n_inputs + i];
-}

@@ -1,0 +1,99 @@
+// microai: THE table of op types, kernels and storage types.
+//
+// Every list of them — the loader's checks, the executor's dispatch, the names the
+// MicroPython module prints, the names and numbers the host reads through cffi
+// (mai_op_name(), mai_kernel_name(), ...) — is an expansion of these macros, so
+// nothing can drift. The numbers themselves are the blob format's (mai_blob.h:
+// mai_op_type, mai_storage; nn_types.h: nn_kernel); rows are placed at those numbers.
+//
+// Adding a kernel variant: its C file in nn/<family>/, one MAI_KERNEL_TABLE row (with
+// its supports/scratch/eval glue in ops/<family>.c), one host lowering rule.
+#ifndef MICROAI_MAI_TABLE_H
+#define MICROAI_MAI_TABLE_H
+
+#include "mai_exec.h"
+
+// X(NAME, bits): storage types (mai_storage).
+#define MAI_STORAGE_TABLE(X) \
+    X(S8, 8) \
+    X(S32, 32) \
+    X(F32, 32) \
+    X(S16, 16) \
+    X(S4, 4) \
+    X(B1, 1)
+
+// X(NAME, prepare): op types (mai_op_type) and the checks every kernel of the op relies
+// on (params size and values, io counts, storage types, shapes, zero points, overlaps).
+#define MAI_OP_TABLE(X) \
+    X(CONV, mai_prepare_conv) \
+    X(DWCONV, mai_prepare_dwconv) \
+    X(FC, mai_prepare_fc) \
+    X(AVGPOOL, mai_prepare_avgpool) \
+    X(MAXPOOL, mai_prepare_maxpool) \
+    X(ADD, mai_prepare_add) \
+    X(MUL, mai_prepare_mul) \
+    X(SOFTMAX, mai_prepare_softmax) \
+    X(LOGISTIC, mai_prepare_logistic) \
+    X(MEAN, mai_prepare_mean) \
+    X(PAD, mai_prepare_pad) \
+    X(CONCAT, mai_prepare_concat) \
+    X(REQUANTIZE, mai_prepare_requantize) \
+    X(QUANTIZE, mai_prepare_quantize) \
+    X(DEQUANTIZE, mai_prepare_dequantize)
+
+// X(NAME, OP, supports, scratch, eval): kernels (nn_kernel). NAME runs op type OP;
+// supports(ctx) is NULL when the kernel takes the op as the loader saw it, else why not
+// (a fixed string); scratch(ctx) is the arena bytes it needs; eval(ctx) runs it. Within
+// an op, rows are in the host's order of preference (the first that supports wins).
+#define MAI_KERNEL_TABLE(X) \
+    X(CONV_PW_S8, CONV, mai_supports_conv_pw_s8, mai_scratch_none, mai_eval_conv_pw_s8) \
+    X(CONV_IM2COL_S8, CONV, mai_supports_conv_s8, mai_scratch_conv_im2col_s8, \
+    mai_eval_conv_im2col_s8) \
+    X(DW_CONV_3X3_S8, DWCONV, mai_supports_dw_conv_3x3_s8, mai_scratch_none, \
+    mai_eval_dw_conv_3x3_s8) \
+    X(DW_CONV_S8, DWCONV, mai_supports_conv_s8, mai_scratch_none, mai_eval_dw_conv_s8) \
+    X(FC_S8, FC, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
+    X(AVGPOOL_S8, AVGPOOL, mai_supports_any, mai_scratch_none, mai_eval_avgpool) \
+    X(MAXPOOL_S8, MAXPOOL, mai_supports_any, mai_scratch_none, mai_eval_maxpool) \
+    X(ADD_S8, ADD, mai_supports_any, mai_scratch_none, mai_eval_add) \
+    X(MUL_S8, MUL, mai_supports_any, mai_scratch_none, mai_eval_mul) \
+    X(SOFTMAX_S8, SOFTMAX, mai_supports_any, mai_scratch_none, mai_eval_softmax) \
+    X(LOGISTIC_S8, LOGISTIC, mai_supports_any, mai_scratch_none, mai_eval_logistic) \
+    X(MEAN_S8, MEAN, mai_supports_any, mai_scratch_none, mai_eval_mean) \
+    X(PAD_S8, PAD, mai_supports_any, mai_scratch_none, mai_eval_pad) \
+    X(CONCAT_S8, CONCAT, mai_supports_any, mai_scratch_none, mai_eval_concat) \
+    X(REQUANTIZE_S8, REQUANTIZE, mai_supports_any, mai_scratch_none, mai_eval_requantize) \
+    X(QUANTIZE_F32_S8, QUANTIZE, mai_supports_any, mai_scratch_none, mai_eval_quantize) \
+    X(DEQUANTIZE_S8_F32, DEQUANTIZE, mai_supports_any, mai_scratch_none, mai_eval_dequantize)
+
+/// An op type's row.
+typedef struct {
+    const char *name;
+    mai_status (*prepare)(const mai_op_ctx *ctx, mai_error *err);
+} mai_op_row;
+
+/// A kernel's row.
+typedef struct {
+    const char *name;
+    uint8_t op; ///< mai_op_type it runs
+    const char *(*supports)(const mai_op_ctx *ctx);
+    uint32_t (*scratch)(const mai_op_ctx *ctx);
+    nn_status (*eval)(const mai_op_ctx *ctx);
+} mai_kernel_row;
+
+/// Indexed by mai_op_type and nn_kernel; a number with no row has a NULL name.
+extern const mai_op_row mai_op_rows[MAI_OP_COUNT];
+extern const mai_kernel_row mai_kernel_rows[NN_KERNEL_COUNT];
+
+// Every function the table names.
+#define MAI_DECLARE_OP(NAME, prepare) mai_status prepare(const mai_op_ctx *ctx, mai_error *err);
+#define MAI_DECLARE_KERNEL(NAME, OP, supports, scratch, eval) \
+    const char *supports(const mai_op_ctx *ctx); \
+    uint32_t scratch(const mai_op_ctx *ctx); \
+    nn_status eval(const mai_op_ctx *ctx);
+MAI_OP_TABLE(MAI_DECLARE_OP)
+MAI_KERNEL_TABLE(MAI_DECLARE_KERNEL)
+#undef MAI_DECLARE_OP
+#undef MAI_DECLARE_KERNEL
+
+#endif // MICROAI_MAI_TABLE_H

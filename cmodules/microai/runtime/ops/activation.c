@@ -1,0 +1,45 @@
+// microai: the op checks and kernel glue of MAI_OP_SOFTMAX and MAI_OP_LOGISTIC.
+#include "common.h"
+
+// ---- activations --------------------------------------------------------------------
+
+mai_status mai_prepare_softmax(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_softmax_params), 1,
+        1, MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c != MAI_CHECK_NONE) {
+        return ops_fail(err, c);
+    }
+    const nn_softmax_params *p = ctx->params;
+    // diff_min bounds |diff| << left_shift below 2^31 (TFLite's CalculateInputRadius).
+    if (p->input_multiplier < 0 || p->input_left_shift < 0 || p->input_left_shift > 31
+        || p->diff_min > 0
+        || (int64_t)(-(int64_t)p->diff_min) << p->input_left_shift > INT32_MAX
+        || ctx->out[0].zero_point != INT8_MIN) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    if (!ops_same_dims(&ctx->in[0].dims, &ctx->out[0].dims)) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    c = ops_check_unary(ctx);
+    return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
+}
+
+nn_status mai_eval_softmax(const mai_op_ctx *ctx) {
+    const nn_dims *d = &ctx->in[0].dims;
+    return nn_softmax_s8(ctx->params, d->n * d->h * d->w, d->c, ctx->in[0].data,
+        ctx->out[0].data);
+}
+
+mai_status mai_prepare_logistic(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_logistic_params), 1, 1, MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c == MAI_CHECK_NONE) {
+        c = ops_check_unary(ctx);
+    }
+    return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
+}
+
+nn_status mai_eval_logistic(const mai_op_ctx *ctx) {
+    return nn_logistic_s8(ctx->params, (int32_t)ctx->in[0].size, ctx->in[0].data,
+        ctx->out[0].data);
+}
+

@@ -1,0 +1,82 @@
+// microai: the op checks and kernel glue of MAI_OP_PAD and MAI_OP_CONCAT (1..8 inputs).
+#include "common.h"
+
+// ---- data movement ------------------------------------------------------------------
+
+mai_status mai_prepare_pad(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_pad_params), 1, 1,
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c != MAI_CHECK_NONE) {
+        return ops_fail(err, c);
+    }
+    const nn_pad_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
+    const int32_t din[4] = {i->n, i->h, i->w, i->c};
+    const int32_t dout[4] = {o->n, o->h, o->w, o->c};
+    if (!ops_is_s8(p->pad_value) || ctx->in[0].zero_point != ctx->out[0].zero_point) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    for (int d = 0; d < 4; d++) {
+        if (p->before[d] < 0 || p->after[d] < 0) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+        if ((int64_t)din[d] + p->before[d] + p->after[d] != dout[d]) {
+            return ops_fail(err, MAI_CHECK_SHAPE);
+        }
+    }
+    if (!ops_overlap_ok(&ctx->in[0], &ctx->out[0], 0)) {
+        return ops_fail(err, MAI_CHECK_OVERLAP);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_pad(const mai_op_ctx *ctx) {
+    return nn_pad_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data, &ctx->out[0].dims,
+        ctx->out[0].data);
+}
+
+mai_status mai_prepare_concat(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_concat_params), 1,
+        MAI_MAX_OP_IO, MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c != MAI_CHECK_NONE) {
+        return ops_fail(err, c);
+    }
+    const nn_concat_params *p = ctx->params;
+    if (p->axis < 0 || p->axis > 3) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    const nn_dims *o = &ctx->out[0].dims;
+    const int32_t dout[4] = {o->n, o->h, o->w, o->c};
+    int64_t along = 0;
+    for (uint32_t k = 0; k < ctx->n_in; k++) {
+        const nn_dims *i = &ctx->in[k].dims;
+        const int32_t din[4] = {i->n, i->h, i->w, i->c};
+        if (ctx->in[k].zero_point != ctx->out[0].zero_point) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+        for (int d = 0; d < 4; d++) {
+            if (d != p->axis && din[d] != dout[d]) {
+                return ops_fail(err, MAI_CHECK_SHAPE);
+            }
+        }
+        along += din[p->axis];
+        if (!ops_overlap_ok(&ctx->in[k], &ctx->out[0], 0)) {
+            return ops_fail(err, MAI_CHECK_OVERLAP);
+        }
+    }
+    if (along != dout[p->axis]) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_concat(const mai_op_ctx *ctx) {
+    const nn_dims *dims[MAI_MAX_OP_IO];
+    const int8_t *data[MAI_MAX_OP_IO];
+    for (uint32_t k = 0; k < ctx->n_in; k++) {
+        dims[k] = &ctx->in[k].dims;
+        data[k] = ctx->in[k].data;
+    }
+    return nn_concat_s8(ctx->params, ctx->n_in, dims, data, &ctx->out[0].dims,
+        ctx->out[0].data);
+}
