@@ -151,6 +151,21 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.
 _port_option = click.option(
     "--port", "-p", help="Serial port of a real board (instead of --board)."
 )
+
+
+def _golden_option(what: str):
+    from .golden import DEFAULT_GOLDEN, GOLDENS
+
+    return click.option(
+        "--golden",
+        type=click.Choice(GOLDENS),
+        default=DEFAULT_GOLDEN,
+        show_default=True,
+        help=f"The golden {what}: TFLite-Micro (tflm) or LiteRT's reference kernels "
+        "(litert); they differ in FULLY_CONNECTED's rounding.",
+    )
+
+
 _frozen_models_option = click.option(
     "--model",
     "models",
@@ -260,12 +275,13 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     type=click.Path(path_type=Path),
     help="Blob to write (default: MODEL with the .mai suffix).",
 )
-def convert(model: Path, output: Path | None) -> None:
+@_golden_option("to be bit-exact with (the blob's rounding)")
+def convert(model: Path, output: Path | None, golden: str) -> None:
     """Convert an int8 .tflite model into a microai blob (.mai)."""
     from .convert import convert as convert_model
 
     output = output or model.with_suffix(".mai")
-    result = convert_model(read_input(model, "a TFLite model"), model.name)
+    result = convert_model(read_input(model, "a TFLite model"), model.name, golden)
     write_output(output, result.blob)
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
@@ -322,16 +338,25 @@ def inspect(blob: Path, as_json: bool) -> None:
 @main.command()
 @click.argument("model", type=FILE)
 @_inputs_options(50, "check")
+@_golden_option("to compare with (the blob is converted for it)")
 @_json_option
 def verify(
-    model: Path, n_inputs: int, seed: int, input_files: tuple[Path, ...], as_json: bool
+    model: Path,
+    n_inputs: int,
+    seed: int,
+    input_files: tuple[Path, ...],
+    golden: str,
+    as_json: bool,
 ) -> None:
-    """Compare microai with LiteRT's reference kernels on every tensor; exit 0 if bit-exact."""
+    """Compare microai with a golden (TFLite-Micro or LiteRT's reference kernels) on
+    every tensor; exit 0 if bit-exact."""
     from .verify import verify as verify_model
 
     given = [load_npy(f) for f in input_files]
     data = read_input(model, "a TFLite model")
-    result = verify_model(data, n_inputs, seed, given, model.name, list(map(str, input_files)))
+    result = verify_model(
+        data, n_inputs, seed, given, model.name, list(map(str, input_files)), golden
+    )
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -342,7 +367,7 @@ def verify(
             "output tensor",
             "mismatches",
             "max |diff|",
-            title=f"{model.name}: {result['inputs']} inputs, LiteRT BUILTIN_REF",
+            title=f"{model.name}: {result['inputs']} inputs, golden {result['golden_title']}",
         )
         for L in result["layers"]:
             table.add_row(
@@ -509,6 +534,7 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
     default=None,
     help="Force the blob into flash, or into RAM (default: by size).",
 )
+@_golden_option("to compare the host engine with (the blob is converted for it)")
 @_json_option
 def hil(
     model: Path,
@@ -518,10 +544,12 @@ def hil(
     seed: int,
     input_files: tuple[Path, ...],
     frozen: bool | None,
+    golden: str,
     as_json: bool,
 ) -> None:
-    """Convert, deploy and run a .tflite on a board; compare bytes with the host engine
-    and LiteRT's reference. Exit 0 only when bit-exact."""
+    """Convert, deploy and run a .tflite on a board; compare bytes with the host engine,
+    and the host engine with a golden. Exit 0 only when bit-exact."""
+    from .golden import TITLES
     from .hil import hil as run_hil
 
     given = [load_npy(f) for f in input_files]
@@ -536,6 +564,7 @@ def hil(
         model.name,
         frozen,
         given_names=list(map(str, input_files)),
+        golden=golden,
     )
     if as_json:
         click.echo(json.dumps(r, indent=2))
@@ -563,7 +592,8 @@ def hil(
         ins = f"{r['instructions']:,}" if r["instructions"] is not None else "n/a"
         console.print(
             f"{verdict}: {r['mismatches']} bytes differ from the host engine, "
-            f"{r['reference_mismatches']} host elements from LiteRT; first mismatch "
+            f"{r['reference_mismatches']} host elements from {TITLES[r['golden']]}; "
+            "first mismatch "
             f"{r['first_mismatch']}; instructions/inference {ins}; arena "
             f"{r['arena_bytes']:,} B; blob {r['blob_bytes']:,} B"
         )

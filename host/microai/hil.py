@@ -3,10 +3,12 @@
 The model is converted on the host and put on the board: uploaded into RAM when it
 fits (at most half the board's heap), else frozen into a firmware variant's flash. It
 runs on random inputs (plus given ones); each board output is compared byte for byte
-with the host engine (the same C core on the PC), and the host engine's with LiteRT's
-reference kernels. On a mismatch the board is run layer by layer (Model.run(x, layers))
-to name the first layer that differs. On emulated boards, the instruction-count plugin
-(device/icount.py) gives instructions per inference and per layer.
+with the host engine (the same C core on the PC), and the host engine's with a golden
+(TFLite-Micro by default, or LiteRT's reference kernels; the blob is converted for the
+golden, so its rounding is the golden's). On a mismatch the board is run layer by layer
+(Model.run(x, layers)) to name the first layer that differs. On emulated boards, the
+instruction-count plugin (device/icount.py) gives instructions per inference and per
+layer.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from .device.transport import (
 from .device.upload import STEP_TIMEOUT, Steps, heap_free, upload
 from .engine import Model
 from .firmware import build
-from .golden import invoke as golden_invoke
-from .golden import reference_interpreter
+from .golden import DEFAULT_GOLDEN, open_golden
 from .verify import random_input
 
 
@@ -203,14 +204,15 @@ def hil(
     frozen: bool | None = None,
     count: bool = True,
     given_names: list[str] | None = None,
+    golden: str = DEFAULT_GOLDEN,
 ) -> dict:
     from . import InputError
     from .verify import check_input
 
-    conv = convert(model, name)
+    conv = convert(model, name, golden)
     engine = Model(conv.blob)
-    ref = reference_interpreter(model, name=name)
-    details = ref.get_input_details()
+    ref = open_golden(model, golden, name=name)
+    details = ref.inputs
     if len(details) != 1:
         raise InputError(f"{name}: HIL runs single-input models; this one has {len(details)}")
     rng = np.random.default_rng(seed)
@@ -224,6 +226,7 @@ def hil(
     result: dict = {
         "model": name,
         "board": board_desc,
+        "golden": golden,
         "inputs": len(xs),
         "seed": seed,
         "placement": "frozen" if frozen_name else "upload",
@@ -238,10 +241,10 @@ def hil(
         place_model(t, conv.blob, frozen_name)
         for k, x in enumerate(xs):
             want = engine.run(x)
-            ref.set_tensor(details[0]["index"], x)
-            golden_invoke(ref, name)
-            golden = ref.get_tensor(ref.get_output_details()[0]["index"])
-            ref_mismatches += int((np.asarray(want).reshape(golden.shape) != golden).sum())
+            ref.set_input(0, x)
+            ref.invoke()
+            expect = ref.output(0)
+            ref_mismatches += int((np.asarray(want).reshape(expect.shape) != expect).sum())
             if counter:
                 counter.new_records()  # forget marks from loading and earlier runs
             got = board_run(t, x.tobytes())

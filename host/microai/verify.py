@@ -1,5 +1,6 @@
-"""Bit-exactness check: the host engine against LiteRT's reference kernels, on every
-op output (intermediates included) and every model output."""
+"""Bit-exactness check: the host engine against a golden (TFLite-Micro by default, or
+LiteRT's reference kernels), on every op output (intermediates included) and every
+model output. The blob is converted for the golden it is compared with (its rounding)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 from . import InputError
 from .convert import convert
 from .engine import Model
-from .golden import invoke, reference_interpreter
+from .golden import DEFAULT_GOLDEN, TITLES, open_golden
 
 
 def check_input(x: np.ndarray, shape, dtype, what: str) -> np.ndarray:
@@ -62,14 +63,17 @@ def verify(
     given: list[np.ndarray] | None = None,
     name: str = "model",
     given_names: list[str] | None = None,
+    golden: str = DEFAULT_GOLDEN,
+    blob_golden: str | None = None,
 ) -> dict:
-    """Host engine vs LiteRT on every tensor; `given` inputs (named `given_names` in
-    errors, e.g. their files) first, then n_inputs random ones."""
-    conv = convert(model, name)
+    """Host engine vs `golden` on every tensor; `given` inputs (named `given_names` in
+    errors, e.g. their files) first, then n_inputs random ones. The blob is converted
+    for `golden`, or for `blob_golden` to see what a blob built for the other one does."""
+    conv = convert(model, name, blob_golden or golden)
     g = conv.graph
     engine = Model(conv.blob)
-    ref = reference_interpreter(model, preserve_all_tensors=True, name=name)
-    in_details = ref.get_input_details()
+    ref = open_golden(model, golden, preserve_all_tensors=True, name=name)
+    in_details = ref.inputs
     rng = np.random.default_rng(seed)
     given = list(given or [])
     if given and len(in_details) != 1:
@@ -97,16 +101,16 @@ def verify(
     out_mismatches = 0
     first = None
     for case_no, xs in enumerate(cases):
-        for d, x in zip(in_details, xs, strict=True):
-            ref.set_tensor(d["index"], np.asarray(x, d["dtype"]).reshape(d["shape"]))
-        invoke(ref, name)
+        for i, x in enumerate(xs):
+            ref.set_input(i, x)
+        ref.invoke()
         for i, x in enumerate(xs):
             engine.input(i)[...] = np.asarray(x).reshape(engine.input(i).shape)
         for L in conv.layers:
             engine.invoke_op(L.index)
             for bt, gt in zip(L.outputs, L.graph_outputs, strict=True):
                 ours = engine.tensor(bt)
-                want = ref.get_tensor(gt).reshape(ours.shape)
+                want = ref.tensor(gt).reshape(ours.shape)
                 bad = ours != want
                 if bad.any():
                     rec = per_layer[L.index]
@@ -120,12 +124,15 @@ def verify(
                             "op": L.opcode,
                             "input": case_no,
                         }
-        for i, t in enumerate(g.outputs):
+        for i in range(len(g.outputs)):
             ours = engine.output(i)
-            out_mismatches += int((ours != ref.get_tensor(t).reshape(ours.shape)).sum())
+            out_mismatches += int((ours != ref.output(i).reshape(ours.shape)).sum())
     total = sum(r["mismatches"] for r in per_layer) + out_mismatches
     return {
         "model": name,
+        "golden": golden,
+        "golden_title": TITLES[golden],
+        "blob_golden": blob_golden or golden,
         "inputs": len(cases),
         "seed": seed,
         "mismatches": total,

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from microai.convert import convert
 from microai.engine import Model
-from microai.golden import reference_interpreter
+from microai.golden import open_golden
 from microai.paths import ROOT
 
 MODELS = ROOT.parent / "shared" / "models"
@@ -71,10 +71,10 @@ def main() -> None:
         data = path.read_bytes()
         conv = convert(data, path.name)
         engine = Model(conv.blob)
-        ref = reference_interpreter(data)
-        d = ref.get_input_details()[0]
+        ref = open_golden(data, "litert")
+        d = ref.inputs[0]
         x = np.random.default_rng(0).integers(-128, 128, size=d["shape"], dtype=np.int8)
-        ref.set_tensor(d["index"], x)
+        ref.set_input(0, x)
         tflm = tflm_interpreter(data)
         tflm.set_input(x, 0)
 

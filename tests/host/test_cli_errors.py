@@ -52,7 +52,7 @@ def logistic(shape, name="x") -> bytes:
 
 def fc(n_in: int, n_out: int, bias_scale: float | None = None) -> bytes:
     """One FULLY_CONNECTED op with n_out x n_in weights; bias_scale other than
-    input scale x weight scale is a model LiteRT refuses and microai converts."""
+    input scale x weight scale is a model both goldens refuse and microai converts."""
     mb = ModelBuilder()
     x = mb.input("x", (1, n_in), scale=0.05)
     w = mb.const("w", np.ones((n_out, n_in), np.int8), scale=0.01)
@@ -119,7 +119,7 @@ def files(tmp_path_factory) -> Path:
     (d / "gigantic.tflite").write_bytes(logistic((1, 65535, 65535), "gigantic"))
     (d / "big_arena.tflite").write_bytes(logistic((1, 4096, 4096, 8), "big_act"))
     (d / "no_such_input.tflite").write_bytes(missing_input_tensor())
-    (d / "litert_refuses.tflite").write_bytes(fc(4, 2, bias_scale=0.5))
+    (d / "golden_refuses.tflite").write_bytes(fc(4, 2, bias_scale=0.5))
     (d / "board_arena.tflite").write_bytes(logistic((1, 256, 256, 2), "wide_act"))
     (d / "board_flash.tflite").write_bytes(fc(2048, 1024))
     with open(d / "too_big.tflite", "wb") as f:
@@ -284,10 +284,34 @@ CASES = {
         ("big_arena.mai", "arena_size is 67,108,880 bytes"),
     ),
     # verify
-    "LiteRT refuses": (
-        ["verify", "litert_refuses.tflite", "--inputs", "1"],
+    "TFLite-Micro refuses": (
+        ["verify", "golden_refuses.tflite", "--inputs", "1"],
         EXIT_INPUT,
-        ("litert_refuses.tflite", "LiteRT's reference interpreter refused the model: "),
+        (
+            "golden_refuses.tflite",
+            "TFLite-Micro's interpreter refused the model: ",
+            "scale_diff",
+            "try --golden litert",
+        ),
+    ),
+    "LiteRT refuses": (
+        ["verify", "golden_refuses.tflite", "--inputs", "1", "--golden", "litert"],
+        EXIT_INPUT,
+        (
+            "golden_refuses.tflite",
+            "LiteRT's reference interpreter refused the model: ",
+            "try --golden tflm",
+        ),
+    ),
+    "unknown golden": (
+        ["verify", "ok.tflite", "--golden", "xnnpack"],
+        EXIT_USAGE,
+        ("--golden", "'xnnpack' is not one of 'tflm', 'litert'"),
+    ),
+    "convert unknown golden": (
+        ["convert", "ok.tflite", "--golden", "LiteRT"],
+        EXIT_USAGE,
+        ("--golden",),
     ),
     "npy missing": (
         ["verify", "ok.tflite", "--input", "nope.npy"],
@@ -350,10 +374,15 @@ CASES = {
         EXIT_TARGET,
         ("arena of 131,072 bytes", "QEMU_STM32F405 has 65,536", "arena_bytes"),
     ),
-    "hil LiteRT refuses": (
-        ["hil", "litert_refuses.tflite", "--board", "QEMU_STM32F405", "--inputs", "1"],
+    "hil TFLite-Micro refuses": (
+        ["hil", "golden_refuses.tflite", "--board", "QEMU_STM32F405", "--inputs", "1"],
         EXIT_INPUT,
-        ("LiteRT's reference interpreter refused the model: ",),
+        ("TFLite-Micro's interpreter refused the model: ", "try --golden litert"),
+    ),
+    "hil LiteRT refuses": (
+        ["hil", "golden_refuses.tflite", "--inputs", "1", "--golden", "litert"],
+        EXIT_INPUT,
+        ("LiteRT's reference interpreter refused the model: ", "try --golden tflm"),
     ),
     "hil npy shape": (
         ["hil", "ok.tflite", "--input", "x_shape.npy", "--inputs", "0"],

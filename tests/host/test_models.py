@@ -1,6 +1,7 @@
 """The int8 engine end to end: real models and the project's fixtures, converted,
-planned and run by the host engine, bit-exact with LiteRT's reference kernels on every
-intermediate tensor; and the CLI's contract (convert, inspect, verify)."""
+planned and run by the host engine, bit-exact with the default golden (TFLite-Micro) on
+every intermediate tensor (test_goldens.py: both goldens); and the CLI's contract
+(convert, inspect, verify)."""
 
 from __future__ import annotations
 
