@@ -13,7 +13,7 @@
 // Largest element count of a tensor: the kernels index with int32.
 #define KERNELS_MAX_ELEMENTS (0x7fffffff)
 // fully_connected's default rounding: the default golden's (TFLite-Micro: double).
-#define MICROAI_FC_ROUNDING MP_ROM_QSTR(MP_QSTR_single)
+#define MICROAI_FC_ROUNDING MP_ROM_QSTR(MP_QSTR_double)
 // Largest dimension of a shape (so a product of four fits 64 bits).
 #define KERNELS_MAX_DIM (0xffff)
 

@@ -33,9 +33,11 @@
 //
 // fully_connected(input, weights, bias, output, *, batches=1, input_offset=0,
 //                 filter_offset=0, output_offset=0, multiplier, shift, act=(-128, 127),
-//                 rounding='single')
+//                 rounding='double')
 //   in_depth = len(input) / batches and out_depth = len(output) / batches (both exact);
 //   weights [out_depth][in_depth] (len out_depth * in_depth); bias None or int32[out_depth].
+//   rounding: 'double' (the default, as the default golden TFLite-Micro) or 'single' (as
+//   LiteRT); any other value is a ValueError. A blob op's rounding is in the blob.
 //
 // Common arguments:
 //   input_offset = -input zero point, -127..128; filter_offset = -weights zero point,
@@ -45,8 +47,11 @@
 //   both int32 buffers of one value (per tensor) or one per output channel (per channel);
 //   multiplier >= 0 (Q31), shift -31..30 (> 0: left shift). conv2d and depthwise_conv2d
 //   requantize with double rounding (nn_requantize), as both goldens do;
-//   fully_connected with rounding='double' (nn_requantize: TFLite-Micro, CMSIS-NN) or
-//   'single' (nn_requantize_single: LiteRT's reference kernel).
+//   fully_connected with rounding='double' (nn_requantize: gemmlowp's
+//   SaturatingRoundingDoublingHighMul then RoundingDivideByPOT, as TFLite-Micro and
+//   CMSIS-NN) or 'single' (nn_requantize_single: one rounding in 64 bits, as LiteRT's
+//   reference FULLY_CONNECTED). They differ by 1 on a few outputs, e.g. acc = 1,
+//   multiplier = 1288490189 (0.6 in Q31), shift = -1: 1 with double, 0 with single.
 // A kernel status other than NN_OK is a ValueError naming the kernel and the status.
 #ifndef MICROAI_KERNELS_H
 #define MICROAI_KERNELS_H

@@ -40,6 +40,7 @@ class Case:
     per_channel: bool = True
     bias: bool = True
     seed: int = 0
+    rounding: str | None = None  # fc only: None = the board's default, "double"
 
 
 CASES = [
@@ -50,6 +51,8 @@ CASES = [
     Case("dw_dm2_5x3", "dw", (2, 8, 7, 3), 0, kernel=(5, 3), stride=(2, 2), dm=2, padding=(2, 1)),
     Case("fc", "fc", (3, 21), 6, per_channel=False, in_off=-100),
     Case("fc_per_channel_filter_off", "fc", (2, 17), 5, filter_off=2, act=(-60, 90), seed=2),
+    Case("fc_single", "fc", (4, 19), 7, rounding="single", seed=3),
+    Case("fc_double_per_tensor", "fc", (4, 19), 7, per_channel=False, rounding="double"),
 ]
 
 
@@ -101,8 +104,10 @@ def _host(c: Case, d: dict) -> bytes:
             "multiplier": _ptr(ffi, "int32_t *", mult),
             "shift": _ptr(ffi, "int32_t *", shift),
             "per_channel": int(mult.size > 1),
-            # fully_connected's default on the board: rounding='single'.
-            "rounding": lib.NN_ROUNDING_SINGLE if c.kind == "fc" else lib.NN_ROUNDING_DOUBLE,
+            # fully_connected's default on the board: rounding='double' (TFLite-Micro's).
+            "rounding": lib.NN_ROUNDING_SINGLE
+            if c.rounding == "single"
+            else lib.NN_ROUNDING_DOUBLE,
         },
     )
     xp, wp, yp = (_ptr(ffi, "int8_t *", a) for a in (x, w, y))
@@ -172,9 +177,10 @@ def _board_code(c: Case, d: dict) -> str:
     lines.append(f"y = bytearray({n_out})")
     kw = f"multiplier=m, shift=s, act={c.act}, input_offset={c.in_off}, output_offset={c.out_off}"
     if c.kind == "fc":
+        rounding = f", rounding={c.rounding!r}" if c.rounding else ""
         lines.append(
             f"microai.fully_connected(x, w, b, y, batches={c.in_shape[0]}, "
-            f"filter_offset={c.filter_off}, {kw})"
+            f"filter_offset={c.filter_off}, {kw}{rounding})"
         )
     else:
         fn = "depthwise_conv2d" if c.kind == "dw" else "conv2d"
@@ -209,3 +215,55 @@ def test_board_matches_host(board, case: Case):
         )
     # A meaningful case: the outputs are spread, not all clamped to one value.
     assert len(set(want)) >= min(6, len(want))
+
+
+def test_fc_rounding_on_board(board):
+    """fully_connected's rounding keyword: double by default (TFLite-Micro), single on
+    request (LiteRT); they differ where the first of two roundings makes a tie
+    (acc * 0.6 / 2 for acc = +-1: +-1 with double, 0 with single); any other value is a
+    ValueError naming the keyword."""
+    ffi, lib = native.load()
+    x = np.array([1, -1, 2, 5, -3], np.int8)
+    w = np.ones((1, 1), np.int8)
+    got = {}
+    for r in (None, "double", "single"):
+        kw = f", rounding={r!r}" if r else ""
+        code = (
+            f"y = bytearray(5)\nmicroai.fully_connected(bytes({x.tobytes()!r}), b'\\x01', None, "
+            f"y, batches=5, multiplier=1288490189, shift=-1{kw})\nprint(list(array('b', y)))"
+        )
+        got[r] = board.exec(code, timeout=30).strip()
+    mult, shift = ffi.new("int32_t[1]", [1288490189]), ffi.new("int32_t[1]", [-1])
+    for r, want in (("double", "[1, -1, 1, 2, -1]"), ("single", "[0, 0, 1, 2, -1]")):
+        y = np.zeros(5, np.int8)
+        q = ffi.new(
+            "nn_quant *",
+            {
+                "multiplier": mult,
+                "shift": shift,
+                "per_channel": 0,
+                "rounding": getattr(lib, f"NN_ROUNDING_{r.upper()}"),
+            },
+        )
+        p = ffi.new("nn_fc_params *", {"act": {"min": -128, "max": 127}})
+        st = lib.nn_fc_s8(
+            p,
+            q,
+            5,
+            1,
+            _ptr(ffi, "int8_t *", x),
+            1,
+            _ptr(ffi, "int8_t *", w),
+            ffi.NULL,
+            _ptr(ffi, "int8_t *", y),
+        )
+        assert st == lib.NN_OK
+        assert str(y.tolist()) == want == got[r], (r, got[r])
+    assert got[None] == got["double"] != got["single"]
+    err = board.exec(
+        "try:\n microai.fully_connected(b'\\x01', b'\\x01', None, bytearray(1), "
+        "multiplier=1 << 30, shift=0, rounding='nearest')\n"
+        "except ValueError as e:\n print('ValueError', e)",
+        timeout=30,
+    ).strip()
+    assert err == "ValueError rounding: 'double' or 'single' expected"

@@ -1,6 +1,7 @@
 # microai.conv2d, depthwise_conv2d and fully_connected on caller buffers: each case
 # against a plain nested-loop reference computed here (TFLite arithmetic: double rounding
-# for the convolutions, single rounding for fully connected), then the error paths.
+# for the convolutions; fully connected with double rounding by default, as TFLite-Micro,
+# or single with rounding='single', as LiteRT), then the error paths.
 try:
     import microai
 
@@ -40,7 +41,7 @@ def requant(acc, m, s):  # MultiplyByQuantizedMultiplier, double rounding
     return div_pot(high_mul(acc << s if s > 0 else acc, m), -s if s < 0 else 0)
 
 
-def requant_single(acc, m, s):  # single rounding (FULLY_CONNECTED)
+def requant_single(acc, m, s):  # single rounding (LiteRT's FULLY_CONNECTED)
     return (acc * m + (1 << (30 - s))) >> (31 - s)
 
 
@@ -81,7 +82,7 @@ def conv_ref(x, xs, w, ws, bias, os, stride, dil, pad, in_off, out_off, mult, sh
     return out
 
 
-def fc_ref(x, w, bias, batches, in_off, f_off, out_off, mult, shift, act):
+def fc_ref(x, w, bias, batches, in_off, f_off, out_off, mult, shift, act, rq=requant):
     depth = len(x) // batches
     units = len(w) // depth
     out = bytearray()
@@ -90,7 +91,7 @@ def fc_ref(x, w, bias, batches, in_off, f_off, out_off, mult, shift, act):
             acc = bias[u] if bias else 0
             for i in range(depth):
                 acc += (x[b * depth + i] + in_off) * (w[u * depth + i] + f_off)
-            out.append(finish(acc, u, out_off, mult, shift, act, requant_single))
+            out.append(finish(acc, u, out_off, mult, shift, act, rq))
     return out
 
 
@@ -136,6 +137,18 @@ m, s = rand(3, 1 << 30, (1 << 31) - 1, "i"), rand(3, -8, -7, "i")
 microai.fully_connected(x, w, None, y, batches=2, filter_offset=2, multiplier=m, shift=s,
                         act=(-50, 50))
 print("fc_per_channel", y == fc_ref(x, w, None, 2, 0, 2, 0, m, s, (-50, 50)))
+for r, rq in (("double", requant), ("single", requant_single)):
+    microai.fully_connected(x, w, b, y, batches=2, input_offset=-3, output_offset=2,
+                            multiplier=m, shift=s, rounding=r)
+    print("fc_" + r, y == fc_ref(x, w, b, 2, -3, 0, 2, m, s, (-128, 127), rq))
+
+# Where the roundings differ: acc * 0.6 / 2 for acc = 1, -1 is +-1 with double rounding
+# (0.6 rounds to 1, then 1/2 to 1), 0 with single (0.3).
+x, w, y = array("b", [1, -1, 2, 5]), array("b", [1]), bytearray(4)
+for r in (None, "double", "single"):
+    kw = {"rounding": r} if r else {}
+    microai.fully_connected(x, w, None, y, batches=4, multiplier=1288490189, shift=-1, **kw)
+    print("fc_rounding", r, list(array("b", y)))
 
 # Error paths: the message names the argument at fault.
 xs, ws, os = (1, 4, 4, 2), (3, 3, 3, 2), (1, 2, 2, 3)
@@ -207,3 +220,7 @@ fails("fc weights", lambda **q: fc(bytearray(14), bytearray(20), None, bytearray
 fails("fc output", lambda **q: fc(bytearray(14), bytearray(21), None, bytes(6), batches=2, **q))
 fails("fc filter_offset", lambda **q: fc(bytearray(7), bytearray(7), None, bytearray(1),
                                          filter_offset=129, **q))
+fails("fc rounding", lambda **q: fc(bytearray(7), bytearray(7), None, bytearray(1),
+                                    rounding="nearest", **q))
+fails("fc rounding type", lambda **q: fc(bytearray(7), bytearray(7), None, bytearray(1),
+                                         rounding=1, **q))
