@@ -1,5 +1,7 @@
-"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: the C kernels against LiteRT's
-reference kernels, byte for byte.
+"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: the C kernels against both goldens
+(TFLite-Micro and LiteRT's reference kernels), byte for byte. FULLY_CONNECTED is where
+they differ: double rounding for TFLite-Micro, single for LiteRT; the C kernel is run
+with the rounding of the golden it is compared with (golden.rounding).
 
 Each case is data: a one-op int8 model is built with ModelBuilder, read with
 read_model, lowered with ops.lower, and its C wrapper is called through cffi with the
@@ -17,7 +19,7 @@ import tflite
 
 from microai import blob as B
 from microai import native, ops
-from microai.golden import DEFAULT_GOLDEN, rounding, run_reference
+from microai.golden import DEFAULT_GOLDEN, GOLDENS, GoldenError, rounding, run_reference
 from microai.ir import ConvertError
 from microai.testing.tflite_builder import ModelBuilder
 from microai.tflite import read_model
@@ -252,8 +254,11 @@ def _ptr(ffi, ctype: str, a: np.ndarray | None):
     return ffi.NULL if a is None else ffi.cast(ctype, ffi.from_buffer(a))
 
 
-def _c_run(graph, low, x: np.ndarray, wrapper: str | None = None) -> np.ndarray:
-    """Call the C function of low.type (or `wrapper`) with the lowered arguments."""
+def _c_run(
+    graph, low, x: np.ndarray, wrapper: str | None = None, golden: str = DEFAULT_GOLDEN
+) -> np.ndarray:
+    """Call the C function of low.type (or `wrapper`) with the lowered arguments and the
+    rounding of `golden`."""
     ffi, lib = native.load()
     params_buf = bytearray(native.pack(low.params_type, low.params))
     params = ffi.from_buffer(low.params_type + " *", params_buf)
@@ -266,7 +271,7 @@ def _c_run(graph, low, x: np.ndarray, wrapper: str | None = None) -> np.ndarray:
             "multiplier": _ptr(ffi, "int32_t *", mult),
             "shift": _ptr(ffi, "int32_t *", shift),
             "per_channel": int(mult.size > 1),
-            "rounding": B.ROUNDINGS[rounding(DEFAULT_GOLDEN, low.type)],
+            "rounding": B.ROUNDINGS[rounding(golden, low.type)],
         },
     )
     y_t = graph.t(low.outputs[0])
@@ -296,13 +301,17 @@ def _c_run(graph, low, x: np.ndarray, wrapper: str | None = None) -> np.ndarray:
 
 
 def _check(
-    model: bytes, x: np.ndarray, expect_kernel: str | None = None, golden_model: bytes | None = None
+    model: bytes,
+    x: np.ndarray,
+    expect_kernel: str | None = None,
+    golden_model: bytes | None = None,
+    golden: str = DEFAULT_GOLDEN,
 ):
     graph, low = _lower(model)
     if expect_kernel:
         assert low.kernel == expect_kernel
-    want = run_reference(golden_model or model, [x])[0]
-    got = _c_run(graph, low, x)
+    want = run_reference(golden_model or model, [x], golden)[0]
+    got = _c_run(graph, low, x, golden=golden)
     assert got.shape == want.shape
     np.testing.assert_array_equal(got, want)
     # A meaningful test: outputs are spread, not all saturated or constant.
@@ -310,22 +319,48 @@ def _check(
     return graph, low, want
 
 
+@pytest.mark.parametrize("golden", GOLDENS)
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: c.name)
-def test_conv(case: Conv):
-    _, low, _ = _check(*_conv_model(case), case.expect_kernel, _conv_model(case, True)[0])
+def test_conv(case: Conv, golden: str):
+    model, x = _conv_model(case)
+    _, low, _ = _check(model, x, case.expect_kernel, _conv_model(case, True)[0], golden)
     assert low.type == "CONV"
 
 
+@pytest.mark.parametrize("golden", GOLDENS)
 @pytest.mark.parametrize("case", DW_CASES, ids=lambda c: c.name)
-def test_dwconv(case: Conv):
-    _, low, _ = _check(*_conv_model(case), case.expect_kernel, _conv_model(case, True)[0])
+def test_dwconv(case: Conv, golden: str):
+    model, x = _conv_model(case)
+    _, low, _ = _check(model, x, case.expect_kernel, _conv_model(case, True)[0], golden)
     assert low.type == "DWCONV"
 
 
+@pytest.mark.parametrize("golden", GOLDENS)
 @pytest.mark.parametrize("case", FC_CASES, ids=lambda c: c.name)
-def test_fc(case: Fc):
-    _, low, _ = _check(*_fc_model(case))
+def test_fc(case: Fc, golden: str):
+    _, low, _ = _check(*_fc_model(case), golden=golden)
     assert (low.type, low.kernel) == ("FC", "FC_S8")
+
+
+# Cases with outputs where one rounding and two disagree (3 of 1024 each; seeds found
+# by trying: such outputs are rare, which is why the goldens mostly agree).
+FC_ROUNDING_CASES = [
+    Fc("rounding_per_tensor", (64, 24), 16, seed=7),
+    Fc("rounding_per_channel", (64, 24), 16, per_channel=True, seed=1),
+]
+
+
+@pytest.mark.parametrize("case", FC_ROUNDING_CASES, ids=lambda c: c.name)
+def test_fc_rounding_follows_the_golden(case: Fc):
+    """Each golden's FULLY_CONNECTED is matched only with its own rounding: the kernel
+    with the other golden's rounding differs from it by 1 somewhere."""
+    model, x = _fc_model(case)
+    graph, low = _lower(model)
+    for golden, other in (GOLDENS, GOLDENS[::-1]):
+        want = run_reference(model, [x], golden)[0]
+        np.testing.assert_array_equal(_c_run(graph, low, x, golden=golden), want)
+        wrong = _c_run(graph, low, x, golden=other).astype(np.int32) - want
+        assert 0 < np.count_nonzero(wrong) and np.abs(wrong).max() == 1
 
 
 @pytest.mark.parametrize(
@@ -354,16 +389,17 @@ def test_fast_path_matches_generic(case: Conv, fast: str, generic: str):
     np.testing.assert_array_equal(_c_run(graph, low, x, fast), _c_run(graph, low, x, generic))
 
 
-def test_fc_weight_zero_point():
-    """Asymmetric per-tensor weights: the filter offset path (LiteRT may refuse them)."""
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_fc_weight_zero_point(golden: str):
+    """Asymmetric per-tensor weights: the filter offset path (a golden may refuse them)."""
     model, x = _fc_model(Fc("w_zp", (2, 11), 6, w_zp=3))
     graph, low = _lower(model)
     assert low.params["filter_offset"] == -3
     try:
-        want = run_reference(model, [x])[0]
-    except Exception:  # the reference kernel refuses a nonzero filter zero point
-        pytest.skip("LiteRT refuses int8 FULLY_CONNECTED weights with a zero point")
-    np.testing.assert_array_equal(_c_run(graph, low, x), want)
+        want = run_reference(model, [x], golden)[0]
+    except GoldenError:  # the reference kernel refuses a nonzero filter zero point
+        pytest.skip(f"{golden} refuses int8 FULLY_CONNECTED weights with a zero point")
+    np.testing.assert_array_equal(_c_run(graph, low, x, golden=golden), want)
 
 
 def test_kernel_scratch_small():
@@ -377,6 +413,7 @@ def test_kernel_scratch_small():
 # ---- through the blob executor (mai_ops_conv.c) ----------------------------------------
 
 
+@pytest.mark.parametrize("golden", GOLDENS)
 @pytest.mark.parametrize(
     "model_x",
     [
@@ -386,17 +423,30 @@ def test_kernel_scratch_small():
         _conv_model(DW_CASES[7]),
         _fc_model(FC_CASES[3]),
         _fc_model(FC_CASES[5]),
+        _fc_model(FC_ROUNDING_CASES[0]),
+        _fc_model(FC_ROUNDING_CASES[1]),
     ],
-    ids=["conv", "conv_pw", "dw3x3", "dw_dm3", "fc_4d", "fc_per_channel"],
+    ids=[
+        "conv",
+        "conv_pw",
+        "dw3x3",
+        "dw_dm3",
+        "fc_4d",
+        "fc_per_channel",
+        "fc_rounding",
+        "fc_rounding_per_channel",
+    ],
 )
-def test_executor(model_x):
+def test_executor(model_x, golden: str):
+    """The blob converted for a golden (its ops' rounding) runs bit-exact with it."""
     convert = pytest.importorskip("microai.convert")
     engine = pytest.importorskip("microai.engine")
     model, x = model_x
-    blob = convert.convert(model).blob
+    blob = convert.convert(model, golden=golden).blob
     with engine.Model(blob) as m:
         got = m.run(x)
-    np.testing.assert_array_equal(got.reshape(-1), run_reference(model, [x])[0].reshape(-1))
+    want = run_reference(model, [x], golden)[0]
+    np.testing.assert_array_equal(got.reshape(-1), want.reshape(-1))
 
 
 def _tampered(blob: bytes, edit) -> bytes:
@@ -614,17 +664,28 @@ def _one_mac_model(opcode: str) -> bytes:
     return mb.build()
 
 
+# TFLite-Micro multiplies a per-tensor FULLY_CONNECTED's scales in double; LiteRT in
+# float32 first. ops/conv.py's lower_fc follows LiteRT whatever the golden (to do: give
+# the lowering the golden), so TFLite-Micro's -66 is not met there yet.
+_FC_MULTIPLIER_TFLM = pytest.mark.xfail(
+    strict=True, reason="lower_fc computes a per-tensor FC multiplier as LiteRT does"
+)
+
+
 @pytest.mark.parametrize(
-    "opcode, want",
+    "opcode, golden, want",
     [
-        ("FULLY_CONNECTED", -65),  # per-tensor FC: the scales multiplied in float32 first
-        ("CONV_2D", -66),  # conv: per-channel arithmetic in double, even per-tensor
-        ("DEPTHWISE_CONV_2D", -66),
+        ("FULLY_CONNECTED", "litert", -65),  # per-tensor FC: scales multiplied in float32
+        pytest.param("FULLY_CONNECTED", "tflm", -66, marks=_FC_MULTIPLIER_TFLM),  # in double
+        ("CONV_2D", "litert", -66),  # conv: per-channel arithmetic in double, even per-tensor
+        ("CONV_2D", "tflm", -66),
+        ("DEPTHWISE_CONV_2D", "litert", -66),
+        ("DEPTHWISE_CONV_2D", "tflm", -66),
     ],
 )
-def test_multiplier_formula(opcode: str, want: int):
+def test_multiplier_formula(opcode: str, golden: str, want: int):
     model = _one_mac_model(opcode)
     x = np.ones((1, 1) if opcode == "FULLY_CONNECTED" else (1, 1, 1, 1), np.int8)
-    assert run_reference(model, [x])[0].item() == want
+    assert run_reference(model, [x], golden)[0].item() == want
     graph, low = _lower(model)
-    assert _c_run(graph, low, x).item() == want
+    assert _c_run(graph, low, x, golden=golden).item() == want
