@@ -1,8 +1,8 @@
 """Build small int8 TFLite models in code, with the `tflite` schema package's builders.
 
 Kernel and converter tests declare a case as data (shapes, strides, padding, zero
-points), build a one- or few-op model here and compare microai with LiteRT's reference
-kernels on it. No TensorFlow needed.
+points), build a one- or few-op model here and compare microai with the goldens
+(TFLite-Micro, LiteRT's reference kernels) on it. No TensorFlow needed.
 
     mb = ModelBuilder()
     x = mb.input("x", (1, 8, 8, 3), scale=0.05, zero_point=-3)
