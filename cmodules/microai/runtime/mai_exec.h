@@ -122,11 +122,13 @@ uint32_t mai_crc32(uint32_t crc, const void *data, size_t n);
 /// op's context (tensor views, params, scratch) as the kernels see it; for the loader.
 void mai_make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx);
 
-/// The table (mai_table.h), for the host: names (NULL for a number with no row), the op
-/// type a kernel runs (-1 for none), kernels in order of preference (i = 0, 1, ... until
+/// The table (mai_table.h), for the host: names (NULL for a number with no row), a
+/// kernel's algorithm name, the op type it runs (-1 for none), kernels in order of preference (i = 0, 1, ... until
 /// NN_KERNEL_NONE), storage bits, and a kernel's checks on a context the host built.
 const char *mai_op_name(uint32_t type);
+const char *mai_op_params_type(uint32_t type);
 const char *mai_kernel_name(uint32_t kernel);
+const char *mai_kernel_algorithm(uint32_t kernel);
 int32_t mai_kernel_op(uint32_t kernel);
 uint32_t mai_kernel_order(uint32_t i);
 const char *mai_storage_name(uint32_t storage);

@@ -229,6 +229,9 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
         return fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
     }
     // ... the op must be well formed for any of its kernels ...
+    if (op->params_size != mai_op_rows[op->type].params_size) {
+        return fail(err, MAI_E_OP, i, MAI_CHECK_PARAMS_SIZE);
+    }
     mai_status s = mai_op_rows[op->type].prepare(&ctx, err);
     if (s != MAI_OK) {
         err->index = i;

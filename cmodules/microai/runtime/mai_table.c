@@ -2,14 +2,15 @@
 // reads them through (cffi): names, op of a kernel, storage bits, preference order.
 #include "mai_table.h"
 
-#define MAI_OP_ROW(NAME, prepare) [MAI_OP_##NAME] = {#NAME, prepare},
+#define MAI_OP_ROW(NAME, prepare, params) \
+    [MAI_OP_##NAME] = {#NAME, #params, sizeof(params), prepare},
 const mai_op_row mai_op_rows[MAI_OP_COUNT] = {MAI_OP_TABLE(MAI_OP_ROW)};
 
-#define MAI_KERNEL_ROW(NAME, OP, supports, scratch, eval) \
-    [NN_KERNEL_##NAME] = {#NAME, MAI_OP_##OP, supports, scratch, eval},
+#define MAI_KERNEL_ROW(NAME, OP, ALGORITHM, supports, scratch, eval) \
+    [NN_KERNEL_##NAME] = {#NAME, #ALGORITHM, MAI_OP_##OP, supports, scratch, eval},
 const mai_kernel_row mai_kernel_rows[NN_KERNEL_COUNT] = {MAI_KERNEL_TABLE(MAI_KERNEL_ROW)};
 
-#define MAI_KERNEL_ID(NAME, OP, supports, scratch, eval) NN_KERNEL_##NAME,
+#define MAI_KERNEL_ID(NAME, OP, ALGORITHM, supports, scratch, eval) NN_KERNEL_##NAME,
 static const uint8_t kernel_order[] = {MAI_KERNEL_TABLE(MAI_KERNEL_ID)};
 
 #define MAI_STORAGE_NAME(NAME, bits) [MAI_STORAGE_##NAME] = #NAME,
@@ -21,8 +22,16 @@ const char *mai_op_name(uint32_t type) {
     return type < MAI_OP_COUNT ? mai_op_rows[type].name : NULL;
 }
 
+const char *mai_op_params_type(uint32_t type) {
+    return type < MAI_OP_COUNT ? mai_op_rows[type].params_type : NULL;
+}
+
 const char *mai_kernel_name(uint32_t kernel) {
     return kernel < NN_KERNEL_COUNT ? mai_kernel_rows[kernel].name : NULL;
+}
+
+const char *mai_kernel_algorithm(uint32_t kernel) {
+    return mai_kernel_name(kernel) ? mai_kernel_rows[kernel].algorithm : NULL;
 }
 
 int32_t mai_kernel_op(uint32_t kernel) {

@@ -22,60 +22,67 @@
     X(S4, 4) \
     X(B1, 1)
 
-// X(NAME, prepare): op types (mai_op_type) and the checks every kernel of the op relies
-// on (params size and values, io counts, storage types, shapes, zero points, overlaps).
+// X(NAME, prepare, params): op types (mai_op_type), the checks every kernel of the op
+// relies on (params size and values, io counts, storage types, shapes, zero points,
+// overlaps), and the op's params struct (nn_types.h).
 #define MAI_OP_TABLE(X) \
-    X(CONV, mai_prepare_conv) \
-    X(DWCONV, mai_prepare_dwconv) \
-    X(FC, mai_prepare_fc) \
-    X(AVGPOOL, mai_prepare_avgpool) \
-    X(MAXPOOL, mai_prepare_maxpool) \
-    X(ADD, mai_prepare_add) \
-    X(MUL, mai_prepare_mul) \
-    X(SOFTMAX, mai_prepare_softmax) \
-    X(LOGISTIC, mai_prepare_logistic) \
-    X(MEAN, mai_prepare_mean) \
-    X(PAD, mai_prepare_pad) \
-    X(CONCAT, mai_prepare_concat) \
-    X(REQUANTIZE, mai_prepare_requantize) \
-    X(QUANTIZE, mai_prepare_quantize) \
-    X(DEQUANTIZE, mai_prepare_dequantize)
+    X(CONV, mai_prepare_conv, nn_conv_params) \
+    X(DWCONV, mai_prepare_dwconv, nn_conv_params) \
+    X(FC, mai_prepare_fc, nn_fc_params) \
+    X(AVGPOOL, mai_prepare_avgpool, nn_pool_params) \
+    X(MAXPOOL, mai_prepare_maxpool, nn_pool_params) \
+    X(ADD, mai_prepare_add, nn_add_params) \
+    X(MUL, mai_prepare_mul, nn_mul_params) \
+    X(SOFTMAX, mai_prepare_softmax, nn_softmax_params) \
+    X(LOGISTIC, mai_prepare_logistic, nn_logistic_params) \
+    X(MEAN, mai_prepare_mean, nn_mean_params) \
+    X(PAD, mai_prepare_pad, nn_pad_params) \
+    X(CONCAT, mai_prepare_concat, nn_concat_params) \
+    X(REQUANTIZE, mai_prepare_requantize, nn_requantize_params) \
+    X(QUANTIZE, mai_prepare_quantize, nn_affine_params) \
+    X(DEQUANTIZE, mai_prepare_dequantize, nn_affine_params)
 
-// X(NAME, OP, supports, scratch, eval): kernels (nn_kernel). NAME runs op type OP;
-// supports(ctx) is NULL when the kernel takes the op as the loader saw it, else why not
-// (a fixed string); scratch(ctx) is the arena bytes it needs; eval(ctx) runs it. Within
-// an op, rows are in the host's order of preference (the first that supports wins).
+// X(NAME, OP, ALGORITHM, supports, scratch, eval): kernels (nn_kernel). NAME runs op
+// type OP with ALGORITHM (the name a recipe asks for it by); supports(ctx) is NULL when
+// the kernel takes the op as the loader saw it, else why not (a fixed string);
+// scratch(ctx) is the arena bytes it needs; eval(ctx) runs it. Within an op, rows are
+// in the host's order of preference (the first that supports the op wins).
 #define MAI_KERNEL_TABLE(X) \
-    X(CONV_PW_S8, CONV, mai_supports_conv_pw_s8, mai_scratch_none, mai_eval_conv_pw_s8) \
-    X(CONV_IM2COL_S8, CONV, mai_supports_conv_s8, mai_scratch_conv_im2col_s8, \
+    X(CONV_PW_S8, CONV, pointwise, mai_supports_conv_pw_s8, mai_scratch_none, mai_eval_conv_pw_s8) \
+    X(CONV_IM2COL_S8, CONV, im2col, mai_supports_conv_s8, mai_scratch_conv_im2col_s8, \
     mai_eval_conv_im2col_s8) \
-    X(DW_CONV_3X3_S8, DWCONV, mai_supports_dw_conv_3x3_s8, mai_scratch_none, \
+    X(DW_CONV_3X3_S8, DWCONV, 3x3, mai_supports_dw_conv_3x3_s8, mai_scratch_none, \
     mai_eval_dw_conv_3x3_s8) \
-    X(DW_CONV_S8, DWCONV, mai_supports_conv_s8, mai_scratch_none, mai_eval_dw_conv_s8) \
-    X(FC_S8, FC, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
-    X(AVGPOOL_S8, AVGPOOL, mai_supports_any, mai_scratch_none, mai_eval_avgpool) \
-    X(MAXPOOL_S8, MAXPOOL, mai_supports_any, mai_scratch_none, mai_eval_maxpool) \
-    X(ADD_S8, ADD, mai_supports_any, mai_scratch_none, mai_eval_add) \
-    X(MUL_S8, MUL, mai_supports_any, mai_scratch_none, mai_eval_mul) \
-    X(SOFTMAX_S8, SOFTMAX, mai_supports_any, mai_scratch_none, mai_eval_softmax) \
-    X(LOGISTIC_S8, LOGISTIC, mai_supports_any, mai_scratch_none, mai_eval_logistic) \
-    X(MEAN_S8, MEAN, mai_supports_any, mai_scratch_none, mai_eval_mean) \
-    X(PAD_S8, PAD, mai_supports_any, mai_scratch_none, mai_eval_pad) \
-    X(CONCAT_S8, CONCAT, mai_supports_any, mai_scratch_none, mai_eval_concat) \
-    X(REQUANTIZE_S8, REQUANTIZE, mai_supports_any, mai_scratch_none, mai_eval_requantize) \
-    X(QUANTIZE_F32_S8, QUANTIZE, mai_supports_any, mai_scratch_none, mai_eval_quantize) \
-    X(DEQUANTIZE_S8_F32, DEQUANTIZE, mai_supports_any, mai_scratch_none, mai_eval_dequantize)
+    X(DW_CONV_S8, DWCONV, direct, mai_supports_conv_s8, mai_scratch_none, mai_eval_dw_conv_s8) \
+    X(FC_S8, FC, direct, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
+    X(AVGPOOL_S8, AVGPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_avgpool) \
+    X(MAXPOOL_S8, MAXPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_maxpool) \
+    X(ADD_S8, ADD, direct, mai_supports_any, mai_scratch_none, mai_eval_add) \
+    X(MUL_S8, MUL, direct, mai_supports_any, mai_scratch_none, mai_eval_mul) \
+    X(SOFTMAX_S8, SOFTMAX, direct, mai_supports_any, mai_scratch_none, mai_eval_softmax) \
+    X(LOGISTIC_S8, LOGISTIC, direct, mai_supports_any, mai_scratch_none, mai_eval_logistic) \
+    X(MEAN_S8, MEAN, direct, mai_supports_any, mai_scratch_none, mai_eval_mean) \
+    X(PAD_S8, PAD, direct, mai_supports_any, mai_scratch_none, mai_eval_pad) \
+    X(CONCAT_S8, CONCAT, direct, mai_supports_any, mai_scratch_none, mai_eval_concat) \
+    X(REQUANTIZE_S8, REQUANTIZE, direct, mai_supports_any, mai_scratch_none, \
+    mai_eval_requantize) \
+    X(QUANTIZE_F32_S8, QUANTIZE, direct, mai_supports_any, mai_scratch_none, mai_eval_quantize) \
+    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, mai_supports_any, mai_scratch_none, \
+    mai_eval_dequantize)
 
 /// An op type's row.
 typedef struct {
     const char *name;
+    const char *params_type; ///< the C struct of its params, e.g. "nn_conv_params"
+    uint32_t params_size;
     mai_status (*prepare)(const mai_op_ctx *ctx, mai_error *err);
 } mai_op_row;
 
 /// A kernel's row.
 typedef struct {
     const char *name;
-    uint8_t op; ///< mai_op_type it runs
+    const char *algorithm; ///< what a recipe calls it ("im2col", "pointwise", "direct")
+    uint8_t op;            ///< mai_op_type it runs
     const char *(*supports)(const mai_op_ctx *ctx);
     uint32_t (*scratch)(const mai_op_ctx *ctx);
     nn_status (*eval)(const mai_op_ctx *ctx);
@@ -86,8 +93,9 @@ extern const mai_op_row mai_op_rows[MAI_OP_COUNT];
 extern const mai_kernel_row mai_kernel_rows[NN_KERNEL_COUNT];
 
 // Every function the table names.
-#define MAI_DECLARE_OP(NAME, prepare) mai_status prepare(const mai_op_ctx *ctx, mai_error *err);
-#define MAI_DECLARE_KERNEL(NAME, OP, supports, scratch, eval) \
+#define MAI_DECLARE_OP(NAME, prepare, params) \
+    mai_status prepare(const mai_op_ctx *ctx, mai_error *err);
+#define MAI_DECLARE_KERNEL(NAME, OP, ALGORITHM, supports, scratch, eval) \
     const char *supports(const mai_op_ctx *ctx); \
     uint32_t scratch(const mai_op_ctx *ctx); \
     nn_status eval(const mai_op_ctx *ctx);
