@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 
 from . import blob as B
-from . import native
+from . import cost, native
 
 STORAGE_NAMES = {v: k for k, v in B.STORAGES.items()}
 ROUNDING_NAMES = {v: k for k, v in B.ROUNDINGS.items()}
@@ -18,28 +18,6 @@ ROUNDING_NAMES = {v: k for k, v in B.ROUNDINGS.items()}
 
 def _shape(t: dict) -> list[int]:
     return t["dims"][B.MAX_RANK - min(t["rank"], B.MAX_RANK) :]
-
-
-def macs(op_type: str, ins: list[dict | None], outs: list[dict]) -> int:
-    """Multiply-accumulates of one op, from its tensors' shapes."""
-
-    def elems(t):
-        n = 1
-        for d in _shape(t):
-            n *= d
-        return n
-
-    if len(ins) < 2 or ins[1] is None or not outs:
-        return 0
-    if op_type == "CONV":
-        _, kh, kw, cin = ins[1]["dims"]
-        return elems(outs[0]) * kh * kw * cin
-    if op_type == "DWCONV":
-        _, kh, kw, _ = ins[1]["dims"]
-        return elems(outs[0]) * kh * kw
-    if op_type == "FC":
-        return elems(outs[0]) * ins[1]["dims"][3]
-    return 0
 
 
 def _table(s: B.Struct, blob: bytes, offset: int, what: str) -> dict:
@@ -72,7 +50,7 @@ def describe(blob: bytes) -> dict:
     ]
     table = native.table()
     op_names = {t: name for name, t in table["ops"].items()}
-    kernel_names = {k: name for name, (k, _) in table["kernels"].items()}
+    kernel_names = {k.id: name for name, k in table["kernels"].items()}
     layers = []
     total_macs = 0
     for i in range(h["n_ops"]):
@@ -84,7 +62,18 @@ def describe(blob: bytes) -> dict:
             raise B.BlobError(f"op {i} has an omitted output")
         outs = [tensors[t] for t in ids[op["n_in"] :]]
         op_type = op_names.get(op["type"], str(op["type"]))
-        m = macs(op_type, ins, outs)
+        ptype = table["op_params"].get(op_type)
+        raw = blob[op["params_offset"] : op["params_offset"] + op["params_size"]]
+        try:
+            params = native.unpack(ptype, raw) if ptype else {}
+        except ValueError:
+            raise B.BlobError(f"op {i}: its params are not a {ptype}") from None
+        m = cost.macs(
+            op_type,
+            [_shape(t) if t is not None else None for t in ins],
+            [_shape(t) for t in outs],
+            params,
+        )
         total_macs += m
         layers.append(
             {

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import threading
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -114,25 +115,56 @@ def pack(ctype: str, fields: dict) -> bytes:
     return bytes(ffi.buffer(ffi.new(f"{ctype} *", fields)))
 
 
+@dataclass(frozen=True)
+class Kernel:
+    """A row of the C kernel table."""
+
+    id: int  # nn_kernel
+    name: str  # e.g. "CONV_IM2COL_S8"
+    op: str  # the mai_op_type it runs, e.g. "CONV"
+    algorithm: str  # what a recipe calls it, e.g. "im2col"
+
+
 @cache
 def table() -> dict:
     """The C table (runtime/mai_table.h) as the host reads it, never a second list:
-    {"ops": {name: type}, "kernels": {name: (id, op name)} in the host's order of
-    preference, "storages": {name: (id, bits)}}."""
+    {"ops": {name: type}, "op_params": {name: params struct}, "kernels": {name: Kernel}
+    in the host's order of preference, "storages": {name: (id, bits)}}."""
     ffi, lib = load()
 
     def s(p) -> str | None:
         return None if p == ffi.NULL else ffi.string(p).decode()
 
     ops = {s(lib.mai_op_name(t)): t for t in range(lib.MAI_OP_COUNT) if s(lib.mai_op_name(t))}
+    op_params = {name: s(lib.mai_op_params_type(t)) for name, t in ops.items()}
     op_of = {v: k for k, v in ops.items()}
     kernels = {}
     i = 0
     while (k := lib.mai_kernel_order(i)) != lib.NN_KERNEL_NONE:
-        kernels[s(lib.mai_kernel_name(k))] = (k, op_of[lib.mai_kernel_op(k)])
+        name = s(lib.mai_kernel_name(k))
+        kernels[name] = Kernel(k, name, op_of[lib.mai_kernel_op(k)], s(lib.mai_kernel_algorithm(k)))
         i += 1
     storages = {
         s(lib.mai_storage_name(t)): (t, lib.mai_storage_bits(t))
         for t in range(lib.MAI_STORAGE_COUNT)
     }
-    return {"ops": ops, "kernels": kernels, "storages": storages}
+    return {"ops": ops, "op_params": op_params, "kernels": kernels, "storages": storages}
+
+
+def unpack(ctype: str, data: bytes) -> dict:
+    """The fields of C struct `ctype` read from `data` (pack's inverse): nested structs
+    as dicts, arrays as lists."""
+    ffi, _ = load()
+    if len(data) < ffi.sizeof(ctype):
+        raise ValueError(f"{len(data)} bytes for a {ffi.sizeof(ctype)}-byte {ctype}")
+    p = ffi.new(f"{ctype} *")
+    ffi.memmove(p, data, ffi.sizeof(ctype))
+
+    def value(v, t):
+        if t.kind == "struct":
+            return {name: value(getattr(v, name), f.type) for name, f in t.fields}
+        if t.kind == "array":
+            return [value(v[i], t.item) for i in range(t.length)]
+        return v
+
+    return value(p[0], ffi.typeof(ctype))

@@ -464,6 +464,10 @@ def _set_kernel(b, at, op, h):
     b[at + 1] = native.load()[1].NN_KERNEL_CONV_PW_S8
 
 
+def _set_other_op_kernel(b, at, op, h):
+    b[at + 1] = native.load()[1].NN_KERNEL_FC_S8
+
+
 def _set_scratch(b, at, op, h):
     off = native.load()[0].offsetof("mai_op", "scratch_size")
     b[at + off : at + off + 4] = (op["scratch_size"] - 4).to_bytes(4, "little")
@@ -485,12 +489,13 @@ def _set_zero_point(b, at, op, h):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (_set_kernel, "kernel choice"),
+        (_set_kernel, "kernel CONV_PW_S8 does not take it: needs a 1x1 filter"),
+        (_set_other_op_kernel, "not a kernel of this op type"),
         (_set_scratch, "scratch size"),
         (_set_stride, "parameter out of range"),
         (_set_zero_point, "parameter out of range"),
     ],
-    ids=["kernel", "scratch", "stride", "zero_point"],
+    ids=["kernel", "other_op_kernel", "scratch", "stride", "zero_point"],
 )
 def test_executor_rejects(edit, message):
     """mai_prepare_conv refuses a blob whose op disagrees with what the runtime computes."""

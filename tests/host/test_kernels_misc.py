@@ -739,7 +739,7 @@ def _shrink_params(b, op_off, p_off):
 @pytest.mark.parametrize(
     "model,edit,message",
     [
-        (_add_model, _set_kernel, "kernel choice"),
+        (_add_model, _set_kernel, "not a kernel of this op type"),
         (_add_model, _shrink_params, "params size"),
         (_add_model, _set_i32(0, 4), "parameter out of range"),  # input1_offset != -zero point
         (_add_model, _set_i32(12, 30), "parameter out of range"),  # left_shift

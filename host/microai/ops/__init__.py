@@ -10,7 +10,7 @@ naming the op (graph.describe(op)) and what is not supported.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,25 +25,30 @@ class Lowered:
     """One blob op.
 
     type: the mai_op_type name without MAI_OP_ (e.g. "CONV").
-    kernel: the nn_kernel name without NN_KERNEL_ (e.g. "CONV_IM2COL_S8").
-    params_type: the C params struct (e.g. "nn_conv_params"); params: its field values
-        as a dict (nested structs as dicts, arrays as lists), packed through cffi.
+    params: the field values of the op type's C params struct (params_type, from the C
+        table), as a dict (nested structs as dicts, arrays as lists), packed by cffi.
     inputs: graph tensor ids in the order the executor reads them (-1 = omitted);
         a numpy array in the list becomes a new constant tensor (e.g. per-channel
         multipliers and shifts).
-    scratch: scratch bytes the kernel needs.
+    kernel, scratch: the nn_kernel name (e.g. "CONV_IM2COL_S8") and the scratch bytes it
+        needs, chosen from the C table (passes/choose_kernels.py), not by the lowering.
     in_place: the output may share the arena bytes of input 0 (elementwise ops).
     """
 
     type: str
-    kernel: str
-    params_type: str
     params: dict
     inputs: list[int | np.ndarray]
     outputs: list[int]
+    kernel: str = ""  # chosen from the C table by passes/choose_kernels.py
     scratch: int = 0
     in_place: bool = False
-    info: dict = field(default_factory=dict)  # for `inspect`: e.g. macs
+
+    @property
+    def params_type(self) -> str:
+        """The op type's C params struct, from the C table (e.g. "nn_conv_params")."""
+        from .. import native
+
+        return native.table()["op_params"][self.type]
 
 
 def lowering(*opcodes: str):
@@ -81,10 +86,19 @@ def supported_ops() -> list[str]:
     return sorted([*LOWERINGS, *ALIASES])
 
 
-def lower(graph: Graph, op: Op) -> Lowered:
-    """The op's lowering; ConvertError naming the op for anything it cannot take,
-    including what the lowering did not foresee (a numpy or arithmetic error on odd
-    shapes, options or quantization)."""
+def lower(graph: Graph, op: Op, rounding: str = "double") -> Lowered:
+    """The op's lowering, with the kernel the C table prefers for it (passes/
+    choose_kernels.py may pick another for a recipe); ConvertError naming the op for
+    anything it cannot take, including what the lowering did not foresee (a numpy or
+    arithmetic error on odd shapes, options or quantization)."""
+    from ..passes.choose_kernels import choose
+
+    low = _lower(graph, op)
+    choose(graph, low, rounding, where=f"{graph.describe(op)}: ")
+    return low
+
+
+def _lower(graph: Graph, op: Op) -> Lowered:
     fn = LOWERINGS.get(op.opcode)
     if fn is None:
         raise ConvertError(

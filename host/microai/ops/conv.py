@@ -2,15 +2,15 @@
 
 Multipliers, padding and activation ranges are computed exactly as TFLite's reference
 kernels do (PopulateConvolutionQuantizationParams, ComputePaddingHeightWidth,
-CalculateActivationRangeQuantized); the kernel and its scratch size are picked by the
-C wrappers' own `_kernel()` / `_scratch_size()` functions, so host and runtime agree.
+CalculateActivationRangeQuantized); the kernel and its scratch size are picked
+afterwards from the C table (passes/choose_kernels.py), whose checks the runtime runs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import native, quant
+from .. import quant
 from ..ir import Graph, Op, Tensor
 from . import Lowered, activation, fail, lowering
 
@@ -87,11 +87,6 @@ def _padding(
     return max(0, ((out - 1) * stride + eff - size) // 2)
 
 
-def _dims(ffi, shape) -> object:
-    n, h, w, c = shape
-    return ffi.new("nn_dims *", {"n": n, "h": h, "w": w, "c": c})
-
-
 def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
     x, w, b, y = _check_io(graph, op)
     for role, t in (("input", x), ("weights", w), ("output", y)):
@@ -140,32 +135,12 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
         "act": activation(graph, op, y),
     }
     mult, shift = _multipliers(graph, op, x, w, y, out_c)
-
-    ffi, lib = native.load()
-    cp = ffi.new("nn_conv_params *", params)
-    dims = [_dims(ffi, s) for s in (x.shape, w.shape, y.shape)]
-    if depthwise:
-        kernel = lib.nn_dw_conv_wrapper_s8_kernel(cp, *dims)
-        scratch = lib.nn_dw_conv_wrapper_s8_scratch_size(cp, *dims)
-        macs = out_h * out_w * out_c * kh * kw * n
-    else:
-        kernel = lib.nn_conv_s8_kernel(cp, *dims)
-        scratch = lib.nn_conv_s8_scratch_size(cp, *dims)
-        macs = out_h * out_w * out_c * kh * kw * in_c * n
     return Lowered(
         type="DWCONV" if depthwise else "CONV",
-        kernel=_kernel_name(ffi, kernel),
-        params_type="nn_conv_params",
         params=params,
         inputs=[op.inputs[0], op.inputs[1], op.inputs[2] if b is not None else -1, mult, shift],
         outputs=[op.outputs[0]],
-        scratch=int(scratch),
-        info={"macs": int(macs)},
     )
-
-
-def _kernel_name(ffi, kernel: int) -> str:
-    return ffi.string(ffi.cast("nn_kernel", kernel)).removeprefix("NN_KERNEL_")
 
 
 @lowering("CONV_2D")
@@ -220,11 +195,7 @@ def lower_fc(graph: Graph, op: Op) -> Lowered:
     }
     return Lowered(
         type="FC",
-        kernel="FC_S8",
-        params_type="nn_fc_params",
         params=params,
         inputs=[op.inputs[0], op.inputs[1], op.inputs[2] if b is not None else -1, mult, shift],
         outputs=[op.outputs[0]],
-        scratch=0,
-        info={"macs": int(batches * in_depth * out_depth)},
     )

@@ -116,8 +116,6 @@ def _pool(graph: Graph, op: Op) -> Lowered:
     avg = op.opcode == "AVERAGE_POOL_2D"
     return Lowered(
         type="AVGPOOL" if avg else "MAXPOOL",
-        kernel="AVGPOOL_S8" if avg else "MAXPOOL_S8",
-        params_type="nn_pool_params",
         params={
             "stride_h": sh,
             "stride_w": sw,
@@ -129,7 +127,6 @@ def _pool(graph: Graph, op: Op) -> Lowered:
         },
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
-        info={"macs": _elements(y.shape) * fh * fw},
     )
 
 
@@ -163,8 +160,6 @@ def _mean(graph: Graph, op: Op) -> Lowered:
         raise fail(graph, op, "input/output scale ratio out of range")
     return Lowered(
         type="MEAN",
-        kernel="MEAN_S8",
-        params_type="nn_mean_params",
         params={
             "input_zero_point": x.zp,
             "output_zero_point": y.zp,
@@ -173,7 +168,6 @@ def _mean(graph: Graph, op: Op) -> Lowered:
         },
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
-        info={"macs": _elements(x.shape)},
     )
 
 
@@ -215,8 +209,6 @@ def _add(graph: Graph, op: Op) -> Lowered:
         raise fail(graph, op, "output scale too small for int8 ADD's fixed-point path")
     return Lowered(
         type="ADD",
-        kernel="ADD_S8",
-        params_type="nn_add_params",
         params={
             "input1_offset": -a.zp,
             "input2_offset": -b.zp,
@@ -233,7 +225,6 @@ def _add(graph: Graph, op: Op) -> Lowered:
         inputs=[op.inputs[0], op.inputs[1]],
         outputs=[op.outputs[0]],
         in_place=_dims4(a.shape) == _dims4(y.shape),
-        info={"macs": _elements(y.shape)},
     )
 
 
@@ -245,8 +236,6 @@ def _mul(graph: Graph, op: Op) -> Lowered:
     mult, shift = _quantize_multiplier(graph, op, real, "output")
     return Lowered(
         type="MUL",
-        kernel="MUL_S8",
-        params_type="nn_mul_params",
         params={
             "input1_offset": -a.zp,
             "input2_offset": -b.zp,
@@ -258,7 +247,6 @@ def _mul(graph: Graph, op: Op) -> Lowered:
         inputs=[op.inputs[0], op.inputs[1]],
         outputs=[op.outputs[0]],
         in_place=_dims4(a.shape) == _dims4(y.shape),
-        info={"macs": _elements(y.shape)},
     )
 
 
@@ -272,24 +260,18 @@ def _quantize(graph: Graph, op: Op) -> Lowered:
             raise fail(graph, op, f"input has rank {len(x.shape)}; at most 4")
         return Lowered(
             type="QUANTIZE",
-            kernel="QUANTIZE_F32_S8",
-            params_type="nn_affine_params",
             params={"scale": float(y.scale[0]), "zero_point": y.zp},
             inputs=[op.inputs[0]],
             outputs=[op.outputs[0]],
-            info={"macs": 0},
         )
     x = _int8(graph, op, "input", x)
     mult, shift = _quantize_multiplier(graph, op, x.scale1 / y.scale1, "requantization")
     return Lowered(
         type="REQUANTIZE",
-        kernel="REQUANTIZE_S8",
-        params_type="nn_requantize_params",
         params={"input_offset": -x.zp, "output_offset": y.zp, "multiplier": mult, "shift": shift},
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
         in_place=True,
-        info={"macs": 0},
     )
 
 
@@ -302,12 +284,9 @@ def _dequantize(graph: Graph, op: Op) -> Lowered:
         raise fail(graph, op, f"output '{y.name}' is {y.dtype}; only float32 is supported")
     return Lowered(
         type="DEQUANTIZE",
-        kernel="DEQUANTIZE_S8_F32",
-        params_type="nn_affine_params",
         params={"scale": float(x.scale[0]), "zero_point": x.zp},
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
-        info={"macs": 0},
     )
 
 
@@ -339,13 +318,10 @@ def _softmax(graph: Graph, op: Op) -> Lowered:
         raise fail(graph, op, f"beta * input scale {beta * x.scale1!r} is too small")
     return Lowered(
         type="SOFTMAX",
-        kernel="SOFTMAX_S8",
-        params_type="nn_softmax_params",
         params=params,
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
         in_place=True,
-        info={"macs": _elements(x.shape)},
     )
 
 
@@ -393,13 +369,10 @@ def _logistic(graph: Graph, op: Op) -> Lowered:
     lut = logistic_lut(x.scale1, x.zp, y.scale1, y.zp)
     return Lowered(
         type="LOGISTIC",
-        kernel="LOGISTIC_S8",
-        params_type="nn_logistic_params",
         params={"lut": [int(v) for v in lut]},
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
         in_place=True,
-        info={"macs": 0},
     )
 
 
@@ -438,12 +411,9 @@ def _pad(graph: Graph, op: Op) -> Lowered:
         raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(expect)}")
     return Lowered(
         type="PAD",
-        kernel="PAD_S8",
-        params_type="nn_pad_params",
         params={"before": before, "after": after, "pad_value": value},
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
-        info={"macs": 0},
     )
 
 
@@ -479,10 +449,7 @@ def _concat(graph: Graph, op: Op) -> Lowered:
         raise fail(graph, op, "input sizes along the axis do not add up to the output's")
     return Lowered(
         type="CONCAT",
-        kernel="CONCAT_S8",
-        params_type="nn_concat_params",
         params={"axis": axis + 4 - rank},
         inputs=list(op.inputs),
         outputs=[op.outputs[0]],
-        info={"macs": 0},
     )

@@ -1,0 +1,74 @@
+"""The converter's passes, one file each, run in order by `convert` (PIPELINE).
+
+Each pass is a function from a Compilation to a Compilation, documented with what it
+reads, what it changes and what it guarantees. Per-layer choices come from the recipe
+(recipe.py), never from flags of the passes' own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import blob as B
+from ..ir import Graph, Op
+from ..recipe import Recipe
+
+
+@dataclass
+class Layer:
+    """One blob op, with where it came from and what it costs (cost.py)."""
+
+    index: int  # blob op index
+    source: int  # op index in the .tflite
+    opcode: str  # TFLite op name
+    type: str  # blob op type (mai_op_type name)
+    kernel: str  # nn_kernel name
+    inputs: list[int]  # blob tensor ids (NO_TENSOR = omitted)
+    outputs: list[int]
+    graph_outputs: list[int]  # the model's tensor ids of the outputs
+    macs: int = 0
+    weight_bytes: int = 0
+    scratch: int = 0
+
+
+@dataclass
+class Compilation:
+    """What the passes share: the model, the choices, and what they have built."""
+
+    graph: Graph
+    name: str
+    golden: str
+    recipe: Recipe = field(default_factory=Recipe)
+    ops: list[Op] = field(default_factory=list)  # the ops that become blob ops
+    alias_of: dict[int, int] = field(default_factory=dict)  # RESHAPE/SQUEEZE views
+    lowered: list = field(default_factory=list)  # ops.Lowered, one per op
+    tensors: list[B.BlobTensor] = field(default_factory=list)
+    tensor_ids: dict[int, int] = field(default_factory=dict)  # model tensor -> blob tensor
+    group: dict[int, int] = field(default_factory=dict)  # blob tensor -> bytes' model tensor
+    blob_ops: list[B.BlobOp] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
+    model_inputs: list[int] = field(default_factory=list)
+    model_outputs: list[int] = field(default_factory=list)
+    arena_size: int = 0
+    blob: bytes = b""
+
+    def describe(self, op: Op) -> str:
+        return self.graph.describe(op)
+
+    def root(self, t: int) -> int:
+        """The model tensor whose bytes t views (itself unless it is an alias)."""
+        while t in self.alias_of:
+            t = self.alias_of[t]
+        return t
+
+
+def pipeline():
+    from . import aliases, build, choose_kernels, lower, pack, plan
+
+    return [aliases.run, lower.run, choose_kernels.run, build.run, plan.run, pack.run]
+
+
+def run(c: Compilation, passes=None) -> Compilation:
+    for p in passes or pipeline():
+        c = p(c)
+    return c

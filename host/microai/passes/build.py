@@ -1,0 +1,133 @@
+"""build: the blob's tensors and ops, and each layer's cost.
+
+Reads: Compilation.ops and lowered (kernels chosen), the golden's rounding.
+Changes: Compilation.tensors (storage, shape, zero point and scale of each; constants'
+bytes), tensor_ids, group (which model tensor's bytes an arena tensor uses), blob_ops,
+layers (with cost.py's MACs, weight and scratch bytes), model_inputs, model_outputs.
+Guarantees: every tensor is one the format can hold; params are packed as C lays them
+out; no op writes a constant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import MAX_ARENA_BYTES, cost, native
+from .. import blob as B
+from ..golden import rounding
+from ..ir import ConvertError
+from . import Layer
+
+_BLOB_DTYPES = {
+    np.dtype(np.int8): "s8",
+    np.dtype(np.int32): "s32",
+    np.dtype(np.float32): "f32",
+    np.dtype(np.int16): "s16",
+}
+
+
+def run(c):
+    g, name, table = c.graph, c.name, native.table()
+    tensors, ids, group = c.tensors, c.tensor_ids, c.group
+    layers, blob_ops = c.layers, c.blob_ops
+
+    def blob_dtype(dtype: np.dtype, what: str) -> str:
+        if dtype not in _BLOB_DTYPES:
+            raise ConvertError(f"{name}: {what} has type {dtype}, which blobs cannot hold")
+        return _BLOB_DTYPES[dtype]
+
+    def for_model_tensor(t: int) -> int:
+        if t in ids:
+            return ids[t]
+        T = g.t(t)
+        if len(T.shape) > B.MAX_RANK:
+            raise ConvertError(f"{name}: tensor {t} '{T.name}' has rank {len(T.shape)} > 4")
+        dtype = blob_dtype(T.dtype, f"tensor {t} '{T.name}'")
+        # Per-tensor scales go into the blob, so the board can (de)quantize for the user.
+        scale = T.scale1 if T.scale is not None and T.scale.size == 1 else 0.0
+        if T.is_const:
+            bt = B.BlobTensor(
+                dtype,
+                T.shape,
+                T.zp,
+                B.MEM_BLOB,
+                data=T.data.astype(T.dtype.newbyteorder("<")).tobytes(),
+                scale=scale,
+            )
+        else:
+            bt = B.BlobTensor(dtype, T.shape, T.zp, B.MEM_ARENA, scale=scale)
+            group[len(tensors)] = c.root(t)
+        tensors.append(bt)
+        ids[t] = len(tensors) - 1
+        return ids[t]
+
+    def for_array(a: np.ndarray) -> int:
+        a = np.ascontiguousarray(a)
+        dtype = blob_dtype(a.dtype, "a lowered constant")
+        tensors.append(
+            B.BlobTensor(
+                dtype, a.shape, 0, B.MEM_BLOB, data=a.astype(a.dtype.newbyteorder("<")).tobytes()
+            )
+        )
+        return len(tensors) - 1
+
+    for k, (op, low) in enumerate(zip(c.ops, c.lowered, strict=True)):
+        ins = [
+            B.NO_TENSOR
+            if (isinstance(x, int) and x < 0)
+            else for_array(x)
+            if isinstance(x, np.ndarray)
+            else for_model_tensor(x)
+            for x in low.inputs
+        ]
+        outs = [for_model_tensor(x) for x in low.outputs]
+        for t in low.outputs:
+            if g.t(t).is_const:
+                raise ConvertError(f"{g.describe(op)}: writes a constant tensor")
+        if not 0 <= low.scratch <= MAX_ARENA_BYTES:
+            raise ConvertError(f"{g.describe(op)}: needs {low.scratch:,} bytes of scratch")
+        try:
+            params = native.pack(low.params_type, low.params)
+        except (OverflowError, TypeError, ValueError) as e:
+            raise ConvertError(f"{g.describe(op)}: a parameter out of range ({e})") from None
+        blob_ops.append(
+            B.BlobOp(
+                type=table["ops"][low.type],
+                kernel=table["kernels"][low.kernel].id,
+                inputs=ins,
+                outputs=outs,
+                params=params,
+                scratch_size=low.scratch,
+                rounding=rounding(c.golden, low.type),
+            )
+        )
+        weight_bytes = sum(
+            tensors[i].size for i in ins if i != B.NO_TENSOR and tensors[i].mem == B.MEM_BLOB
+        )
+        shapes = [None if i == B.NO_TENSOR else tensors[i].shape for i in ins]
+        lc = cost.layer_cost(
+            low.type,
+            shapes,
+            [tensors[i].shape for i in outs],
+            low.params,
+            weight_bytes,
+            low.scratch,
+        )
+        layers.append(
+            Layer(
+                k,
+                op.index,
+                op.opcode,
+                low.type,
+                low.kernel,
+                ins,
+                outs,
+                list(low.outputs),
+                lc.macs,
+                lc.weight_bytes,
+                lc.scratch_bytes,
+            )
+        )
+    c.model_inputs = [for_model_tensor(t) for t in g.inputs]
+    c.model_outputs = [for_model_tensor(t) for t in g.outputs]
+    return c

@@ -1,0 +1,117 @@
+"""choose_kernels: each op's kernel, picked on the host from the C table, checked by C.
+
+Reads: each lowered op (type, params, tensors), the golden's rounding, and the recipe's
+`algorithm` for the layer ("auto" by default).
+Changes: Lowered.kernel and Lowered.scratch.
+Guarantees: the kernel is a row of the C table for the op's type, and that row's own
+supports() passes on the op as the runtime will see it, so the loader accepts it; the
+scratch is the row's scratch(). "auto" takes the first row, in the table's order of
+preference, that supports the op; an algorithm the op cannot have is a ConvertError
+naming the layer, the algorithm and the kernel's reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import blob as B
+from .. import native
+from ..ir import ConvertError, Graph
+
+_STORAGE = {
+    np.dtype(np.int8): "S8",
+    np.dtype(np.int32): "S32",
+    np.dtype(np.float32): "F32",
+    np.dtype(np.int16): "S16",
+}
+
+
+def kernels_for(op_type: str) -> list[native.Kernel]:
+    """The table's kernels for an op type, in order of preference."""
+    return [k for k in native.table()["kernels"].values() if k.op == op_type]
+
+
+def algorithms_for(op_type: str) -> list[str]:
+    return [k.algorithm for k in kernels_for(op_type)]
+
+
+class _Context:
+    """A mai_op_ctx for the op as the runtime will see it (shapes, storage, params,
+    rounding; data pointers stand in for the bytes), kept alive with its buffers."""
+
+    def __init__(self, graph: Graph, low, rounding: str):
+        ffi, _ = native.load()
+        self.ffi = ffi
+        self.params = ffi.from_buffer(native.pack(low.params_type, low.params))
+        self.dummy = ffi.new("int32_t[4]")
+        c = self.ctx = ffi.new("mai_op_ctx *")
+        c.params = self.params
+        c.params_size = len(self.params)
+        c.rounding = B.ROUNDINGS[rounding]
+        c.n_in, c.n_out = len(low.inputs), len(low.outputs)
+        for i, x in enumerate(low.inputs):
+            self._view(getattr(c, "in")[i], graph, x)
+        for i, t in enumerate(low.outputs):
+            self._view(c.out[i], graph, t)
+
+    def _view(self, v, graph: Graph, x) -> None:
+        if isinstance(x, int) and x < 0:
+            return  # an omitted input: all zero, data NULL
+        if isinstance(x, np.ndarray):
+            shape, dtype, zp, scale, const = x.shape, x.dtype, 0, 0.0, True
+        else:
+            t = graph.t(x)
+            shape, dtype, const = t.shape, t.dtype, t.is_const
+            zp = t.zp if t.scale is not None else 0
+            scale = t.scale1 if t.scale is not None and t.scale.size == 1 else 0.0
+        dims = [1] * (B.MAX_RANK - len(shape)) + [int(d) for d in shape]
+        storage = native.table()["storages"][_STORAGE.get(np.dtype(dtype), "S8")][0]
+        v.data = self.dummy
+        v.dims = dict(zip("nhwc", dims, strict=True))
+        v.size = B.storage_bytes(_STORAGE.get(np.dtype(dtype), "S8").lower(), tuple(shape))
+        v.storage, v.rank, v.is_const = storage, len(shape), int(const)
+        v.zero_point, v.scale = zp, scale
+
+
+def supports(graph: Graph, low, kernel: native.Kernel, rounding: str) -> str | None:
+    """None if the C kernel takes the op, else its reason."""
+    _, lib = native.load()
+    c = _Context(graph, low, rounding)
+    why = lib.mai_kernel_supports(kernel.id, c.ctx)
+    return None if why == c.ffi.NULL else c.ffi.string(why).decode()
+
+
+def scratch(graph: Graph, low, kernel: native.Kernel, rounding: str) -> int:
+    _, lib = native.load()
+    return int(lib.mai_kernel_scratch(kernel.id, _Context(graph, low, rounding).ctx))
+
+
+def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str = "") -> None:
+    """Set low.kernel and low.scratch: the first kernel of the op's type that takes it,
+    among those with `algorithm` unless it is "auto"."""
+    candidates = kernels_for(low.type)
+    if algorithm != "auto":
+        candidates = [k for k in candidates if k.algorithm == algorithm]
+        if not candidates:
+            have = ", ".join(["auto", *algorithms_for(low.type)])
+            raise ConvertError(f"{where}algorithm {algorithm!r}: a {low.type} op has {have}")
+    reasons = []
+    for k in candidates:
+        why = supports(graph, low, k, rounding)
+        if why is None:
+            low.kernel = k.name
+            low.scratch = scratch(graph, low, k, rounding)
+            return
+        reasons.append(f"{k.name}: {why}")
+    asked = "" if algorithm == "auto" else f"algorithm {algorithm!r}: "
+    raise ConvertError(f"{where}{asked}no kernel takes this {low.type} op ({'; '.join(reasons)})")
+
+
+def run(c):
+    """The pass: every layer's kernel, honouring the recipe."""
+    from ..golden import rounding
+
+    for op, low in zip(c.ops, c.lowered, strict=True):
+        algorithm = c.recipe.algorithm(c.graph, op)
+        choose(c.graph, low, rounding(c.golden, low.type), algorithm, f"{c.describe(op)}: ")
+    return c

@@ -1,0 +1,82 @@
+"""Per-layer choices from a recipe: the kernel a layer asks for is the one it runs, the
+outputs do not change, and a field a layer cannot take is an error naming the layer,
+the field and why (at convert time, before any blob exists)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from microai.convert import convert
+from microai.engine import Model
+from microai.ir import ConvertError
+from microai.paths import ROOT
+from microai.recipe import Recipe, RecipeError
+
+DIGITS = (ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite").read_bytes()
+
+
+def _layers(recipe: dict | None = None):
+    return convert(DIGITS, "digits", recipe=Recipe.from_dict(recipe) if recipe else None)
+
+
+def _op(conv, opcode: str, kernel: str):
+    return next(L for L in conv.layers if L.opcode == opcode and L.kernel == kernel)
+
+
+def test_recipe_picks_the_kernel_and_outputs_stay_bit_exact():
+    auto = _layers()
+    pw = _op(auto, "CONV_2D", "CONV_PW_S8")
+    dw = _op(auto, "DEPTHWISE_CONV_2D", "DW_CONV_3X3_S8")
+    name = auto.graph.t(pw.graph_outputs[0]).name
+    chosen = _layers(
+        {"layers": {name: {"algorithm": "im2col"}, str(dw.source): {"algorithm": "direct"}}}
+    )
+    assert chosen.layers[pw.index].kernel == "CONV_IM2COL_S8"
+    assert chosen.layers[pw.index].scratch > 0  # im2col's own scratch, planned
+    assert chosen.layers[dw.index].kernel == "DW_CONV_S8"
+    x = np.random.default_rng(0).integers(-128, 128, (8, 8, 8, 1), dtype=np.int8)
+    a, b = Model(auto.blob), Model(chosen.blob)
+    for xi in x:
+        np.testing.assert_array_equal(a.run(xi[None]), b.run(xi[None]))
+
+
+@pytest.mark.parametrize(
+    "layer, fields, message",
+    [
+        ("0", {"algorithm": "pointwise"}, r"CONV_2D \(op 0.*algorithm.*CONV_PW_S8: needs a 1x1"),
+        ("0", {"algorithm": "winograd"}, r"algorithm 'winograd': a CONV op has auto, pointwise"),
+        ("0", {"weights": "int4"}, r"layer '0': weights 'int4': .* int8 only"),
+        ("0", {"prune": 0.5}, r"layer '0': unknown field 'prune' \(fields: weights, algorithm\)"),
+        ("99", {"algorithm": "auto"}, r"no layer '99' in the model"),
+        ("3", {"weights": "int8"}, r"layer '3': weights: a MAX_POOL_2D has no weights"),
+    ],
+    ids=["unsupported", "unknown_algorithm", "int4", "unknown_field", "no_layer", "no_weights"],
+)
+def test_a_field_a_layer_cannot_take_is_an_error(layer, fields, message):
+    with pytest.raises((ConvertError, RecipeError), match=message):
+        _layers({"layers": {layer: fields}})
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("not json", "not JSON"),
+        ('{"layers": [1]}', "'layers' must map"),
+        ('{"other": {}}', "a recipe is"),
+        ('{"layers": {"0": 3}}', "fields must be an object"),
+    ],
+)
+def test_malformed_recipe_files(tmp_path, text, message):
+    p = tmp_path / "r.json"
+    p.write_text(text)
+    with pytest.raises(RecipeError, match=message):
+        Recipe.load(p)
+
+
+def test_recipe_file_roundtrip(tmp_path):
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps({"layers": {"2": {"algorithm": "im2col"}}}))
+    assert Recipe.load(p).layers == {"2": {"algorithm": "im2col"}}
