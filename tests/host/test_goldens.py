@@ -125,6 +125,17 @@ def test_hello_world_blob_for_litert_against_tflm():
     assert verify(data, 0, given=xs, name="hello_world", golden="tflm")["mismatches"] == 0
 
 
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_hil_runs_the_blob_for_its_golden(golden: str):
+    """On a board (the unix port), the blob converted for each golden is bit-exact with
+    the host engine, and the host engine with that golden, on every rounding tie."""
+    from microai.hil import hil
+
+    r = hil(tie_fc(), "unix", n_inputs=0, given=[ALL_INT8], name="tie_fc", golden=golden)
+    assert r["golden"] == golden
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, r["first_mismatch"]
+
+
 def test_blob_records_the_golden_rounding():
     for golden, want in (("tflm", "double"), ("litert", "single")):
         layers = describe(convert(tie_fc(), "tie_fc", golden).blob)["layers"]
