@@ -1,4 +1,4 @@
-"""The blob (.mai) format, version 2: Python mirror of cmodules/microai/nn/mai_blob.h.
+"""The blob (.mai) format, version 2: Python mirror of cmodules/microai/runtime/mai_blob.h.
 
 Each struct is listed field for field, in the C order, with the same names and the
 same version constant; tests/host/test_blob.py checks sizes and offsets against the C
