@@ -49,3 +49,16 @@ def test_mpy_dir_must_be_micropython(tmp_path, monkeypatch):
     monkeypatch.setenv("MPY_DIR", str(tmp_path))
     with pytest.raises(FirmwareError, match="not a MicroPython source tree"):
         build(load_board("unix"))
+
+
+@pytest.mark.parametrize("name", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_no_64_bit_division_helpers(firmware, name):
+    """The C core divides in 32 bits: a libgcc 64-bit division helper costs cycles and
+    brings an unwind index that MicroPython's mps2.ld (QEMU_M7) cannot place."""
+    import shutil
+    import subprocess
+
+    _, fw = firmware(name)
+    nm = shutil.which("arm-none-eabi-nm")
+    symbols = subprocess.run([nm, str(fw)], capture_output=True, text=True, check=True).stdout
+    assert "__aeabi_uldivmod" not in symbols and "__aeabi_ldivmod" not in symbols

@@ -6,9 +6,9 @@
 
 #include "mai_table.h"
 
-// Bytes a tensor of n elements takes in `storage` when the innermost dim is c, or 0
-// for an unknown storage type.
-static uint64_t storage_bytes(uint8_t storage, uint64_t n, uint32_t c) {
+// Bytes a tensor of n (<= MAI_MAX_ELEMENTS) elements takes in `storage` when the
+// innermost dim is c, or 0 for an unknown storage type. 32-bit: no libgcc division.
+static uint32_t storage_bytes(uint8_t storage, uint32_t n, uint32_t c) {
     switch (storage) {
         case MAI_STORAGE_S8: return n;
         case MAI_STORAGE_S16: return 2 * n;
@@ -105,7 +105,7 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
     if (t->layout == MAI_LAYOUT_STANDARD
-        && storage_bytes(t->storage, n, (uint32_t)t->dims[3]) != t->size) {
+        && storage_bytes(t->storage, (uint32_t)n, (uint32_t)t->dims[3]) != t->size) {
         return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
     }
     // Zero points in the element type's range (0 for int32, float32 and binary): the op
