@@ -244,10 +244,10 @@ def _fc_model(c: Fc) -> tuple[bytes, np.ndarray]:
 # ---- running the C kernels ----------------------------------------------------------------
 
 
-def _lower(model: bytes):
+def _lower(model: bytes, golden: str = DEFAULT_GOLDEN):
     graph = read_model(model)
     assert len(graph.ops) == 1
-    return graph, ops.lower(graph, graph.ops[0])
+    return graph, ops.lower(graph, graph.ops[0], golden)
 
 
 def _ptr(ffi, ctype: str, a: np.ndarray | None):
@@ -307,7 +307,7 @@ def _check(
     golden_model: bytes | None = None,
     golden: str = DEFAULT_GOLDEN,
 ):
-    graph, low = _lower(model)
+    graph, low = _lower(model, golden)
     if expect_kernel:
         assert low.kernel == expect_kernel
     want = run_reference(golden_model or model, [x], golden)[0]
@@ -670,18 +670,12 @@ def _one_mac_model(opcode: str) -> bytes:
 
 
 # TFLite-Micro multiplies a per-tensor FULLY_CONNECTED's scales in double; LiteRT in
-# float32 first. ops/conv.py's lower_fc follows LiteRT whatever the golden (to do: give
-# the lowering the golden), so TFLite-Micro's -66 is not met there yet.
-_FC_MULTIPLIER_TFLM = pytest.mark.xfail(
-    strict=True, reason="lower_fc computes a per-tensor FC multiplier as LiteRT does"
-)
-
-
+# float32 first: the lowering follows the golden it converts for.
 @pytest.mark.parametrize(
     "opcode, golden, want",
     [
         ("FULLY_CONNECTED", "litert", -65),  # per-tensor FC: scales multiplied in float32
-        pytest.param("FULLY_CONNECTED", "tflm", -66, marks=_FC_MULTIPLIER_TFLM),  # in double
+        ("FULLY_CONNECTED", "tflm", -66),  # in double
         ("CONV_2D", "litert", -66),  # conv: per-channel arithmetic in double, even per-tensor
         ("CONV_2D", "tflm", -66),
         ("DEPTHWISE_CONV_2D", "litert", -66),
@@ -692,5 +686,5 @@ def test_multiplier_formula(opcode: str, golden: str, want: int):
     model = _one_mac_model(opcode)
     x = np.ones((1, 1) if opcode == "FULLY_CONNECTED" else (1, 1, 1, 1), np.int8)
     assert run_reference(model, [x], golden)[0].item() == want
-    graph, low = _lower(model)
+    graph, low = _lower(model, golden)
     assert _c_run(graph, low, x, golden=golden).item() == want

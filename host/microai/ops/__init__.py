@@ -3,8 +3,9 @@
 Each op family's module registers its lowering functions with @lowering("OPCODE"); the
 registry is the one list of supported ops (the converter's error message prints it).
 
-A lowering function takes (graph, op) and returns a Lowered, or raises ConvertError
-naming the op (graph.describe(op)) and what is not supported.
+A lowering function takes (graph, op, golden) and returns a Lowered, or raises
+ConvertError naming the op (graph.describe(op)) and what is not supported; `golden` is
+for the few values the two goldens compute differently.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from .. import quant
 from ..ir import ConvertError, Graph, Op, Tensor
 
-LOWERINGS: dict[str, Callable[[Graph, Op], Lowered]] = {}
+LOWERINGS: dict[str, Callable[[Graph, Op, str], Lowered]] = {}
 
 
 @dataclass
@@ -86,19 +87,22 @@ def supported_ops() -> list[str]:
     return sorted([*LOWERINGS, *ALIASES])
 
 
-def lower(graph: Graph, op: Op, rounding: str = "double") -> Lowered:
-    """The op's lowering, with the kernel the C table prefers for it (passes/
-    choose_kernels.py may pick another for a recipe); ConvertError naming the op for
-    anything it cannot take, including what the lowering did not foresee (a numpy or
-    arithmetic error on odd shapes, options or quantization)."""
+def lower(graph: Graph, op: Op, golden: str | None = None) -> Lowered:
+    """The op's lowering for `golden`'s arithmetic (the default golden's if None), with
+    the kernel the C table prefers for it (passes/choose_kernels.py may pick another for
+    a recipe); ConvertError naming the op for anything it cannot take, including what
+    the lowering did not foresee (a numpy or arithmetic error on odd shapes, options or
+    quantization)."""
+    from ..golden import DEFAULT_GOLDEN, rounding
     from ..passes.choose_kernels import choose
 
-    low = _lower(graph, op)
-    choose(graph, low, rounding, where=f"{graph.describe(op)}: ")
+    golden = golden or DEFAULT_GOLDEN
+    low = _lower(graph, op, golden)
+    choose(graph, low, rounding(golden, low.type), where=f"{graph.describe(op)}: ")
     return low
 
 
-def _lower(graph: Graph, op: Op) -> Lowered:
+def _lower(graph: Graph, op: Op, golden: str) -> Lowered:
     fn = LOWERINGS.get(op.opcode)
     if fn is None:
         raise ConvertError(
@@ -108,7 +112,7 @@ def _lower(graph: Graph, op: Op) -> Lowered:
         # A division by zero or an overflow in numpy raises (FloatingPointError) instead
         # of printing a warning and going on with inf or nan.
         with np.errstate(divide="raise", over="raise", invalid="raise"):
-            return fn(graph, op)
+            return fn(graph, op, golden)
     except ConvertError:
         raise
     except (ArithmeticError, ValueError, TypeError, IndexError, KeyError, AssertionError) as e:

@@ -144,17 +144,17 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
 
 
 @lowering("CONV_2D")
-def lower_conv(graph: Graph, op: Op) -> Lowered:
+def lower_conv(graph: Graph, op: Op, golden: str) -> Lowered:
     return _conv_like(graph, op, depthwise=False)
 
 
 @lowering("DEPTHWISE_CONV_2D")
-def lower_dwconv(graph: Graph, op: Op) -> Lowered:
+def lower_dwconv(graph: Graph, op: Op, golden: str) -> Lowered:
     return _conv_like(graph, op, depthwise=True)
 
 
 @lowering("FULLY_CONNECTED")
-def lower_fc(graph: Graph, op: Op) -> Lowered:
+def lower_fc(graph: Graph, op: Op, golden: str) -> Lowered:
     x, w, b, y = _check_io(graph, op)
     if op.options.get("weights_format", 0) != 0:
         raise fail(graph, op, "shuffled weights format is not supported")
@@ -180,10 +180,14 @@ def lower_fc(graph: Graph, op: Op) -> Lowered:
             raise fail(graph, op, f"per-channel weights '{w.name}' have nonzero zero points")
         mult, shift = _multipliers(graph, op, x, w, y, out_depth)
     else:
-        # Per-tensor: TFLite's GetQuantizedConvolutionMultipler multiplies the scales in
-        # float32 first: double(input_scale * filter_scale) / double(output_scale).
-        product = np.float32(x.scale1) * np.float32(w.scale1)
-        real = float(np.float64(product) / np.float64(y.scale1))
+        # Per-tensor: LiteRT's GetQuantizedConvolutionMultipler multiplies the scales in
+        # float32 first: double(input_scale * filter_scale) / double(output_scale);
+        # TFLite-Micro's FullyConnected multiplies them as doubles.
+        if golden == "litert":
+            product = np.float64(np.float32(x.scale1) * np.float32(w.scale1))
+        else:
+            product = np.float64(np.float32(x.scale1)) * np.float64(np.float32(w.scale1))
+        real = float(product / np.float64(y.scale1))
         _check_scale(graph, op, np.array([real]))
         m, s = quant.quantize_multiplier(real)
         mult, shift = np.array([m], np.int32), np.array([s], np.int32)

@@ -94,7 +94,7 @@ def _pool_axis(graph: Graph, op: Op, padding: str, size: int, filt: int, stride:
 
 
 @lowering("AVERAGE_POOL_2D", "MAX_POOL_2D")
-def _pool(graph: Graph, op: Op) -> Lowered:
+def _pool(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
@@ -131,7 +131,7 @@ def _pool(graph: Graph, op: Op) -> Lowered:
 
 
 @lowering("MEAN")
-def _mean(graph: Graph, op: Op) -> Lowered:
+def _mean(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 2)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
@@ -195,7 +195,7 @@ def _binary(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
 
 
 @lowering("ADD")
-def _add(graph: Graph, op: Op) -> Lowered:
+def _add(graph: Graph, op: Op, golden: str) -> Lowered:
     a, b, y = _binary(graph, op)
     left_shift = 20
     s1, s2, so = a.scale1, b.scale1, y.scale1  # float32 values, exact as Python floats
@@ -229,7 +229,7 @@ def _add(graph: Graph, op: Op) -> Lowered:
 
 
 @lowering("MUL")
-def _mul(graph: Graph, op: Op) -> Lowered:
+def _mul(graph: Graph, op: Op, golden: str) -> Lowered:
     a, b, y = _binary(graph, op)
     # mul.cc: input1->params.scale * input2->params.scale / output->params.scale, in float.
     real = float(np.float32(a.scale1) * np.float32(b.scale1) / np.float32(y.scale1))
@@ -251,7 +251,7 @@ def _mul(graph: Graph, op: Op) -> Lowered:
 
 
 @lowering("QUANTIZE")
-def _quantize(graph: Graph, op: Op) -> Lowered:
+def _quantize(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
     y = _int8(graph, op, "output", y)
@@ -276,7 +276,7 @@ def _quantize(graph: Graph, op: Op) -> Lowered:
 
 
 @lowering("DEQUANTIZE")
-def _dequantize(graph: Graph, op: Op) -> Lowered:
+def _dequantize(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = graph.t(op.outputs[0])
@@ -304,7 +304,7 @@ def softmax_params(beta: float, input_scale: float) -> dict:
 
 
 @lowering("SOFTMAX")
-def _softmax(graph: Graph, op: Op) -> Lowered:
+def _softmax(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
@@ -358,7 +358,7 @@ def logistic_lut(input_scale: float, input_zp: int, output_scale: float, output_
 
 
 @lowering("LOGISTIC")
-def _logistic(graph: Graph, op: Op) -> Lowered:
+def _logistic(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
@@ -380,7 +380,7 @@ def _logistic(graph: Graph, op: Op) -> Lowered:
 
 
 @lowering("PAD", "PADV2")
-def _pad(graph: Graph, op: Op) -> Lowered:
+def _pad(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, (2, 3) if op.opcode == "PADV2" else 2)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
@@ -418,7 +418,7 @@ def _pad(graph: Graph, op: Op) -> Lowered:
 
 
 @lowering("CONCATENATION")
-def _concat(graph: Graph, op: Op) -> Lowered:
+def _concat(graph: Graph, op: Op, golden: str) -> Lowered:
     if not 1 <= len(op.inputs) <= 16:
         raise fail(graph, op, f"{len(op.inputs)} inputs; 1 to 16 are supported")
     _io(graph, op, len(op.inputs))

@@ -1,6 +1,7 @@
 """lower: each op becomes one blob op (ops/: params, constants, checks).
 
-Reads: Compilation.ops, the recipe (checked here against the model).
+Reads: Compilation.ops, the golden (the few values the goldens compute differently),
+the recipe (checked here against the model).
 Changes: Compilation.lowered (one ops.Lowered per op, with the table's preferred kernel).
 Guarantees: every op's params and constants are what the golden's kernels compute;
 anything the lowering cannot take is a ConvertError naming the op.
@@ -13,5 +14,5 @@ from ..ops import lower
 
 def run(c):
     c.recipe.check(c.graph, c.ops)
-    c.lowered = [lower(c.graph, op) for op in c.ops]
+    c.lowered = [lower(c.graph, op, c.golden) for op in c.ops]
     return c
