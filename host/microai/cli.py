@@ -166,6 +166,19 @@ def _golden_option(what: str):
     )
 
 
+_recipe_option = click.option(
+    "--recipe",
+    type=FILE,
+    help="Per-layer choices (JSON: weights, algorithm per layer; see recipe.py).",
+)
+
+
+def _recipe(path: Path | None):
+    from .recipe import Recipe
+
+    return Recipe.load(path)
+
+
 _frozen_models_option = click.option(
     "--model",
     "models",
@@ -276,12 +289,14 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     help="Blob to write (default: MODEL with the .mai suffix).",
 )
 @_golden_option("to be bit-exact with (the blob's rounding)")
-def convert(model: Path, output: Path | None, golden: str) -> None:
+@_recipe_option
+def convert(model: Path, output: Path | None, golden: str, recipe: Path | None) -> None:
     """Convert an int8 .tflite model into a microai blob (.mai)."""
     from .convert import convert as convert_model
 
     output = output or model.with_suffix(".mai")
-    result = convert_model(read_input(model, "a TFLite model"), model.name, golden)
+    data = read_input(model, "a TFLite model")
+    result = convert_model(data, model.name, golden, _recipe(recipe))
     write_output(output, result.blob)
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
@@ -339,6 +354,7 @@ def inspect(blob: Path, as_json: bool) -> None:
 @click.argument("model", type=FILE)
 @_inputs_options(50, "check")
 @_golden_option("to compare with (the blob is converted for it)")
+@_recipe_option
 @_json_option
 def verify(
     model: Path,
@@ -346,6 +362,7 @@ def verify(
     seed: int,
     input_files: tuple[Path, ...],
     golden: str,
+    recipe: Path | None,
     as_json: bool,
 ) -> None:
     """Compare microai with a golden (TFLite-Micro or LiteRT's reference kernels) on
@@ -355,7 +372,14 @@ def verify(
     given = [load_npy(f) for f in input_files]
     data = read_input(model, "a TFLite model")
     result = verify_model(
-        data, n_inputs, seed, given, model.name, list(map(str, input_files)), golden
+        data,
+        n_inputs,
+        seed,
+        given,
+        model.name,
+        list(map(str, input_files)),
+        golden,
+        recipe=_recipe(recipe),
     )
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -535,6 +559,7 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
     help="Force the blob into flash, or into RAM (default: by size).",
 )
 @_golden_option("to compare the host engine with (the blob is converted for it)")
+@_recipe_option
 @_json_option
 def hil(
     model: Path,
@@ -545,6 +570,7 @@ def hil(
     input_files: tuple[Path, ...],
     frozen: bool | None,
     golden: str,
+    recipe: Path | None,
     as_json: bool,
 ) -> None:
     """Convert, deploy and run a .tflite on a board; compare bytes with the host engine,
@@ -565,6 +591,7 @@ def hil(
         frozen,
         given_names=list(map(str, input_files)),
         golden=golden,
+        recipe=_recipe(recipe),
     )
     if as_json:
         click.echo(json.dumps(r, indent=2))

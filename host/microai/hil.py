@@ -32,6 +32,7 @@ from .device.upload import STEP_TIMEOUT, Steps, heap_free, upload
 from .engine import Model
 from .firmware import build
 from .golden import DEFAULT_GOLDEN, open_golden
+from .recipe import Recipe
 from .verify import random_input
 
 
@@ -205,11 +206,12 @@ def hil(
     count: bool = True,
     given_names: list[str] | None = None,
     golden: str = DEFAULT_GOLDEN,
+    recipe: Recipe | None = None,
 ) -> dict:
     from . import InputError
     from .verify import check_input
 
-    conv = convert(model, name, golden)
+    conv = convert(model, name, golden, recipe)
     engine = Model(conv.blob)
     ref = open_golden(model, golden, name=name)
     details = ref.inputs

@@ -10,6 +10,7 @@ from . import InputError
 from .convert import convert
 from .engine import Model
 from .golden import DEFAULT_GOLDEN, TITLES, open_golden
+from .recipe import Recipe
 
 
 def check_input(x: np.ndarray, shape, dtype, what: str) -> np.ndarray:
@@ -65,11 +66,12 @@ def verify(
     given_names: list[str] | None = None,
     golden: str = DEFAULT_GOLDEN,
     blob_golden: str | None = None,
+    recipe: Recipe | None = None,
 ) -> dict:
     """Host engine vs `golden` on every tensor; `given` inputs (named `given_names` in
     errors, e.g. their files) first, then n_inputs random ones. The blob is converted
     for `golden`, or for `blob_golden` to see what a blob built for the other one does."""
-    conv = convert(model, name, blob_golden or golden)
+    conv = convert(model, name, blob_golden or golden, recipe)
     g = conv.graph
     engine = Model(conv.blob)
     ref = open_golden(model, golden, preserve_all_tensors=True, name=name)

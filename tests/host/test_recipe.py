@@ -5,6 +5,8 @@ the field and why (at convert time, before any blob exists)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -80,3 +82,36 @@ def test_recipe_file_roundtrip(tmp_path):
     p = tmp_path / "r.json"
     p.write_text(json.dumps({"layers": {"2": {"algorithm": "im2col"}}}))
     assert Recipe.load(p).layers == {"2": {"algorithm": "im2col"}}
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "microai", *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_cli_takes_a_recipe(tmp_path):
+    model = ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite"
+    auto = _layers()
+    pw = _op(auto, "CONV_2D", "CONV_PW_S8")
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"layers": {str(pw.source): {"algorithm": "im2col"}}}))
+    blob = tmp_path / "d.mai"
+    r = _cli("convert", model, "-o", blob, "--recipe", recipe)
+    assert r.returncode == 0, r.stderr
+    r = _cli("inspect", blob, "--json")
+    assert json.loads(r.stdout)["layers"][pw.index]["kernel"] == "CONV_IM2COL_S8"
+    r = _cli("verify", model, "--inputs", "5", "--recipe", recipe, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["mismatches"] == 0
+
+
+def test_cli_bad_recipe_is_one_line(tmp_path):
+    model = ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite"
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"layers": {"0": {"algorithm": "pointwise"}}}))
+    r = _cli("convert", model, "-o", tmp_path / "d.mai", "--recipe", recipe)
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "CONV_PW_S8: needs a 1x1" in r.stderr
