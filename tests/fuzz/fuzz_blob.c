@@ -7,7 +7,8 @@
 // exactly header.total_size bytes and the arena is allocated at exactly
 // header.arena_size bytes (capped at FUZZ_ARENA_MAX), so AddressSanitizer sees a
 // one-byte overrun of either. The executor must also never write into the blob (on a
-// board it is flash): the harness compares the blob before and after.
+// board it is flash): the harness compares the blob before and after. A kernel error at
+// invoke, after load accepted the blob, also stops the run: every check is at load.
 //
 // Built by tests/fuzz/run_fuzz.py (make fuzz) with
 //   clang -fsanitize=fuzzer,address,undefined -I cmodules/microai/nn \
@@ -124,7 +125,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     mai_model m;
     mai_error err;
-    if (mai_load(&m, blob, blob_len, arena, arena_len, &err) == MAI_OK) {
+    mai_status s = mai_load(&m, blob, blob_len, arena, arena_len, &err);
+    // Every status and check the loader returns has a name (the front ends show it).
+    if (!strcmp(mai_status_str(s), "unknown error")
+        || (s != MAI_E_KERNEL && !strcmp(mai_check_str((mai_check)err.detail), "unknown check"))) {
+        fprintf(stderr, "fuzz_blob: status %d, check %d have no name\n", (int)s, (int)err.detail);
+        abort();
+    }
+    if (s == MAI_OK) {
         // Arena contents (model inputs included) from the trailing bytes, else a pattern.
         const uint8_t *fill = data + blob_len;
         size_t n_fill = size - blob_len;
@@ -137,7 +145,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
             }
         }
-        mai_invoke(&m, &err);
+        // All validation is at load: a kernel that refuses what prepare accepted is a
+        // gap in the load-time checks.
+        if (mai_invoke(&m, &err) != MAI_OK) {
+            fprintf(stderr, "fuzz_blob: op %d failed at invoke (kernel status %d) after load "
+                "accepted the blob\n", (int)err.index, (int)err.detail);
+            abort();
+        }
         for (uint32_t i = 0; mai_output(&m, i) != MAI_NO_TENSOR; i++) {
             if (mai_tensor_data(&m, mai_output(&m, i)) == NULL) {
                 abort();
@@ -637,6 +651,79 @@ static void mutate_const(blob_view *b) {
     }
 }
 
+// Where an op's params mirror its tensors' zero points: (io slot, params byte offset,
+// sign), io slots 0..7 inputs, 8 the output; the params hold -zp (sign -1) or zp.
+typedef struct {
+    uint8_t slot;
+    uint8_t offset;
+    int8_t sign;
+} zp_field;
+
+static const zp_field zp_conv[] = {{0, 0, -1}, {8, 4, 1}};
+static const zp_field zp_fc[] = {{0, 0, -1}, {1, 4, -1}, {8, 8, 1}};
+static const zp_field zp_binary[] = {{0, 0, -1}, {1, 4, -1}, {8, 8, 1}};
+static const zp_field zp_requantize[] = {{0, 0, -1}, {8, 4, 1}};
+static const zp_field zp_mean[] = {{0, 0, 1}, {8, 4, 1}};
+static const zp_field zp_quantize[] = {{8, 4, 1}};
+static const zp_field zp_dequantize[] = {{0, 4, 1}};
+
+// A zero point changed together with the op params that mirror it, so the op's own
+// checks pass and the new value reaches the kernel (asymmetric weights, extremes).
+static void mutate_zero_point(blob_view *b) {
+    if (!b->n_ops) {
+        return;
+    }
+    mai_op op;
+    read_op(b, rnd(b->n_ops), &op);
+    const zp_field *fields;
+    uint32_t n;
+    switch (op.type) {
+        case MAI_OP_CONV:
+        case MAI_OP_DWCONV:
+            fields = zp_conv, n = 2;
+            break;
+        case MAI_OP_FC:
+            fields = zp_fc, n = 3;
+            break;
+        case MAI_OP_ADD:
+        case MAI_OP_MUL:
+            fields = zp_binary, n = 3;
+            break;
+        case MAI_OP_REQUANTIZE:
+            fields = zp_requantize, n = 2;
+            break;
+        case MAI_OP_MEAN:
+            fields = zp_mean, n = 2;
+            break;
+        case MAI_OP_QUANTIZE:
+            fields = zp_quantize, n = 1;
+            break;
+        case MAI_OP_DEQUANTIZE:
+            fields = zp_dequantize, n = 1;
+            break;
+        default:
+            return;
+    }
+    const zp_field *f = &fields[rnd(n)];
+    uint32_t slot = f->slot == 8 ? op.n_in : f->slot;
+    size_t at = op.io_offset + 2 * (size_t)slot;
+    if (slot >= (uint32_t)op.n_in + op.n_out || at + 2 > b->blob_len
+        || op.params_offset + (size_t)f->offset + 4 > b->blob_len) {
+        return;
+    }
+    uint16_t id = rd16(b->data + at);
+    if (id >= b->n_tensors) {
+        return;
+    }
+    static const int32_t values[] = {-128, 127, 0, 1, -1, 128, -129, 64};
+    int32_t zp = rnd(4) ? values[rnd(8)] : (int32_t)rnd(256) - 128;
+    mai_tensor t;
+    read_tensor(b, id, &t);
+    t.zero_point = zp;
+    write_tensor(b, id, &t);
+    wr32(b->data + op.params_offset + f->offset, (uint32_t)(f->sign < 0 ? -zp : zp));
+}
+
 // arena_size := the end of the last arena tensor or scratch, so the arena the harness
 // allocates is as tight as the blob allows.
 static void fit_arena(blob_view *b) {
@@ -707,7 +794,11 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
                 mutate_params(&b);
                 break;
             case 13:
-                mutate_const(&b);
+                if (rnd(2)) {
+                    mutate_const(&b);
+                } else {
+                    mutate_zero_point(&b);
+                }
                 break;
             default:
                 // Arena fill bytes: append some if there are none.

@@ -277,10 +277,12 @@ def main() -> int:
 
     # The reproducers seed the fuzzing too, once none of them crashes.
     stats, found = fuzz(exe, args, [seeds] if failing else [seeds, REGRESS_DIR])
+    # -fork counts cov over its merged jobs: not comparable with the instrumented edges.
+    edges = f" of {stats['edges']} edges" if "edges" in stats and args.jobs == 1 else ""
     print(
-        "fuzz: {runs} runs in {seconds} s, {runs_per_s} runs/s, cov: {cov} ft: {ft} "
-        "(of {edges} edges), corpus: {corpus} inputs".format(
-            **{"cov": "?", "ft": "?", "edges": "?", **stats}
+        "fuzz: {runs} runs in {seconds} s, {runs_per_s} runs/s, libFuzzer cov: {cov}{edges} "
+        "ft: {ft}, corpus: {corpus} inputs".format(
+            **{"cov": "?", "ft": "?", **stats, "edges": edges}
         )
     )
     print(f"fuzz: libFuzzer's log is {stats['log'].relative_to(ROOT)}")
