@@ -21,7 +21,20 @@ from .paths import BUILD_DIR, CMODULES_DIR
 NN_DIR = CMODULES_DIR / "microai" / "nn"
 # Headers whose declarations Python sees, in dependency order.
 HEADERS = ["nn_types.h", "nn_functions.h", "mai_blob.h", "mai_exec.h"]
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+# -fno-wrapv: Python builds extensions with -fwrapv, which would make signed overflow
+# defined here (and hide it from UBSan) though the firmware does not build that way.
+CFLAGS = [
+    "-std=c99",
+    "-O2",
+    "-fno-wrapv",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wno-unused-parameter",
+]
+# What the host engine allocates with: buffers of exactly a blob's or an arena's size, so
+# that a sanitizer sees a one-byte overrun.
+LIBC_CDEF = "int posix_memalign(void **, size_t, size_t);\nvoid free(void *);\n"
 
 _lock = threading.Lock()
 
@@ -65,7 +78,7 @@ def load():
     headers = _headers()
     srcs = sources()
     flags = CFLAGS + os.environ.get("MICROAI_HOST_CFLAGS", "").split()
-    cdef = _cdef(headers)
+    cdef = _cdef(headers) + LIBC_CDEF
     h = hashlib.sha256(cdef.encode())
     for p in headers + srcs:
         h.update(str(p.relative_to(NN_DIR)).encode() + b"\0" + p.read_bytes())
@@ -78,7 +91,8 @@ def load():
         if not built:
             ffi = cffi.FFI()
             ffi.cdef(cdef)
-            includes = "".join(f'#include "{p.name}"\n' for p in headers)
+            includes = "#include <stdlib.h>\n"
+            includes += "".join(f'#include "{p.name}"\n' for p in headers)
             ffi.set_source(
                 name,
                 includes,
@@ -104,3 +118,15 @@ def pack(ctype: str, fields: dict) -> bytes:
     laid out by the C compiler's rules as the runtime reads them."""
     ffi, _ = load()
     return bytes(ffi.buffer(ffi.new(f"{ctype} *", fields)))
+
+
+def aligned(n: int):
+    """A uint8_t* to exactly n bytes (one if n is 0), 16-byte aligned, zeroed, freed when
+    the pointer is collected: a buffer with no slack for an overrun to hide in."""
+    ffi, lib = load()
+    pp = ffi.new("void **")
+    if lib.posix_memalign(pp, 16, max(n, 1)) != 0:
+        raise MemoryError(f"cannot allocate {n:,} aligned bytes")
+    p = ffi.gc(ffi.cast("uint8_t *", pp[0]), lib.free, size=max(n, 1))
+    ffi.memmove(p, bytes(max(n, 1)), max(n, 1))
+    return p
