@@ -179,7 +179,7 @@ static size_t get_quant_array(mp_obj_t obj, qstr name, size_t channels, int32_t 
     }
     if (b.len != sizeof(int32_t) && b.len != channels * sizeof(int32_t)) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("%q: %u bytes given, needs 4 (one int32) or %u (one per output channel, %u)"),
+            MP_ERROR_TEXT("%q: %u bytes given, needs 4 (one int32) or %u (%u channels)"),
             name, (unsigned)b.len, (unsigned)(channels * sizeof(int32_t)), (unsigned)channels);
     }
     check_aligned(&b, name);
@@ -210,7 +210,7 @@ static void get_quant(kernels_quant *kq, mp_obj_t mult, mp_obj_t shift, size_t c
         &kq->q.shift);
     if (nm != ns) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("shift: %u value(s) given, multiplier has %u: give both per tensor or both per channel"),
+            MP_ERROR_TEXT("shift: %u value(s), multiplier %u: both per tensor or both per channel"),
             (unsigned)ns, (unsigned)nm);
     }
     kq->q.per_channel = nm > 1;
@@ -269,9 +269,9 @@ static void check_axis(const char *axis, int32_t in, int32_t k, int32_t stride,
     int32_t hi = (in + pad - 1) / stride + 1;
     if (out < lo || out > hi) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("output_shape: %s %d given; input %s %d, filter %d, stride %d, dilation %d, padding %d allow %d..%d"),
-            axis, (int)out, axis, (int)in, (int)k, (int)stride, (int)dilation, (int)pad,
-            (int)lo, (int)hi);
+            MP_ERROR_TEXT("output_shape: %s %d; in %d, k %d, stride %d, dil %d, pad %d: %d..%d"),
+            axis, (int)out, (int)in, (int)k, (int)stride, (int)dilation, (int)pad, (int)lo,
+            (int)hi);
     }
 }
 
@@ -368,7 +368,7 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
         int64_t ch = (int64_t)in_dims.c * p.depth_multiplier;
         if (out_dims.c != ch) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("output_shape: %d channels given, input channels %d x depth_multiplier %d need %u"),
+                MP_ERROR_TEXT("output_shape: %d channels, input %d x depth_multiplier %d need %u"),
                 (int)out_dims.c, (int)in_dims.c, (int)p.depth_multiplier, (unsigned)ch);
         }
         if (f_dims.c != out_dims.c) {
@@ -425,7 +425,7 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
         if (s_len < need) {
             if (pad != 0) {
                 mp_raise_msg_varg(&mp_type_ValueError,
-                    MP_ERROR_TEXT("scratch: %u bytes given (%u from the first 4-byte aligned one), %s needs %u"),
+                    MP_ERROR_TEXT("scratch: %u bytes (%u from its first 4-aligned byte), %s needs %u"),
                     (unsigned)scratch.len, (unsigned)s_len, kernel, (unsigned)need);
             }
             mp_raise_msg_varg(&mp_type_ValueError,

@@ -50,21 +50,22 @@ class Model:
     def __init__(self, blob: bytes | bytearray | memoryview, arena: bytearray | None = None):
         self._ffi, self._lib = ffi, lib = native.load()
         self.blob = bytes(blob)
-        # The blob's bytes must be 4-byte aligned for the C tables: copy into an aligned
-        # buffer on the host (the board uses the blob in place).
-        self._blob_buf = bytearray(len(self.blob) + 16)
-        braw = ffi.from_buffer(self._blob_buf)
-        bpad = (-int(ffi.cast("uintptr_t", braw))) % 16
-        self._blob_buf[bpad : bpad + len(self.blob)] = self.blob
-        blob_ptr = braw + bpad
+        # The blob's bytes must be aligned for the C tables: copied into an aligned buffer
+        # of exactly its size (the board uses the blob in place).
+        self._blob_buf = blob_ptr = native.aligned(len(self.blob))
+        ffi.memmove(blob_ptr, self.blob, len(self.blob))
         self._m = ffi.new("mai_model *")
         err = ffi.new("mai_error *")
         if arena is None:
-            arena = bytearray(self._arena_needed(blob_ptr, err) + B.ALIGN)
-        self._arena_obj = arena
-        base = ffi.from_buffer(arena)
-        pad = (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
-        usable = len(arena) - pad
+            # Exactly the arena the blob asks for, aligned: no slack past its end.
+            usable = self._arena_needed(blob_ptr, err)
+            self._arena_obj = base = native.aligned(usable)
+            pad = 0
+        else:
+            self._arena_obj = arena
+            base = ffi.from_buffer(arena)
+            pad = (-int(ffi.cast("uintptr_t", base))) % B.ALIGN
+            usable = len(arena) - pad
         status = lib.mai_load(self._m, blob_ptr, len(self.blob), base + pad, max(usable, 0), err)
         if status != lib.MAI_OK:
             raise ModelError(f"blob rejected: {_message(lib, ffi, status, err, self.blob)}")

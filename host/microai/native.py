@@ -29,7 +29,20 @@ HEADERS = [
     RUNTIME_DIR / "mai_blob.h",
     RUNTIME_DIR / "mai_exec.h",
 ]
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+# -fno-wrapv: Python builds extensions with -fwrapv, which would make signed overflow
+# defined here (and hide it from UBSan) though the firmware does not build that way.
+CFLAGS = [
+    "-std=c99",
+    "-O2",
+    "-fno-wrapv",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wno-unused-parameter",
+]
+# What the host engine allocates with: buffers of exactly a blob's or an arena's size, so
+# that a sanitizer sees a one-byte overrun.
+LIBC_CDEF = "int posix_memalign(void **, size_t, size_t);\nvoid free(void *);\n"
 
 _lock = threading.Lock()
 
@@ -73,7 +86,7 @@ def load():
     headers = _headers()
     srcs = sources()
     flags = CFLAGS + os.environ.get("MICROAI_HOST_CFLAGS", "").split()
-    cdef = _cdef(headers)
+    cdef = _cdef(headers) + LIBC_CDEF
     h = hashlib.sha256(cdef.encode())
     all_headers = sorted(p for d in C_DIRS for p in d.rglob("*.h"))
     for p in all_headers + srcs:
@@ -87,7 +100,8 @@ def load():
         if not built:
             ffi = cffi.FFI()
             ffi.cdef(cdef)
-            includes = "".join(f'#include "{p.name}"\n' for p in headers)
+            includes = "#include <stdlib.h>\n"
+            includes += "".join(f'#include "{p.name}"\n' for p in headers)
             ffi.set_source(
                 name,
                 includes,
@@ -168,3 +182,15 @@ def unpack(ctype: str, data: bytes) -> dict:
         return v
 
     return value(p[0], ffi.typeof(ctype))
+
+
+def aligned(n: int):
+    """A uint8_t* to exactly n bytes (one if n is 0), 16-byte aligned, zeroed, freed when
+    the pointer is collected: a buffer with no slack for an overrun to hide in."""
+    ffi, lib = load()
+    pp = ffi.new("void **")
+    if lib.posix_memalign(pp, 16, max(n, 1)) != 0:
+        raise MemoryError(f"cannot allocate {n:,} aligned bytes")
+    p = ffi.gc(ffi.cast("uint8_t *", pp[0]), lib.free, size=max(n, 1))
+    ffi.memmove(p, bytes(max(n, 1)), max(n, 1))
+    return p

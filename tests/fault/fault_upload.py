@@ -96,11 +96,12 @@ def run(board: str, indices: list[int], seed: int, timeout: float) -> dict:
                 print(f"{board}: {k} uploads, {c['faults']} faults", file=sys.stderr)
             new, ok = faulted_upload(t, i, seed, timeout, c)
             try:
-                try:
-                    t.recover()  # also finds a soft reboot whose message the faults ate
-                    state = blob_state(t)
-                except StateLost:
-                    ok = "lost"
+                if ok != "lost":
+                    try:
+                        t.recover()  # also finds a soft reboot whose message was eaten
+                        state = blob_state(t)
+                    except StateLost:
+                        ok = "lost"
                 if ok == "lost":
                     # A Ctrl-D reached an empty raw REPL line: the board wiped its RAM.
                     c["names lost to a soft reboot"] += 1

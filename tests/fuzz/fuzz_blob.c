@@ -7,7 +7,8 @@
 // exactly header.total_size bytes and the arena is allocated at exactly
 // header.arena_size bytes (capped at FUZZ_ARENA_MAX), so AddressSanitizer sees a
 // one-byte overrun of either. The executor must also never write into the blob (on a
-// board it is flash): the harness compares the blob before and after.
+// board it is flash): the harness compares the blob before and after. A kernel error at
+// invoke, after load accepted the blob, also stops the run: every check is at load.
 //
 // Built by tests/fuzz/run_fuzz.py (make fuzz) with
 //   clang -fsanitize=fuzzer,address,undefined -I cmodules/microai/nn \
@@ -49,10 +50,11 @@ static void wr16(uint8_t *p, uint16_t v) {
     memcpy(p, &v, 2);
 }
 
-// Bytes of each dtype; 0 for an unknown one.
-static uint32_t dtype_bytes(uint8_t dtype) {
+// Bytes of each byte-addressed storage type (s8, s32, f32, s16); 0 for a packed one
+// (s4, b1) or an unknown one.
+static uint32_t dtype_bytes(uint8_t storage) {
     static const uint8_t sizes[] = {1, 4, 4, 2};
-    return dtype < sizeof(sizes) ? sizes[dtype] : 0;
+    return storage < sizeof(sizes) ? sizes[storage] : 0;
 }
 
 // The blob as one input sees it: the header, and where the tables are (only the
@@ -124,7 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     mai_model m;
     mai_error err;
-    if (mai_load(&m, blob, blob_len, arena, arena_len, &err) == MAI_OK) {
+    mai_status s = mai_load(&m, blob, blob_len, arena, arena_len, &err);
+    // Every status and check the loader returns has a name (the front ends show it).
+    if (!strcmp(mai_status_str(s), "unknown error")
+        || (s != MAI_E_KERNEL && !strcmp(mai_check_str((mai_check)err.detail), "unknown check"))) {
+        fprintf(stderr, "fuzz_blob: status %d, check %d have no name\n", (int)s, (int)err.detail);
+        abort();
+    }
+    if (s == MAI_OK) {
         // Arena contents (model inputs included) from the trailing bytes, else a pattern.
         const uint8_t *fill = data + blob_len;
         size_t n_fill = size - blob_len;
@@ -137,7 +146,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
             }
         }
-        mai_invoke(&m, &err);
+        // All validation is at load: a kernel that refuses what prepare accepted is a
+        // gap in the load-time checks.
+        if (mai_invoke(&m, &err) != MAI_OK) {
+            fprintf(stderr, "fuzz_blob: op %d failed at invoke (kernel status %d) after load "
+                "accepted the blob\n", (int)err.index, (int)err.detail);
+            abort();
+        }
         for (uint32_t i = 0; mai_output(&m, i) != MAI_NO_TENSOR; i++) {
             if (mai_tensor_data(&m, mai_output(&m, i)) == NULL) {
                 abort();
@@ -360,11 +375,35 @@ static void mutate_tensor(blob_view *b) {
     uint32_t i = rnd(b->n_tensors);
     mai_tensor t;
     read_tensor(b, i, &t);
-    uint32_t ds = dtype_bytes(t.dtype) ? dtype_bytes(t.dtype) : 1;
-    switch (rnd(10)) {
+    uint32_t ds = dtype_bytes(t.storage) ? dtype_bytes(t.storage) : 1;
+    switch (rnd(12)) {
         case 0:
-            t.dtype = pick8(t.dtype, 3);
+            t.storage = pick8(t.storage, MAI_STORAGE_COUNT);
             break;
+        case 10:
+            // A layout (with metadata somewhere, sometimes) or a scale that lies.
+            t.layout = pick8(t.layout, MAI_LAYOUT_COUNT);
+            if (rnd(2)) {
+                t.aux_offset = pick32(b, t.aux_offset);
+                t.aux_size = pick32(b, t.aux_size);
+            }
+            break;
+        case 11: {
+            static const float scales[] = {0.0f, -1.0f, 1e-30f, 3.4e38f, 1.0f};
+            uint32_t nan = 0x7fc00000u, inf = 0x7f800000u;
+            switch (rnd(3)) {
+                case 0:
+                    memcpy(&t.scale, &nan, 4);
+                    break;
+                case 1:
+                    memcpy(&t.scale, &inf, 4);
+                    break;
+                default:
+                    t.scale = scales[rnd(5)];
+                    break;
+            }
+            break;
+        }
         case 1:
             t.rank = pick8(t.rank, MAI_MAX_RANK);
             break;
@@ -510,7 +549,10 @@ static void mutate_op(blob_view *b) {
             op.type = pick8(op.type, MAI_OP_COUNT);
             break;
         case 1:
-            op.kernel = pick8(op.kernel, NN_KERNEL_DEQUANTIZE_S8_F32);
+            op.kernel = pick8(op.kernel, NN_KERNEL_COUNT);
+            if (rnd(4) == 0) {
+                op.rounding = pick8(op.rounding, NN_ROUNDING_COUNT);
+            }
             break;
         case 2:
             op.n_in = pick8(op.n_in, MAI_MAX_OP_IO);
@@ -621,7 +663,7 @@ static void mutate_const(blob_view *b) {
     }
     mai_tensor t;
     read_tensor(b, rnd(b->n_tensors), &t);
-    uint32_t ds = dtype_bytes(t.dtype);
+    uint32_t ds = dtype_bytes(t.storage);
     if (t.mem != MAI_MEM_BLOB || !ds || t.size < ds || t.size > b->blob_len
         || t.offset > b->blob_len - t.size) {
         return;
@@ -635,6 +677,79 @@ static void mutate_const(blob_view *b) {
     } else {
         b->data[at] = (uint8_t)v;
     }
+}
+
+// Where an op's params mirror its tensors' zero points: (io slot, params byte offset,
+// sign), io slots 0..7 inputs, 8 the output; the params hold -zp (sign -1) or zp.
+typedef struct {
+    uint8_t slot;
+    uint8_t offset;
+    int8_t sign;
+} zp_field;
+
+static const zp_field zp_conv[] = {{0, 0, -1}, {8, 4, 1}};
+static const zp_field zp_fc[] = {{0, 0, -1}, {1, 4, -1}, {8, 8, 1}};
+static const zp_field zp_binary[] = {{0, 0, -1}, {1, 4, -1}, {8, 8, 1}};
+static const zp_field zp_requantize[] = {{0, 0, -1}, {8, 4, 1}};
+static const zp_field zp_mean[] = {{0, 0, 1}, {8, 4, 1}};
+static const zp_field zp_quantize[] = {{8, 4, 1}};
+static const zp_field zp_dequantize[] = {{0, 4, 1}};
+
+// A zero point changed together with the op params that mirror it, so the op's own
+// checks pass and the new value reaches the kernel (asymmetric weights, extremes).
+static void mutate_zero_point(blob_view *b) {
+    if (!b->n_ops) {
+        return;
+    }
+    mai_op op;
+    read_op(b, rnd(b->n_ops), &op);
+    const zp_field *fields;
+    uint32_t n;
+    switch (op.type) {
+        case MAI_OP_CONV:
+        case MAI_OP_DWCONV:
+            fields = zp_conv, n = 2;
+            break;
+        case MAI_OP_FC:
+            fields = zp_fc, n = 3;
+            break;
+        case MAI_OP_ADD:
+        case MAI_OP_MUL:
+            fields = zp_binary, n = 3;
+            break;
+        case MAI_OP_REQUANTIZE:
+            fields = zp_requantize, n = 2;
+            break;
+        case MAI_OP_MEAN:
+            fields = zp_mean, n = 2;
+            break;
+        case MAI_OP_QUANTIZE:
+            fields = zp_quantize, n = 1;
+            break;
+        case MAI_OP_DEQUANTIZE:
+            fields = zp_dequantize, n = 1;
+            break;
+        default:
+            return;
+    }
+    const zp_field *f = &fields[rnd(n)];
+    uint32_t slot = f->slot == 8 ? op.n_in : f->slot;
+    size_t at = op.io_offset + 2 * (size_t)slot;
+    if (slot >= (uint32_t)op.n_in + op.n_out || at + 2 > b->blob_len
+        || op.params_offset + (size_t)f->offset + 4 > b->blob_len) {
+        return;
+    }
+    uint16_t id = rd16(b->data + at);
+    if (id >= b->n_tensors) {
+        return;
+    }
+    static const int32_t values[] = {-128, 127, 0, 1, -1, 128, -129, 64};
+    int32_t zp = rnd(4) ? values[rnd(8)] : (int32_t)rnd(256) - 128;
+    mai_tensor t;
+    read_tensor(b, id, &t);
+    t.zero_point = zp;
+    write_tensor(b, id, &t);
+    wr32(b->data + op.params_offset + f->offset, (uint32_t)(f->sign < 0 ? -zp : zp));
 }
 
 // arena_size := the end of the last arena tensor or scratch, so the arena the harness
@@ -707,7 +822,11 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
                 mutate_params(&b);
                 break;
             case 13:
-                mutate_const(&b);
+                if (rnd(2)) {
+                    mutate_const(&b);
+                } else {
+                    mutate_zero_point(&b);
+                }
                 break;
             default:
                 // Arena fill bytes: append some if there are none.

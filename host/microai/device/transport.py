@@ -251,25 +251,34 @@ class RawRepl(_MpremoteSerial):
         """
         deadline = time.monotonic() + timeout
         wait = 1.0
+        nones = 0  # answers in a row saying the sentinel is gone
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
             self.serial.write(b"\r\x03\x03\x01")
+            n = random.randrange(10**8, 10**9)
+            code = b"print(%d+1,globals().get('_mai_s'))\x04" % n
+            if not self.sentinel_set:
+                code = b"_mai_s=%d;" % self.sentinel + code
             try:
                 self._take_until(BANNER, min(wait, left), "raw REPL banner")
-                n = random.randrange(10**8, 10**9)
-                self.serial.write(
-                    b"print(%d+1,globals().get('_mai_s'));_mai_s=%d\x04" % (n, self.sentinel)
-                )
+                self.serial.write(code)
                 self._take_until(b"OK%d " % (n + 1), min(wait, left), "sync answer")
-                was = self._take_until(b"\r\n\x04\x04", min(wait, left), "sync answer")
+                was = self._take_until(b"\r\n\x04\x04", min(wait, left), "sync answer")[:-4]
             except TransportError:
                 wait = min(2 * wait, 8.0)
                 del self._rx[:-64]  # what is left of an earlier answer may still match
                 continue
-            if was[:-4] != b"%d" % self.sentinel and self.sentinel_set:
-                self.soft_reboots += 1  # the sentinel is gone: the RAM was wiped
+            if was == b"None" and self.sentinel_set:
+                # Gone, or its name garbled on the way: gone twice in a row is a reboot.
+                nones += 1
+                if nones == 2:
+                    self.soft_reboots += 1
+                    self.sentinel_set = False
+                continue
+            if was != b"%d" % self.sentinel:
+                continue  # a garbled answer, or a garbled sentinel set: again
             self.sentinel_set = True
             self.prompt = False  # the prompt `>` follows
             self.in_raw_repl = True

@@ -50,7 +50,7 @@ def craft(model: str, edits: list) -> bytes:
                 n = 1
                 for d in value:
                     n = n * d % 2**64
-                t.update(dims=value, rank=len(value), size=n * (1, 4, 4, 2)[t["dtype"]])
+                t.update(dims=value, rank=len(value), size=n * (1, 4, 4, 2)[t["storage"]])
             else:
                 t[field] = value
             b[at : at + B.TENSOR.size] = B.TENSOR.pack(**t)
