@@ -17,6 +17,14 @@ class ConvertError(InputError):
     """The model cannot be converted; the message names the op, its index and tensors."""
 
 
+_STORAGE_OF = {
+    np.dtype(np.int8): "s8",
+    np.dtype(np.int16): "s16",
+    np.dtype(np.int32): "s32",
+    np.dtype(np.float32): "f32",
+}
+
+
 @dataclass
 class Tensor:
     index: int
@@ -27,6 +35,18 @@ class Tensor:
     zero_point: np.ndarray | None = None  # int64, same length as scale
     quantized_dimension: int = 0
     data: np.ndarray | None = None  # constant data, shaped and typed
+    # How the blob stores it (a key of blob.STORAGES; "" = as its dtype says) and in
+    # which layout: the compression passes (int4, binary, sparse, Winograd) set these.
+    storage_override: str = ""
+    layout: str = "standard"
+
+    @property
+    def storage(self) -> str:
+        """The blob storage type: s8, s16, s32, f32 from the dtype, unless a pass chose
+        another (s4, b1)."""
+        if self.storage_override:
+            return self.storage_override
+        return _STORAGE_OF.get(np.dtype(self.dtype), "")
 
     @property
     def is_const(self) -> bool:

@@ -36,13 +36,18 @@ def run(c):
             raise ConvertError(f"{name}: {what} has type {dtype}, which blobs cannot hold")
         return _BLOB_DTYPES[dtype]
 
+    def storage_of(T) -> str:
+        """The IR tensor's storage (a compression pass may have chosen s4 or b1)."""
+        blob_dtype(T.dtype, f"tensor {T.index} '{T.name}'")  # a dtype blobs can hold
+        return T.storage
+
     def for_model_tensor(t: int) -> int:
         if t in ids:
             return ids[t]
         T = g.t(t)
         if len(T.shape) > B.MAX_RANK:
             raise ConvertError(f"{name}: tensor {t} '{T.name}' has rank {len(T.shape)} > 4")
-        dtype = blob_dtype(T.dtype, f"tensor {t} '{T.name}'")
+        dtype = storage_of(T)
         # Per-tensor scales go into the blob, so the board can (de)quantize for the user.
         scale = T.scale1 if T.scale is not None and T.scale.size == 1 else 0.0
         if T.is_const:
@@ -53,6 +58,7 @@ def run(c):
                 B.MEM_BLOB,
                 data=T.data.astype(T.dtype.newbyteorder("<")).tobytes(),
                 scale=scale,
+                layout=T.layout,
             )
         else:
             bt = B.BlobTensor(dtype, T.shape, T.zp, B.MEM_ARENA, scale=scale)
