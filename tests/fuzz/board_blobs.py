@@ -120,13 +120,20 @@ def lie(b: Blob, rng: random.Random) -> str:
         t["mem"] = rng.choice([0, 1, 2, 255])
         t["offset"] = rng.choice([0, 16, b.h["tensors_offset"], b.h["params_offset"], t["offset"]])
         return f"tensor {ti} mem {t['mem']} offset {t['offset']}"
-    if kind == 3 and t:  # dtype and rank, with a size to match the new dtype
-        t["storage"] = rng.choice([0, 1, 2, 3, 4, 255])
+    if kind == 3 and t:  # storage type, rank, layout or scale
+        t["storage"] = rng.choice([0, 1, 2, 3, 4, 5, 255])
         t["rank"] = rng.choice([0, 1, 2, 3, 4, 5])
-        return f"tensor {ti} dtype {t['dtype']} rank {t['rank']}"
+        if rng.random() < 0.3:
+            t["layout"] = rng.choice([0, 1, 2, 9])
+        if rng.random() < 0.3:
+            t["scale"] = rng.choice([0.0, -1.0, float("nan"), float("inf"), 1e-30])
+        return f"tensor {ti} storage {t['storage']} rank {t['rank']} layout {t['layout']}"
     if kind == 4 and t:
         t["zero_point"] = rng.choice(I32)
         return f"tensor {ti} zero point {t['zero_point']}"
+    if kind == 5 and op and rng.random() < 0.2:  # the rounding
+        op["rounding"] = rng.choice([0, 1, 2, 255])
+        return f"op {oi} rounding {op['rounding']}"
     if kind == 5 and op:  # kernel and op type
         op["kernel"] = rng.randrange(24)
         if rng.random() < 0.5:

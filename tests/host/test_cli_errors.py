@@ -479,7 +479,7 @@ def test_lowering_surprise_names_the_op(monkeypatch, files):
     from microai.convert import convert
     from microai.ir import ConvertError
 
-    def broken(graph, op):
+    def broken(graph, op, golden):
         raise ValueError("negative dimensions are not allowed")
 
     monkeypatch.setitem(ops.LOWERINGS, "LOGISTIC", broken)
