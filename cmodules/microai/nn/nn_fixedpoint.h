@@ -23,4 +23,11 @@ int32_t nn_fp_one_over_one_plus_x(int32_t a);
 /// 2^-num_bits_over_unit, with *num_bits_over_unit = x_integer_bits - clz(x).
 int32_t nn_fp_reciprocal(int32_t x, int32_t x_integer_bits, int32_t *num_bits_over_unit);
 
+/// a + b with int32 wrap-around, as the reference kernels' int32 adds behave on every
+/// target, without C's undefined signed overflow: an offset added to a requantized value
+/// that extreme (valid but absurd) multipliers push to the int32 limits.
+static inline int32_t nn_add_wrap(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 #endif // MICROAI_NN_FIXEDPOINT_H

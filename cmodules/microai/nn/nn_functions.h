@@ -17,6 +17,7 @@
 #define MICROAI_NN_FUNCTIONS_H
 
 #include "nn_types.h"
+#include "nn_fixedpoint.h"
 
 // ---- requantization -----------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from microai.paths import ROOT
 HERE = Path(__file__).resolve().parent
 INT32_MIN = -(2**31)
 
-# name -> (fixture model, [(table, index, field, value)]); table is "tensor", "op" or
-# "params" (a 16-bit field of the op's nn_*_params, by byte offset).
+# name -> (fixture model, [(table, index, field, value)]); table is "tensor", "op",
+# "params" or "params32" (a 16- or 32-bit field of the op's nn_*_params, by byte offset).
 CRAFTED = {
     # Fixed by 582e00d: dims bounded before they multiply; overlaps refused at load.
     "dims_wrap_conv_filter": (
@@ -35,6 +35,12 @@ CRAFTED = {
     "add_input2_zero_point_int_min": ("cov_elementwise", [("tensor", 21, "zero_point", INT32_MIN)]),
     "maxpool_pad_left": ("cov_pool_mean", [("params", 3, 10, 1)]),  # pad_w of 6x5 -> 3x2
     "avgpool_pad_left": ("cov_pool_mean", [("params", 2, 10, 1)]),  # pad_w of 12x10 -> 6x5
+    # Fixed by nn_add_wrap: the largest multiplier with the largest left shift pushes the
+    # requantized sum to the int32 limit; adding the output zero point overflowed.
+    "mean_requantize_overflow": (
+        "cov_pool_mean",
+        [("params32", 5, 8, 2147483647), ("params32", 5, 12, 30)],
+    ),
 }
 
 
@@ -59,9 +65,10 @@ def craft(model: str, edits: list) -> bytes:
             op = B.OP.unpack(b, at)
             op[field] = value
             b[at : at + B.OP.size] = B.OP.pack(**op)
-        else:
+        else:  # "params" (16-bit) or "params32": a field of the op's params struct
             op = B.OP.unpack(b, h["ops_offset"] + i * B.OP.size)
-            struct.pack_into("<h", b, op["params_offset"] + field, value)
+            fmt = "<i" if table == "params32" else "<h"
+            struct.pack_into(fmt, b, op["params_offset"] + field, value)
     struct.pack_into("<I", b, 12, B.crc32(b[: h["total_size"]]))
     return bytes(b)
 

@@ -18,7 +18,7 @@ static inline int8_t nn_conv_out(int32_t acc, int32_t bias, const nn_quant *q, i
     const nn_conv_params *p) {
     int32_t i = q->per_channel ? oc : 0;
     acc = (int32_t)((uint32_t)acc + (uint32_t)bias);
-    int32_t v = nn_requantize(acc, q->multiplier[i], q->shift[i]) + p->output_offset;
+    int32_t v = nn_add_wrap(nn_requantize(acc, q->multiplier[i], q->shift[i]), p->output_offset);
     v = v < p->act.min ? p->act.min : v;
     v = v > p->act.max ? p->act.max : v;
     return (int8_t)v;

@@ -21,7 +21,7 @@ static int32_t nn_pw_bias(const int8_t *w, int32_t n, const int32_t *bias, int32
 static inline int8_t nn_pw_out(int32_t acc, int32_t bias, int32_t mult, int32_t shift,
     const nn_conv_params *p) {
     acc = (int32_t)((uint32_t)acc + (uint32_t)bias);
-    int32_t v = nn_requantize(acc, mult, shift) + p->output_offset;
+    int32_t v = nn_add_wrap(nn_requantize(acc, mult, shift), p->output_offset);
     v = v < p->act.min ? p->act.min : v;
     v = v > p->act.max ? p->act.max : v;
     return (int8_t)v;

@@ -81,8 +81,8 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
                             acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
                         }
                         const int32_t i = q->per_channel ? oc : 0;
-                        int32_t v = nn_requantize(acc, q->multiplier[i], q->shift[i])
-                            + p->output_offset;
+                        int32_t v = nn_add_wrap(
+                            nn_requantize(acc, q->multiplier[i], q->shift[i]), p->output_offset);
                         v = v < p->act.min ? p->act.min : v;
                         v = v > p->act.max ? p->act.max : v;
                         o[oc] = (int8_t)v;

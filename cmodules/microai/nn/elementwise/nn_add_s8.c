@@ -11,7 +11,9 @@ static inline int8_t add1(const nn_add_params *p, int32_t a, int32_t b) {
     const int32_t y = (b + p->input2_offset) * ((int32_t)1 << p->left_shift);
     const int32_t sx = nn_requantize(x, p->input1_multiplier, p->input1_shift);
     const int32_t sy = nn_requantize(y, p->input2_multiplier, p->input2_shift);
-    int32_t o = nn_requantize(sx + sy, p->output_multiplier, p->output_shift) + p->output_offset;
+    int32_t o = nn_add_wrap(
+        nn_requantize(nn_add_wrap(sx, sy), p->output_multiplier, p->output_shift),
+        p->output_offset);
     o = o < p->act.min ? p->act.min : (o > p->act.max ? p->act.max : o);
     return (int8_t)o;
 }

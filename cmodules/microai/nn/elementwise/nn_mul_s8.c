@@ -8,7 +8,8 @@
 
 static inline int8_t mul1(const nn_mul_params *p, int32_t a, int32_t b) {
     const int32_t prod = (a + p->input1_offset) * (b + p->input2_offset);
-    int32_t o = nn_requantize(prod, p->output_multiplier, p->output_shift) + p->output_offset;
+    int32_t o = nn_add_wrap(
+        nn_requantize(prod, p->output_multiplier, p->output_shift), p->output_offset);
     o = o < p->act.min ? p->act.min : (o > p->act.max ? p->act.max : o);
     return (int8_t)o;
 }

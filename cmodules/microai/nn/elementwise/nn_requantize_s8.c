@@ -6,8 +6,8 @@
 nn_status nn_requantize_s8(const nn_requantize_params *p, int32_t size, const int8_t *in,
     int8_t *out) {
     for (int32_t i = 0; i < size; i++) {
-        int32_t o = nn_requantize(in[i] + p->input_offset, p->multiplier, p->shift)
-            + p->output_offset;
+        int32_t o = nn_add_wrap(nn_requantize(in[i] + p->input_offset, p->multiplier, p->shift),
+            p->output_offset);
         o = o < INT8_MIN ? INT8_MIN : (o > INT8_MAX ? INT8_MAX : o);
         out[i] = (int8_t)o;
     }

@@ -29,7 +29,7 @@ static inline int8_t nn_fc_out(int32_t acc, int32_t extra, const nn_fc_params *p
     int32_t v = q->rounding == NN_ROUNDING_SINGLE
         ? nn_requantize_single((int32_t)a, q->multiplier[i], q->shift[i])
         : nn_requantize((int32_t)a, q->multiplier[i], q->shift[i]);
-    v += p->output_offset;
+    v = nn_add_wrap(v, p->output_offset);
     v = v < p->act.min ? p->act.min : v;
     v = v > p->act.max ? p->act.max : v;
     return (int8_t)v;

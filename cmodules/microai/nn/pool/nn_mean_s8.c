@@ -18,8 +18,9 @@ nn_status nn_mean_s8(const nn_mean_params *p, const nn_dims *in_dims, const int8
             for (int32_t i = 0; i < count; i++) {
                 sum += (uint32_t)(int32_t)in_b[(size_t)i * depth + c];
             }
-            int32_t o = nn_requantize((int32_t)(sum - zero_sum), p->multiplier, p->shift)
-                + p->output_zero_point;
+            int32_t o = nn_add_wrap(
+                nn_requantize((int32_t)(sum - zero_sum), p->multiplier, p->shift),
+                p->output_zero_point);
             o = o < INT8_MIN ? INT8_MIN : (o > INT8_MAX ? INT8_MAX : o);
             *out++ = (int8_t)o;
         }
