@@ -18,15 +18,23 @@ from microai.device.qemu import QemuBoard
 from microai.device.transport import wake
 
 
-def repl_line(ser: serial.Serial, line: str, timeout: float = 10.0) -> str:
-    """Type one line at the friendly REPL; return what came back before the next prompt."""
+def repl_line(ser: serial.Serial, line: str, timeout: float = 30.0) -> str:
+    """Type one line at the friendly REPL; return what came back after its echo, up to the
+    next prompt. Prompts still on their way from earlier Ctrl-Cs (a busy machine delays
+    them) come before the echo, so they are never taken for this line's answer."""
     ser.write(line.encode() + b"\r")
+    echo = line.encode()
     out = b""
     deadline = time.monotonic() + timeout
-    while not out.endswith(b">>> ") and time.monotonic() < deadline:
+
+    def answered() -> bool:
+        at = out.find(echo)
+        return at >= 0 and out.endswith(b">>> ") and out.rfind(b">>> ") > at
+
+    while not answered() and time.monotonic() < deadline:
         out += ser.read(ser.in_waiting or 1)
-    assert out.endswith(b">>> "), f"no prompt after {line!r}: {out!r}"
-    return out.decode()
+    assert answered(), f"no answer to {line!r} within {timeout:g} s: {out[-300:]!r}"
+    return out[out.find(echo) + len(echo) :].decode()
 
 
 def test_stm32f405_over_pyserial(firmware):

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from microai.device import DeviceError, SerialTransport, connect
+from microai.device import DeviceError, SerialTransport, StateLost, connect
 from microai.device.faults import Fault, FaultyLine
 from microai.device.upload import UploadError, upload
 from microai.hil import HilError, board_run
@@ -97,4 +97,34 @@ def test_exec_that_outlives_its_timeout_is_recovered(f405):
     """A timed-out exec leaves the board computing; the next call waits it out."""
     with pytest.raises(DeviceError, match="within 1 s"):
         f405.exec("for i in range(3000000): pass\nprint('done')", timeout=1)
+    assert f405.eval("6 * 7") == 42
+
+
+def test_a_doubled_ctrl_d_is_reported(f405):
+    """The one fault no host can stop: a Ctrl-D doubled at the end of a command reaches
+    an empty raw REPL line, and the firmware soft-reboots, wiping its RAM. upload() must
+    say so rather than leave the caller believing the old value is still there."""
+
+    class DoubleCtrlD:
+        def __init__(self, line):
+            self.line, self.done = line, False
+
+        def write(self, data):
+            if data == b"\x04" and not self.done:
+                self.done, data = True, b"\x04\x04"
+            return self.line.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.line, name)
+
+    f405.exec("doomed = 1")
+    line = f405.serial
+    f405.serial = DoubleCtrlD(line)
+    try:
+        with pytest.raises(StateLost, match="soft-rebooted"):
+            upload(f405, os.urandom(100), "doomed")
+    finally:
+        f405.serial = line
+    with pytest.raises(DeviceError, match="NameError"):
+        f405.exec("doomed")
     assert f405.eval("6 * 7") == 42

@@ -378,7 +378,7 @@ class SerialTransport(Transport):
                     raise BoardGone(f"{self.name}: {e}\n{reason}") from None
                 try:
                     self.recover(recover_budget(timeout))
-                except BoardGone:
+                except (BoardGone, StateLost):
                     raise
                 except DeviceError:
                     pass  # the next exec() tries again
