@@ -118,7 +118,10 @@ def test_board_reset_mid_upload_is_a_clear_error(board):
         def exec(self, code, timeout=10.0):
             out = self.inner.exec(code, timeout)
             if "a2b_base64(" in code:  # the board resets without a word to the host
-                self.inner._t.exec_raw_no_follow("import machine\nmachine.reset()")
+                try:
+                    self.inner._t.exec_raw_no_follow("import machine\nmachine.reset()")
+                except OSError:
+                    pass  # a busy host may read after QEMU has gone: the upload must say so
             return out
 
     with pytest.raises(DeviceError, match="QEMU stopped"):
