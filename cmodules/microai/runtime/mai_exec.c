@@ -69,13 +69,6 @@ const char *mai_check_str(mai_check c) {
     return "unknown check";
 }
 
-static mai_status fail(mai_error *err, mai_status s, int32_t index, mai_check detail) {
-    err->index = index;
-    err->detail = detail;
-    err->why = NULL;
-    return s;
-}
-
 static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
     if (id == MAI_NO_TENSOR || id >= m->n_tensors) { // the second: checked at load
         memset(v, 0, sizeof(*v));
@@ -116,25 +109,25 @@ void mai_make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx) {
 
 mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err) {
     if (m->header == NULL || i >= m->n_ops) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
     }
     const mai_op *op = &m->ops[i];
     // Checked at load; checked again here, cheaply, so that a blob whose bytes changed
     // after the load can never index past the kernel table or the context's arrays.
     if (op->type >= MAI_OP_COUNT) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
     }
     if (op->n_in > MAI_MAX_OP_IO || op->n_out > MAI_MAX_OP_IO) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
     }
     if (op->kernel >= NN_KERNEL_COUNT || mai_kernel_rows[op->kernel].eval == NULL) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
     }
     mai_op_ctx ctx;
     mai_make_ctx(m, op, &ctx);
     nn_status s = mai_kernel_rows[op->kernel].eval(&ctx);
     if (s != NN_OK) {
-        return fail(err, MAI_E_KERNEL, i, (mai_check)s);
+        return mai_fail(err, MAI_E_KERNEL, i, (mai_check)s);
     }
     return MAI_OK;
 }

@@ -36,32 +36,25 @@ static int fits(uint32_t off, uint32_t size, uint32_t limit) {
     return off <= limit && size <= limit - off;
 }
 
-static mai_status fail(mai_error *err, mai_status s, int32_t index, mai_check detail) {
-    err->index = index;
-    err->detail = detail;
-    err->why = NULL;
-    return s;
-}
-
 static mai_status check_header(const mai_header *h, size_t blob_size, mai_error *err) {
     if (h->magic != MAI_MAGIC) {
-        return fail(err, MAI_E_MAGIC, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_MAGIC, -1, MAI_CHECK_NONE);
     }
     if (h->version != MAI_VERSION) {
-        return fail(err, MAI_E_VERSION, h->version, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_VERSION, h->version, MAI_CHECK_NONE);
     }
     if (h->header_size != sizeof(mai_header) || h->total_size < sizeof(mai_header)) {
-        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_BOUNDS);
     }
     if (h->total_size > blob_size) {
-        return fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
     }
     const uint32_t crc_start = 16; // magic, version, header_size, total_size, crc32
     if (mai_crc32(0, (const uint8_t *)h + crc_start, h->total_size - crc_start) != h->crc32) {
-        return fail(err, MAI_E_CRC, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_CRC, -1, MAI_CHECK_NONE);
     }
     if (h->n_inputs == 0 || h->n_outputs == 0) {
-        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_COUNT);
+        return mai_fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_COUNT);
     }
     uint32_t total = h->total_size;
     if (!fits(h->tensors_offset, (uint32_t)h->n_tensors * sizeof(mai_tensor), total)
@@ -71,7 +64,7 @@ static mai_status check_header(const mai_header *h, size_t blob_size, mai_error 
         || h->params_offset > h->data_offset
         || (h->tensors_offset | h->ops_offset | h->params_offset | h->data_offset) % MAI_ALIGN
         || h->io_offset % 2) {
-        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_BOUNDS);
     }
     return MAI_OK;
 }
@@ -80,10 +73,10 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     const mai_header *h = m->header;
     const mai_tensor *t = &m->tensors[i];
     if (t->storage >= MAI_STORAGE_COUNT) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DTYPE);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_DTYPE);
     }
     if (t->rank > MAI_MAX_RANK) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_RANK);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_RANK);
     }
     uint64_t n = 1;
     for (int d = 0; d < MAI_MAX_RANK; d++) {
@@ -91,22 +84,22 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         // is bounded before it multiplies, so the product cannot wrap.
         if (t->dims[d] < 1 || t->dims[d] > MAI_MAX_DIM
             || (d < MAI_MAX_RANK - t->rank && t->dims[d] != 1)) {
-            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
+            return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
         }
         n *= (uint64_t)t->dims[d]; // <= MAI_MAX_ELEMENTS * MAI_MAX_DIM < 2^39
         if (n > MAI_MAX_ELEMENTS) {
-            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
+            return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
         }
     }
     // A standard layout is exactly as big as its storage packs the dims; a prepared one
     // (Winograd, block-sparse) is a blob constant whose size its kernel checks.
     if (t->layout >= MAI_LAYOUT_COUNT
         || (t->layout != MAI_LAYOUT_STANDARD && t->mem != MAI_MEM_BLOB)) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
     if (t->layout == MAI_LAYOUT_STANDARD
         && storage_bytes(t->storage, (uint32_t)n, (uint32_t)t->dims[3]) != t->size) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
     }
     // Zero points in the element type's range (0 for int32, float32 and binary): the op
     // checks negate and add them without overflow.
@@ -118,32 +111,32 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         case MAI_STORAGE_S4: zp_min = -8; zp_max = 7; break;
     }
     if (zp < zp_min || zp > zp_max) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ZERO_POINT);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_ZERO_POINT);
     }
     // A scale is 0 (none) or positive and finite (a NaN fails the first test).
     if (!(t->scale >= 0.0f) || t->scale > 3.4e38f) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_QUANT);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_QUANT);
     }
     if (t->offset % storage_align(t->storage)) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
     }
     uint32_t data_end = h->data_offset + h->data_size;
     if (t->mem == MAI_MEM_BLOB) {
         if (t->offset < h->data_offset || !fits(t->offset, t->size, data_end)) {
-            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+            return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
         }
     } else if (t->mem == MAI_MEM_ARENA) {
         if (!fits(t->offset, t->size, h->arena_size)) {
-            return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+            return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
         }
     } else {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
     }
     // A layout's metadata is a blob constant too; a standard layout has none.
     if (t->aux_size == 0 ? t->aux_offset != 0
         : (t->layout == MAI_LAYOUT_STANDARD || t->aux_offset < h->data_offset
            || t->aux_offset % 4 || !fits(t->aux_offset, t->aux_size, data_end))) {
-        return fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
+        return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
     return MAI_OK;
 }
@@ -184,14 +177,14 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
     const mai_header *h = m->header;
     const mai_op *op = &m->ops[i];
     if (op->type >= MAI_OP_COUNT) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_OP_TYPE);
     }
     if (op->n_in > MAI_MAX_OP_IO || op->n_out > MAI_MAX_OP_IO || op->n_out == 0) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_IO_COUNT);
     }
     uint32_t n_io = (uint32_t)op->n_in + op->n_out;
     if (op->io_offset % 2 || !fits(op->io_offset, 2 * n_io, h->total_size)) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
     }
     const uint16_t *ids = (const uint16_t *)(m->blob + op->io_offset);
     for (uint32_t k = 0; k < n_io; k++) {
@@ -199,38 +192,38 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
         int optional = k < op->n_in && ids[k] == MAI_NO_TENSOR;
         if (!optional && (ids[k] >= h->n_tensors
                           || (k >= op->n_in && m->tensors[ids[k]].mem != MAI_MEM_ARENA))) {
-            return fail(err, MAI_E_OP, i, MAI_CHECK_IO_ID);
+            return mai_fail(err, MAI_E_OP, i, MAI_CHECK_IO_ID);
         }
     }
     if (op->params_offset < h->params_offset || op->params_offset % 4
         || !fits(op->params_offset, op->params_size, h->data_offset)) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
     }
     if (!fits(op->scratch_offset, op->scratch_size, h->arena_size) || op->scratch_offset % 4) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_BOUNDS);
     }
     mai_op_ctx ctx;
     mai_make_ctx(m, op, &ctx);
     if (!op_arena_ok(&ctx)) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_OVERLAP);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_OVERLAP);
     }
     if (op->rounding >= NN_ROUNDING_COUNT) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_ROUNDING);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_ROUNDING);
     }
     // No kernel reads a prepared layout yet: every input is in the standard one.
     for (uint32_t k = 0; k < ctx.n_in; k++) {
         if (ctx.in[k].data != NULL && ctx.in[k].layout != MAI_LAYOUT_STANDARD) {
-            return fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
+            return mai_fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
         }
     }
     // The kernel the host chose must be one of this op's ...
     if (op->kernel >= NN_KERNEL_COUNT || mai_kernel_rows[op->kernel].name == NULL
         || mai_kernel_rows[op->kernel].op != op->type) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
     }
     // ... the op must be well formed for any of its kernels ...
     if (op->params_size != mai_op_rows[op->type].params_size) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_PARAMS_SIZE);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_PARAMS_SIZE);
     }
     mai_status s = mai_op_rows[op->type].prepare(&ctx, err);
     if (s != MAI_OK) {
@@ -241,12 +234,12 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
     const mai_kernel_row *k = &mai_kernel_rows[op->kernel];
     const char *why = k->supports(&ctx);
     if (why != NULL) {
-        fail(err, MAI_E_OP, i, MAI_CHECK_SUPPORTS);
+        mai_fail(err, MAI_E_OP, i, MAI_CHECK_SUPPORTS);
         err->why = why;
         return MAI_E_OP;
     }
     if (k->scratch(&ctx) != op->scratch_size) {
-        return fail(err, MAI_E_OP, i, MAI_CHECK_SCRATCH);
+        return mai_fail(err, MAI_E_OP, i, MAI_CHECK_SCRATCH);
     }
     return MAI_OK;
 }
@@ -258,10 +251,10 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
     err->detail = MAI_CHECK_NONE;
     err->why = NULL;
     if (blob == NULL || blob_size < sizeof(mai_header)) {
-        return fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_TRUNCATED, -1, MAI_CHECK_NONE);
     }
     if ((uintptr_t)blob % 4) {
-        return fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_ALIGN);
+        return mai_fail(err, MAI_E_LAYOUT, -1, MAI_CHECK_ALIGN);
     }
     const mai_header *h = blob;
     mai_status s = check_header(h, blob_size, err);
@@ -269,14 +262,14 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
         return s;
     }
     if (arena_size < h->arena_size) {
-        return fail(err, MAI_E_ARENA_TOO_SMALL, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_ARENA_TOO_SMALL, -1, MAI_CHECK_NONE);
     }
     if ((uintptr_t)arena % MAI_ALIGN) {
-        return fail(err, MAI_E_ARENA_ALIGN, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_ARENA_ALIGN, -1, MAI_CHECK_NONE);
     }
     // The model writes into the arena: it must not be the blob's own bytes.
     if (overlaps((uintptr_t)arena, h->arena_size, (uintptr_t)blob, h->total_size)) {
-        return fail(err, MAI_E_ARENA_OVERLAP, -1, MAI_CHECK_NONE);
+        return mai_fail(err, MAI_E_ARENA_OVERLAP, -1, MAI_CHECK_NONE);
     }
     mai_model mm = {
         .blob = blob,
@@ -296,7 +289,7 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
     const uint16_t *io = (const uint16_t *)(mm.blob + h->io_offset);
     for (uint32_t i = 0; i < (uint32_t)h->n_inputs + h->n_outputs; i++) {
         if (io[i] >= h->n_tensors || mm.tensors[io[i]].mem != MAI_MEM_ARENA) {
-            return fail(err, MAI_E_IO, i, MAI_CHECK_IO_ID);
+            return mai_fail(err, MAI_E_IO, i, MAI_CHECK_IO_ID);
         }
     }
     for (uint32_t i = 0; i < h->n_ops; i++) {

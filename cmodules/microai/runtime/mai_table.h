@@ -70,6 +70,15 @@
     X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, mai_supports_any, mai_scratch_none, \
     mai_eval_dequantize)
 
+/// Set err to (index, detail) and return s: how the loader and executor report.
+static inline mai_status mai_fail(mai_error *err, mai_status s, int32_t index,
+    mai_check detail) {
+    err->index = index;
+    err->detail = detail;
+    err->why = NULL;
+    return s;
+}
+
 /// An op type's row.
 typedef struct {
     const char *name;
