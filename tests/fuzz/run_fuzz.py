@@ -141,7 +141,8 @@ def fuzz(exe: Path, args: argparse.Namespace, seeds: list[Path]) -> tuple[dict, 
         cmd += [f"-fork={args.jobs}", "-ignore_crashes=1", "-ignore_timeouts=1"]
     cmd += [str(corpus), *map(str, seeds)]
     print("run_fuzz:", " ".join(cmd), flush=True)
-    log_path = OUT / "fuzz.log"
+    # One log per corpus: the fresh slice in make test never overwrites a long run's.
+    log_path = OUT / f"fuzz-{corpus.name}.log"
     start = time.monotonic()
     with open(log_path, "w") as log:
         p = subprocess.Popen(
