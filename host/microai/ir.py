@@ -17,7 +17,7 @@ class ConvertError(InputError):
     """The model cannot be converted; the message names the op, its index and tensors."""
 
 
-_STORAGE_OF = {
+STORAGE_OF = {  # numpy dtype -> blob storage type (blob.STORAGES)
     np.dtype(np.int8): "s8",
     np.dtype(np.int16): "s16",
     np.dtype(np.int32): "s32",
@@ -46,7 +46,7 @@ class Tensor:
         another (s4, b1)."""
         if self.storage_override:
             return self.storage_override
-        return _STORAGE_OF.get(np.dtype(self.dtype), "")
+        return STORAGE_OF.get(np.dtype(self.dtype), "")
 
     @property
     def is_const(self) -> bool:

@@ -15,15 +15,8 @@ import numpy as np
 from .. import MAX_ARENA_BYTES, cost, native
 from .. import blob as B
 from ..golden import rounding
-from ..ir import ConvertError
+from ..ir import STORAGE_OF, ConvertError
 from . import Layer
-
-_BLOB_DTYPES = {
-    np.dtype(np.int8): "s8",
-    np.dtype(np.int32): "s32",
-    np.dtype(np.float32): "f32",
-    np.dtype(np.int16): "s16",
-}
 
 
 def run(c):
@@ -32,9 +25,9 @@ def run(c):
     layers, blob_ops = c.layers, c.blob_ops
 
     def blob_dtype(dtype: np.dtype, what: str) -> str:
-        if dtype not in _BLOB_DTYPES:
+        if dtype not in STORAGE_OF:
             raise ConvertError(f"{name}: {what} has type {dtype}, which blobs cannot hold")
-        return _BLOB_DTYPES[dtype]
+        return STORAGE_OF[dtype]
 
     def storage_of(T) -> str:
         """The IR tensor's storage (a compression pass may have chosen s4 or b1)."""

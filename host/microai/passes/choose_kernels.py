@@ -16,14 +16,7 @@ import numpy as np
 
 from .. import blob as B
 from .. import native
-from ..ir import ConvertError, Graph
-
-_STORAGE = {
-    np.dtype(np.int8): "S8",
-    np.dtype(np.int32): "S32",
-    np.dtype(np.float32): "F32",
-    np.dtype(np.int16): "S16",
-}
+from ..ir import STORAGE_OF, ConvertError, Graph
 
 
 def kernels_for(op_type: str) -> list[native.Kernel]:
@@ -65,10 +58,11 @@ class _Context:
             zp = t.zp if t.scale is not None else 0
             scale = t.scale1 if t.scale is not None and t.scale.size == 1 else 0.0
         dims = [1] * (B.MAX_RANK - len(shape)) + [int(d) for d in shape]
-        storage = native.table()["storages"][_STORAGE.get(np.dtype(dtype), "S8")][0]
+        name = STORAGE_OF.get(np.dtype(dtype), "s8")
+        storage = B.STORAGES[name]
         v.data = self.dummy
         v.dims = dict(zip("nhwc", dims, strict=True))
-        v.size = B.storage_bytes(_STORAGE.get(np.dtype(dtype), "S8").lower(), tuple(shape))
+        v.size = B.storage_bytes(name, tuple(shape))
         v.storage, v.rank, v.is_const = storage, len(shape), int(const)
         v.zero_point, v.scale = zp, scale
 
