@@ -12,12 +12,16 @@
 //     ...
 //     b.seal(crc)          # ValueError unless the CRC-32 of all n bytes is crc
 //     m = microai.Model(b)
+//
+// or, over a serial console, b.receive(): framed binary chunks straight from the UART,
+// so the REPL never sees upload bytes (see receive() below).
 #include <string.h>
 
 #include "py/gc.h"
 #include "py/runtime.h"
 
 #include "microai_blob.h"
+#include "microai_serial.h"
 #include "runtime/mai_exec.h"
 
 typedef struct _microai_blob_obj_t {
@@ -65,8 +69,8 @@ static mp_obj_t microai_blob_make_new(const mp_obj_type_t *type, size_t n_args, 
     const mp_obj_t *args) {
     mp_arg_check_num(n_args, n_kw, 1, 1, false);
     mp_int_t n = mp_obj_get_int(args[0]);
-    if (n < 1 || n > 0x7fffffff) {
-        mp_raise_ValueError(MP_ERROR_TEXT("a blob has 1 to 2^31 - 1 bytes"));
+    if (n < 0 || n > 0x7fffffff) {
+        mp_raise_ValueError(MP_ERROR_TEXT("a blob has 0 to 2^31 - 1 bytes"));
     }
     return MP_OBJ_FROM_PTR(blob_new((size_t)n));
 }
@@ -120,6 +124,105 @@ static mp_obj_t microai_blob_seal(mp_obj_t self_in, mp_obj_t crc_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(microai_blob_seal_obj, microai_blob_seal);
 
+// ---- receive(): chunks framed for a faulty serial line -------------------------------
+//
+// The host (host/microai/device/upload.py) sends frames, each ended by a 0x00 byte:
+//
+//     type (1) | offset (u32 LE) | data (0..RX_DATA_MAX) | CRC-32 of all before (u32 LE)
+//
+// type 'W' writes data at offset, 'E' ends the session. Inside a frame the bytes 0x00
+// to 0x05 and DLE (0x10) go as DLE, byte ^ 0x20: no control character of the REPL is
+// ever on the line, a raw 0x00 only ends frames, and a raw Ctrl-C (0x03) stops the
+// receiver and gives the REPL back (the host's recovery starts with Ctrl-C). For each
+// frame the board answers one token on stdout,
+//
+//     <K oooooooo cccccccc>     written at offset o      (c: CRC-32 of "K oooooooo")
+//     <N 00000000 cccccccc>     damaged or out of range: send it again
+//     <E nnnnnnnn cccccccc>     session ended (n: the blob's length)
+//
+// and <R ...> once when it starts listening. A lost byte shortens a frame, a lost 0x00
+// merges two: the CRC fails either way and the frame is sent again. Writes are
+// idempotent; seal() checks the whole blob at the end.
+#define RX_DATA_MAX (4096)
+#define RX_FRAME_MAX (1 + 4 + RX_DATA_MAX + 4)
+#define RX_DLE (0x10)
+
+#if MICROAI_SERIAL
+static uint32_t get_le32(const uint8_t *p) {
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+// Acts on one frame; true when it ends the session.
+static bool rx_frame(microai_blob_obj_t *self, const uint8_t *f, size_t n) {
+    if (n < 9 || n > RX_FRAME_MAX || get_le32(f + n - 4) != mai_crc32(0, f, n - 4)) {
+        microai_serial_answer('N', 0);
+        return false;
+    }
+    uint32_t offset = get_le32(f + 1);
+    size_t len = n - 9;
+    if (f[0] == 'E' && len == 0) {
+        microai_serial_answer('E', self->len);
+        return true;
+    }
+    if (f[0] != 'W' || len == 0 || offset > self->len || len > self->len - offset) {
+        microai_serial_answer('N', 0);
+        return false;
+    }
+    memcpy(self->data + offset, f + 5, len);
+    microai_serial_answer('K', offset);
+    return false;
+}
+#endif
+
+// receive(): take frames (above) until the host ends the session (True) or sends a
+// Ctrl-C between frames (False). Waits for bytes as the REPL does: for ever.
+static mp_obj_t microai_blob_receive(mp_obj_t self_in) {
+    microai_blob_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->sealed) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("blob is sealed: it cannot change"));
+    }
+    #if MICROAI_SERIAL
+    uint8_t *frame = m_new(uint8_t, RX_FRAME_MAX + 1);
+    size_t n = 0;
+    bool escaped = false, ended = false;
+    microai_serial_answer('R', self->len);
+    for (;;) {
+        int c = microai_serial_rx();
+        if (c < 0) {
+            continue;
+        }
+        if (c == 0x03) {
+            break;
+        }
+        if (c == 0x00) {
+            if (n > 0 && rx_frame(self, frame, n)) {
+                ended = true;
+                break;
+            }
+            n = 0;
+            escaped = false;
+            continue;
+        }
+        if (c == RX_DLE) {
+            escaped = true;
+            continue;
+        }
+        if (escaped) {
+            c ^= 0x20;
+            escaped = false;
+        }
+        if (n <= RX_FRAME_MAX) { // one byte over marks the frame too long
+            frame[n++] = c;
+        }
+    }
+    m_del(uint8_t, frame, RX_FRAME_MAX + 1);
+    return mp_obj_new_bool(ended);
+    #else
+    mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("receive() needs a serial console"));
+    #endif
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(microai_blob_receive_obj, microai_blob_receive);
+
 static mp_obj_t microai_blob_unary_op(mp_unary_op_t op, mp_obj_t self_in) {
     microai_blob_obj_t *self = MP_OBJ_TO_PTR(self_in);
     if (op == MP_UNARY_OP_LEN) {
@@ -153,6 +256,7 @@ static const mp_rom_map_elem_t microai_blob_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&microai_blob_write_obj) },
     { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&microai_blob_crc32_obj) },
     { MP_ROM_QSTR(MP_QSTR_seal), MP_ROM_PTR(&microai_blob_seal_obj) },
+    { MP_ROM_QSTR(MP_QSTR_receive), MP_ROM_PTR(&microai_blob_receive_obj) },
 };
 static MP_DEFINE_CONST_DICT(microai_blob_locals_dict, microai_blob_locals_dict_table);
 

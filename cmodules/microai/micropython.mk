@@ -9,6 +9,7 @@ $(if $(MICROAI_GEN_DIR),,$(error microai: MICROAI_GEN_DIR is not set; build with
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/modmicroai.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_model.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_blob.c
+SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_serial.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_profile.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_kernels.c
 

@@ -3,6 +3,7 @@
 #include "py/objstr.h"
 
 #include "microai_blob.h"
+#include "microai_serial.h"
 #include "microai_config.h"
 #include "microai_frozen.h"
 #include "microai_kernels.h"
@@ -60,6 +61,7 @@ static const mp_rom_map_elem_t microai_module_globals_table[] = {
     #endif
     { MP_ROM_QSTR(MP_QSTR__spin), MP_ROM_PTR(&microai_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR__cycles), MP_ROM_PTR(&microai_cycles_obj) },
+    { MP_ROM_QSTR(MP_QSTR__drain), MP_ROM_PTR(&microai_drain_obj) },
     { MP_ROM_QSTR(MP_QSTR_HAS_DSP), MICROAI_HAS_DSP ? MP_ROM_TRUE : MP_ROM_FALSE },
     { MP_ROM_QSTR(MP_QSTR_HAS_KERNEL_API), MICROAI_HAS_KERNEL_API ? MP_ROM_TRUE : MP_ROM_FALSE },
 };

@@ -1,9 +1,9 @@
 """The serial transport on a pty: a clear error, never a hang, on a bad line; waits in
-seconds for a slow board; recovery from garbage, lost bytes and a board left mid-paste.
+seconds for a slow board; recovery from garbage, lost bytes and a board left mid-command.
 
-FakeBoard speaks MicroPython's raw REPL and raw-paste protocol on the pty's other end
-(as pyexec.c does) and runs the code it gets with the host's Python, so these tests need
-no emulator; knobs make it slow, lose a byte or babble.
+FakeBoard speaks MicroPython's raw REPL on the pty's other end (as pyexec.c does) and
+runs the code it gets with the host's Python, so these tests need no emulator; knobs
+make it slow, lose a byte or babble.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import traceback
 import pytest
 
 from microai.device import DeviceError, SerialTransport, StateLost
+from microai.device.faults import Fault, FaultyLine
+from microai.device.transport import GUARD
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
@@ -67,11 +69,10 @@ class FakeBoard:
     """MicroPython's REPL on the master side of a pty, in a thread.
 
     delay: seconds before every answer (a loaded machine, a slow adapter);
-    lose_marker: drop the next \\x04 that ends an output; babble: a garbage byte in the
-    middle of the next raw paste's flow control; mute: answer nothing at all.
+    lose_marker: drop the next \\x04 that ends an output; babble: garble the next "OK";
+    mute: answer nothing at all. A command that starts with the transport's GUARD
+    reads the line up to a "\\n" before it runs, as microai._drain() does.
     """
-
-    WINDOW = 32
 
     def __init__(self, delay: float = 0.0):
         self.master, self.slave = os.openpty()
@@ -149,26 +150,22 @@ class FakeBoard:
                         self._send(b"OK\r\nMPY: soft reboot\r\n" + BANNER + b">")
                     self.quiet_reboot = False
                 else:
-                    self._send(b"OK")
+                    self._send(b"O#" if self.babble else b"OK")
+                    self.babble = False
                     line, self.line = self.line, b""
-                    self._run(line)
+                    if line.startswith(b"\n" + GUARD):
+                        self.mode, self.code = "drain", line[len(GUARD) + 1 :]
+                    else:
+                        self._run(line)
             else:
                 self.line += bytes([c])
-        elif self.mode == "paste":
+        elif self.mode == "drain":
             if c == 3:
                 self.mode = "raw"
-                self._send(b"\x04\x04Traceback:\r\nKeyboardInterrupt:\r\n\x04>")
-            elif c == 4:
+                self._send(b"\x04Traceback:\r\nKeyboardInterrupt:\r\n\x04>")
+            elif c == 10:
                 self.mode = "raw"
-                self._send(b"\x04")
                 self._run(self.code)
-            else:
-                self.code += bytes([c])
-                self.remain -= 1
-                if self.remain == 0:
-                    self.remain = self.WINDOW
-                    self._send(b"#" if self.babble else b"\x01")
-                    self.babble = False
 
 
 @pytest.fixture
@@ -182,7 +179,7 @@ def test_fake_board_speaks_the_raw_repl(fake):
     with SerialTransport(fake.port) as t:
         t.exec("x = 41")
         assert t.eval("x + 1") == 42
-        assert t.eval("'y' * 300") == "y" * 300  # many raw-paste windows
+        assert t.eval("'y' * 3000") == "y" * 3000
         with pytest.raises(DeviceError, match="ZeroDivisionError"):
             t.exec("1 // 0")
     assert fake.soft_reboots == 1  # the one asked for when connecting
@@ -196,7 +193,7 @@ def test_slow_board_is_waited_for():
             t.exec("x = 1")
             start = time.monotonic()
             assert t.eval("'z' * 100 + str(x)") == "z" * 100 + "1"
-            assert time.monotonic() - start > 1.5  # it really was slow
+            assert time.monotonic() - start > 0.9  # it really was slow: two late answers
     finally:
         b.close()
 
@@ -212,13 +209,29 @@ def test_mute_board_times_out_in_seconds(fake):
         assert t.eval("1 + 1") == 2
 
 
-def test_garbage_in_raw_paste_is_an_error_then_recovered(fake):
+def test_garbage_for_ok_is_an_error_then_recovered(fake):
     with SerialTransport(fake.port) as t:
         t.exec("kept = 7")
         fake.babble = True
-        with pytest.raises(DeviceError, match="unexpected read during raw paste"):
+        with pytest.raises(DeviceError, match="could not exec command"):
             t.exec("y = '" + "a" * 100 + "'")
         assert t.eval("kept") == 7  # recovered, RAM intact
+    assert fake.soft_reboots == 1
+
+
+def test_a_doubled_ctrl_d_is_read_by_the_guard(fake):
+    """A Ctrl-D the line doubles after a command would soft-reboot the board at the next
+    empty raw REPL line; the command's GUARD reads it first."""
+    with SerialTransport(fake.port) as t:
+        t.exec("kept = 11")
+        line = t.serial
+        wire = b"\n" + GUARD + b"x = 1\x04\n"
+        t.serial = FaultyLine(line, [Fault("dup", "tx", wire.index(b"\x04"))])
+        try:
+            t.exec("x = 1")
+        finally:
+            t.serial = line
+        assert t.serial is line and t.eval("kept + x") == 12
     assert fake.soft_reboots == 1
 
 
@@ -232,20 +245,36 @@ def test_lost_end_marker_is_an_error_then_recovered(fake):
     assert fake.soft_reboots == 1
 
 
-def test_board_left_mid_paste_is_brought_back(fake):
-    """A host that died mid-paste leaves the board waiting for code: a new connection
-    ends the paste (Ctrl-C) and gets the raw REPL back, the board's RAM intact."""
+def test_board_left_mid_command_is_brought_back(fake):
+    """A host that died mid-command leaves the board reading it: a new connection
+    clears the line (Ctrl-C) and gets the raw REPL back, the board's RAM intact."""
     t = SerialTransport(fake.port)
     t.exec("kept = 9")
-    t._t.serial.write(b"\x05A\x01")
+    t._t.serial.write(b"\n" + GUARD + b"half = 'a comma")
     time.sleep(0.2)
-    t._t.serial.write(b"half = 'a comma")
-    time.sleep(0.2)
-    assert fake.mode == "paste"
     t._t.serial.close()  # no goodbye
     with SerialTransport(fake.port, soft_reset=False) as t2:
         assert t2.eval("kept") == 9
         assert t2.eval("'half' in globals()") is False
+    assert fake.soft_reboots == 1
+
+
+def test_a_command_whose_end_was_lost_never_runs(fake):
+    """The "\\n" after a command lost: the board waits in the guard, the host times out,
+    and its recovery's Ctrl-C stops the command before it runs (not late, behind the
+    host's back)."""
+    with SerialTransport(fake.port) as t:
+        t.exec("kept = 5")
+        line = t.serial
+        wire = b"\n" + GUARD + b"kept = 6\x04\n"
+        t.serial = FaultyLine(line, [Fault("drop", "tx", len(wire) - 1)])
+        try:
+            with pytest.raises(DeviceError, match="within 2 s"):
+                t.exec("kept = 6", timeout=2)
+        finally:
+            t.serial = line
+        assert fake.mode == "raw"
+        assert t.eval("kept") == 5
     assert fake.soft_reboots == 1
 
 

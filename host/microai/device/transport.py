@@ -17,11 +17,10 @@ from __future__ import annotations
 import abc
 import ast
 import random
-import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import serial
 from mpremote.transport import TransportError
@@ -36,6 +35,16 @@ REPLY_TIMEOUT = 10.0  # seconds for a protocol reply (prompt, raw-paste acks, en
 RECOVER_TIMEOUT = 20.0  # seconds recover() keeps trying after a transport error
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
+
+# Every command goes to the raw REPL as "\n" GUARD code Ctrl-D "\n". The raw REPL
+# soft-reboots (wiping the board's RAM) on a Ctrl-D at an empty line, so no byte that
+# a single fault turns into Ctrl-D may start a line: "\n" cannot become one by a bit
+# flip (raw paste's Ctrl-E can: it is not used). A Ctrl-D the line duplicates after a
+# command is read by GUARD, which runs first and reads the console up to the "\n" sent
+# after the command (microai._drain(); skipped on a board without microai).
+GUARD = b"try:__import__('microai')._drain()\nexcept ImportError:pass\n"
+
+T = TypeVar("T")
 
 
 def recover_budget(timeout: float) -> float:
@@ -174,56 +183,16 @@ class RawRepl(_MpremoteSerial):
         self.in_raw_repl = True
 
     def exec_raw_no_follow(self, command: str | bytes, timeout: float | None = None) -> None:
-        """Send code to the raw REPL: raw paste (flow-controlled) when the board has it."""
+        """Send code to the raw REPL, guarded (see GUARD)."""
         data = command if isinstance(command, bytes) else command.encode()
         reply = min(timeout or self.reply_timeout, self.reply_timeout)
         if not self.prompt:
             self._take_until(b">", reply, "raw REPL prompt")
         self.prompt = False
-        self.serial.write(b"\x05A\x01")
-        answer = self._take(2, reply, "answer to the raw-paste request")
-        if answer == b"R\x01":
-            self._raw_paste(data, reply)
-            return
-        if answer != b"R\x00":
-            raise TransportError(f"unexpected answer to the raw-paste request: {answer!r}")
-        # No raw paste on this board (or the request was garbled): plain raw REPL.
-        self._take_until(b">", reply, "raw REPL prompt")
-        for i in range(0, len(data), 256):
-            self.serial.write(data[i : i + 256])
-            time.sleep(0.01)
-        self.serial.write(b"\x04")
+        self.serial.write(b"\n" + GUARD + data + b"\x04\n")
         ok = self._take(2, reply, "OK")
         if ok != b"OK":
             raise TransportError(f"could not exec command (response: {ok!r})")
-
-    def _raw_paste(self, data: bytes, reply: float) -> None:
-        """Write `data` in raw-paste mode, never past the window the board has granted."""
-        window = struct.unpack("<H", self._take(2, reply, "raw-paste window size"))[0]
-        if not 0 < window <= 32768:
-            raise TransportError(f"bad raw-paste window size {window}")
-        remain = window
-        i = 0
-        while i < len(data):
-            while remain == 0 or self._rx or self.serial.in_waiting:
-                c = self._take(1, reply, "raw-paste flow control")
-                if c == b"\x01":
-                    remain += window
-                elif c == b"\x04":
-                    self.serial.write(b"\x04")  # the board ended early: acknowledge
-                    return
-                else:
-                    raise TransportError(f"unexpected read during raw paste: {c!r}")
-            part = data[i : i + remain]
-            self.serial.write(part)
-            remain -= len(part)
-            i += len(part)
-        self.serial.write(b"\x04")
-        # Only window grants may come before the board's acknowledgement: anything else
-        # means the line lost or garbled bytes, and waiting longer would not help.
-        ack = self._take_until(b"\x04", reply, "end of the raw paste")
-        if ack.strip(b"\x01") != b"\x04":
-            raise TransportError(f"garbage before the raw-paste acknowledgement: {ack[-40:]!r}")
 
     def follow(self, timeout: float, data_consumer=None) -> tuple[bytes, bytes]:
         """What the code printed and its traceback; `timeout` is how long it may run."""
@@ -258,9 +227,10 @@ class RawRepl(_MpremoteSerial):
                 raise TransportError(f"nothing answered Ctrl-C within {timeout:g} s")
             self.serial.write(b"\r\x03\x03\x01")
             n = random.randrange(10**8, 10**9)
-            code = b"print(%d+1,globals().get('_mai_s'))\x04" % n
+            code = b"print(%d+1,globals().get('_mai_s'))" % n
             if not self.sentinel_set:
                 code = b"_mai_s=%d;" % self.sentinel + code
+            code = b"\n" + GUARD + code + b"\x04\n"
             try:
                 self._take_until(BANNER, min(wait, left), "raw REPL banner")
                 self.serial.write(code)
@@ -366,29 +336,50 @@ class SerialTransport(Transport):
         self._check_reboots()
 
     def exec(self, code: str, timeout: float = 10.0) -> str:
+        return self.converse(code, None, timeout)[1]
+
+    def converse(
+        self, code: str, talk: Callable[[Line], T] | None, timeout: float = 10.0
+    ) -> tuple[T | None, str]:
+        """Run `code` and, while it runs, let talk(line) speak with it over the raw line
+        (its own protocol: Blob.receive()); then (what talk returned, what code printed
+        besides). An exception out of talk stops the code with a Ctrl-C and recovers."""
         try:
             if self._stale:
                 self.recover(recover_budget(timeout))
             try:
-                out, err = self._t.exec_raw(code, timeout=timeout)
+                self._t.exec_raw_no_follow(code, timeout)
+                said = talk(Line(self._t)) if talk else None
+                out, err = self._t.follow(timeout)
             except (TransportError, OSError) as e:
                 self._stale = True
                 reason = self.gone(wait=isinstance(e, OSError))
                 if reason:
                     raise BoardGone(f"{self.name}: {e}\n{reason}") from None
-                try:
-                    self.recover(recover_budget(timeout))
-                except (BoardGone, StateLost):
-                    raise
-                except DeviceError:
-                    pass  # the next exec() tries again
+                self._try_recover(timeout)
                 raise DeviceError(f"{self.name}: {e}") from None
+            except BaseException:
+                self._stale = True
+                try:
+                    self._t.serial.write(b"\x03")  # stop the code talk was speaking with
+                except OSError:
+                    pass
+                self._try_recover(timeout)
+                raise
         finally:
             self._check_reboots()
         if err:
             trace = err.decode(errors="replace").strip()
             raise BoardException(f"{self.name}: the board raised:\n{trace}")
-        return out.decode(errors="replace")
+        return said, out.decode(errors="replace")
+
+    def _try_recover(self, timeout: float) -> None:
+        try:
+            self.recover(recover_budget(timeout))
+        except (BoardGone, StateLost):
+            raise
+        except DeviceError:
+            pass  # the next exec() tries again
 
     def _check_reboots(self) -> None:
         if self._t.soft_reboots:
@@ -410,6 +401,25 @@ class SerialTransport(Transport):
             t.close()
         except OSError:
             t.serial.close()
+
+
+class Line:
+    """The raw serial line to code running on the board, for SerialTransport.converse()."""
+
+    def __init__(self, raw: RawRepl):
+        self._raw = raw
+
+    def write(self, data: bytes) -> None:
+        self._raw.serial.write(data)
+
+    def token(self, timeout: float) -> bytes | None:
+        """The next `<...>` token the code prints (its last 40 bytes at most), or None
+        when none is complete within `timeout` seconds."""
+        try:
+            got = self._raw._take_until(b">", timeout, "answer")
+        except TransportError:
+            return None
+        return got[got.rfind(b"<") :][-40:] if b"<" in got else got[-40:]
 
 
 class QemuTransport(SerialTransport):

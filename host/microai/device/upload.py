@@ -1,27 +1,45 @@
 """Put a blob into a board's RAM over its REPL: chunked, checksummed, all or nothing.
 
-The blob goes in steps: allocate a buffer (`_mai_up`), write each chunk into it as
-base64 (the board answers with the chunk's CRC-32), then bind it to its name. Every
-step is retried, after resynchronising the REPL, on any transient error: a timeout,
-garbage or lost bytes on the line, a wrong CRC. Each step can run twice without harm.
+The blob goes in steps: allocate a `microai.Blob` (`_mai_up`), fill it, then seal it
+and bind it to its name. On a serial line the filling is Blob.receive(): binary
+frames with an offset and a CRC-32 each, answered one by one, read by C code straight
+from the UART, so the REPL never sees upload bytes and no byte of them can reach it as
+a control character (the format is in microai_blob.c). A damaged frame is sent again;
+a session that breaks is started again for the frames not yet confirmed. Elsewhere
+(the unix port's pipe) chunks go as base64 through exec(). Every REPL step is retried,
+after resynchronising the REPL, on any transient error: a timeout, garbage or lost
+bytes on the line, a wrong answer. Each step can run twice without harm.
 
 What the name holds is never half-written: the board binds it only after checking the
-whole buffer's length and CRC itself, and the host checks it again. Until then the old
-value stays (a name that did not exist is set to None), so a failed upload leaves the
-name as it was. The partial buffer is freed when the upload ends, however it ends (best
-effort: a dead line cannot free it), and again at the start of the next upload.
+whole blob's length and CRC itself (seal()), and the host checks it again. Until then
+the old value stays (a name that did not exist is set to None), so a failed upload
+leaves the name as it was. The partial blob is freed when the upload ends, however it
+ends (best effort: a dead line cannot free it), and again at the start of the next one.
 """
 
 from __future__ import annotations
 
 import binascii
+import re
+import struct
+import time
 import zlib
 from collections.abc import Callable
 
-from .transport import BoardGone, DeviceError, StateLost, Transport, recover_budget
+from .transport import (
+    BoardGone,
+    DeviceError,
+    Line,
+    SerialTransport,
+    StateLost,
+    Transport,
+    recover_budget,
+)
 
-CHUNK = 3072  # bytes per chunk: 4 KiB of base64, well inside the board's heap
+CHUNK = 3072  # bytes per exec() chunk: 4 KiB of base64, well inside the board's heap
+FRAME = 2048  # data bytes per Blob.receive() frame (at most 4096: RX_DATA_MAX)
 STEP_TIMEOUT = 10.0  # seconds one step may take (a busy host, a slow adapter)
+FRAME_TIMEOUT = 3.0  # seconds for a frame's answer before it is sent again
 
 
 class UploadError(DeviceError):
@@ -58,9 +76,7 @@ class Steps:
             if check(out):
                 return out
             last = f"wrong answer {out[-80:]!r}"
-        n = self.retries + 1
-        times = "once" if n == 1 else f"{n} times"
-        raise UploadError(f"{self.t.name}: {what} failed {times} (last: {last})")
+        raise UploadError(f"{self.t.name}: {what} failed {_times(self.retries + 1)} (last: {last})")
 
 
 def upload(
@@ -71,7 +87,7 @@ def upload(
     retries: int = 3,
     timeout: float = STEP_TIMEOUT,
 ) -> None:
-    """Make `name` a bytearray holding `data` in the board's RAM (global in the REPL).
+    """Make `name` a sealed microai.Blob holding `data` in the board's RAM (global in the REPL).
 
     Raises UploadError (a DeviceError) when a step keeps failing; `name` then holds
     what it held before. BoardGone when the board went away (reset, unplugged), and
@@ -87,9 +103,9 @@ def upload(
         try:
             steps.run(
                 f"allocating {n:,} bytes",
-                "import gc, binascii\n_mai_up = _mai_old = None\n"
+                "import gc, binascii, microai\n_mai_up = _mai_old = None\n"
                 f"try:\n {name}\nexcept NameError:\n {name} = None\n"
-                f"gc.collect()\n_mai_up = bytearray({n})\nprint(len(_mai_up))",
+                f"gc.collect()\n_mai_up = microai.Blob({n})\nprint(len(_mai_up))",
                 lambda out: out == str(n),
             )
         except UploadError as e:
@@ -100,22 +116,27 @@ def upload(
                 f"({heap_free(t)} free, with the old '{name}' kept until the new one is "
                 "verified); freeze it into the firmware instead (make firmware MODEL=...)"
             ) from None
-        offsets = list(range(0, n, chunk))
-        n_chunks = len(offsets)
+        framed = isinstance(t, SerialTransport)
+        step = FRAME if framed else chunk
+        offsets = list(range(0, n, step))
+        n_steps = len(offsets)
         for _ in range(retries + 1):
-            for off in offsets:
-                _write_chunk(steps, data, off, chunk)
-            # The board binds the name only to a complete buffer with the right CRC;
-            # run twice, the second run finds the name bound and says so again.
+            if framed:
+                _send_frames(t, steps, data, offsets)
+            else:
+                for off in offsets:
+                    _write_chunk(steps, data, off, chunk)
+            # The board binds the name only to a complete blob with the right CRC, and
+            # seals it; run twice, the second run finds the name bound and says so again.
             binding = True
             out = steps.run(
                 f"binding '{name}'",
                 f"_mai_b = _mai_up\nif _mai_b is not None and len(_mai_b) == {n} "
-                f"and binascii.crc32(_mai_b) == {crc}:\n"
-                f" _mai_old = {name}\n {name} = _mai_b\n _mai_up = None\n"
+                f"and _mai_b.crc32() == {crc}:\n"
+                f" _mai_b.seal({crc})\n _mai_old = {name}\n {name} = _mai_b\n _mai_up = None\n"
                 f"_mai_b = {name}\n"
-                f"print(isinstance(_mai_b, bytearray) and len(_mai_b) == {n} "
-                f"and binascii.crc32(_mai_b) == {crc})\n_mai_b = None",
+                f"print(isinstance(_mai_b, microai.Blob) and _mai_b.sealed and len(_mai_b) == {n} "
+                f"and _mai_b.crc32() == {crc})\n_mai_b = None",
                 lambda out: out in ("True", "False"),
             )
             if out == "True":
@@ -124,15 +145,14 @@ def upload(
             # Some chunk went to a wrong place (garbled offsets): find it and resend it.
             sums = steps.run(
                 "checking the chunks",
-                f"print([binascii.crc32(memoryview(_mai_up)[o:o + {chunk}]) "
-                f"for o in range(0, {n}, {chunk})])",
-                lambda out: out.startswith("[") and out.count(",") == max(0, n_chunks - 1),
+                f"print([_mai_up.crc32(o, min({step}, {n} - o)) for o in range(0, {n}, {step})])",
+                lambda out: out.startswith("[") and out.count(",") == max(0, n_steps - 1),
             )
             got = sums.strip("[]").replace(" ", "").split(",")
             offsets = [
                 off
-                for off, s in zip(range(0, n, chunk), got, strict=False)
-                if s != str(zlib.crc32(data[off : off + chunk]))
+                for off, s in zip(range(0, n, step), got, strict=False)
+                if s != str(zlib.crc32(data[off : off + step]))
             ]
         raise UploadError(f"{t.name}: the whole blob's CRC kept failing; upload abandoned")
     finally:
@@ -141,14 +161,13 @@ def upload(
 
 def _write_chunk(steps: Steps, data: bytes, off: int, chunk: int) -> None:
     part = data[off : off + chunk]
-    end = off + len(part)
     b64 = binascii.b2a_base64(part, newline=False).decode()
     want = str(zlib.crc32(part))
     try:
         steps.run(
             f"chunk at byte {off}",
-            f"memoryview(_mai_up)[{off}:{end}] = binascii.a2b_base64('{b64}')\n"
-            f"print(binascii.crc32(memoryview(_mai_up)[{off}:{end}]))",
+            f"_mai_up.write({off}, binascii.a2b_base64('{b64}'))\n"
+            f"print(_mai_up.crc32({off}, {len(part)}))",
             lambda out: out == want,
         )
     except UploadError as e:
@@ -158,6 +177,97 @@ def _write_chunk(steps: Steps, data: bytes, off: int, chunk: int) -> None:
                 f"times (sent CRC {want}); upload abandoned"
             ) from None
         raise
+
+
+# ---- Blob.receive() frames (the format: cmodules/microai/microai_blob.c) -------------
+
+_ESCAPE = re.compile(rb"[\x00-\x05\x10]")
+_TOKEN = re.compile(rb"<([KNER]) ([0-9a-f]{8}) ([0-9a-f]{8})>")
+
+
+def frame(kind: bytes, offset: int, payload: bytes = b"") -> bytes:
+    """One frame as it goes on the line: 0x00, the escaped body, 0x00."""
+    body = kind + struct.pack("<I", offset) + payload
+    body += struct.pack("<I", zlib.crc32(body))
+    return b"\x00" + _ESCAPE.sub(lambda m: bytes([0x10, m[0][0] ^ 0x20]), body) + b"\x00"
+
+
+def answer(line: Line, timeout: float) -> tuple[str, int] | None:
+    """The board's next intact answer (kind, value), or None: none within `timeout`,
+    or only damaged ones."""
+    tok = line.token(timeout)
+    m = _TOKEN.fullmatch(tok or b"")
+    if not m or zlib.crc32(tok[1:11]) != int(m[3], 16):
+        return None
+    return m[1].decode(), int(m[2], 16)
+
+
+def _send_frames(t: SerialTransport, steps: Steps, data: bytes, offsets: list[int]) -> None:
+    """Fill `_mai_up` at `offsets` (FRAME bytes each) in Blob.receive() sessions.
+
+    A frame is sent again until the board confirms its offset; a session that breaks
+    (the line stays dead, the REPL lost step) is started again for what is left."""
+    left = list(offsets)
+    tries = 2 * steps.retries + 2  # sends of one frame in one session
+    last = ""
+
+    def session(line: Line) -> None:
+        nonlocal last
+        if not _expect(line, "R", len(data), steps.timeout):
+            raise _Broken("the board did not start receiving")
+        while left:
+            off = left[0]
+            f = frame(b"W", off, data[off : off + FRAME])
+            for _ in range(tries):
+                line.write(f)
+                if _expect(line, "K", off, FRAME_TIMEOUT):
+                    break
+                steps.resent += 1
+            else:
+                raise _Broken(f"chunk at byte {off} was not confirmed after {tries} sends")
+            left.pop(0)
+        end = frame(b"E", len(data))
+        for _ in range(tries):
+            line.write(end)
+            if _expect(line, "E", len(data), FRAME_TIMEOUT):
+                return
+        raise _Broken("the board did not end the session")
+
+    for attempt in range(steps.retries + 1):
+        if attempt:
+            steps.resent += 1
+        try:
+            t.converse("_mai_up.receive()", session, steps.timeout)
+            return
+        except (BoardGone, StateLost):
+            raise
+        except (DeviceError, _Broken) as e:
+            last = str(e)
+    raise UploadError(
+        f"{t.name}: receiving failed {_times(steps.retries + 1)}, {len(left)} of "
+        f"{len(offsets)} chunks unconfirmed (last: {last})"
+    )
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+class _Broken(Exception):
+    """A Blob.receive() session that cannot go on."""
+
+
+def _expect(line: Line, kind: str, value: int, timeout: float) -> bool:
+    """Wait up to `timeout` for the answer (kind, value); False on a refusal ("N"),
+    on nothing intact in time. Answers to earlier sends of other frames are skipped."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        got = answer(line, left)
+        if got == (kind, value):
+            return True
+        if got is None or got[0] == "N":
+            return False
+    return False
 
 
 def _clean_up(t: Transport, name: str, rollback: bool, timeout: float) -> None:
