@@ -8,7 +8,7 @@ The raw REPL is spoken by RawRepl: mpremote's serial transport (it opens the por
 with the protocol rewritten to hold on a loaded machine and on a faulty line. Every
 read is a short poll inside a deadline in seconds; nothing waits for ever, nothing
 gives up after a tenth of a second. A transport error leaves the board in an unknown
-state (mid raw paste, still running, in the friendly REPL): recover() brings it back
+state (mid-command, still running, in the friendly REPL): recover() brings it back
 to the raw REPL prompt, keeping its RAM state, and runs after every such error.
 """
 
@@ -31,7 +31,7 @@ from ..boards import Board, load_board
 from .qemu import QemuBoard
 
 POLL = 0.05  # seconds one serial read may block; every wait has its own deadline
-REPLY_TIMEOUT = 10.0  # seconds for a protocol reply (prompt, raw-paste acks, end marks)
+REPLY_TIMEOUT = 10.0  # seconds for a protocol reply (prompt, OK, end marks)
 RECOVER_TIMEOUT = 20.0  # seconds recover() keeps trying after a transport error
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -210,8 +210,8 @@ class RawRepl(_MpremoteSerial):
     def recover(self, timeout: float = RECOVER_TIMEOUT) -> None:
         """Bring the board to the raw REPL prompt, whatever it was doing, keeping its RAM.
 
-        Ctrl-C interrupts running code, ends a pending raw paste (the board acknowledges
-        and raises KeyboardInterrupt) and clears a half-typed line; Ctrl-A enters the
+        Ctrl-C interrupts running code, stops a command waiting in its GUARD or a
+        Blob.receive() and clears a half-typed line; Ctrl-A enters the
         raw REPL from the friendly one and prints its banner. Then a command with an
         answer no earlier output can contain proves the board and host are in step; it
         also finds out whether the board soft-rebooted since the last time (the
