@@ -67,8 +67,8 @@ class BoardGone(DeviceError):
 class StateLost(DeviceError):
     """The board soft-rebooted: what the REPL held (names, buffers) is gone.
 
-    The raw REPL soft-reboots on a Ctrl-D at an empty line; a byte garbled into Ctrl-D
-    or a duplicated one at the end of a command does that, and no host can prevent it."""
+    The raw REPL soft-reboots on a Ctrl-D at an empty line. No single damaged byte of
+    ours can send one (GUARD); a reset button, a user's Ctrl-D or several faults can."""
 
 
 def wake(ser: serial.Serial, timeout: float = 10.0) -> None:
