@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from microai import cli
 from microai.boards import load_board
 from microai.firmware import build
 
@@ -22,3 +23,20 @@ def firmware():
         return built[name]
 
     return get
+
+
+@pytest.fixture
+def run_cli(capfd):
+    """run_cli(*args) -> (exit code, stdout, stderr): the microai CLI in this process."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capfd.readouterr()
+        try:
+            cli.run(list(args))
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return run

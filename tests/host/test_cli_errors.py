@@ -26,7 +26,6 @@ from microai import (
     EXIT_TARGET,
     EXIT_USAGE,
     MAX_FILE_BYTES,
-    cli,
     firmware,
 )
 from microai import blob as B
@@ -168,7 +167,7 @@ def check_one_line(code: int, err: str, want_code: int, words: tuple[str, ...]) 
 
 
 @pytest.fixture
-def microai(capfd, monkeypatch, files):
+def microai(run_cli, monkeypatch, files):
     """microai(*args) -> (exit code, stderr), in this process, in the files' folder;
     building firmware fails the test (bad inputs are found before any build)."""
 
@@ -180,13 +179,8 @@ def microai(capfd, monkeypatch, files):
     monkeypatch.chdir(files)
 
     def run(*args: str) -> tuple[int, str]:
-        capfd.readouterr()
-        try:
-            cli.run(list(args))
-            code = 0
-        except SystemExit as e:
-            code = e.code
-        return code, capfd.readouterr().err
+        code, _, err = run_cli(*args)
+        return code, err
 
     return run
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tflite
 
-from microai import EXIT_INPUT, cli
+from microai import EXIT_INPUT
 from microai.convert import convert
 from microai.golden import GOLDENS, GoldenError, open_golden, run_reference
 from microai.inspect import describe
@@ -199,21 +199,10 @@ def test_one_golden_refuses_the_other_verifies(make, refuser: str, words: str):
 
 
 @pytest.fixture
-def microai(capfd, monkeypatch, tmp_path):
+def microai(run_cli, monkeypatch, tmp_path):
     """microai(*args) -> (exit code, stdout, stderr), in this process, in tmp_path."""
     monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capfd.readouterr()
-        try:
-            cli.run(list(args))
-            code = 0
-        except SystemExit as e:
-            code = e.code
-        out, err = capfd.readouterr()
-        return code, out, err
-
-    return run
+    return run_cli
 
 
 def test_cli_refusal_is_one_line(microai, tmp_path):
