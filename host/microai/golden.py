@@ -18,6 +18,7 @@ other golden to try.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -73,6 +74,7 @@ class Golden:
 
     name = ""
     title = ""
+    package = ""  # the Python package it comes from, for errors
 
     def __init__(self, model: bytes, preserve_all_tensors: bool, label: str):
         self.label = label
@@ -85,6 +87,12 @@ class Golden:
         return GoldenError(
             f"{prefix}{self.title} {what}: {detail}; try --golden {_other(self.name)}"
         )
+
+    def _library(self, module: str):
+        try:
+            return importlib.import_module(module)
+        except ImportError as e:
+            raise BuildError(f"{self.package} cannot be imported: {e}; run make setup") from None
 
     def set_input(self, i: int, x: np.ndarray) -> None:
         raise NotImplementedError
@@ -117,15 +125,12 @@ class Golden:
 class LiteRTGolden(Golden):
     name = "litert"
     title = "LiteRT's reference interpreter"
+    package = "LiteRT (ai-edge-litert)"
 
     def __init__(self, model: bytes, preserve_all_tensors: bool = False, label: str = ""):
         super().__init__(model, preserve_all_tensors, label)
-        try:
-            from ai_edge_litert.interpreter import Interpreter, OpResolverType
-        except ImportError as e:
-            raise BuildError(
-                f"LiteRT (ai-edge-litert) cannot be imported: {e}; run make setup"
-            ) from None
+        litert = self._library("ai_edge_litert.interpreter")
+        Interpreter, OpResolverType = litert.Interpreter, litert.OpResolverType
         try:
             it = Interpreter(
                 model_content=model,
@@ -192,6 +197,7 @@ def _tflm_complaint(e: BaseException, printed: list[str]) -> str:
 class TFLMGolden(Golden):
     name = "tflm"
     title = "TFLite-Micro's interpreter"
+    package = "TFLite-Micro (tflite-micro)"
 
     # The arena TFLite-Micro gets: every tensor's bytes twice (all kept, plus alignment
     # and bookkeeping), with a floor for its own structures and a ceiling.
@@ -200,12 +206,7 @@ class TFLMGolden(Golden):
 
     def __init__(self, model: bytes, preserve_all_tensors: bool = False, label: str = ""):
         super().__init__(model, preserve_all_tensors, label)
-        try:
-            from tflite_micro.python.tflite_micro import runtime
-        except ImportError as e:
-            raise BuildError(
-                f"TFLite-Micro (tflite-micro) cannot be imported: {e}; run make setup"
-            ) from None
+        runtime = self._library("tflite_micro.python.tflite_micro.runtime")
         self._n_tensors, n_in, n_out, tensor_bytes = self._shape_of(model)
         arena = max(self.ARENA_MIN, 2 * tensor_bytes + 1024 * self._n_tensors)
         if arena > self.ARENA_MAX:
