@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tflite
 
-from microai import EXIT_INPUT
+from microai import EXIT_INPUT, BuildError
 from microai.convert import convert
 from microai.golden import GOLDENS, GoldenError, open_golden, run_reference
 from microai.inspect import describe
@@ -237,3 +237,19 @@ def test_cli_golden_switch(microai, tmp_path):
     assert (tmp_path / "default.mai").read_bytes() == (tmp_path / "tflm.mai").read_bytes()
     code, out, _ = microai("verify", "fc.tflite", "--inputs", "1", "--golden", "litert")
     assert code == 0 and "golden LiteRT BUILTIN_REF" in out
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_a_golden_that_cannot_be_imported_says_which(golden: str, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def missing(name, *a, **k):
+        if name.startswith(("ai_edge_litert", "tflite_micro")):
+            raise ImportError(f"No module named '{name}'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(BuildError, match=r"\((ai-edge-litert|tflite-micro)\) cannot be imported"):
+        open_golden(tie_fc(), golden)
