@@ -157,3 +157,15 @@ def test_a_soft_reboot_is_reported(f405):
     with pytest.raises(DeviceError, match="NameError"):
         f405.exec("other")
     assert f405.eval("6 * 7") == 42
+
+
+def test_receive_needs_a_serial_console():
+    """The unix port's stdin is the host's pipe, not a UART: uploads there go through
+    exec(), and Blob.receive() says why it cannot run."""
+    with connect(board="unix") as t:
+        with pytest.raises(DeviceError, match="receive\\(\\) needs a serial console"):
+            t.exec("import microai\nmicroai.Blob(4).receive()")
+        data = os.urandom(7000)
+        upload(t, data, "b")
+        assert crc_of(t, "b") == (7000, zlib.crc32(data))
+        assert t.eval("b.sealed") is True
