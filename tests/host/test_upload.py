@@ -12,7 +12,7 @@ import pytest
 
 from microai.device import DeviceError, SerialTransport, StateLost, connect
 from microai.device.faults import Fault, FaultyLine
-from microai.device.upload import UploadError, upload
+from microai.device.upload import UploadError, frame, upload
 from microai.hil import HilError, board_run
 
 
@@ -169,3 +169,22 @@ def test_receive_needs_a_serial_console():
         upload(t, data, "b")
         assert crc_of(t, "b") == (7000, zlib.crc32(data))
         assert t.eval("b.sealed") is True
+
+
+def test_frames_carry_no_repl_control_byte():
+    """Between its two 0x00 ends a frame holds none of 0x00..0x05: lost on a REPL that
+    is not listening, it cannot soft-reboot, switch or reset it; unescaped it is the
+    body and its CRC-32."""
+    import random
+    import re
+    import struct
+
+    rng = random.Random(3)
+    for n in (0, 1, 255, 4096):
+        data = bytes(range(256)) * 16 if n == 4096 else rng.randbytes(n)
+        f = frame(b"W", 0x01020304, data)
+        inner = f[1:-1]
+        assert f[0] == 0 and f[-1] == 0 and not set(inner) & set(range(6))
+        body = re.sub(rb"\x10(.)", lambda m: bytes([m[1][0] ^ 0x20]), inner, flags=re.S)
+        assert body[:5] == b"W\x04\x03\x02\x01" and body[5:-4] == data
+        assert struct.unpack("<I", body[-4:])[0] == zlib.crc32(body[:-4])
