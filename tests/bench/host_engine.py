@@ -37,20 +37,25 @@ TFLM_ARENA = {
 REPEAT = 7
 
 
-def per_call(fn, runs: int, repeat: int = REPEAT) -> float:
-    """Milliseconds of CPU time per call: the best of `repeat` batches of `runs` calls.
+def per_call(fns: dict, runs: int, repeat: int = REPEAT) -> dict:
+    """Milliseconds of CPU time per call of each of fns ({name: function}): the best of
+    `repeat` batches of `runs` calls, the engines' batches taking turns.
 
-    CPU time (this process's) and the best batch, because the machine is shared: a batch
-    that lost the CPU to another process is not the engine's cost.
+    CPU time (this process's), the best batch and turns, because the machine is shared:
+    a batch that lost the CPU or its caches to another process is not the engine's cost,
+    and the engines see the same conditions, so their ratios hold better than their
+    milliseconds.
     """
-    fn()
-    best = float("inf")
+    best = dict.fromkeys(fns, float("inf"))
+    for fn in fns.values():
+        fn()
     for _ in range(repeat):
-        t0 = time.process_time()
-        for _ in range(runs):
-            fn()
-        best = min(best, time.process_time() - t0)
-    return best / runs * 1e3
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            for _ in range(runs):
+                fn()
+            best[name] = min(best[name], time.process_time() - t0)
+    return {name: t / runs * 1e3 for name, t in best.items()}
 
 
 def tflm_interpreter(model: bytes):
@@ -78,9 +83,10 @@ def measure(path: Path, runs: int = 20) -> dict:
         "blob_bytes": len(conv.blob),
         "arena_bytes": conv.arena_size,
         "tflm_arena_bytes": TFLM_ARENA.get(path.stem),
-        "microai_ms": per_call(engine.invoke, runs),
-        "litert_ref_ms": per_call(ref.invoke, runs),
-        "tflm_ms": per_call(tflm.invoke, runs),
+        **per_call(
+            {"microai_ms": engine.invoke, "litert_ref_ms": ref.invoke, "tflm_ms": tflm.invoke},
+            runs,
+        ),
     }
 
 
@@ -101,7 +107,7 @@ def tables(rows: list[dict]) -> tuple[Table, Table]:
         "TFLM ms",
         "× LiteRT-ref (goal 3)",
         "× TFLM (goal 5)",
-        title="Host engine: CPU ms per inference (best of 7 batches), how many times faster",
+        title="Host engine: CPU ms per inference (best of 7 batches each), times faster",
     )
     for r in rows:
         tflm_arena = r["tflm_arena_bytes"]
