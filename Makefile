@@ -4,7 +4,8 @@
 #   make test      everything CI checks
 #   make firmware BOARD=<name> [MODEL=m.mai]   build MicroPython + microai for a board
 #   make repl      interactive REPL on the default emulated board
-#   make bench     benchmarks: arena, blob and speed beside LiteRT and TFLite-Micro
+#   make bench     benchmarks: instructions on the emulated boards beside CMSIS-NN, arena,
+#                  blob and host speed beside LiteRT and TFLite-Micro
 #   make fuzz      fuzz the blob loader and executor under ASan/UBSan (FUZZ_SECONDS=600)
 #   make fuzz-board   malformed blobs on an emulated board vs the host (BLOBS=1000)
 #   make fault     uploads over a faulty serial line to an emulated board (UPLOADS=1000)
@@ -131,8 +132,12 @@ fault: setup
 	$(PY) tests/fault/fault_upload.py --uploads $(or $(UPLOADS),1000)
 
 # Benchmarks print figures; they are not tests and not part of `make test`.
+# tests/bench/bench.py: per model and emulated board, instructions per inference and per
+# layer beside CMSIS-NN's (../shared/reference) and issue 9's targets, then the host
+# engine's speed beside LiteRT-reference and TFLite-Micro (tests/bench/host_engine.py).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--boards QEMU_STM32F405 --no-layers".
 bench: setup qemu-plugin
-	$(PY) tests/bench/host_engine.py
+	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build/firmware build/native build/qemu-plugin
