@@ -298,6 +298,12 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         (err if args.json else console).print(text)
 
     boards = [b for b in args.boards.split(",") if b]
+    try:
+        for b in boards:
+            cpu_key(b)
+    except MicroaiError as e:
+        err.print(f"bench: {e}")
+        return 2
     paths, notes = resolve_models([m for m in args.models.split(",") if m])
     for note in notes:
         say(note)
