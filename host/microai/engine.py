@@ -71,6 +71,7 @@ class Model:
             raise ModelError(f"blob rejected: {_message(lib, ffi, status, err, self.blob)}")
         self._arena = base + pad
         self.header = B.read_header(self.blob)
+        self._entries: dict[int, dict] = {}
         self._closed = False
 
     def _arena_needed(self, blob_ptr, err) -> int:
@@ -94,10 +95,17 @@ class Model:
     # ---- tensors ----------------------------------------------------------------------
 
     def _tensor_entry(self, t: int) -> dict:
-        h = self.header
-        if not 0 <= t < h["n_tensors"]:
-            raise ModelError(f"tensor {t} out of range (model has {h['n_tensors']})")
-        return B.TENSOR.unpack(self.blob, h["tensors_offset"] + t * B.TENSOR.size)
+        """Tensor t's entry in the blob's table, read once: the blob does not change and
+        re-reading it cost more than invoking a small model."""
+        e = self._entries.get(t)
+        if e is None:
+            h = self.header
+            if not 0 <= t < h["n_tensors"]:
+                raise ModelError(f"tensor {t} out of range (model has {h['n_tensors']})")
+            e = self._entries[t] = B.TENSOR.unpack(
+                self.blob, h["tensors_offset"] + t * B.TENSOR.size
+            )
+        return e
 
     def tensor(self, t: int) -> np.ndarray:
         """A view of tensor t's bytes (read-only for constants)."""

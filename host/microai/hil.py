@@ -277,6 +277,7 @@ def hil(
             "layers": [
                 {
                     "index": L.index,
+                    "source": L.source,
                     "op": L.opcode,
                     "kernel": L.kernel,
                     "macs": L.macs,
