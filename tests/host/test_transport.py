@@ -70,15 +70,19 @@ class FakeBoard:
 
     delay: seconds before every answer (a loaded machine, a slow adapter);
     lose_marker: drop the next \\x04 that ends an output; babble: garble the next "OK";
-    mute: answer nothing at all. A command that starts with the transport's GUARD
-    reads the line up to a "\\n" before it runs, as microai._drain() does.
+    mute: answer nothing at all; babble_paste: a garbage byte in the next raw paste's
+    flow control. A command that starts with the transport's GUARD reads the line up to
+    a "\\n" before it runs, as microai._drain() does.
     """
+
+    WINDOW = 32
 
     def __init__(self, delay: float = 0.0):
         self.master, self.slave = os.openpty()
         self.port = os.ttyname(self.slave)
         self.delay = delay
         self.lose_marker = self.babble = self.mute = self.quiet_reboot = False
+        self.babble_paste = False
         self.mode = "friendly"
         self.line = b""
         self.globals: dict = {}
@@ -112,6 +116,12 @@ class FakeBoard:
         end = b"" if self.lose_marker else b"\x04"
         self.lose_marker = False
         self._send(out.getvalue().replace("\n", "\r\n").encode() + end + err.encode() + b"\x04>")
+
+    def _guarded(self, code: bytes) -> None:
+        if code.startswith(GUARD):
+            self.mode, self.code = "drain", code[len(GUARD) :]
+        else:
+            self._run(code)
 
     def _serve(self) -> None:
         import select
@@ -153,12 +163,24 @@ class FakeBoard:
                     self._send(b"O#" if self.babble else b"OK")
                     self.babble = False
                     line, self.line = self.line, b""
-                    if line.startswith(b"\n" + GUARD):
-                        self.mode, self.code = "drain", line[len(GUARD) + 1 :]
-                    else:
-                        self._run(line)
+                    self._guarded(line.removeprefix(b"\n"))
             else:
                 self.line += bytes([c])
+        elif self.mode == "paste":
+            if c == 3:
+                self.mode = "raw"
+                self._send(b"\x04\x04Traceback:\r\nKeyboardInterrupt:\r\n\x04>")
+            elif c == 4:
+                self.mode = "raw"
+                self._send(b"\x04")
+                self._guarded(self.code)
+            else:
+                self.code += bytes([c])
+                self.remain -= 1
+                if self.remain == 0:
+                    self.remain = self.WINDOW
+                    self._send(b"#" if self.babble_paste else b"\x01")
+                    self.babble_paste = False
         elif self.mode == "drain":
             if c == 3:
                 self.mode = "raw"
@@ -180,6 +202,7 @@ def test_fake_board_speaks_the_raw_repl(fake):
         t.exec("x = 41")
         assert t.eval("x + 1") == 42
         assert t.eval("'y' * 3000") == "y" * 3000
+        assert t.eval("'" + "y" * 1000 + "'") == "y" * 1000  # raw paste, many windows
         with pytest.raises(DeviceError, match="ZeroDivisionError"):
             t.exec("1 // 0")
     assert fake.soft_reboots == 1  # the one asked for when connecting
@@ -216,6 +239,16 @@ def test_garbage_for_ok_is_an_error_then_recovered(fake):
         with pytest.raises(DeviceError, match="could not exec command"):
             t.exec("y = '" + "a" * 100 + "'")
         assert t.eval("kept") == 7  # recovered, RAM intact
+    assert fake.soft_reboots == 1
+
+
+def test_garbage_in_raw_paste_is_an_error_then_recovered(fake):
+    with SerialTransport(fake.port) as t:
+        t.exec("kept = 7")
+        fake.babble_paste = True
+        with pytest.raises(DeviceError, match="unexpected read during raw paste"):
+            t.exec("y = '" + "a" * 1000 + "'")
+        assert t.eval("kept") == 7
     assert fake.soft_reboots == 1
 
 

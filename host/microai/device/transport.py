@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import ast
 import random
+import struct
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,13 +37,15 @@ RECOVER_TIMEOUT = 20.0  # seconds recover() keeps trying after a transport error
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
-# Every command goes to the raw REPL as "\n" GUARD code Ctrl-D "\n". The raw REPL
+# A command goes to the raw REPL as "\n" GUARD code Ctrl-D "\n". The raw REPL
 # soft-reboots (wiping the board's RAM) on a Ctrl-D at an empty line, so no byte that
 # a single fault turns into Ctrl-D may start a line: "\n" cannot become one by a bit
-# flip (raw paste's Ctrl-E can: it is not used). A Ctrl-D the line duplicates after a
-# command is read by GUARD, which runs first and reads the console up to the "\n" sent
-# after the command (microai._drain(); skipped on a board without microai).
+# flip (raw paste's Ctrl-E can: only commands longer than LINE_MAX bytes use it, and
+# uploads send none). A Ctrl-D the line duplicates after a command is read by GUARD,
+# which runs first and reads the console up to the "\n" sent after the command's
+# Ctrl-D (microai._drain(); skipped on a board without microai).
 GUARD = b"try:__import__('microai')._drain()\nexcept ImportError:pass\n"
+LINE_MAX = 512
 
 T = TypeVar("T")
 
@@ -183,16 +186,55 @@ class RawRepl(_MpremoteSerial):
         self.in_raw_repl = True
 
     def exec_raw_no_follow(self, command: str | bytes, timeout: float | None = None) -> None:
-        """Send code to the raw REPL, guarded (see GUARD)."""
-        data = command if isinstance(command, bytes) else command.encode()
+        """Send code to the raw REPL behind GUARD: a short command as one raw REPL line,
+        a long one in raw paste (flow-controlled, and compiled as it arrives: a line
+        keeps its length in the raw REPL's buffer, out of a small board's heap, for good)."""
+        data = GUARD + (command if isinstance(command, bytes) else command.encode())
         reply = min(timeout or self.reply_timeout, self.reply_timeout)
         if not self.prompt:
             self._take_until(b">", reply, "raw REPL prompt")
         self.prompt = False
-        self.serial.write(b"\n" + GUARD + data + b"\x04\n")
+        if len(data) > LINE_MAX:
+            self.serial.write(b"\x05A\x01")
+            answer = self._take(2, reply, "answer to the raw-paste request")
+            if answer == b"R\x01":
+                self._raw_paste(data, reply)
+                return
+            if answer != b"R\x00":
+                raise TransportError(f"unexpected answer to the raw-paste request: {answer!r}")
+            self._take_until(b">", reply, "raw REPL prompt")  # no raw paste on this board
+        self.serial.write(b"\n" + data + b"\x04\n")
         ok = self._take(2, reply, "OK")
         if ok != b"OK":
             raise TransportError(f"could not exec command (response: {ok!r})")
+
+    def _raw_paste(self, data: bytes, reply: float) -> None:
+        """Write `data` in raw-paste mode, never past the window the board has granted."""
+        window = struct.unpack("<H", self._take(2, reply, "raw-paste window size"))[0]
+        if not 0 < window <= 32768:
+            raise TransportError(f"bad raw-paste window size {window}")
+        remain = window
+        i = 0
+        while i < len(data):
+            while remain == 0 or self._rx or self.serial.in_waiting:
+                c = self._take(1, reply, "raw-paste flow control")
+                if c == b"\x01":
+                    remain += window
+                elif c == b"\x04":
+                    self.serial.write(b"\x04\n")  # the board ended early: acknowledge
+                    return
+                else:
+                    raise TransportError(f"unexpected read during raw paste: {c!r}")
+            part = data[i : i + remain]
+            self.serial.write(part)
+            remain -= len(part)
+            i += len(part)
+        self.serial.write(b"\x04\n")
+        # Only window grants may come before the board's acknowledgement: anything else
+        # means the line lost or garbled bytes, and waiting longer would not help.
+        ack = self._take_until(b"\x04", reply, "end of the raw paste")
+        if ack.strip(b"\x01") != b"\x04":
+            raise TransportError(f"garbage before the raw-paste acknowledgement: {ack[-40:]!r}")
 
     def follow(self, timeout: float, data_consumer=None) -> tuple[bytes, bytes]:
         """What the code printed and its traceback; `timeout` is how long it may run."""
@@ -230,7 +272,7 @@ class RawRepl(_MpremoteSerial):
             code = b"print(%d+1,globals().get('_mai_s'))" % n
             if not self.sentinel_set:
                 code = b"_mai_s=%d;" % self.sentinel + code
-            code = b"\n" + GUARD + code + b"\x04\n"
+            code = b"\n" + GUARD + code + b"\x04\n"  # short: one line
             try:
                 self._take_until(BANNER, min(wait, left), "raw REPL banner")
                 self.serial.write(code)

@@ -97,13 +97,18 @@ def upload(
         raise ValueError(f"not a Python name for a blob: {name!r}")
     n, crc = len(data), zlib.crc32(data)
     steps = Steps(t, retries, timeout)
-    bound = False
+    # The board holds the new blob under `name` when this prints True: the bind is one
+    # assignment, so the name holds either the old value or the new blob, never a mix.
+    holds_new = (
+        f"_mai_b = {name}\nprint(isinstance(_mai_b, microai.Blob) and _mai_b.sealed "
+        f"and len(_mai_b) == {n} and _mai_b.crc32() == {crc})\n_mai_b = None"
+    )
     binding = False
     try:
         try:
             steps.run(
                 f"allocating {n:,} bytes",
-                "import gc, binascii, microai\n_mai_up = _mai_old = None\n"
+                "import gc, binascii, microai\n_mai_up = None\n"
                 f"try:\n {name}\nexcept NameError:\n {name} = None\n"
                 f"gc.collect()\n_mai_up = microai.Blob({n})\nprint(len(_mai_up))",
                 lambda out: out == str(n),
@@ -133,14 +138,10 @@ def upload(
                 f"binding '{name}'",
                 f"_mai_b = _mai_up\nif _mai_b is not None and len(_mai_b) == {n} "
                 f"and _mai_b.crc32() == {crc}:\n"
-                f" _mai_b.seal({crc})\n _mai_old = {name}\n {name} = _mai_b\n _mai_up = None\n"
-                f"_mai_b = {name}\n"
-                f"print(isinstance(_mai_b, microai.Blob) and _mai_b.sealed and len(_mai_b) == {n} "
-                f"and _mai_b.crc32() == {crc})\n_mai_b = None",
+                f" _mai_b.seal({crc})\n {name} = _mai_b\n _mai_up = None\n" + holds_new,
                 lambda out: out in ("True", "False"),
             )
             if out == "True":
-                bound = True
                 return
             # Some chunk went to a wrong place (garbled offsets): find it and resend it.
             sums = steps.run(
@@ -155,8 +156,13 @@ def upload(
                 if s != str(zlib.crc32(data[off : off + step]))
             ]
         raise UploadError(f"{t.name}: the whole blob's CRC kept failing; upload abandoned")
+    except UploadError:
+        # A bind that ran but whose answer never came: the upload worked after all.
+        if binding and _ask(t, holds_new, timeout) == "True":
+            return
+        raise
     finally:
-        _clean_up(t, name, binding and not bound, timeout)
+        _clean_up(t, timeout)
 
 
 def _write_chunk(steps: Steps, data: bytes, off: int, chunk: int) -> None:
@@ -270,26 +276,27 @@ def _expect(line: Line, kind: str, value: int, timeout: float) -> bool:
     return False
 
 
-def _clean_up(t: Transport, name: str, rollback: bool, timeout: float) -> None:
-    """Free the partial buffer; after a bind that was not confirmed, restore the old value.
-
-    Best effort: a line that stays dead leaves the buffer to the next upload."""
-    code = "_mai_up = _mai_old = _mai_b = None\ngc.collect()"
-    if rollback:
-        # `_mai_up` is None only once the bind ran: then `_mai_old` is the old value.
-        code = f"if _mai_up is None:\n {name} = _mai_old\n" + code
-    for attempt in range(3):
+def _ask(t: Transport, code: str, timeout: float, tries: int = 3) -> str | None:
+    """What `code` prints, recovering and trying again on errors; None if it never ran."""
+    for attempt in range(tries):
         try:
             if attempt:
                 t.recover(recover_budget(timeout))
-            t.exec(code, timeout)
-            return
-        except BoardGone:
-            return
-        except StateLost:
-            raise  # `name` is gone with the rest: say so, even after a bind
+            return t.exec(code, timeout).strip()
+        except (BoardGone, StateLost):
+            raise
         except DeviceError:
             continue
+    return None
+
+
+def _clean_up(t: Transport, timeout: float) -> None:
+    """Free the partial blob. Best effort: a line that stays dead leaves it to the next
+    upload; a StateLost is raised (the name is gone with the rest, even after a bind)."""
+    try:
+        _ask(t, "_mai_up = _mai_b = None\ngc.collect()", timeout)
+    except BoardGone:
+        pass
 
 
 def heap_free(t: Transport) -> str:
