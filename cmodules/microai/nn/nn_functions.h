@@ -18,8 +18,10 @@
 
 #include "nn_types.h"
 #include "nn_fixedpoint.h"
+#include "nn_requantize.h"
 
 // ---- requantization -----------------------------------------------------------------
+// Defined static inline in nn_requantize.h; declared again here for the host's cffi.
 
 /// TFLite MultiplyByQuantizedMultiplier(acc, multiplier, shift): the one place int32
 /// accumulators are rescaled. multiplier is Q31 in [2^30, 2^31) (or 0); shift in [-31, 30].
