@@ -293,7 +293,7 @@ def _c_run(
         scratch = np.zeros(low.scratch // 4 + 1, np.int32)  # 4-byte aligned
         fn = wrapper or {"CONV": "nn_conv_s8", "DWCONV": "nn_dw_conv_wrapper_s8"}[low.type]
         args = [params, q, dims[0], xin, dims[1], wp, bp, dims[2], yp]
-        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8"):
+        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8", "nn_conv_pw_s8"):
             args += [_ptr(ffi, "void *", scratch), low.scratch]
         st = getattr(lib, fn)(*args)
     assert st == lib.NN_OK
@@ -403,11 +403,15 @@ def test_fc_weight_zero_point(golden: str):
 
 
 def test_kernel_scratch_small():
-    """im2col scratch holds two columns and the corrected bias, not the image."""
+    """im2col scratch holds two int16 columns, not the image; pointwise two pixels."""
     model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24))
     _, low = _lower(model)
     assert low.kernel == "CONV_IM2COL_S8"
-    assert low.scratch == 24 * 4 + 2 * 3 * 3 * 16
+    assert low.scratch == 2 * 2 * 3 * 3 * 16
+    model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24, kernel=(1, 1)))
+    _, low = _lower(model)
+    assert low.kernel == "CONV_PW_S8"
+    assert low.scratch == 2 * 2 * 16
 
 
 # ---- through the blob executor (mai_ops_conv.c) ----------------------------------------

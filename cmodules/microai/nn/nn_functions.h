@@ -58,7 +58,9 @@ size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in
 nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, int8_t *out);
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
 
 /// DEPTHWISE_CONV_2D wrapper: nn_dw_conv_3x3_s8 for 3x3 / multiplier 1 / dilation 1,
 /// else nn_dw_conv_s8. f_dims is {1, kh, kw, out_ch}; out_ch = in_ch * depth_multiplier.
