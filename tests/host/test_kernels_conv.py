@@ -403,15 +403,16 @@ def test_fc_weight_zero_point(golden: str):
 
 
 def test_kernel_scratch_small():
-    """im2col scratch holds two int16 columns, not the image; pointwise two pixels."""
+    """im2col scratch holds two int16 columns, not the image, and 24 bytes of constants
+    per output channel; pointwise two pixels."""
     model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24))
     _, low = _lower(model)
     assert low.kernel == "CONV_IM2COL_S8"
-    assert low.scratch == 2 * 2 * 3 * 3 * 16
+    assert low.scratch == 24 * 24 + 2 * 2 * 3 * 3 * 16
     model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24, kernel=(1, 1)))
     _, low = _lower(model)
     assert low.kernel == "CONV_PW_S8"
-    assert low.scratch == 2 * 2 * 16
+    assert low.scratch == 24 * 24 + 2 * 2 * 16
 
 
 # ---- through the blob executor (mai_ops_conv.c) ----------------------------------------

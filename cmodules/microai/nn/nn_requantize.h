@@ -15,6 +15,9 @@
 #define MICROAI_NN_REQUANTIZE_H
 
 #include <stdint.h>
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#include <arm_acle.h>
+#endif
 
 /// For helpers that must be inlined (into every kernel's output tail, or to be
 /// specialized by constant flags), whatever the compiler's size heuristics say.
@@ -62,6 +65,14 @@ NN_ALWAYS_INLINE int32_t nn_divide_by_pot(int32_t x, int32_t exponent) {
     return (x >> exponent) - ((threshold - remainder) >> 31);
 }
 
+/// nn_divide_by_pot() with mask = 2^exponent - 1 and half = mask >> 1 prepared by the
+/// caller (once per channel).
+NN_ALWAYS_INLINE int32_t nn_divide_by_pot_m(int32_t x, int32_t exponent, int32_t mask,
+    int32_t half) {
+    const int32_t threshold = half + (int32_t)((uint32_t)x >> 31);
+    return (x >> exponent) - ((threshold - (x & mask)) >> 31);
+}
+
 /// max(shift, 0), without a branch: the left part of a shift; the right part is
 /// left - shift.
 NN_ALWAYS_INLINE int32_t nn_requantize_left(int32_t shift) {
@@ -84,6 +95,42 @@ NN_ALWAYS_INLINE int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t 
     return nn_requantize_lr(acc, multiplier, left, left - shift);
 }
 
+/// nn_requantize() for shift <= -1 with both roundings in one 64-bit multiply-accumulate.
+/// With right = -shift >= 1, x = SRDHM(acc, m) = floor(Y / 2^31), Y = acc * m + 2^30,
+/// and RDBP(x, right) = floor((x + 2^(right - 1) - [x < 0]) / 2^right), nested floors
+/// give floor((acc * m + k - [x < 0] * 2^31) / 2^(31 + right)) with
+/// k = 2^30 + 2^(30 + right) (nn_requantize_k()): the high word of the sum, shifted
+/// right by hi_shift = right - 1. [x < 0] may be taken as [acc < 0] (m >= 0): they
+/// differ only when x = 0, whose result is 0 either way. No int32 overflow, unlike
+/// adding the rounding to x.
+NN_ALWAYS_INLINE int32_t nn_requantize_hi(int32_t acc, int32_t multiplier, uint32_t k_lo,
+    int32_t k_hi, int32_t hi_shift) {
+    #if defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+    const int32_t s = acc >> 31; // 0 or -1: minus 2^31 as a 64-bit addend
+    uint32_t lo;
+    int32_t hi;
+    __asm__ (
+        "adds  %[lo], %[klo], %[s], lsl #31\n\t"
+        "adc   %[hi], %[khi], %[s]\n\t"
+        "smlal %[lo], %[hi], %[a], %[m]"
+        : [lo] "=&r" (lo), [hi] "=&r" (hi)
+        : [klo] "r" (k_lo), [khi] "r" (k_hi), [s] "r" (s), [a] "r" (acc), [m] "r" (multiplier)
+        : "cc");
+    return hi >> hi_shift;
+    #else
+    uint64_t v = (uint64_t)((int64_t)acc * multiplier) + (((uint64_t)(uint32_t)k_hi << 32) | k_lo);
+    if (acc < 0) {
+        v -= (uint64_t)1 << 31;
+    }
+    return (int32_t)(uint32_t)(v >> 32) >> hi_shift;
+    #endif
+}
+
+/// nn_requantize_hi()'s constant k = 2^30 + 2^(30 + right) for right in [1, 31].
+static inline uint64_t nn_requantize_k(int32_t right) {
+    return ((uint64_t)1 << 30) + ((uint64_t)1 << (30 + right));
+}
+
 /// TFLite's single-rounding MultiplyByQuantizedMultiplier: (acc * multiplier) rounded
 /// half up, once, at 2^(31 - shift).
 NN_ALWAYS_INLINE int32_t nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
@@ -101,6 +148,23 @@ NN_ALWAYS_INLINE int8_t nn_requantize_out(int32_t acc, int32_t multiplier, int32
     v = v < act_min ? act_min : v;
     v = v > act_max ? act_max : v;
     return (int8_t)v;
+}
+
+/// v saturated to [-128, 127]: one SSAT where the target has it (Cortex-M3/M4/M7).
+NN_ALWAYS_INLINE int32_t nn_sat_s8(int32_t v) {
+    #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+    return __ssat(v, 8);
+    #else
+    v = v < -128 ? -128 : v;
+    return v > 127 ? 127 : v;
+    #endif
+}
+
+/// nn_requantize_out() for an activation that clamps to [-128, 127] only.
+NN_ALWAYS_INLINE int8_t nn_requantize_out_s8(int32_t acc, int32_t multiplier, int32_t left,
+    int32_t right, int32_t output_offset) {
+    return (int8_t)nn_sat_s8((int32_t)((uint32_t)nn_requantize_lr(acc, multiplier, left, right)
+        + (uint32_t)output_offset));
 }
 
 #endif // MICROAI_NN_REQUANTIZE_H

@@ -6,12 +6,13 @@
 // contiguous run of the input row (dilation 1), the taps over the padding one run of
 // zeros on each side.
 //
-// Scratch (4-byte aligned): one column pair, 2 x kh * kw * in_ch int16.
+// Scratch (4-byte aligned): the output channels' constants, then one column pair,
+// 2 x kh * kw * in_ch int16 (nn_conv_gemm.h).
 #include "nn_conv_gemm.h"
 
 size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_conv_col_bytes(f_dims->h * f_dims->w * f_dims->c);
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c);
 }
 
 static inline void nn_next_pixel(const nn_dims *out_dims, int32_t *b, int32_t *oy,
@@ -68,9 +69,9 @@ static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
     }
 }
 
-NN_ALWAYS_INLINE void nn_im2col_run(const nn_conv_params *p, const nn_quant *q,
+static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
     const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const int8_t *filter,
-    const int32_t *bias, const nn_dims *out_dims, int8_t *out, int16_t *col, int full) {
+    const nn_dims *out_dims, int8_t *out, int16_t *col, int flags) {
     const int32_t out_ch = out_dims->c;
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
     int32_t pix = out_dims->n * out_dims->h * out_dims->w;
@@ -80,13 +81,13 @@ NN_ALWAYS_INLINE void nn_im2col_run(const nn_conv_params *p, const nn_quant *q,
         nn_next_pixel(out_dims, &b, &oy, &ox);
         nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1);
         nn_next_pixel(out_dims, &b, &oy, &ox);
-        nn_conv_gemm_pair(p, q, filter, bias, k, out_ch, col, out, out + out_ch, full);
+        nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out + out_ch, flags);
         out += 2 * out_ch;
     }
     if (pix) {
         nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0);
         nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1);
-        nn_conv_gemm_pair(p, q, filter, bias, k, out_ch, col, out, out, full);
+        nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out, flags);
     }
 }
 
@@ -102,10 +103,9 @@ nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
         || scratch_size < nn_conv_im2col_s8_scratch_size(p, in_dims, f_dims, out_dims)) {
         return NN_ERR_SCRATCH;
     }
-    if (nn_conv_act_full(p)) {
-        nn_im2col_run(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch, 1);
-    } else {
-        nn_im2col_run(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch, 0);
-    }
+    nn_conv_chan *chan = scratch;
+    int16_t *col = (int16_t *)(chan + out_dims->c);
+    const int flags = nn_conv_gemm_init_s8(p, q, bias, out_dims->c, chan);
+    nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, flags);
     return NN_OK;
 }

@@ -5,30 +5,31 @@
 // requantized (nn_conv_gemm.h). The input offset costs nothing in the inner loop and
 // the weights are never summed.
 //
-// Scratch (4-byte aligned): one column pair, 2 x in_ch int16.
+// Scratch (4-byte aligned): the output channels' constants, then one column pair,
+// 2 x in_ch int16 (nn_conv_gemm.h).
 #include "nn_conv_gemm.h"
 
 size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_conv_col_bytes(f_dims->c);
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->c);
 }
 
-NN_ALWAYS_INLINE void nn_pw_run(const nn_conv_params *p, const nn_quant *q, const int8_t *in,
-    int32_t ch, int32_t pixels, const int8_t *filter, const int32_t *bias, int8_t *out,
-    int32_t out_ch, int16_t *col, int full) {
+static void nn_pw_run(const nn_conv_params *p, const nn_conv_chan *chan,
+    const int8_t *in, int32_t ch, int32_t pixels, const int8_t *filter, int8_t *out,
+    int32_t out_ch, int16_t *col, int flags) {
     const int32_t in_off = p->input_offset;
     int32_t pix = pixels;
     for (; pix >= 2; pix -= 2) {
         nn_col_put(col, ch, 0, 0, in, ch, in_off);
         nn_col_put(col, ch, 1, 0, in + ch, ch, in_off);
-        nn_conv_gemm_pair(p, q, filter, bias, ch, out_ch, col, out, out + out_ch, full);
+        nn_conv_gemm_pair_s8(p, chan, filter, ch, out_ch, col, out, out + out_ch, flags);
         in += 2 * ch;
         out += 2 * out_ch;
     }
     if (pix) {
         nn_col_put(col, ch, 0, 0, in, ch, in_off);
         nn_col_put(col, ch, 1, 0, in, ch, in_off);
-        nn_conv_gemm_pair(p, q, filter, bias, ch, out_ch, col, out, out, full);
+        nn_conv_gemm_pair_s8(p, chan, filter, ch, out_ch, col, out, out, flags);
     }
 }
 
@@ -48,10 +49,9 @@ nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_SCRATCH;
     }
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    if (nn_conv_act_full(p)) {
-        nn_pw_run(p, q, in, ch, pixels, filter, bias, out, out_ch, scratch, 1);
-    } else {
-        nn_pw_run(p, q, in, ch, pixels, filter, bias, out, out_ch, scratch, 0);
-    }
+    nn_conv_chan *chan = scratch;
+    int16_t *col = (int16_t *)(chan + out_ch);
+    const int flags = nn_conv_gemm_init_s8(p, q, bias, out_ch, chan);
+    nn_pw_run(p, chan, in, ch, pixels, filter, out, out_ch, col, flags);
     return NN_OK;
 }
