@@ -127,12 +127,15 @@ static inline int32_t nn_smlad(uint32_t a, uint32_t b, int32_t acc) {
 
 #if NN_DSP
 
-/// Four taps src[0..3] + offset into a column's four int16 slots (order 0, 2, 1, 3).
+/// Four taps src[0..3] + offset into a column's four int16 slots (order 0, 2, 1, 3),
+/// d 4-byte aligned: two words (one STRD). The column's group area is only ever read
+/// as words (nn_dot_2x2_s8s16()).
 static inline void nn_widen4_s8(int16_t *d, const int8_t *src, int32_t offset) {
     const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
     const uint32_t v = nn_read_u32(src);
-    const uint32_t pair[2] = { nn_sxtab16(off2, v), nn_sxtab16_ror8(off2, v) };
-    memcpy(d, pair, sizeof(pair));
+    uint32_t *d32 = (uint32_t *)(void *)d;
+    d32[0] = nn_sxtab16(off2, v);
+    d32[1] = nn_sxtab16_ror8(off2, v);
 }
 
 #else
@@ -201,8 +204,9 @@ static inline void nn_col_zero(int16_t *col, int32_t k, int32_t slot, int32_t po
 
 // ---- dot products -------------------------------------------------------------------
 
-/// Two weights rows (w0 = w, w1 = w + d; d = 0 repeats the row) against a column pair:
-/// acc[0] = w0.col0, acc[1] = w0.col1, acc[2] = w1.col0, acc[3] = w1.col1.
+/// Two weights rows (w0 = w, w1 = w + d; d = 0 repeats the row) against a column pair,
+/// added to acc: acc[0] += w0.col0, acc[1] += w0.col1, acc[2] += w1.col0,
+/// acc[3] += w1.col1 (wrapping, as int32 accumulators do).
 NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
     int32_t k, int32_t *acc);
 
@@ -230,7 +234,7 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
 
 NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
     int32_t k, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const uint32_t *x = (const uint32_t *)(const void *)col;
     int32_t groups = k >> 2;
     uint32_t wa, wb, wc, wd, xa, xb;
@@ -276,7 +280,7 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
 
 NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
     int32_t k, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const int16_t *x = col;
     for (int32_t g = k >> 2; g > 0; g--, w += 4, x += 8) {
         const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
@@ -312,7 +316,7 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
 
 NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
     int32_t k, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const int8_t *v = w + d;
     const int16_t *x = col;
     for (int32_t g = k >> 2; g > 0; g--, w += 4, v += 4, x += 8) {
@@ -350,6 +354,70 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+}
+
+#endif
+
+// ---- fully connected ------------------------------------------------------------------
+
+/// One input row x (n int8, + offset) against two weights rows w0 = w, w1 = w + d,
+/// added to acc: acc[0] += w0.(x + offset), acc[1] += w1.(x + offset).
+NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_t *w,
+    int32_t d, int32_t n, int32_t *acc);
+
+#if NN_DSP
+
+// Four k per pass: the input widened with the offset by SXTAB16 (its pairs line up
+// with SXTB16's of the weights), 3 loads, 2 SXTAB16, 4 SXTB16, 4 SMLAD for 8 MACs.
+NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_t *w,
+    int32_t d, int32_t n, int32_t *acc) {
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    int32_t a0 = acc[0], a1 = acc[1];
+    for (int32_t g = n >> 2; g > 0; g--, x += 4, w += 4) {
+        const uint32_t xv = nn_read_u32(x);
+        const uint32_t x02 = nn_sxtab16(off2, xv), x13 = nn_sxtab16_ror8(off2, xv);
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
+        a0 = nn_smlad(nn_sxtb16(wa), x02, a0);
+        a0 = nn_smlad(nn_sxtb16_ror8(wa), x13, a0);
+        a1 = nn_smlad(nn_sxtb16(wb), x02, a1);
+        a1 = nn_smlad(nn_sxtb16_ror8(wb), x13, a1);
+    }
+    for (n &= 3; n > 0; n--, x++, w++) {
+        const int32_t xi = *x + offset;
+        a0 += xi * w[0];
+        a1 += xi * w[d];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+#else
+
+NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_t *w,
+    int32_t d, int32_t n, int32_t *acc) {
+    const int8_t *v = w + d;
+    int32_t a0 = acc[0], a1 = acc[1];
+    for (int32_t g = n >> 2; g > 0; g--, x += 4, w += 4, v += 4) {
+        int32_t xi = x[0] + offset;
+        a0 += xi * w[0];
+        a1 += xi * v[0];
+        xi = x[1] + offset;
+        a0 += xi * w[1];
+        a1 += xi * v[1];
+        xi = x[2] + offset;
+        a0 += xi * w[2];
+        a1 += xi * v[2];
+        xi = x[3] + offset;
+        a0 += xi * w[3];
+        a1 += xi * v[3];
+    }
+    for (n &= 3; n > 0; n--) {
+        const int32_t xi = *x++ + offset;
+        a0 += xi * *w++;
+        a1 += xi * *v++;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
 }
 
 #endif

@@ -8,6 +8,8 @@
 #ifndef MICROAI_NN_CONV_GEMM_H
 #define MICROAI_NN_CONV_GEMM_H
 
+#include <stddef.h>
+
 #include "nn_dot.h"
 #include "nn_functions.h"
 
@@ -16,11 +18,16 @@
 typedef struct {
     int32_t bias;     ///< 0 without a bias
     int32_t mult;     ///< Q31 multiplier
-    int32_t left;     ///< max(shift, 0)
-    int32_t hi_shift; ///< max(-shift, 0) - 1 (nn_requantize_hi())
-    uint32_t k_lo;    ///< nn_requantize_k(-shift), when shift <= -1
+    uint32_t k_lo;    ///< nn_requantize_k(-shift), when shift <= -1 (8-byte offset: LDRD)
     int32_t k_hi;
+    int32_t hi_shift; ///< max(-shift, 0) - 1 (nn_requantize_hi())
+    int32_t left;     ///< max(shift, 0)
 } nn_conv_chan;
+
+// nn_conv_gemm_s8.c's assembly reads mult at 4, k_lo and k_hi at 8, hi_shift at 16.
+typedef char nn_conv_chan_layout_ok[(offsetof(nn_conv_chan, mult) == 4
+    && offsetof(nn_conv_chan, k_lo) == 8 && offsetof(nn_conv_chan, k_hi) == 12
+    && offsetof(nn_conv_chan, hi_shift) == 16) ? 1 : -1];
 
 /// Flags for nn_conv_gemm_pair_s8().
 enum {

@@ -4,15 +4,27 @@
 //
 // A column is copied by runs, not tap by tap: each kernel row's in-bounds taps are one
 // contiguous run of the input row (dilation 1), the taps over the padding one run of
-// zeros on each side.
+// zeros on each side. With in_ch a multiple of 4 the runs are widened straight into
+// the column pair; else they are copied into an int8 column first (memcpy, memset with
+// the zero point), which is then widened in groups of four.
 //
 // Scratch (4-byte aligned): the output channels' constants, then one column pair,
-// 2 x kh * kw * in_ch int16 (nn_conv_gemm.h).
+// 2 x kh * kw * in_ch int16 (nn_conv_gemm.h), then for in_ch not a multiple of 4 an
+// int8 staging column of kh * kw * in_ch bytes (rounded up to 4).
+#include <string.h>
+
 #include "nn_conv_gemm.h"
+
+// The int8 staging column, when in_ch is not a multiple of 4.
+static size_t nn_im2col_stage_bytes(const nn_dims *f_dims) {
+    const size_t k = (size_t)f_dims->h * f_dims->w * f_dims->c;
+    return f_dims->c % 4 != 0 ? (k + 3) & ~(size_t)3 : 0;
+}
 
 size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c);
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c)
+           + nn_im2col_stage_bytes(f_dims);
 }
 
 static inline void nn_next_pixel(const nn_dims *out_dims, int32_t *b, int32_t *oy,
@@ -35,18 +47,28 @@ static inline int32_t nn_first_tap(int32_t start, int32_t step, int32_t limit, i
     return t < kw ? t : kw;
 }
 
-// Column `slot` of col: the kh x kw taps of in_ch bytes of output pixel (b, oy, ox).
-static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
+// The taps [x0, x1) of every kernel row of output column ox that are inside the
+// input's width.
+static inline void nn_im2col_span(const nn_conv_params *p, const nn_dims *in_dims,
+    int32_t kw, int32_t ox, int32_t *ix0, int32_t *x0, int32_t *x1) {
+    const int32_t dw = p->dilation_w;
+    *ix0 = ox * p->stride_w - p->pad_w;
+    *x0 = nn_first_tap(*ix0, dw, 0, kw);
+    *x1 = *x0 + nn_first_tap(*ix0 + *x0 * dw, dw, in_dims->w, kw - *x0);
+}
+
+// Column `slot` of col: the kh x kw taps of in_ch bytes of output pixel (b, oy, ox),
+// widened straight from the input. Every run starts and ends at a multiple of four
+// taps when in_ch is (the caller's condition), so only whole groups are written.
+static void nn_im2col_widen(const nn_conv_params *p, const nn_dims *in_dims,
     const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
     int16_t *col, int32_t slot) {
     const int32_t ch = in_dims->c, kw = f_dims->w;
     const int32_t k = f_dims->h * kw * ch, row_taps = kw * ch;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
-    const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t dw = p->dilation_w;
-    // Taps [x0, x1) of every kernel row are inside the input's width.
-    const int32_t x0 = nn_first_tap(ix0, dw, 0, kw);
-    const int32_t x1 = x0 + nn_first_tap(ix0 + x0 * dw, dw, in_dims->w, kw - x0);
+    const int32_t dw = p->dilation_w, off = p->input_offset;
+    int32_t ix0, x0, x1;
+    nn_im2col_span(p, in_dims, kw, ox, &ix0, &x0, &x1);
     int32_t pos = 0;
     for (int32_t ky = 0; ky < f_dims->h; ky++, pos += row_taps) {
         const int32_t iy = iy0 + ky * p->dilation_h;
@@ -55,38 +77,85 @@ static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
             continue;
         }
         const int8_t *row = in + ((size_t)b * in_dims->h + iy) * in_dims->w * ch;
-        nn_col_zero(col, k, slot, pos, x0 * ch);
+        if (x0 > 0) {
+            nn_col_zero(col, k, slot, pos, x0 * ch);
+        }
         if (dw == 1) {
             nn_col_put(col, k, slot, pos + x0 * ch, row + (size_t)(ix0 + x0) * ch,
-                (x1 - x0) * ch, p->input_offset);
+                (x1 - x0) * ch, off);
         } else {
             for (int32_t kx = x0; kx < x1; kx++) {
                 nn_col_put(col, k, slot, pos + kx * ch, row + (size_t)(ix0 + kx * dw) * ch,
-                    ch, p->input_offset);
+                    ch, off);
             }
         }
-        nn_col_zero(col, k, slot, pos + x1 * ch, (kw - x1) * ch);
+        if (x1 < kw) {
+            nn_col_zero(col, k, slot, pos + x1 * ch, (kw - x1) * ch);
+        }
+    }
+}
+
+// The same column as int8 in stage (k bytes, padding taps = the input zero point) by
+// memcpy and memset runs, then widened as a whole: for in_ch not a multiple of 4.
+static void nn_im2col_stage(const nn_conv_params *p, const nn_dims *in_dims,
+    const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
+    int16_t *col, int32_t slot, int8_t *stage) {
+    const int32_t ch = in_dims->c, kw = f_dims->w;
+    const int32_t k = f_dims->h * kw * ch, row_taps = kw * ch;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const int32_t dw = p->dilation_w;
+    const int zero = -p->input_offset;
+    int32_t ix0, x0, x1;
+    nn_im2col_span(p, in_dims, kw, ox, &ix0, &x0, &x1);
+    int8_t *s = stage;
+    for (int32_t ky = 0; ky < f_dims->h; ky++, s += row_taps) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        if (iy < 0 || iy >= in_dims->h || x1 == x0) {
+            memset(s, zero, (size_t)row_taps);
+            continue;
+        }
+        const int8_t *row = in + ((size_t)b * in_dims->h + iy) * in_dims->w * ch;
+        memset(s, zero, (size_t)(x0 * ch));
+        if (dw == 1) {
+            memcpy(s + x0 * ch, row + (size_t)(ix0 + x0) * ch, (size_t)((x1 - x0) * ch));
+        } else {
+            for (int32_t kx = x0; kx < x1; kx++) {
+                memcpy(s + kx * ch, row + (size_t)(ix0 + kx * dw) * ch, (size_t)ch);
+            }
+        }
+        memset(s + x1 * ch, zero, (size_t)((kw - x1) * ch));
+    }
+    nn_col_put(col, k, slot, 0, stage, k, p->input_offset);
+}
+
+static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
+    const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
+    int16_t *col, int32_t slot, int8_t *stage) {
+    if (stage == NULL) {
+        nn_im2col_widen(p, in_dims, in, f_dims, b, oy, ox, col, slot);
+    } else {
+        nn_im2col_stage(p, in_dims, in, f_dims, b, oy, ox, col, slot, stage);
     }
 }
 
 static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
     const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const int8_t *filter,
-    const nn_dims *out_dims, int8_t *out, int16_t *col, int flags) {
+    const nn_dims *out_dims, int8_t *out, int16_t *col, int8_t *stage, int flags) {
     const int32_t out_ch = out_dims->c;
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
     int32_t pix = out_dims->n * out_dims->h * out_dims->w;
     int32_t b = 0, oy = 0, ox = 0; // coordinates of the next pixel to im2col
     for (; pix >= 2; pix -= 2) {
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0);
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
         nn_next_pixel(out_dims, &b, &oy, &ox);
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1);
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
         nn_next_pixel(out_dims, &b, &oy, &ox);
         nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out + out_ch, flags);
         out += 2 * out_ch;
     }
     if (pix) {
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0);
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1);
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
         nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out, flags);
     }
 }
@@ -103,9 +172,11 @@ nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
         || scratch_size < nn_conv_im2col_s8_scratch_size(p, in_dims, f_dims, out_dims)) {
         return NN_ERR_SCRATCH;
     }
+    const int32_t k = f_dims->h * f_dims->w * f_dims->c;
     nn_conv_chan *chan = scratch;
     int16_t *col = (int16_t *)(chan + out_dims->c);
+    int8_t *stage = nn_im2col_stage_bytes(f_dims) ? (int8_t *)(col + 2 * k) : NULL;
     const int flags = nn_conv_gemm_init_s8(p, q, bias, out_dims->c, chan);
-    nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, flags);
+    nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, stage, flags);
     return NN_OK;
 }
