@@ -117,11 +117,136 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     }
 }
 
+#if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+
+// The common case (every shift <= -1, the whole int8 range, k a multiple of 4) in one
+// assembly loop over the channel pairs, the 2x2 block (nn_dot.h's NN_DOT_2X2_GROUP)
+// and its tail (nn_conv_rq2_hi() + SSAT) without a register spilled in between: the
+// state that does not fit lives in this job, updated in place.
+// NN_DOT_2X2_GROUP with fixed registers: w r0, d r1, x r2, a00 r4, a01 r5, a10 r6,
+// a11 r7, temporaries r8-r12, lr.
+#define NN_DOT_2X2_GROUP_R \
+    "ldr    r9, [r0, r1]\n\t" \
+    "ldr    r8, [r0], #4\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    "sxtb16 r10, r8, ror #8\n\t" \
+    "sxtb16 r8, r8\n\t" \
+    "sxtb16 r11, r9, ror #8\n\t" \
+    "sxtb16 r9, r9\n\t" \
+    "smlad  r4, r8, r12, r4\n\t" \
+    "smlad  r4, r10, lr, r4\n\t" \
+    "smlad  r6, r9, r12, r6\n\t" \
+    "smlad  r6, r11, lr, r6\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    "smlad  r5, r8, r12, r5\n\t" \
+    "smlad  r5, r10, lr, r5\n\t" \
+    "smlad  r7, r9, r12, r7\n\t" \
+    "smlad  r7, r11, lr, r7\n\t"
+
+// One output (accumulator acc, replaced by the int8 result) of the channel whose k_lo
+// is at [r8, #K]: mult r10, hi_shift r11, off r9; r1-r3 temporaries
+// (nn_requantize_hi()).
+#define NN_GEMM_OUT_R(acc, K) \
+    "ldrd   r2, r3, [r8, #" K "]\n\t" \
+    "asr    r1, " acc ", #31\n\t" \
+    "adds   r2, r2, r1, lsl #31\n\t" \
+    "adc    r3, r3, r1\n\t" \
+    "smlal  r2, r3, " acc ", r10\n\t" \
+    "asr    r3, r3, r11\n\t" \
+    "add    r3, r3, r9\n\t" \
+    "ssat   " acc ", #8, r3\n\t"
+
+typedef struct {
+    const int8_t *w;          // 0: first row of the first pair
+    int32_t k;                // 4: taps per row, a multiple of 4, >= 4
+    const int16_t *col;       // 8: the column pair
+    const nn_conv_chan *chan; // 12: the first pair's constants
+    int8_t *out;              // 16: out0 of the first pair
+    int32_t stride;           // 20: out1 - out0
+    int32_t pairs;            // 24: channel pairs, >= 1
+    int32_t off;              // 28: output offset
+} nn_gemm_job;
+
+typedef char nn_gemm_job_layout_ok[(offsetof(nn_gemm_job, off) == 28
+    && sizeof(nn_conv_chan) == 24) ? 1 : -1];
+
+__attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
+    __asm__ (
+        "push   {r0, r4-r11, lr}\n\t"
+        "ldr    r0, [r0, #0]\n\t"              // w
+        "1:\n\t"                                // each channel pair
+        "ldr    r12, [sp]\n\t"                  // job
+        "ldr    r1, [r12, #4]\n\t"              // d = k
+        "ldr    r2, [r12, #8]\n\t"              // x = col
+        "ldr    r8, [r12, #12]\n\t"             // chan
+        "add    r3, r0, r1\n\t"                 // end of row 0
+        "ldr    r4, [r8, #0]\n\t"               // the accumulators start at the biases
+        "ldr    r6, [r8, #24]\n\t"
+        "mov    r5, r4\n\t"
+        "mov    r7, r6\n\t"
+        "tst    r1, #4\n\t"                     // an odd number of groups: enter halfway
+        "bne    3f\n\t"
+        "2:\n\t"
+        NN_DOT_2X2_GROUP_R
+        "3:\n\t"
+        NN_DOT_2X2_GROUP_R
+        "cmp    r0, r3\n\t"
+        "bne    2b\n\t"
+        // Tail: r0 = row 1 of this pair; r1-r3, r8-r12, lr are free.
+        "ldr    r12, [sp]\n\t"
+        "ldr    r8, [r12, #12]\n\t"             // chan
+        "ldr    r9, [r12, #28]\n\t"             // off
+        "ldr    r10, [r8, #4]\n\t"              // channel 0: mult, hi_shift
+        "ldr    r11, [r8, #16]\n\t"
+        NN_GEMM_OUT_R("r4", "8")
+        NN_GEMM_OUT_R("r5", "8")
+        "ldr    r10, [r8, #28]\n\t"             // channel 1
+        "ldr    r11, [r8, #40]\n\t"
+        NN_GEMM_OUT_R("r6", "32")
+        NN_GEMM_OUT_R("r7", "32")
+        "add    r8, r8, #48\n\t"
+        "str    r8, [r12, #12]\n\t"
+        "ldr    r2, [r12, #16]\n\t"             // out0, stride
+        "ldr    r3, [r12, #20]\n\t"
+        "strb   r5, [r2, r3]\n\t"
+        "strb   r4, [r2], #1\n\t"
+        "strb   r7, [r2, r3]\n\t"
+        "strb   r6, [r2], #1\n\t"
+        "str    r2, [r12, #16]\n\t"
+        "ldr    r1, [r12, #4]\n\t"
+        "add    r0, r0, r1\n\t"                 // the next pair's row 0
+        "ldr    r2, [r12, #24]\n\t"
+        "subs   r2, r2, #1\n\t"
+        "str    r2, [r12, #24]\n\t"
+        "bne    1b\n\t"
+        "pop    {r0, r4-r11, pc}\n\t"
+        );
+}
+
+#endif
+
 void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     const int8_t *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
     switch (flags) {
         case NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI:
+            #if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+            if (k % 4 == 0 && out_ch >= 2) {
+                const int32_t pairs = out_ch / 2;
+                nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0), pairs,
+                                    p->output_offset };
+                nn_gemm_hi_full(&job);
+                if (out_ch % 2 == 0) {
+                    break;
+                }
+                // The odd last channel.
+                chan += 2 * pairs;
+                filter += (size_t)2 * pairs * k;
+                out0 += 2 * pairs;
+                out1 += 2 * pairs;
+                out_ch = 1;
+            }
+            #endif
             nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1,
                 NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI);
             break;
