@@ -117,14 +117,24 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     }
 }
 
-#if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+#if defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
+    && !MICROAI_DSP_EMULATE
+#define NN_GEMM_ASM (1)
+#else
+#define NN_GEMM_ASM (0)
+#endif
+
+#if NN_GEMM_ASM
 
 // The common case (every shift <= -1, the whole int8 range, k a multiple of 4) in one
-// assembly loop over the channel pairs, the 2x2 block (nn_dot.h's NN_DOT_2X2_GROUP)
-// and its tail (nn_conv_rq2_hi() + SSAT) without a register spilled in between: the
-// state that does not fit lives in this job, updated in place.
+// assembly loop over the channel pairs, the 2x2 block (nn_dot.h's NN_DOT_2X2_GROUP on
+// the DSP, LDRSB/LDRSH/MLA on the Cortex-M3) and its tail (nn_conv_rq2_hi() + SSAT)
+// without a register spilled in between: the state that does not fit lives in this
+// job, updated in place.
+#if MICROAI_HAS_DSP
 // NN_DOT_2X2_GROUP with fixed registers: w r0, d r1, x r2, a00 r4, a01 r5, a10 r6,
 // a11 r7, temporaries r8-r12, lr.
+#define NN_GEMM_ROW1 "\n\t" // r1 stays d
 #define NN_DOT_2X2_GROUP_R \
     "ldr    r9, [r0, r1]\n\t" \
     "ldr    r8, [r0], #4\n\t" \
@@ -142,6 +152,33 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     "smlad  r5, r10, lr, r5\n\t" \
     "smlad  r7, r9, r12, r7\n\t" \
     "smlad  r7, r11, lr, r7\n\t"
+#else
+// Cortex-M3: the same 4 taps by LDRSB, LDRSH and MLA, 16 loads and 16 MACs (the column's
+// tap order 0, 2, 1, 3 costs nothing: immediate offsets). w r0, row 1 r1, x r2,
+// a00 r4, a01 r5, a10 r6, a11 r7, temporaries r8, r9, r12, lr.
+#define NN_GEMM_ROW1 "add    r1, r0, r1\n\t" // r1 = row 1
+#define NN_DOT_2X2_TAP_R(W, X0, X1) \
+    "ldrsb  r8, [r0, #" W "]\n\t" \
+    "ldrsb  r9, [r1, #" W "]\n\t" \
+    "ldrsh  r12, [r2, #" X0 "]\n\t" \
+    "ldrsh  lr, [r2, #" X1 "]\n\t" \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
+#define NN_DOT_2X2_GROUP_R \
+    NN_DOT_2X2_TAP_R("1", "4", "12") \
+    NN_DOT_2X2_TAP_R("2", "2", "10") \
+    NN_DOT_2X2_TAP_R("3", "6", "14") \
+    "ldrsb  r8, [r0], #4\n\t" \
+    "ldrsb  r9, [r1], #4\n\t" \
+    "ldrsh  lr, [r2, #8]\n\t" \
+    "ldrsh  r12, [r2], #16\n\t" \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
+#endif
 
 // One output (accumulator acc, replaced by the int8 result) of the channel whose k_lo
 // is at [r8, #K]: mult r10, hi_shift r11, off r9; r1-r3 temporaries
@@ -185,6 +222,7 @@ __attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
         "mov    r5, r4\n\t"
         "mov    r7, r6\n\t"
         "tst    r1, #4\n\t"                     // an odd number of groups: enter halfway
+        NN_GEMM_ROW1
         "bne    3f\n\t"
         "2:\n\t"
         NN_DOT_2X2_GROUP_R
@@ -230,7 +268,7 @@ void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     int8_t *out1, int flags) {
     switch (flags) {
         case NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI:
-            #if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+            #if NN_GEMM_ASM
             if (k % 4 == 0 && out_ch >= 2) {
                 const int32_t pairs = out_ch / 2;
                 nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0), pairs,
