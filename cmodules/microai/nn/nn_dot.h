@@ -14,14 +14,16 @@
 // already added, as int16 (x + input_offset is in [-255, 255]; padding taps are 0). Two
 // columns (two output pixels) are kept interleaved, four taps at a time, in the order
 // the DSP loop reads them:
-//   int16 [8g .. 8g + 8), g < k / 4:   column 0 taps 4g, 4g+2, 4g+1, 4g+3,
-//                                      column 1 taps 4g, 4g+2, 4g+1, 4g+3
-//   int16 [8G .. 8G + 2R), G = k / 4, R = k % 4:  column 0 taps 4G.., column 1 taps 4G..
+//   int16 [8g .. 8g + 8), g < ceil(k / 4):  column 0 taps 4g, 4g+2, 4g+1, 4g+3,
+//                                           column 1 taps 4g, 4g+2, 4g+1, 4g+3
 // so that one LDRD gives a column's four taps as the pairs (4g, 4g+2), (4g+1, 4g+3)
-// that SXTB16 makes of four weights. 2 * k int16 in all, 4-byte aligned.
+// that SXTB16 makes of four weights. The taps past k in the last group are 0 (the
+// kernel zeroes the pair once); 16 * ceil(k / 4) bytes in all, 4-byte aligned
+// (nn_col_bytes()).
 #ifndef MICROAI_NN_DOT_H
 #define MICROAI_NN_DOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -127,15 +129,14 @@ static inline int32_t nn_smlad(uint32_t a, uint32_t b, int32_t acc) {
 
 #if NN_DSP
 
-/// Four taps src[0..3] + offset into a column's four int16 slots (order 0, 2, 1, 3),
-/// d 4-byte aligned: two words (one STRD). The column's group area is only ever read
-/// as words (nn_dot_2x2_s8s16()).
+/// Four taps src[0..3] + offset into a column's four int16 slots (order 0, 2, 1, 3):
+/// two words.
 static inline void nn_widen4_s8(int16_t *d, const int8_t *src, int32_t offset) {
     const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
     const uint32_t v = nn_read_u32(src);
-    uint32_t *d32 = (uint32_t *)(void *)d;
-    d32[0] = nn_sxtab16(off2, v);
-    d32[1] = nn_sxtab16_ror8(off2, v);
+    const uint32_t lo = nn_sxtab16(off2, v), hi = nn_sxtab16_ror8(off2, v);
+    memcpy(d, &lo, sizeof(lo));
+    memcpy(d + 2, &hi, sizeof(hi));
 }
 
 #else
@@ -149,56 +150,44 @@ static inline void nn_widen4_s8(int16_t *d, const int8_t *src, int32_t offset) {
 
 #endif
 
-/// Where tap p of column `slot` (0, 1) of a k-tap column pair is (int16 index).
-static inline int32_t nn_col_index(int32_t k, int32_t slot, int32_t p) {
-    const int32_t full = k & ~3;
-    if (p < full) {
-        const int32_t j = p & 3;
-        return 2 * (p & ~3) + 4 * slot + (((j & 1) << 1) | (j >> 1));
-    }
-    return full * 2 + slot * (k - full) + (p - full);
+/// Bytes of a column pair of k taps.
+static inline size_t nn_col_bytes(int32_t k) {
+    return (size_t)((k + 3) / 4) * 8 * sizeof(int16_t);
+}
+
+/// Where tap p of column `slot` (0, 1) of a column pair is (int16 index).
+static inline int32_t nn_col_index(int32_t slot, int32_t p) {
+    const int32_t j = p & 3;
+    return 2 * (p & ~3) + 4 * slot + (((j & 1) << 1) | (j >> 1));
 }
 
 /// Taps [pos, pos + n) of column `slot`: src[i] + offset.
-static inline void nn_col_put(int16_t *col, int32_t k, int32_t slot, int32_t pos,
-    const int8_t *src, int32_t n, int32_t offset) {
-    const int32_t full = k & ~3;
+static inline void nn_col_put(int16_t *col, int32_t slot, int32_t pos, const int8_t *src,
+    int32_t n, int32_t offset) {
     for (; n > 0 && (pos & 3) != 0; n--, pos++) {
-        col[nn_col_index(k, slot, pos)] = (int16_t)(*src++ + offset);
+        col[nn_col_index(slot, pos)] = (int16_t)(*src++ + offset);
     }
-    int32_t groups = (pos + n <= full ? n : full - pos) >> 2;
-    if (groups > 0) {
-        int16_t *d = col + 2 * pos + 4 * slot;
-        n -= 4 * groups;
-        pos += 4 * groups;
-        for (; groups > 0; groups--, src += 4, d += 8) {
-            nn_widen4_s8(d, src, offset);
-        }
+    int16_t *d = col + 2 * pos + 4 * slot;
+    for (; n >= 4; n -= 4, pos += 4, src += 4, d += 8) {
+        nn_widen4_s8(d, src, offset);
     }
     for (; n > 0; n--, pos++) {
-        col[nn_col_index(k, slot, pos)] = (int16_t)(*src++ + offset);
+        col[nn_col_index(slot, pos)] = (int16_t)(*src++ + offset);
     }
 }
 
 /// Taps [pos, pos + n) of column `slot` set to 0 (padding: the input zero point plus the
 /// input offset).
-static inline void nn_col_zero(int16_t *col, int32_t k, int32_t slot, int32_t pos,
-    int32_t n) {
-    const int32_t full = k & ~3;
+static inline void nn_col_zero(int16_t *col, int32_t slot, int32_t pos, int32_t n) {
     for (; n > 0 && (pos & 3) != 0; n--, pos++) {
-        col[nn_col_index(k, slot, pos)] = 0;
+        col[nn_col_index(slot, pos)] = 0;
     }
-    int32_t groups = (pos + n <= full ? n : full - pos) >> 2;
-    if (groups > 0) {
-        int16_t *d = col + 2 * pos + 4 * slot;
-        n -= 4 * groups;
-        pos += 4 * groups;
-        for (; groups > 0; groups--, d += 8) {
-            memset(d, 0, 4 * sizeof(int16_t));
-        }
+    int16_t *d = col + 2 * pos + 4 * slot;
+    for (; n >= 4; n -= 4, pos += 4, d += 8) {
+        memset(d, 0, 4 * sizeof(int16_t));
     }
     for (; n > 0; n--, pos++) {
-        col[nn_col_index(k, slot, pos)] = 0;
+        col[nn_col_index(slot, pos)] = 0;
     }
 }
 
@@ -264,7 +253,8 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     const int32_t r = k & 3;
     const int16_t *t = (const int16_t *)(const void *)x;
     for (int32_t i = 0; i < r; i++) {
-        const int32_t wa0 = w[i], wb0 = w[d + i], x0 = t[i], x1 = t[r + i];
+        const int32_t j = nn_col_index(0, i);
+        const int32_t wa0 = w[i], wb0 = w[d + i], x0 = t[j], x1 = t[4 + j];
         a00 += wa0 * x0;
         a01 += wa0 * x1;
         a10 += wb0 * x0;
@@ -300,7 +290,8 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     }
     const int32_t r = k & 3;
     for (int32_t i = 0; i < r; i++) {
-        const int32_t wa0 = w[i], wb0 = w[d + i], x0 = x[i], x1 = x[r + i];
+        const int32_t j = nn_col_index(0, i);
+        const int32_t wa0 = w[i], wb0 = w[d + i], x0 = x[j], x1 = x[4 + j];
         a00 += wa0 * x0;
         a01 += wa0 * x1;
         a10 += wb0 * x0;
@@ -344,7 +335,8 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     }
     const int32_t r = k & 3;
     for (int32_t i = 0; i < r; i++) {
-        const int32_t wa = w[i], wb = v[i], xa = x[i], xb = x[r + i];
+        const int32_t j = nn_col_index(0, i);
+        const int32_t wa = w[i], wb = v[i], xa = x[j], xb = x[4 + j];
         a00 += wa * xa;
         a01 += wa * xb;
         a10 += wb * xa;

@@ -4,7 +4,7 @@
 // (nn_conv_gemm_s8.c).
 //
 // Scratch of a kernel that uses it (4-byte aligned): the output channels' constants
-// (nn_conv_chan[out_ch]), then one column pair (2 x k int16): nn_conv_gemm_scratch().
+// (nn_conv_chan[out_ch]), then one column pair (nn_dot.h): nn_conv_gemm_scratch().
 #ifndef MICROAI_NN_CONV_GEMM_H
 #define MICROAI_NN_CONV_GEMM_H
 
@@ -36,7 +36,7 @@ enum {
 };
 
 static inline size_t nn_conv_gemm_scratch(int32_t out_ch, int32_t k) {
-    return (size_t)out_ch * sizeof(nn_conv_chan) + 2 * (size_t)k * sizeof(int16_t);
+    return (size_t)out_ch * sizeof(nn_conv_chan) + nn_col_bytes(k);
 }
 
 /// Fills chan[out_ch]; returns the NN_CONV_GEMM_* flags for p, q.

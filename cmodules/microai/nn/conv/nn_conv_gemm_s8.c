@@ -126,7 +126,7 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
 
 #if NN_GEMM_ASM
 
-// The common case (every shift <= -1, the whole int8 range, k a multiple of 4) in one
+// The common case (every shift <= -1, the whole int8 range) in one
 // assembly loop over the channel pairs, the 2x2 block (nn_dot.h's NN_DOT_2X2_GROUP on
 // the DSP, LDRSB/LDRSH/MLA on the Cortex-M3) and its tail (nn_conv_rq2_hi() + SSAT)
 // without a register spilled in between: the state that does not fit lives in this
@@ -195,16 +195,18 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
 
 typedef struct {
     const int8_t *w;          // 0: first row of the first pair
-    int32_t k;                // 4: taps per row, a multiple of 4, >= 4
+    int32_t k;                // 4: taps per row (row 1 = row 0 + k)
     const int16_t *col;       // 8: the column pair
     const nn_conv_chan *chan; // 12: the first pair's constants
     int8_t *out;              // 16: out0 of the first pair
     int32_t stride;           // 20: out1 - out0
     int32_t pairs;            // 24: channel pairs, >= 1
     int32_t off;              // 28: output offset
+    int32_t n4;               // 32: 4 * ceil(k / 4): the weights bytes read per row
+    int32_t adv;              // 36: 2 * k - n4: from the end of row 0 to the next pair
 } nn_gemm_job;
 
-typedef char nn_gemm_job_layout_ok[(offsetof(nn_gemm_job, off) == 28
+typedef char nn_gemm_job_layout_ok[(offsetof(nn_gemm_job, adv) == 36
     && sizeof(nn_conv_chan) == 24) ? 1 : -1];
 
 __attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
@@ -213,15 +215,16 @@ __attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
         "ldr    r0, [r0, #0]\n\t"              // w
         "1:\n\t"                                // each channel pair
         "ldr    r12, [sp]\n\t"                  // job
+        "ldr    r3, [r12, #32]\n\t"             // n4
         "ldr    r1, [r12, #4]\n\t"              // d = k
         "ldr    r2, [r12, #8]\n\t"              // x = col
         "ldr    r8, [r12, #12]\n\t"             // chan
-        "add    r3, r0, r1\n\t"                 // end of row 0
+        "tst    r3, #4\n\t"                     // an odd number of groups: enter halfway
+        "add    r3, r0, r3\n\t"                 // end of row 0
         "ldr    r4, [r8, #0]\n\t"               // the accumulators start at the biases
         "ldr    r6, [r8, #24]\n\t"
         "mov    r5, r4\n\t"
         "mov    r7, r6\n\t"
-        "tst    r1, #4\n\t"                     // an odd number of groups: enter halfway
         NN_GEMM_ROW1
         "bne    3f\n\t"
         "2:\n\t"
@@ -251,7 +254,7 @@ __attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
         "strb   r7, [r2, r3]\n\t"
         "strb   r6, [r2], #1\n\t"
         "str    r2, [r12, #16]\n\t"
-        "ldr    r1, [r12, #4]\n\t"
+        "ldr    r1, [r12, #36]\n\t"
         "add    r0, r0, r1\n\t"                 // the next pair's row 0
         "ldr    r2, [r12, #24]\n\t"
         "subs   r2, r2, #1\n\t"
@@ -269,20 +272,23 @@ void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     switch (flags) {
         case NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI:
             #if NN_GEMM_ASM
-            if (k % 4 == 0 && out_ch >= 2) {
-                const int32_t pairs = out_ch / 2;
-                nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0), pairs,
-                                    p->output_offset };
-                nn_gemm_hi_full(&job);
-                if (out_ch % 2 == 0) {
-                    break;
+            // Each row is read in whole words, up to 3 bytes past its end when k is not
+            // a multiple of 4 (times the column's zero taps): past the weights' end
+            // only for the last row, so the last pair goes to C then, unless out_ch is
+            // odd (its last channel follows).
+            if (out_ch >= 2) {
+                const int32_t n4 = (k + 3) & ~3;
+                const int32_t pairs = out_ch / 2 - (n4 != k && out_ch % 2 == 0 ? 1 : 0);
+                if (pairs > 0) {
+                    nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0),
+                                        pairs, p->output_offset, n4, 2 * k - n4 };
+                    nn_gemm_hi_full(&job);
+                    chan += 2 * pairs;
+                    filter += (size_t)2 * pairs * k;
+                    out0 += 2 * pairs;
+                    out1 += 2 * pairs;
+                    out_ch -= 2 * pairs;
                 }
-                // The odd last channel.
-                chan += 2 * pairs;
-                filter += (size_t)2 * pairs * k;
-                out0 += 2 * pairs;
-                out1 += 2 * pairs;
-                out_ch = 1;
             }
             #endif
             nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1,

@@ -8,9 +8,9 @@
 // the column pair; else they are copied into an int8 column first (memcpy, memset with
 // the zero point), which is then widened in groups of four.
 //
-// Scratch (4-byte aligned): the output channels' constants, then one column pair,
-// 2 x kh * kw * in_ch int16 (nn_conv_gemm.h), then for in_ch not a multiple of 4 an
-// int8 staging column of kh * kw * in_ch bytes (rounded up to 4).
+// Scratch (4-byte aligned): the output channels' constants, then one column pair of
+// k = kh * kw * in_ch taps (nn_conv_gemm.h), then for in_ch not a multiple of 4 an int8
+// staging column of k bytes (rounded up to 4).
 #include <string.h>
 
 #include "nn_conv_gemm.h"
@@ -64,7 +64,7 @@ static void nn_im2col_widen(const nn_conv_params *p, const nn_dims *in_dims,
     const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
     int16_t *col, int32_t slot) {
     const int32_t ch = in_dims->c, kw = f_dims->w;
-    const int32_t k = f_dims->h * kw * ch, row_taps = kw * ch;
+    const int32_t row_taps = kw * ch;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t dw = p->dilation_w, off = p->input_offset;
     int32_t ix0, x0, x1;
@@ -73,24 +73,24 @@ static void nn_im2col_widen(const nn_conv_params *p, const nn_dims *in_dims,
     for (int32_t ky = 0; ky < f_dims->h; ky++, pos += row_taps) {
         const int32_t iy = iy0 + ky * p->dilation_h;
         if (iy < 0 || iy >= in_dims->h || x1 == x0) {
-            nn_col_zero(col, k, slot, pos, row_taps);
+            nn_col_zero(col, slot, pos, row_taps);
             continue;
         }
         const int8_t *row = in + ((size_t)b * in_dims->h + iy) * in_dims->w * ch;
         if (x0 > 0) {
-            nn_col_zero(col, k, slot, pos, x0 * ch);
+            nn_col_zero(col, slot, pos, x0 * ch);
         }
         if (dw == 1) {
-            nn_col_put(col, k, slot, pos + x0 * ch, row + (size_t)(ix0 + x0) * ch,
+            nn_col_put(col, slot, pos + x0 * ch, row + (size_t)(ix0 + x0) * ch,
                 (x1 - x0) * ch, off);
         } else {
             for (int32_t kx = x0; kx < x1; kx++) {
-                nn_col_put(col, k, slot, pos + kx * ch, row + (size_t)(ix0 + kx * dw) * ch,
+                nn_col_put(col, slot, pos + kx * ch, row + (size_t)(ix0 + kx * dw) * ch,
                     ch, off);
             }
         }
         if (x1 < kw) {
-            nn_col_zero(col, k, slot, pos + x1 * ch, (kw - x1) * ch);
+            nn_col_zero(col, slot, pos + x1 * ch, (kw - x1) * ch);
         }
     }
 }
@@ -125,7 +125,7 @@ static void nn_im2col_stage(const nn_conv_params *p, const nn_dims *in_dims,
         }
         memset(s + x1 * ch, zero, (size_t)((kw - x1) * ch));
     }
-    nn_col_put(col, k, slot, 0, stage, k, p->input_offset);
+    nn_col_put(col, slot, 0, stage, k, p->input_offset);
 }
 
 static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
@@ -175,7 +175,8 @@ nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
     nn_conv_chan *chan = scratch;
     int16_t *col = (int16_t *)(chan + out_dims->c);
-    int8_t *stage = nn_im2col_stage_bytes(f_dims) ? (int8_t *)(col + 2 * k) : NULL;
+    int8_t *stage = nn_im2col_stage_bytes(f_dims) ? (int8_t *)col + nn_col_bytes(k) : NULL;
+    memset(col, 0, nn_col_bytes(k)); // the taps past k in the last group
     const int flags = nn_conv_gemm_init_s8(p, q, bias, out_dims->c, chan);
     nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, stage, flags);
     return NN_OK;

@@ -5,8 +5,10 @@
 // requantized (nn_conv_gemm.h). The input offset costs nothing in the inner loop and
 // the weights are never summed.
 //
-// Scratch (4-byte aligned): the output channels' constants, then one column pair,
-// 2 x in_ch int16 (nn_conv_gemm.h).
+// Scratch (4-byte aligned): the output channels' constants, then one column pair of
+// in_ch taps (nn_conv_gemm.h).
+#include <string.h>
+
 #include "nn_conv_gemm.h"
 
 size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
@@ -20,15 +22,15 @@ static void nn_pw_run(const nn_conv_params *p, const nn_conv_chan *chan,
     const int32_t in_off = p->input_offset;
     int32_t pix = pixels;
     for (; pix >= 2; pix -= 2) {
-        nn_col_put(col, ch, 0, 0, in, ch, in_off);
-        nn_col_put(col, ch, 1, 0, in + ch, ch, in_off);
+        nn_col_put(col, 0, 0, in, ch, in_off);
+        nn_col_put(col, 1, 0, in + ch, ch, in_off);
         nn_conv_gemm_pair_s8(p, chan, filter, ch, out_ch, col, out, out + out_ch, flags);
         in += 2 * ch;
         out += 2 * out_ch;
     }
     if (pix) {
-        nn_col_put(col, ch, 0, 0, in, ch, in_off);
-        nn_col_put(col, ch, 1, 0, in, ch, in_off);
+        nn_col_put(col, 0, 0, in, ch, in_off);
+        nn_col_put(col, 1, 0, in, ch, in_off);
         nn_conv_gemm_pair_s8(p, chan, filter, ch, out_ch, col, out, out, flags);
     }
 }
@@ -51,6 +53,7 @@ nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     nn_conv_chan *chan = scratch;
     int16_t *col = (int16_t *)(chan + out_ch);
+    memset(col, 0, nn_col_bytes(ch)); // the taps past ch in the last group
     const int flags = nn_conv_gemm_init_s8(p, q, bias, out_ch, chan);
     nn_pw_run(p, chan, in, ch, pixels, filter, out, out_ch, col, flags);
     return NN_OK;
