@@ -2,9 +2,9 @@
 // output channel, two channels per pass (nn_dot.h's 2x2 block), each block's four
 // accumulators requantized and stored at once.
 //
-// The output tail is compiled four times, for the two activations (the whole int8
-// range: one SSAT; else a clamp) and the two requantizations (every shift <= -1: one
-// SMLAL and a shift, nn_requantize_hi(); else the general nn_requantize()).
+// Two requantizations: every shift <= -1: one SMLAL and a shift (nn_requantize_hi());
+// else the general nn_requantize(). The common case (every shift <= -1, the whole int8
+// range) runs in assembly on Cortex-M, the rest in C.
 #include "nn_conv_gemm.h"
 
 int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int32_t *bias,
@@ -269,39 +269,31 @@ __attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
 void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     const int8_t *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
-    switch (flags) {
-        case NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI:
-            #if NN_GEMM_ASM
-            // Each row is read in whole words, up to 3 bytes past its end when k is not
-            // a multiple of 4 (times the column's zero taps): past the weights' end
-            // only for the last row, so the last pair goes to C then, unless out_ch is
-            // odd (its last channel follows).
-            if (out_ch >= 2) {
-                const int32_t n4 = (k + 3) & ~3;
-                const int32_t pairs = out_ch / 2 - (n4 != k && out_ch % 2 == 0 ? 1 : 0);
-                if (pairs > 0) {
-                    nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0),
-                                        pairs, p->output_offset, n4, 2 * k - n4 };
-                    nn_gemm_hi_full(&job);
-                    chan += 2 * pairs;
-                    filter += (size_t)2 * pairs * k;
-                    out0 += 2 * pairs;
-                    out1 += 2 * pairs;
-                    out_ch -= 2 * pairs;
-                }
-            }
-            #endif
-            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1,
-                NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI);
-            break;
-        case NN_CONV_GEMM_HI:
-            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_HI);
-            break;
-        case NN_CONV_GEMM_FULL:
-            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_FULL);
-            break;
-        default:
-            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, 0);
-            break;
+    #if NN_GEMM_ASM
+    // Each row is read in whole words, up to 3 bytes past its end when k is not a
+    // multiple of 4 (times the column's zero taps): past the weights' end only for the
+    // last row, so the last pair goes to C then, unless out_ch is odd (its last channel
+    // follows).
+    if (flags == (NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI) && out_ch >= 2) {
+        const int32_t n4 = (k + 3) & ~3;
+        const int32_t pairs = out_ch / 2 - (n4 != k && out_ch % 2 == 0 ? 1 : 0);
+        if (pairs > 0) {
+            nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0), pairs,
+                                p->output_offset, n4, 2 * k - n4 };
+            nn_gemm_hi_full(&job);
+            chan += 2 * pairs;
+            filter += (size_t)2 * pairs * k;
+            out0 += 2 * pairs;
+            out1 += 2 * pairs;
+            out_ch -= 2 * pairs;
+        }
+    }
+    #endif
+    // The rest in C, compiled twice (the requantizations); the clamp is the activation's
+    // ([-128, 127] for the whole range).
+    if (flags & NN_CONV_GEMM_HI) {
+        nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_HI);
+    } else {
+        nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, 0);
     }
 }
