@@ -30,6 +30,13 @@ int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 /// once at 2^(31 - shift). LiteRT's reference FULLY_CONNECTED rescales this way.
 int32_t nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift);
 
+/// nn_requantize() for shift <= -1 in one 64-bit multiply-accumulate and a shift, as the
+/// convolutions' output tails do it: k_lo, k_hi = nn_requantize_k(-shift) (low and high
+/// words), hi_shift = -shift - 1.
+int32_t nn_requantize_hi(int32_t acc, int32_t multiplier, uint32_t k_lo, int32_t k_hi,
+    int32_t hi_shift);
+uint64_t nn_requantize_k(int32_t right);
+
 /// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT (gemmlowp), exposed for
 /// kernels and tests.
 int32_t nn_doubling_high_mul(int32_t a, int32_t b);
