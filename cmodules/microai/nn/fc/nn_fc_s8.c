@@ -1,5 +1,6 @@
-// FULLY_CONNECTED: one GEMV per batch row, two output units per pass (nn_dot.h:
-// SXTAB16 + SMLAD on Cortex-M4/M7, the input offset added as the input is widened).
+// FULLY_CONNECTED: two output units x two batch rows per pass (one row for a last odd
+// row, as for the usual single batch), nn_dot.h: SXTAB16 + SMLAD on Cortex-M4/M7, the
+// input offset added as the input is widened.
 //
 // The weights offset (0 for symmetric weights) is folded out of the inner loop:
 //   sum_i (x[i] + in_off) * (w[i] + f_off) = sum_i (x[i] + in_off) * w[i]
@@ -28,29 +29,48 @@ nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
     const int32_t lo = p->act.min, hi = p->act.max;
     const int single = q->rounding == NN_ROUNDING_SINGLE;
     const int32_t qstep = q->per_channel ? 1 : 0;
-    for (int32_t b = 0; b < batches; b++, in += in_depth) {
-        uint32_t extra = 0; // f_off * sum(x + in_off), wrapping like int32
+    // Two batch rows at a time (2 units x 2 rows per block), then a last odd row (2 units
+    // x 1 row).
+    for (int32_t b = 0; b < batches; b += 2) {
+        const int rows = b + 1 < batches ? 2 : 1;
+        const int8_t *x0 = in + (size_t)b * in_depth;
+        uint32_t extra[2] = { 0, 0 }; // f_off * sum(x + in_off) per row, wrapping
         if (p->filter_offset != 0) {
-            uint32_t sum = 0;
-            for (int32_t i = 0; i < in_depth; i++) {
-                sum += (uint32_t)(in[i] + in_off);
+            for (int r = 0; r < rows; r++) {
+                uint32_t sum = 0;
+                for (int32_t i = 0; i < in_depth; i++) {
+                    sum += (uint32_t)(x0[r * in_depth + i] + in_off);
+                }
+                extra[r] = sum * (uint32_t)p->filter_offset;
             }
-            extra = sum * (uint32_t)p->filter_offset;
         }
+        int8_t *o0 = out + (size_t)b * out_depth, *o1 = o0 + out_depth;
         const int8_t *w = weights;
         const int32_t *m = q->multiplier, *s = q->shift;
         for (int32_t u = 0; u < out_depth; u += 2, w += 2 * in_depth, m += 2 * qstep,
              s += 2 * qstep) {
             const int two = u + 1 < out_depth;
-            // The accumulators start at bias + extra (wrapping like int32).
-            int32_t acc[2] = {
-                (int32_t)(extra + (uint32_t)(bias != NULL ? bias[u] : 0)),
-                (int32_t)(extra + (uint32_t)(bias != NULL && two ? bias[u + 1] : 0)),
-            };
-            nn_dot_1x2_s8(in, in_off, w, two ? in_depth : 0, in_depth, acc);
-            *out++ = nn_fc_out(acc[0], m[0], s[0], single, off, lo, hi);
-            if (two) {
-                *out++ = nn_fc_out(acc[1], m[qstep], s[qstep], single, off, lo, hi);
+            const uint32_t b0 = (uint32_t)(bias != NULL ? bias[u] : 0);
+            const uint32_t b1 = (uint32_t)(bias != NULL && two ? bias[u + 1] : 0);
+            const int32_t d = two ? in_depth : 0;
+            if (rows == 2) {
+                // The accumulators start at bias + extra (wrapping like int32).
+                int32_t acc[4] = { (int32_t)(b0 + extra[0]), (int32_t)(b0 + extra[1]),
+                                   (int32_t)(b1 + extra[0]), (int32_t)(b1 + extra[1]) };
+                nn_dot_2x2_s8(x0, in_depth, in_off, w, d, in_depth, acc);
+                o0[u] = nn_fc_out(acc[0], m[0], s[0], single, off, lo, hi);
+                o1[u] = nn_fc_out(acc[1], m[0], s[0], single, off, lo, hi);
+                if (two) {
+                    o0[u + 1] = nn_fc_out(acc[2], m[qstep], s[qstep], single, off, lo, hi);
+                    o1[u + 1] = nn_fc_out(acc[3], m[qstep], s[qstep], single, off, lo, hi);
+                }
+            } else {
+                int32_t acc[2] = { (int32_t)(b0 + extra[0]), (int32_t)(b1 + extra[0]) };
+                nn_dot_1x2_s8(x0, in_off, w, d, in_depth, acc);
+                o0[u] = nn_fc_out(acc[0], m[0], s[0], single, off, lo, hi);
+                if (two) {
+                    o0[u + 1] = nn_fc_out(acc[1], m[qstep], s[qstep], single, off, lo, hi);
+                }
             }
         }
     }
