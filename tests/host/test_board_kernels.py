@@ -66,6 +66,7 @@ CASES = [
     Case("conv_in4_groups_odd", "conv", (2, 4, 5, 4), 7, padding=(1, 1), in_off=128),
     Case("conv_in1_10x4", "conv", (1, 12, 6, 1), 6, kernel=(5, 4), stride=(2, 2), padding=(2, 1)),
     Case("conv_in3_dilated", "conv", (2, 6, 7, 3), 5, dilation=(2, 1), padding=(2, 1)),
+    Case("conv_in3_out_even", "conv", (1, 6, 5, 3), 4, padding=(1, 1), seed=7),
     Case("conv_pw_shift_ge0", "conv", (1, 4, 3, 2), 4, kernel=(1, 1), w_max=1, shift=0),
     Case("conv_3x3_shift_ge0", "conv", (1, 4, 4, 1), 3, w_max=1, shift=0, padding=(1, 1)),
     Case("fc_in1_odd_units", "fc", (3, 1), 5, seed=5),

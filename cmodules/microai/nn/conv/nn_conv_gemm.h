@@ -3,8 +3,10 @@
 // against every output channel, two channels at a time, requantized as it goes
 // (nn_conv_gemm_s8.c).
 //
-// Scratch of a kernel that uses it (4-byte aligned): the output channels' constants
-// (nn_conv_chan[out_ch]), then one column pair (nn_dot.h): nn_conv_gemm_scratch().
+// Scratch of a kernel that uses it (4-byte aligned), nn_conv_gemm_scratch(): the output
+// channels' constants (nn_conv_chan[out_ch]), one column pair (nn_dot.h), and when k is
+// not a multiple of 4 the last weights row padded with zeros to whole words (read in
+// words, the real row would be read past the weights' end).
 #ifndef MICROAI_NN_CONV_GEMM_H
 #define MICROAI_NN_CONV_GEMM_H
 
@@ -36,12 +38,20 @@ enum {
 };
 
 static inline size_t nn_conv_gemm_scratch(int32_t out_ch, int32_t k) {
-    return (size_t)out_ch * sizeof(nn_conv_chan) + nn_col_bytes(k);
+    return (size_t)out_ch * sizeof(nn_conv_chan) + nn_col_bytes(k)
+           + (k % 4 != 0 ? (size_t)(k + 3) & ~(size_t)3 : 0);
 }
 
-/// Fills chan[out_ch]; returns the NN_CONV_GEMM_* flags for p, q.
-int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int32_t *bias,
-    int32_t out_ch, nn_conv_chan *chan);
+/// The column pair in scratch as nn_conv_gemm_init_s8() leaves it.
+static inline int16_t *nn_conv_gemm_col(void *scratch, int32_t out_ch) {
+    return (int16_t *)((nn_conv_chan *)scratch + out_ch);
+}
+
+/// Prepares scratch (nn_conv_gemm_scratch(out_ch, k) bytes, 4-byte aligned) for the
+/// weights [out_ch][k]: the channels' constants, a zeroed column pair, the padded last
+/// row. Returns the NN_CONV_GEMM_* flags for p, q.
+int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int8_t *filter,
+    const int32_t *bias, int32_t k, int32_t out_ch, void *scratch);
 
 /// out0[oc] and out1[oc] for every output channel oc, from the column pair col (k taps)
 /// and the weights [out_ch][k]. out1 may equal out0 when col's two columns are the same.

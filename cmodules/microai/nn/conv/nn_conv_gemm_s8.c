@@ -5,10 +5,20 @@
 // Two requantizations: every shift <= -1: one SMLAL and a shift (nn_requantize_hi());
 // else the general nn_requantize(). The common case (every shift <= -1, the whole int8
 // range) runs in assembly on Cortex-M, the rest in C.
+#include <string.h>
+
 #include "nn_conv_gemm.h"
 
-int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int32_t *bias,
-    int32_t out_ch, nn_conv_chan *chan) {
+int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int8_t *filter,
+    const int32_t *bias, int32_t k, int32_t out_ch, void *scratch) {
+    nn_conv_chan *chan = scratch;
+    int16_t *col = nn_conv_gemm_col(scratch, out_ch);
+    memset(col, 0, nn_col_bytes(k)); // the taps past k in the last group stay 0
+    if (k % 4 != 0) {
+        int8_t *last = (int8_t *)col + nn_col_bytes(k);
+        memcpy(last, filter + (size_t)(out_ch - 1) * k, (size_t)k);
+        memset(last + k, 0, (size_t)(((k + 3) & ~3) - k));
+    }
     int flags = NN_CONV_GEMM_HI;
     if (p->act.min <= -128 && p->act.max >= 127) {
         flags |= NN_CONV_GEMM_FULL;
@@ -266,23 +276,34 @@ void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     const int8_t *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
     #if NN_GEMM_ASM
-    // Each row is read in whole words, up to 3 bytes past its end when k is not a
-    // multiple of 4 (times the column's zero taps): past the weights' end only for the
-    // last row, so the last pair goes to C then, unless out_ch is odd (its last channel
-    // follows).
     if (flags == (NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI) && out_ch >= 2) {
+        // Each row is read in whole words, up to 3 bytes past its end when k is not a
+        // multiple of 4 (times the column's zero taps): past the weights' end for the
+        // last row only, which is then read from its padded copy in scratch.
         const int32_t n4 = (k + 3) & ~3;
-        const int32_t pairs = out_ch / 2 - (n4 != k && out_ch % 2 == 0 ? 1 : 0);
-        if (pairs > 0) {
-            nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0), pairs,
-                                p->output_offset, n4, 2 * k - n4 };
+        const int32_t pairs = out_ch / 2;
+        const int last_copy = n4 != k && out_ch % 2 == 0;
+        nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0),
+                            pairs - last_copy, p->output_offset, n4, 2 * k - n4 };
+        if (job.pairs > 0) {
             nn_gemm_hi_full(&job);
-            chan += 2 * pairs;
-            filter += (size_t)2 * pairs * k;
-            out0 += 2 * pairs;
-            out1 += 2 * pairs;
-            out_ch -= 2 * pairs;
         }
+        if (last_copy) {
+            // Row 1 of the last pair at row 0 + d: its copy after the column pair.
+            const int8_t *w = filter + (size_t)(out_ch - 2) * k;
+            const int8_t *copy = (const int8_t *)col + nn_col_bytes(k);
+            job.w = w;
+            job.k = (int32_t)(copy - w);
+            job.chan = chan + out_ch - 2;
+            job.out = out0 + out_ch - 2;
+            job.pairs = 1;
+            nn_gemm_hi_full(&job);
+        }
+        chan += 2 * pairs;
+        filter += (size_t)2 * pairs * k;
+        out0 += 2 * pairs;
+        out1 += 2 * pairs;
+        out_ch -= 2 * pairs;
     }
     #endif
     // The rest in C, compiled twice (the requantizations); the clamp is the activation's

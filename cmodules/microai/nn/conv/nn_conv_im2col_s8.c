@@ -8,9 +8,9 @@
 // the column pair; else they are copied into an int8 column first (memcpy, memset with
 // the zero point), which is then widened in groups of four.
 //
-// Scratch (4-byte aligned): the output channels' constants, then one column pair of
-// k = kh * kw * in_ch taps (nn_conv_gemm.h), then for in_ch not a multiple of 4 an int8
-// staging column of k bytes (rounded up to 4).
+// Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels'
+// constants, one column pair of k = kh * kw * in_ch taps, ...), then for in_ch not a
+// multiple of 4 an int8 staging column of k bytes (rounded up to 4).
 #include <string.h>
 
 #include "nn_conv_gemm.h"
@@ -173,11 +173,11 @@ nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_SCRATCH;
     }
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
-    nn_conv_chan *chan = scratch;
-    int16_t *col = (int16_t *)(chan + out_dims->c);
-    int8_t *stage = nn_im2col_stage_bytes(f_dims) ? (int8_t *)col + nn_col_bytes(k) : NULL;
-    memset(col, 0, nn_col_bytes(k)); // the taps past k in the last group
-    const int flags = nn_conv_gemm_init_s8(p, q, bias, out_dims->c, chan);
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, k, out_dims->c, scratch);
+    const nn_conv_chan *chan = scratch;
+    int16_t *col = nn_conv_gemm_col(scratch, out_dims->c);
+    int8_t *stage = nn_im2col_stage_bytes(f_dims)
+        ? (int8_t *)scratch + nn_conv_gemm_scratch(out_dims->c, k) : NULL;
     nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, stage, flags);
     return NN_OK;
 }

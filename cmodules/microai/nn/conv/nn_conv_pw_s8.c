@@ -5,8 +5,8 @@
 // requantized (nn_conv_gemm.h). The input offset costs nothing in the inner loop and
 // the weights are never summed.
 //
-// Scratch (4-byte aligned): the output channels' constants, then one column pair of
-// in_ch taps (nn_conv_gemm.h).
+// Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels'
+// constants, one column pair of in_ch taps, ...).
 #include <string.h>
 
 #include "nn_conv_gemm.h"
@@ -51,10 +51,9 @@ nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_SCRATCH;
     }
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    nn_conv_chan *chan = scratch;
-    int16_t *col = (int16_t *)(chan + out_ch);
-    memset(col, 0, nn_col_bytes(ch)); // the taps past ch in the last group
-    const int flags = nn_conv_gemm_init_s8(p, q, bias, out_ch, chan);
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, ch, out_ch, scratch);
+    const nn_conv_chan *chan = scratch;
+    int16_t *col = nn_conv_gemm_col(scratch, out_ch);
     nn_pw_run(p, chan, in, ch, pixels, filter, out, out_ch, col, flags);
     return NN_OK;
 }
