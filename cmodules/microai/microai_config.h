@@ -10,7 +10,9 @@
 #include "microai_board.h"
 
 // Cortex-M DSP extension (SMLAD, SXTB16) available to the kernels: Cortex-M4 and M7.
-// Follows the compiler's target; flash cost: none yet (no DSP kernel is built).
+// Follows the compiler's target (nn/nn_dot.h makes the same choice for the nn core);
+// selects the GEMM kernels' SXTB16/SMLAD loops instead of scalar ones of the same
+// structure, so it costs no flash by itself.
 #ifndef MICROAI_HAS_DSP
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define MICROAI_HAS_DSP (1)

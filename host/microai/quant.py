@@ -1,6 +1,6 @@
 """Quantization arithmetic, mirrored from TFLite's reference kernels.
 
-The one Python port of the C requantization (cmodules/microai/nn/nn_requantize.c);
+The one Python port of the C requantization (cmodules/microai/nn/nn_requantize.h);
 tests compare the two through cffi. Used by the converter to compute multipliers
 and shifts, and by tests as an oracle.
 """

@@ -1,5 +1,6 @@
-"""microai.conv2d, depthwise_conv2d and fully_connected on the emulated STM32F405 against
-the host's C core (cffi), byte for byte.
+"""microai.conv2d, depthwise_conv2d and fully_connected on the emulated boards against the
+host's C core (cffi), byte for byte: the Cortex-M4 (STM32F405) and M7 run the DSP paths
+(SXTB16, SMLAD and the GEMM's assembly), the Cortex-M3 (STM32F205) the scalar ones.
 
 Each case is data: random int8 tensors and int32 bias/requantization (fixed seeds) are sent
 to the board as base64, run there by the REPL kernel functions, and the output read back
@@ -18,7 +19,7 @@ import pytest
 from microai import native
 from microai.device import connect
 
-BOARD = "QEMU_STM32F405"
+BOARDS = ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Case:
     bias: bool = True
     seed: int = 0
     rounding: str | None = None  # fc only: None = the board's default, "double"
+    w_max: int = 127  # weights in [-w_max, w_max]
+    shift: int | None = None  # the shifts' base (default: from the accumulators' size)
 
 
 CASES = [
@@ -53,6 +56,21 @@ CASES = [
     Case("fc_per_channel_filter_off", "fc", (2, 17), 5, filter_off=2, act=(-60, 90), seed=2),
     Case("fc_single", "fc", (4, 19), 7, rounding="single", seed=3),
     Case("fc_double_per_tensor", "fc", (4, 19), 7, per_channel=False, rounding="double"),
+    # The GEMM kernels' paths: the assembly loop (in_ch a multiple of 4, the whole int8
+    # range, shifts <= -1) with an odd last channel and an odd pixel; an odd number of
+    # 4-tap groups; taps not a multiple of 4 (staged im2col); one channel; shifts >= 0.
+    Case("conv_pw_odd_pixels_odd_out", "conv", (1, 3, 5, 8), 5, kernel=(1, 1)),
+    Case("conv_pw_in1_out1", "conv", (1, 2, 3, 1), 1, kernel=(1, 1), in_off=-127, seed=4),
+    Case("conv_pw_relu", "conv", (1, 3, 3, 12), 6, kernel=(1, 1), act=(-128, 40)),
+    Case("conv_in4_stride2_pad", "conv", (1, 7, 6, 4), 3, stride=(2, 2), padding=(1, 1)),
+    Case("conv_in4_groups_odd", "conv", (2, 4, 5, 4), 7, padding=(1, 1), in_off=128),
+    Case("conv_in1_10x4", "conv", (1, 12, 6, 1), 6, kernel=(5, 4), stride=(2, 2), padding=(2, 1)),
+    Case("conv_in3_dilated", "conv", (2, 6, 7, 3), 5, dilation=(2, 1), padding=(2, 1)),
+    Case("conv_in3_out_even", "conv", (1, 6, 5, 3), 4, padding=(1, 1), seed=7),
+    Case("conv_pw_shift_ge0", "conv", (1, 4, 3, 2), 4, kernel=(1, 1), w_max=1, shift=0),
+    Case("conv_3x3_shift_ge0", "conv", (1, 4, 4, 1), 3, w_max=1, shift=0, padding=(1, 1)),
+    Case("fc_in1_odd_units", "fc", (3, 1), 5, seed=5),
+    Case("fc_odd_units_filter_off", "fc", (2, 13), 7, filter_off=-3, in_off=127, seed=6),
 ]
 
 
@@ -79,12 +97,13 @@ def _data(c: Case) -> dict:
         w_shape = (1, kh, kw, out_c) if c.kind == "dw" else (out_c, kh, kw, ch)
         out_shape = (n, oh, ow, out_c)
         taps = kh * kw * (1 if c.kind == "dw" else ch)
-    weights = rng.integers(-127, 128, w_shape, dtype=np.int8)
-    acc_std = 74.0 * 74.0 * np.sqrt(taps)
+    weights = rng.integers(-c.w_max, c.w_max + 1, w_shape, dtype=np.int8)
+    acc_std = 74.0 * (0.6 * c.w_max if c.w_max < 127 else 74.0) * np.sqrt(taps)
     bias = rng.integers(-int(acc_std), int(acc_std), out_c).astype(np.int32) if c.bias else None
     nq = out_c if c.per_channel else 1
     mult = rng.integers(1 << 30, 1 << 31, nq).astype(np.int32)
-    shift = np.full(nq, -int(np.ceil(np.log2(acc_std / 50))), np.int32)
+    base = -int(np.ceil(np.log2(acc_std / 50))) if c.shift is None else c.shift
+    shift = np.full(nq, base, np.int32)
     shift -= rng.integers(0, 2, nq).astype(np.int32)
     return dict(x=x, w=weights, bias=bias, mult=mult, shift=shift, out_shape=out_shape)
 
@@ -193,10 +212,10 @@ def _board_code(c: Case, d: dict) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def board(firmware):
-    firmware(BOARD)
-    with connect(board=BOARD, build=False) as t:
+@pytest.fixture(scope="module", params=BOARDS)
+def board(firmware, request):
+    firmware(request.param)
+    with connect(board=request.param, build=False) as t:
         t.exec("import microai\nfrom array import array")
         t.exec("from binascii import a2b_base64 as a2b, b2a_base64 as b2a")
         yield t

@@ -47,6 +47,8 @@ class Conv:
     dm: int = 0
     seed: int = 0
     expect_kernel: str | None = None
+    w_max: int = 127  # weights in [-w_max, w_max]
+    out_gain: float = 1.0  # output scale divided by this: larger multipliers
 
 
 CONV_CASES = [
@@ -78,6 +80,20 @@ CONV_CASES = [
     Conv("3x3_im2col", (1, 5, 5, 3), 3, expect_kernel="CONV_IM2COL_S8"),
     Conv("1x1_out1", (1, 1, 1, 16), 1, kernel=(1, 1), expect_kernel="CONV_PW_S8"),
     Conv("big_k", (1, 6, 6, 32), 8, kernel=(3, 3), in_zp=100, out_zp=-100),
+    # Awkward shapes for the GEMM kernels' paths (nn_dot.h, nn_conv_gemm_s8.c): odd
+    # pixel and channel counts, taps not a multiple of 4, one channel, stride 2 with
+    # padding on every side, an odd number of 4-tap groups, shifts >= 0.
+    Conv("1x1_odd_pixels_odd_out", (1, 3, 5, 8), 5, kernel=(1, 1), expect_kernel="CONV_PW_S8"),
+    Conv("1x1_in1_out1", (1, 2, 3, 1), 1, kernel=(1, 1), expect_kernel="CONV_PW_S8"),
+    Conv("1x1_in12_relu", (1, 4, 3, 12), 6, kernel=(1, 1), act="RELU", out_zp=-20),
+    Conv("in4_stride2_pad", (1, 7, 6, 4), 3, stride=(2, 2)),
+    Conv("in4_groups_odd", (1, 5, 5, 4), 7, in_zp=-128),
+    Conv("in1_10x4_stride2", (1, 12, 6, 1), 6, kernel=(5, 4), stride=(2, 2)),
+    Conv("in1_out1", (1, 4, 4, 1), 1, in_zp=127),
+    Conv("in3_dilated_relu6", (2, 6, 7, 3), 5, dilation=(2, 1), act="RELU6", out_zp=-128),
+    Conv("in2_wide_stride", (1, 5, 9, 2), 4, kernel=(2, 5), stride=(1, 3)),
+    Conv("1x1_shift_ge0", (1, 5, 4, 2), 6, kernel=(1, 1), w_max=1, out_gain=150.0),
+    Conv("3x3_shift_ge0", (1, 5, 5, 1), 4, w_max=1, out_gain=400.0, in_zp=0),
 ]
 
 DW_CASES = [
@@ -135,6 +151,8 @@ class Fc:
 
 FC_CASES = [
     Fc("basic", (1, 16), 10),
+    Fc("in1_odd_units", (3, 1), 5),
+    Fc("odd_units_per_channel", (2, 13), 7, per_channel=True, in_zp=-128),
     Fc("odd", (1, 7), 5, act="RELU"),
     Fc("batch3", (3, 13), 4, act="RELU6", in_zp=-128, out_zp=-128),
     Fc("flatten_4d", (2, 2, 3, 4), 3),
@@ -174,10 +192,11 @@ def _conv_model(c: Conv, golden: bool = False) -> tuple[bytes, np.ndarray]:
     oh = _out_size(h, kh, c.stride[0], c.dilation[0], c.padding)
     ow = _out_size(w, kw, c.stride[1], c.dilation[1], c.padding)
     w_scales = rng.uniform(0.002, 0.02, out_c if c.per_channel else 1).astype(np.float32)
-    weights = rng.integers(-127, 128, (1, kh, kw, out_c) if dw else (out_c, kh, kw, ch))
+    weights = rng.integers(-c.w_max, c.w_max + 1, (1, kh, kw, out_c) if dw else (out_c, kh, kw, ch))
     taps = kh * kw * (1 if dw else ch)
     in_scale, out_scale, acc_std = _scales(rng, c.act, taps, w_scales)
-    bias = rng.uniform(-acc_std, acc_std, out_c).astype(np.int32)
+    out_scale /= c.out_gain
+    bias = (rng.uniform(-acc_std, acc_std, out_c) * c.w_max / 127).astype(np.int32)
     mb = ModelBuilder()
     x = mb.input("x", c.shape, scale=in_scale, zero_point=c.in_zp)
     wt = mb.const("w", weights.astype(np.int8), scale=w_scales, quantized_dimension=3 if dw else 0)
@@ -293,7 +312,7 @@ def _c_run(
         scratch = np.zeros(low.scratch // 4 + 1, np.int32)  # 4-byte aligned
         fn = wrapper or {"CONV": "nn_conv_s8", "DWCONV": "nn_dw_conv_wrapper_s8"}[low.type]
         args = [params, q, dims[0], xin, dims[1], wp, bp, dims[2], yp]
-        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8"):
+        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8", "nn_conv_pw_s8"):
             args += [_ptr(ffi, "void *", scratch), low.scratch]
         st = getattr(lib, fn)(*args)
     assert st == lib.NN_OK
@@ -325,6 +344,15 @@ def test_conv(case: Conv, golden: str):
     model, x = _conv_model(case)
     _, low, _ = _check(model, x, case.expect_kernel, _conv_model(case, True)[0], golden)
     assert low.type == "CONV"
+
+
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c.out_gain > 1], ids=lambda c: c.name)
+def test_conv_shifts_ge0(case: Conv):
+    """The gain cases reach the general requantization: some channel has a shift >= 0
+    (a left shift; nn_requantize_hi() takes shifts <= -1 only), some has not."""
+    _, low = _lower(_conv_model(case)[0])
+    shifts = low.inputs[4]
+    assert (shifts >= 0).any() and (shifts < 0).any(), shifts
 
 
 @pytest.mark.parametrize("golden", GOLDENS)
@@ -403,11 +431,16 @@ def test_fc_weight_zero_point(golden: str):
 
 
 def test_kernel_scratch_small():
-    """im2col scratch holds two columns and the corrected bias, not the image."""
+    """im2col scratch holds two int16 columns, not the image, and 24 bytes of constants
+    per output channel; pointwise two pixels."""
     model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24))
     _, low = _lower(model)
     assert low.kernel == "CONV_IM2COL_S8"
-    assert low.scratch == 24 * 4 + 2 * 3 * 3 * 16
+    assert low.scratch == 24 * 24 + 2 * 2 * 3 * 3 * 16
+    model, _ = _conv_model(Conv("s", (1, 32, 32, 16), 24, kernel=(1, 1)))
+    _, low = _lower(model)
+    assert low.kernel == "CONV_PW_S8"
+    assert low.scratch == 24 * 24 + 2 * 2 * 16
 
 
 # ---- through the blob executor (mai_ops_conv.c) ----------------------------------------

@@ -57,6 +57,30 @@ def test_requantize_random(lib):
         )
 
 
+def _requantize_hi(lib, acc: int, mult: int, shift: int) -> int:
+    k = lib.nn_requantize_k(-shift)
+    return lib.nn_requantize_hi(acc, mult, k & 0xFFFFFFFF, k >> 32, -shift - 1)
+
+
+def test_requantize_hi(lib):
+    """The convolutions' one-SMLAL requantization (shift <= -1) against the Python port
+    of the double rounding: edges, then random accumulators (small ones, where ties are
+    frequent) and multipliers (0 and the Q31 range)."""
+    for acc in ACC_EDGES:
+        for mult in MULT_EDGES:
+            for shift in range(-31, 0):
+                want = quant.requantize(acc, mult, shift)
+                assert _requantize_hi(lib, acc, mult, shift) == want, (acc, mult, shift)
+    rng = np.random.default_rng(3)
+    accs = rng.integers(INT32_MIN, INT32_MAX, 20000, endpoint=True)
+    accs[::2] = rng.integers(-5000, 5000, accs[::2].size)
+    mults = rng.integers(1 << 30, 1 << 31, accs.size)
+    shifts = rng.integers(-31, 0, accs.size)
+    for acc, mult, shift in zip(accs.tolist(), mults.tolist(), shifts.tolist(), strict=True):
+        want = quant.requantize(acc, mult, shift)
+        assert _requantize_hi(lib, acc, mult, shift) == want, (acc, mult, shift)
+
+
 def test_building_blocks(lib):
     rng = np.random.default_rng(2)
     vals = [*ACC_EDGES, *rng.integers(INT32_MIN, INT32_MAX, 2000, endpoint=True).tolist()]

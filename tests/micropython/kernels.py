@@ -122,7 +122,7 @@ conv_case("conv1x1_pw", (1, 3, 3, 5), (3, 1, 1, 5), (1, 3, 3, 3), bias=False,
           mult=1518500250, shift=-7, input_offset=-100)
 conv_case("conv_strided_dilated", (2, 7, 6, 2), (3, 3, 2, 2), (2, 3, 4, 3), stride=(2, 2),
           dilation=(1, 2), padding=(0, 1), act=(-20, 60), output_offset=-10,
-          scratch=bytearray(64))
+          scratch=bytearray(160))
 conv_case("dw3x3", (1, 5, 4, 3), (1, 3, 3, 3), (1, 5, 4, 3), dm=1, padding=(1, 1),
           shift=-6, input_offset=128)
 conv_case("dw_dm2_2x2", (1, 4, 4, 2), (1, 2, 2, 4), (1, 2, 2, 4), dm=2, stride=(2, 2),

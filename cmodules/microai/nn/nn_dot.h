@@ -1,20 +1,342 @@
-// microai nn: the dot-product inner loops the convolution kernels share. This is the
-// one place for the Cortex-M DSP versions (SXTB16 + SMLAD) behind a single #if.
+// microai nn: the inner loops of the GEMM kernels (pointwise and im2col convolution,
+// fully connected), and the one switch between their two forms:
+//
+// - DSP (Cortex-M4/M7, __ARM_FEATURE_DSP): four int8 per 32-bit load, split into two
+//   pairs of int16 by SXTB16 (bytes 0 and 2; bytes 1 and 3 with ROR #8), two MACs per
+//   SMLAD. The other operand is split the same way, so the pairs line up.
+// - portable (Cortex-M3, host): scalar multiply-accumulates, unrolled.
+//
+// MICROAI_DSP_EMULATE=1 (a host compiler flag) builds the DSP form with the instructions
+// written in C, so that host tests run the DSP-shaped loops and the column layout too.
+//
+// Column pairs. The convolutions multiply weights rows (int8, k taps, as stored) by
+// columns: k taps of the input (im2col, or one pixel for 1x1) with the input offset
+// already added, as int16 (x + input_offset is in [-255, 255]; padding taps are 0). Two
+// columns (two output pixels) are kept interleaved, four taps at a time, in the order
+// the DSP loop reads them:
+//   int16 [8g .. 8g + 8), g < ceil(k / 4):  column 0 taps 4g, 4g+2, 4g+1, 4g+3,
+//                                           column 1 taps 4g, 4g+2, 4g+1, 4g+3
+// so that one LDRD gives a column's four taps as the pairs (4g, 4g+2), (4g+1, 4g+3)
+// that SXTB16 makes of four weights. The taps past k in the last group are 0 (the
+// kernel zeroes the pair once); 16 * ceil(k / 4) bytes in all, 4-byte aligned
+// (nn_col_bytes()).
 #ifndef MICROAI_NN_DOT_H
 #define MICROAI_NN_DOT_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-// Two output channels x two columns (im2col columns or pointwise pixels):
-// acc[0] = w0.x0, acc[1] = w0.x1, acc[2] = w1.x0, acc[3] = w1.x1.
-static inline void nn_dot_2x2_s8(const int8_t *w0, const int8_t *w1, const int8_t *x0,
-    const int8_t *x1, int32_t n, int32_t *acc) {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    for (int32_t k = 0; k < n; k++) {
-        int32_t xa = x0[k];
-        int32_t xb = x1[k];
-        int32_t wa = w0[k];
-        int32_t wb = w1[k];
+// The same predicate as microai_config.h's (the nn core does not include the board
+// configuration).
+#ifndef MICROAI_HAS_DSP
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define MICROAI_HAS_DSP (1)
+#else
+#define MICROAI_HAS_DSP (0)
+#endif
+#endif
+
+#ifndef MICROAI_DSP_EMULATE
+#define MICROAI_DSP_EMULATE (0)
+#endif
+
+/// 1 when the kernels use the DSP-shaped loops (real or emulated instructions).
+#define NN_DSP (MICROAI_HAS_DSP || MICROAI_DSP_EMULATE)
+
+/// For helpers that must be inlined to be specialized (constant flags, registers).
+#ifndef NN_ALWAYS_INLINE
+#if defined(__GNUC__)
+#define NN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define NN_ALWAYS_INLINE static inline
+#endif
+#endif
+
+/// Four bytes at p (any alignment) as one word, byte 0 lowest. memcpy keeps it defined
+/// C; the compiler makes it one LDR (unaligned LDR is allowed on ARMv7-M normal memory).
+static inline uint32_t nn_read_u32(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+// ---- the DSP instructions -----------------------------------------------------------
+
+#if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+#include <arm_acle.h>
+
+/// Bytes 0 and 2 of x, sign-extended to the two halfwords.
+static inline uint32_t nn_sxtb16(uint32_t x) {
+    return __sxtb16(x);
+}
+
+/// Bytes 1 and 3 of x, sign-extended to the two halfwords (SXTB16 with ROR #8, which
+/// GCC does not form from __sxtb16(__ror(x, 8))).
+static inline uint32_t nn_sxtb16_ror8(uint32_t x) {
+    uint32_t r;
+    __asm__ ("sxtb16 %0, %1, ror #8" : "=r" (r) : "r" (x));
+    return r;
+}
+
+/// a + bytes 0 and 2 of x sign-extended, per halfword.
+static inline uint32_t nn_sxtab16(uint32_t a, uint32_t x) {
+    return __sxtab16(a, x);
+}
+
+/// a + bytes 1 and 3 of x sign-extended, per halfword.
+static inline uint32_t nn_sxtab16_ror8(uint32_t a, uint32_t x) {
+    uint32_t r;
+    __asm__ ("sxtab16 %0, %1, %2, ror #8" : "=r" (r) : "r" (a), "r" (x));
+    return r;
+}
+
+/// acc + a.lo * b.lo + a.hi * b.hi (signed halfwords), wrapping.
+static inline int32_t nn_smlad(uint32_t a, uint32_t b, int32_t acc) {
+    return __smlad(a, b, acc);
+}
+
+#elif MICROAI_DSP_EMULATE
+
+static inline uint32_t nn_halves(int32_t lo, int32_t hi) {
+    return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16);
+}
+
+static inline uint32_t nn_sxtb16(uint32_t x) {
+    return nn_halves((int8_t)x, (int8_t)(x >> 16));
+}
+
+static inline uint32_t nn_sxtb16_ror8(uint32_t x) {
+    return nn_halves((int8_t)(x >> 8), (int8_t)(x >> 24));
+}
+
+static inline uint32_t nn_sxtab16(uint32_t a, uint32_t x) {
+    return nn_halves((int16_t)a + (int8_t)x, (int16_t)(a >> 16) + (int8_t)(x >> 16));
+}
+
+static inline uint32_t nn_sxtab16_ror8(uint32_t a, uint32_t x) {
+    return nn_halves((int16_t)a + (int8_t)(x >> 8), (int16_t)(a >> 16) + (int8_t)(x >> 24));
+}
+
+static inline int32_t nn_smlad(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t lo = (int16_t)a * (int16_t)b, hi = (int16_t)(a >> 16) * (int16_t)(b >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi);
+}
+
+#endif
+
+// ---- column pairs -------------------------------------------------------------------
+
+#if NN_DSP
+
+/// Four taps src[0..3] + offset into a column's four int16 slots (order 0, 2, 1, 3):
+/// two words.
+static inline void nn_widen4_s8(int16_t *d, const int8_t *src, int32_t offset) {
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    const uint32_t v = nn_read_u32(src);
+    const uint32_t lo = nn_sxtab16(off2, v), hi = nn_sxtab16_ror8(off2, v);
+    memcpy(d, &lo, sizeof(lo));
+    memcpy(d + 2, &hi, sizeof(hi));
+}
+
+#else
+
+static inline void nn_widen4_s8(int16_t *d, const int8_t *src, int32_t offset) {
+    d[0] = (int16_t)(src[0] + offset);
+    d[1] = (int16_t)(src[2] + offset);
+    d[2] = (int16_t)(src[1] + offset);
+    d[3] = (int16_t)(src[3] + offset);
+}
+
+#endif
+
+/// Bytes of a column pair of k taps.
+static inline size_t nn_col_bytes(int32_t k) {
+    return (size_t)((k + 3) / 4) * 8 * sizeof(int16_t);
+}
+
+/// Where tap p of column `slot` (0, 1) of a column pair is (int16 index).
+static inline int32_t nn_col_index(int32_t slot, int32_t p) {
+    const int32_t j = p & 3;
+    return 2 * (p & ~3) + 4 * slot + (((j & 1) << 1) | (j >> 1));
+}
+
+/// Taps [pos, pos + n) of column `slot`: src[i] + offset.
+static inline void nn_col_put(int16_t *col, int32_t slot, int32_t pos, const int8_t *src,
+    int32_t n, int32_t offset) {
+    for (; n > 0 && (pos & 3) != 0; n--, pos++) {
+        col[nn_col_index(slot, pos)] = (int16_t)(*src++ + offset);
+    }
+    int16_t *d = col + 2 * pos + 4 * slot;
+    for (; n >= 4; n -= 4, pos += 4, src += 4, d += 8) {
+        nn_widen4_s8(d, src, offset);
+    }
+    for (; n > 0; n--, pos++) {
+        col[nn_col_index(slot, pos)] = (int16_t)(*src++ + offset);
+    }
+}
+
+/// Taps [pos, pos + n) of column `slot` set to 0 (padding: the input zero point plus the
+/// input offset).
+static inline void nn_col_zero(int16_t *col, int32_t slot, int32_t pos, int32_t n) {
+    for (; n > 0 && (pos & 3) != 0; n--, pos++) {
+        col[nn_col_index(slot, pos)] = 0;
+    }
+    int16_t *d = col + 2 * pos + 4 * slot;
+    for (; n >= 4; n -= 4, pos += 4, d += 8) {
+        memset(d, 0, 4 * sizeof(int16_t));
+    }
+    for (; n > 0; n--, pos++) {
+        col[nn_col_index(slot, pos)] = 0;
+    }
+}
+
+// ---- dot products -------------------------------------------------------------------
+
+/// Two weights rows (w0 = w, w1 = w + d; d = 0 repeats the row) against a column pair,
+/// added to acc: acc[0] += w0.col0, acc[1] += w0.col1, acc[2] += w1.col0,
+/// acc[3] += w1.col1 (wrapping, as int32 accumulators do).
+NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
+    int32_t k, int32_t *acc);
+
+#if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+
+// Four taps of the 2x2 block: 4 loads, 4 SXTB16, 8 SMLAD for 16 MACs. All 14 free
+// registers: w, d, x, end, four accumulators, six temporaries.
+#define NN_DOT_2X2_GROUP \
+    "ldr    %[wb], [%[w], %[d]]\n\t" \
+    "ldr    %[wa], [%[w]], #4\n\t" \
+    "ldrd   %[xa], %[xb], [%[x]], #8\n\t" \
+    "sxtb16 %[wc], %[wa], ror #8\n\t" \
+    "sxtb16 %[wa], %[wa]\n\t" \
+    "sxtb16 %[wd], %[wb], ror #8\n\t" \
+    "sxtb16 %[wb], %[wb]\n\t" \
+    "smlad  %[a00], %[wa], %[xa], %[a00]\n\t" \
+    "smlad  %[a00], %[wc], %[xb], %[a00]\n\t" \
+    "smlad  %[a10], %[wb], %[xa], %[a10]\n\t" \
+    "smlad  %[a10], %[wd], %[xb], %[a10]\n\t" \
+    "ldrd   %[xa], %[xb], [%[x]], #8\n\t" \
+    "smlad  %[a01], %[wa], %[xa], %[a01]\n\t" \
+    "smlad  %[a01], %[wc], %[xb], %[a01]\n\t" \
+    "smlad  %[a11], %[wb], %[xa], %[a11]\n\t" \
+    "smlad  %[a11], %[wd], %[xb], %[a11]\n\t"
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
+    int32_t k, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const uint32_t *x = (const uint32_t *)(const void *)col;
+    int32_t groups = k >> 2;
+    uint32_t wa, wb, wc, wd, xa, xb;
+    if (groups & 1) {
+        __asm__ (
+            NN_DOT_2X2_GROUP
+            : [a00] "+r" (a00), [a01] "+r" (a01), [a10] "+r" (a10), [a11] "+r" (a11),
+            [w] "+r" (w), [x] "+r" (x), [wa] "=&r" (wa), [wb] "=&r" (wb), [wc] "=&r" (wc),
+            [wd] "=&r" (wd), [xa] "=&r" (xa), [xb] "=&r" (xb)
+            : [d] "r" (d)
+            : "memory");
+    }
+    if (groups >= 2) {
+        const int8_t *end = w + 4 * (groups & ~1);
+        __asm__ (
+            "1:\n\t"
+            NN_DOT_2X2_GROUP
+            NN_DOT_2X2_GROUP
+            "cmp    %[w], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r" (a00), [a01] "+r" (a01), [a10] "+r" (a10), [a11] "+r" (a11),
+            [w] "+r" (w), [x] "+r" (x), [wa] "=&r" (wa), [wb] "=&r" (wb), [wc] "=&r" (wc),
+            [wd] "=&r" (wd), [xa] "=&r" (xa), [xb] "=&r" (xb)
+            : [d] "r" (d), [end] "r" (end)
+            : "cc", "memory");
+    }
+    const int32_t r = k & 3;
+    const int16_t *t = (const int16_t *)(const void *)x;
+    for (int32_t i = 0; i < r; i++) {
+        const int32_t j = nn_col_index(0, i);
+        const int32_t wa0 = w[i], wb0 = w[d + i], x0 = t[j], x1 = t[4 + j];
+        a00 += wa0 * x0;
+        a01 += wa0 * x1;
+        a10 += wb0 * x0;
+        a11 += wb0 * x1;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+#elif NN_DSP
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
+    int32_t k, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int16_t *x = col;
+    for (int32_t g = k >> 2; g > 0; g--, w += 4, x += 8) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
+        const uint32_t wa02 = nn_sxtb16(wa), wa13 = nn_sxtb16_ror8(wa);
+        const uint32_t wb02 = nn_sxtb16(wb), wb13 = nn_sxtb16_ror8(wb);
+        uint32_t xa = nn_read_u32(x), xb = nn_read_u32(x + 2);
+        a00 = nn_smlad(wa02, xa, a00);
+        a00 = nn_smlad(wa13, xb, a00);
+        a10 = nn_smlad(wb02, xa, a10);
+        a10 = nn_smlad(wb13, xb, a10);
+        xa = nn_read_u32(x + 4);
+        xb = nn_read_u32(x + 6);
+        a01 = nn_smlad(wa02, xa, a01);
+        a01 = nn_smlad(wa13, xb, a01);
+        a11 = nn_smlad(wb02, xa, a11);
+        a11 = nn_smlad(wb13, xb, a11);
+    }
+    const int32_t r = k & 3;
+    for (int32_t i = 0; i < r; i++) {
+        const int32_t j = nn_col_index(0, i);
+        const int32_t wa0 = w[i], wb0 = w[d + i], x0 = x[j], x1 = x[4 + j];
+        a00 += wa0 * x0;
+        a01 += wa0 * x1;
+        a10 += wb0 * x0;
+        a11 += wb0 * x1;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+#else
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
+    int32_t k, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int8_t *v = w + d;
+    const int16_t *x = col;
+    for (int32_t g = k >> 2; g > 0; g--, w += 4, v += 4, x += 8) {
+        // Tap order in x: 0, 2, 1, 3 (see the column pair layout).
+        int32_t wa = w[0], wb = v[0], xa = x[0], xb = x[4];
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
+        wa = w[2], wb = v[2], xa = x[1], xb = x[5];
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
+        wa = w[1], wb = v[1], xa = x[2], xb = x[6];
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
+        wa = w[3], wb = v[3], xa = x[3], xb = x[7];
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
+    }
+    const int32_t r = k & 3;
+    for (int32_t i = 0; i < r; i++) {
+        const int32_t j = nn_col_index(0, i);
+        const int32_t wa = w[i], wb = v[i], xa = x[j], xb = x[4 + j];
         a00 += wa * xa;
         a01 += wa * xb;
         a10 += wb * xa;
@@ -25,5 +347,130 @@ static inline void nn_dot_2x2_s8(const int8_t *w0, const int8_t *w1, const int8_
     acc[2] = a10;
     acc[3] = a11;
 }
+
+#endif
+
+// ---- fully connected ------------------------------------------------------------------
+
+/// One input row x (n int8, + offset) against two weights rows w0 = w, w1 = w + d,
+/// added to acc: acc[0] += w0.(x + offset), acc[1] += w1.(x + offset).
+NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_t *w,
+    int32_t d, int32_t n, int32_t *acc);
+
+/// Two input rows (x0 = x, x1 = x + dx; n int8 each, + offset) against two weights rows
+/// (w0 = w, w1 = w + d), added to acc: acc[0] += w0.x0, acc[1] += w0.x1,
+/// acc[2] += w1.x0, acc[3] += w1.x1.
+NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
+    const int8_t *w, int32_t d, int32_t n, int32_t *acc);
+
+#if NN_DSP
+
+// Four k per pass: the input widened with the offset by SXTAB16 (its pairs line up
+// with SXTB16's of the weights), 3 loads, 2 SXTAB16, 4 SXTB16, 4 SMLAD for 8 MACs.
+NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_t *w,
+    int32_t d, int32_t n, int32_t *acc) {
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    int32_t a0 = acc[0], a1 = acc[1];
+    for (int32_t g = n >> 2; g > 0; g--, x += 4, w += 4) {
+        const uint32_t xv = nn_read_u32(x);
+        const uint32_t x02 = nn_sxtab16(off2, xv), x13 = nn_sxtab16_ror8(off2, xv);
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
+        a0 = nn_smlad(nn_sxtb16(wa), x02, a0);
+        a0 = nn_smlad(nn_sxtb16_ror8(wa), x13, a0);
+        a1 = nn_smlad(nn_sxtb16(wb), x02, a1);
+        a1 = nn_smlad(nn_sxtb16_ror8(wb), x13, a1);
+    }
+    for (n &= 3; n > 0; n--, x++, w++) {
+        const int32_t xi = *x + offset;
+        a0 += xi * w[0];
+        a1 += xi * w[d];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+// Four k per pass: 4 loads, 4 SXTAB16, 4 SXTB16, 8 SMLAD for 16 MACs.
+NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
+    const int8_t *w, int32_t d, int32_t n, int32_t *acc) {
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (int32_t g = n >> 2; g > 0; g--, x += 4, w += 4) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
+        const uint32_t wa02 = nn_sxtb16(wa), wa13 = nn_sxtb16_ror8(wa);
+        const uint32_t wb02 = nn_sxtb16(wb), wb13 = nn_sxtb16_ror8(wb);
+        uint32_t xv = nn_read_u32(x);
+        uint32_t x02 = nn_sxtab16(off2, xv), x13 = nn_sxtab16_ror8(off2, xv);
+        a00 = nn_smlad(wa02, x02, a00);
+        a00 = nn_smlad(wa13, x13, a00);
+        a10 = nn_smlad(wb02, x02, a10);
+        a10 = nn_smlad(wb13, x13, a10);
+        xv = nn_read_u32(x + dx);
+        x02 = nn_sxtab16(off2, xv);
+        x13 = nn_sxtab16_ror8(off2, xv);
+        a01 = nn_smlad(wa02, x02, a01);
+        a01 = nn_smlad(wa13, x13, a01);
+        a11 = nn_smlad(wb02, x02, a11);
+        a11 = nn_smlad(wb13, x13, a11);
+    }
+    for (n &= 3; n > 0; n--, x++, w++) {
+        const int32_t xa = x[0] + offset, xb = x[dx] + offset;
+        a00 += xa * w[0];
+        a01 += xb * w[0];
+        a10 += xa * w[d];
+        a11 += xb * w[d];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+#else
+
+NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_t *w,
+    int32_t d, int32_t n, int32_t *acc) {
+    const int8_t *v = w + d;
+    int32_t a0 = acc[0], a1 = acc[1];
+    for (int32_t g = n >> 2; g > 0; g--, x += 4, w += 4, v += 4) {
+        int32_t xi = x[0] + offset;
+        a0 += xi * w[0];
+        a1 += xi * v[0];
+        xi = x[1] + offset;
+        a0 += xi * w[1];
+        a1 += xi * v[1];
+        xi = x[2] + offset;
+        a0 += xi * w[2];
+        a1 += xi * v[2];
+        xi = x[3] + offset;
+        a0 += xi * w[3];
+        a1 += xi * v[3];
+    }
+    for (n &= 3; n > 0; n--) {
+        const int32_t xi = *x++ + offset;
+        a0 += xi * *w++;
+        a1 += xi * *v++;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
+    const int8_t *w, int32_t d, int32_t n, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (; n > 0; n--, x++, w++) {
+        const int32_t xa = x[0] + offset, xb = x[dx] + offset, wa = w[0], wb = w[d];
+        a00 += xa * wa;
+        a01 += xb * wa;
+        a10 += xa * wb;
+        a11 += xb * wb;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+#endif
 
 #endif // MICROAI_NN_DOT_H

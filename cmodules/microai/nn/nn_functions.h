@@ -18,8 +18,10 @@
 
 #include "nn_types.h"
 #include "nn_fixedpoint.h"
+#include "nn_requantize.h"
 
 // ---- requantization -----------------------------------------------------------------
+// Defined static inline in nn_requantize.h; declared again here for the host's cffi.
 
 /// TFLite MultiplyByQuantizedMultiplier(acc, multiplier, shift): the one place int32
 /// accumulators are rescaled. multiplier is Q31 in [2^30, 2^31) (or 0); shift in [-31, 30].
@@ -27,6 +29,13 @@ int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 /// TFLite's single-rounding MultiplyByQuantizedMultiplier: (acc * multiplier) rounded
 /// once at 2^(31 - shift). LiteRT's reference FULLY_CONNECTED rescales this way.
 int32_t nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift);
+
+/// nn_requantize() for shift <= -1 in one 64-bit multiply-accumulate and a shift, as the
+/// convolutions' output tails do it: k_lo, k_hi = nn_requantize_k(-shift) (low and high
+/// words), hi_shift = -shift - 1.
+int32_t nn_requantize_hi(int32_t acc, int32_t multiplier, uint32_t k_lo, int32_t k_hi,
+    int32_t hi_shift);
+uint64_t nn_requantize_k(int32_t right);
 
 /// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT (gemmlowp), exposed for
 /// kernels and tests.
@@ -56,7 +65,9 @@ size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in
 nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, int8_t *out);
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
 
 /// DEPTHWISE_CONV_2D wrapper: nn_dw_conv_3x3_s8 for 3x3 / multiplier 1 / dilation 1,
 /// else nn_dw_conv_s8. f_dims is {1, kh, kw, out_ch}; out_ch = in_ch * depth_multiplier.

@@ -48,7 +48,8 @@
 // scratch(ctx) is the arena bytes it needs; eval(ctx) runs it. Within an op, rows are
 // in the host's order of preference (the first that supports the op wins).
 #define MAI_KERNEL_TABLE(X) \
-    X(CONV_PW_S8, CONV, pointwise, mai_supports_conv_pw_s8, mai_scratch_none, mai_eval_conv_pw_s8) \
+    X(CONV_PW_S8, CONV, pointwise, mai_supports_conv_pw_s8, mai_scratch_conv_pw_s8, \
+    mai_eval_conv_pw_s8) \
     X(CONV_IM2COL_S8, CONV, im2col, mai_supports_conv_s8, mai_scratch_conv_im2col_s8, \
     mai_eval_conv_im2col_s8) \
     X(DW_CONV_3X3_S8, DWCONV, 3x3, mai_supports_dw_conv_3x3_s8, mai_scratch_none, \

@@ -1,37 +1,30 @@
-// CONV_2D, any shape: im2col two output pixels at a time into the scratch buffer, then
-// a GEMM over all output channels, two channels x two pixels per pass.
+// CONV_2D, any shape: im2col two output pixels at a time into a column pair (nn_dot.h:
+// int16, input offset added, padding taps 0), then a GEMM over all output channels,
+// two channels x two pixels per pass, requantized as it goes (nn_conv_gemm.h).
 //
-// The input offset is folded out of the inner loop: padding taps are filled with the
-// input zero point (= -input_offset), so for every output channel
-//   sum_k w[k] * (x[k] + input_offset) = sum_k w[k] * x[k] + input_offset * sum_k w[k]
-// and bias[oc] + input_offset * sum_k w[oc][k] is computed once per call, into scratch.
+// A column is copied by runs, not tap by tap: each kernel row's in-bounds taps are one
+// contiguous run of the input row (dilation 1), the taps over the padding one run of
+// zeros on each side. With in_ch a multiple of 4 the runs are widened straight into
+// the column pair; else they are copied into an int8 column first (memcpy, memset with
+// the zero point), which is then widened in groups of four.
 //
-// Scratch (4-byte aligned): int32 corrected bias[out_ch], then two int8 columns of
-// kh * kw * in_ch bytes, each rounded up to 4.
+// Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels'
+// constants, one column pair of k = kh * kw * in_ch taps, ...), then for in_ch not a
+// multiple of 4 an int8 staging column of k bytes (rounded up to 4).
 #include <string.h>
 
-#include "nn_dot.h"
-#include "nn_functions.h"
+#include "nn_conv_gemm.h"
 
-// acc + bias (wrapping like the reference's int32 accumulator), requantized and clamped.
-static inline int8_t nn_conv_out(int32_t acc, int32_t bias, const nn_quant *q, int32_t oc,
-    const nn_conv_params *p) {
-    int32_t i = q->per_channel ? oc : 0;
-    acc = (int32_t)((uint32_t)acc + (uint32_t)bias);
-    int32_t v = nn_add_wrap(nn_requantize(acc, q->multiplier[i], q->shift[i]), p->output_offset);
-    v = v < p->act.min ? p->act.min : v;
-    v = v > p->act.max ? p->act.max : v;
-    return (int8_t)v;
-}
-
-static size_t nn_im2col_bias_bytes(int32_t out_ch) {
-    return (size_t)out_ch * sizeof(int32_t);
+// The int8 staging column, when in_ch is not a multiple of 4.
+static size_t nn_im2col_stage_bytes(const nn_dims *f_dims) {
+    const size_t k = (size_t)f_dims->h * f_dims->w * f_dims->c;
+    return f_dims->c % 4 != 0 ? (k + 3) & ~(size_t)3 : 0;
 }
 
 size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    size_t k = (size_t)f_dims->h * (size_t)f_dims->w * (size_t)f_dims->c;
-    return nn_im2col_bias_bytes(f_dims->n) + 2 * ((k + 3) & ~(size_t)3);
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c)
+           + nn_im2col_stage_bytes(f_dims);
 }
 
 static inline void nn_next_pixel(const nn_dims *out_dims, int32_t *b, int32_t *oy,
@@ -45,31 +38,125 @@ static inline void nn_next_pixel(const nn_dims *out_dims, int32_t *b, int32_t *o
     }
 }
 
-// The column of output pixel (b, oy, ox): kh x kw taps of in_ch bytes each.
-static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
+// First tap index t in [0, kw] with start + t * step >= limit (step >= 1).
+static inline int32_t nn_first_tap(int32_t start, int32_t step, int32_t limit, int32_t kw) {
+    if (start >= limit) {
+        return 0;
+    }
+    int32_t t = (limit - start + step - 1) / step;
+    return t < kw ? t : kw;
+}
+
+// The taps [x0, x1) of every kernel row of output column ox that are inside the
+// input's width.
+static inline void nn_im2col_span(const nn_conv_params *p, const nn_dims *in_dims,
+    int32_t kw, int32_t ox, int32_t *ix0, int32_t *x0, int32_t *x1) {
+    const int32_t dw = p->dilation_w;
+    *ix0 = ox * p->stride_w - p->pad_w;
+    *x0 = nn_first_tap(*ix0, dw, 0, kw);
+    *x1 = *x0 + nn_first_tap(*ix0 + *x0 * dw, dw, in_dims->w, kw - *x0);
+}
+
+// Column `slot` of col: the kh x kw taps of in_ch bytes of output pixel (b, oy, ox),
+// widened straight from the input. Every run starts and ends at a multiple of four
+// taps when in_ch is (the caller's condition), so only whole groups are written.
+static void nn_im2col_widen(const nn_conv_params *p, const nn_dims *in_dims,
     const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
-    int8_t *col) {
-    const int32_t ch = in_dims->c;
-    const int8_t pad_value = (int8_t)(-p->input_offset);
+    int16_t *col, int32_t slot) {
+    const int32_t ch = in_dims->c, kw = f_dims->w;
+    const int32_t row_taps = kw * ch;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
-    const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    for (int32_t ky = 0; ky < f_dims->h; ky++) {
-        int32_t iy = iy0 + ky * p->dilation_h;
-        if (iy < 0 || iy >= in_dims->h) {
-            memset(col, pad_value, (size_t)(f_dims->w * ch));
-            col += f_dims->w * ch;
+    const int32_t dw = p->dilation_w, off = p->input_offset;
+    int32_t ix0, x0, x1;
+    nn_im2col_span(p, in_dims, kw, ox, &ix0, &x0, &x1);
+    int32_t pos = 0;
+    for (int32_t ky = 0; ky < f_dims->h; ky++, pos += row_taps) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        if (iy < 0 || iy >= in_dims->h || x1 == x0) {
+            nn_col_zero(col, slot, pos, row_taps);
             continue;
         }
         const int8_t *row = in + ((size_t)b * in_dims->h + iy) * in_dims->w * ch;
-        for (int32_t kx = 0; kx < f_dims->w; kx++) {
-            int32_t ix = ix0 + kx * p->dilation_w;
-            if (ix < 0 || ix >= in_dims->w) {
-                memset(col, pad_value, (size_t)ch);
-            } else {
-                memcpy(col, row + (size_t)ix * ch, (size_t)ch);
-            }
-            col += ch;
+        if (x0 > 0) {
+            nn_col_zero(col, slot, pos, x0 * ch);
         }
+        if (dw == 1) {
+            nn_col_put(col, slot, pos + x0 * ch, row + (size_t)(ix0 + x0) * ch,
+                (x1 - x0) * ch, off);
+        } else {
+            for (int32_t kx = x0; kx < x1; kx++) {
+                nn_col_put(col, slot, pos + kx * ch, row + (size_t)(ix0 + kx * dw) * ch,
+                    ch, off);
+            }
+        }
+        if (x1 < kw) {
+            nn_col_zero(col, slot, pos + x1 * ch, (kw - x1) * ch);
+        }
+    }
+}
+
+// The same column as int8 in stage (k bytes, padding taps = the input zero point) by
+// memcpy and memset runs, then widened as a whole: for in_ch not a multiple of 4.
+static void nn_im2col_stage(const nn_conv_params *p, const nn_dims *in_dims,
+    const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
+    int16_t *col, int32_t slot, int8_t *stage) {
+    const int32_t ch = in_dims->c, kw = f_dims->w;
+    const int32_t k = f_dims->h * kw * ch, row_taps = kw * ch;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const int32_t dw = p->dilation_w;
+    const int zero = -p->input_offset;
+    int32_t ix0, x0, x1;
+    nn_im2col_span(p, in_dims, kw, ox, &ix0, &x0, &x1);
+    int8_t *s = stage;
+    for (int32_t ky = 0; ky < f_dims->h; ky++, s += row_taps) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        if (iy < 0 || iy >= in_dims->h || x1 == x0) {
+            memset(s, zero, (size_t)row_taps);
+            continue;
+        }
+        const int8_t *row = in + ((size_t)b * in_dims->h + iy) * in_dims->w * ch;
+        memset(s, zero, (size_t)(x0 * ch));
+        if (dw == 1) {
+            memcpy(s + x0 * ch, row + (size_t)(ix0 + x0) * ch, (size_t)((x1 - x0) * ch));
+        } else {
+            for (int32_t kx = x0; kx < x1; kx++) {
+                memcpy(s + kx * ch, row + (size_t)(ix0 + kx * dw) * ch, (size_t)ch);
+            }
+        }
+        memset(s + x1 * ch, zero, (size_t)((kw - x1) * ch));
+    }
+    nn_col_put(col, slot, 0, stage, k, p->input_offset);
+}
+
+static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
+    const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
+    int16_t *col, int32_t slot, int8_t *stage) {
+    if (stage == NULL) {
+        nn_im2col_widen(p, in_dims, in, f_dims, b, oy, ox, col, slot);
+    } else {
+        nn_im2col_stage(p, in_dims, in, f_dims, b, oy, ox, col, slot, stage);
+    }
+}
+
+static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
+    const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const int8_t *filter,
+    const nn_dims *out_dims, int8_t *out, int16_t *col, int8_t *stage, int flags) {
+    const int32_t out_ch = out_dims->c;
+    const int32_t k = f_dims->h * f_dims->w * f_dims->c;
+    int32_t pix = out_dims->n * out_dims->h * out_dims->w;
+    int32_t b = 0, oy = 0, ox = 0; // coordinates of the next pixel to im2col
+    for (; pix >= 2; pix -= 2) {
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
+        nn_next_pixel(out_dims, &b, &oy, &ox);
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
+        nn_next_pixel(out_dims, &b, &oy, &ox);
+        nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out + out_ch, flags);
+        out += 2 * out_ch;
+    }
+    if (pix) {
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
+        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
+        nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out, flags);
     }
 }
 
@@ -77,9 +164,7 @@ nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
     const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
-    const int32_t out_ch = out_dims->c;
-    const int32_t k = f_dims->h * f_dims->w * f_dims->c;
-    if (f_dims->c != in_dims->c || f_dims->n != out_ch || in_dims->n != out_dims->n
+    if (f_dims->c != in_dims->c || f_dims->n != out_dims->c || in_dims->n != out_dims->n
         || p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1) {
         return NN_ERR_ARG;
     }
@@ -87,49 +172,12 @@ nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
         || scratch_size < nn_conv_im2col_s8_scratch_size(p, in_dims, f_dims, out_dims)) {
         return NN_ERR_SCRATCH;
     }
-    int32_t *bias_eff = (int32_t *)scratch;
-    int8_t *col0 = (int8_t *)scratch + nn_im2col_bias_bytes(out_ch);
-    int8_t *col1 = col0 + ((k + 3) & ~3);
-
-    // bias + input_offset * sum(w), wrapping like the reference's int32 accumulator.
-    for (int32_t oc = 0; oc < out_ch; oc++) {
-        const int8_t *w = filter + (size_t)oc * k;
-        int32_t sum = 0;
-        for (int32_t i = 0; i < k; i++) {
-            sum += w[i];
-        }
-        uint32_t acc = (uint32_t)(bias != NULL ? bias[oc] : 0);
-        bias_eff[oc] = (int32_t)(acc + (uint32_t)sum * (uint32_t)p->input_offset);
-    }
-
-    const int32_t pixels = out_dims->n * out_dims->h * out_dims->w;
-    int32_t b = 0, oy = 0, ox = 0; // coordinates of the next pixel to im2col
-    for (int32_t pix = 0; pix < pixels; pix += 2) {
-        const int two = pix + 1 < pixels;
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col0);
-        nn_next_pixel(out_dims, &b, &oy, &ox);
-        if (two) {
-            nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col1);
-            nn_next_pixel(out_dims, &b, &oy, &ox);
-        }
-        const int8_t *x1 = two ? col1 : col0;
-        int8_t *out0 = out + (size_t)pix * out_ch;
-        int8_t *out1 = out0 + out_ch;
-        for (int32_t oc = 0; oc < out_ch; oc += 2) {
-            const int32_t oc1 = oc + 1 < out_ch ? oc + 1 : oc;
-            int32_t acc[4];
-            nn_dot_2x2_s8(filter + (size_t)oc * k, filter + (size_t)oc1 * k, col0, x1, k, acc);
-            out0[oc] = nn_conv_out(acc[0], bias_eff[oc], q, oc, p);
-            if (two) {
-                out1[oc] = nn_conv_out(acc[1], bias_eff[oc], q, oc, p);
-            }
-            if (oc1 != oc) {
-                out0[oc1] = nn_conv_out(acc[2], bias_eff[oc1], q, oc1, p);
-                if (two) {
-                    out1[oc1] = nn_conv_out(acc[3], bias_eff[oc1], q, oc1, p);
-                }
-            }
-        }
-    }
+    const int32_t k = f_dims->h * f_dims->w * f_dims->c;
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, k, out_dims->c, scratch);
+    const nn_conv_chan *chan = scratch;
+    int16_t *col = nn_conv_gemm_col(scratch, out_dims->c);
+    int8_t *stage = nn_im2col_stage_bytes(f_dims)
+        ? (int8_t *)scratch + nn_conv_gemm_scratch(out_dims->c, k) : NULL;
+    nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, stage, flags);
     return NN_OK;
 }

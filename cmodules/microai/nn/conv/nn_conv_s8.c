@@ -22,7 +22,7 @@ nn_kernel nn_conv_s8_kernel(const nn_conv_params *p, const nn_dims *in_dims,
 size_t nn_conv_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
     if (nn_conv_is_pointwise(p, in_dims, f_dims, out_dims)) {
-        return 0;
+        return nn_conv_pw_s8_scratch_size(p, in_dims, f_dims, out_dims);
     }
     return nn_conv_im2col_s8_scratch_size(p, in_dims, f_dims, out_dims);
 }
@@ -32,7 +32,8 @@ nn_status nn_conv_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
     const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
     if (nn_conv_is_pointwise(p, in_dims, f_dims, out_dims)) {
-        return nn_conv_pw_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+        return nn_conv_pw_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out,
+            scratch, scratch_size);
     }
     return nn_conv_im2col_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out,
         scratch, scratch_size);

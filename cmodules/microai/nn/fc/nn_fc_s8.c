@@ -1,38 +1,22 @@
-// FULLY_CONNECTED: one GEMV per batch row, two output units per pass.
+// FULLY_CONNECTED: two output units x two batch rows per pass (one row for a last odd
+// row, as for the usual single batch), nn_dot.h: SXTAB16 + SMLAD on Cortex-M4/M7, the
+// input offset added as the input is widened.
 //
 // The weights offset (0 for symmetric weights) is folded out of the inner loop:
 //   sum_i (x[i] + in_off) * (w[i] + f_off) = sum_i (x[i] + in_off) * w[i]
 //                                            + f_off * sum_i (x[i] + in_off)
 // with the second sum computed once per batch row.
+#include "nn_dot.h"
 #include "nn_functions.h"
 
-// Two output units against one input row: the one place for a DSP inner loop.
-static inline void nn_fc_dot_1x2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1,
-    int32_t n, int32_t input_offset, int32_t *acc0, int32_t *acc1) {
-    int32_t a0 = 0, a1 = 0;
-    for (int32_t i = 0; i < n; i++) {
-        int32_t xi = x[i] + input_offset;
-        a0 += xi * w0[i];
-        a1 += xi * w1[i];
-    }
-    *acc0 = a0;
-    *acc1 = a1;
-}
-
-static inline int8_t nn_fc_out(int32_t acc, int32_t extra, const nn_fc_params *p,
-    const nn_quant *q, const int32_t *bias, int32_t o) {
-    uint32_t a = (uint32_t)acc + (uint32_t)extra;
-    if (bias != NULL) {
-        a += (uint32_t)bias[o];
-    }
-    const int32_t i = q->per_channel ? o : 0;
-    int32_t v = q->rounding == NN_ROUNDING_SINGLE
-        ? nn_requantize_single((int32_t)a, q->multiplier[i], q->shift[i])
-        : nn_requantize((int32_t)a, q->multiplier[i], q->shift[i]);
-    v = nn_add_wrap(v, p->output_offset);
-    v = v < p->act.min ? p->act.min : v;
-    v = v > p->act.max ? p->act.max : v;
-    return (int8_t)v;
+// An accumulator (bias and weights offset included), requantized with the op's
+// rounding, offset, clamped.
+NN_ALWAYS_INLINE int8_t nn_fc_out(int32_t a, int32_t mult, int32_t shift, int single,
+    int32_t off, int32_t lo, int32_t hi) {
+    int32_t v = single ? nn_requantize_single(a, mult, shift) : nn_requantize(a, mult, shift);
+    v = (int32_t)((uint32_t)v + (uint32_t)off);
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
 }
 
 nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
@@ -41,24 +25,53 @@ nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
     if (batches < 0 || in_depth < 1 || out_depth < 1) {
         return NN_ERR_ARG;
     }
-    for (int32_t b = 0; b < batches; b++) {
-        const int8_t *x = in + (size_t)b * in_depth;
-        int32_t extra = 0; // f_off * sum(x + in_off)
+    const int32_t in_off = p->input_offset, off = p->output_offset;
+    const int32_t lo = p->act.min, hi = p->act.max;
+    const int single = q->rounding == NN_ROUNDING_SINGLE;
+    const int32_t qstep = q->per_channel ? 1 : 0;
+    // Two batch rows at a time (2 units x 2 rows per block), then a last odd row (2 units
+    // x 1 row).
+    for (int32_t b = 0; b < batches; b += 2) {
+        const int rows = b + 1 < batches ? 2 : 1;
+        const int8_t *x0 = in + (size_t)b * in_depth;
+        uint32_t extra[2] = { 0, 0 }; // f_off * sum(x + in_off) per row, wrapping
         if (p->filter_offset != 0) {
-            int32_t sum = 0;
-            for (int32_t i = 0; i < in_depth; i++) {
-                sum += x[i] + p->input_offset;
+            for (int r = 0; r < rows; r++) {
+                uint32_t sum = 0;
+                for (int32_t i = 0; i < in_depth; i++) {
+                    sum += (uint32_t)(x0[r * in_depth + i] + in_off);
+                }
+                extra[r] = sum * (uint32_t)p->filter_offset;
             }
-            extra = (int32_t)((uint32_t)sum * (uint32_t)p->filter_offset);
         }
-        int8_t *o = out + (size_t)b * out_depth;
-        for (int32_t u = 0; u < out_depth; u += 2) {
-            const int32_t u1 = u + 1 < out_depth ? u + 1 : u;
-            int32_t acc0, acc1;
-            nn_fc_dot_1x2_s8(x, weights + (size_t)u * in_depth, weights + (size_t)u1 * in_depth,
-                in_depth, p->input_offset, &acc0, &acc1);
-            o[u] = nn_fc_out(acc0, extra, p, q, bias, u);
-            o[u1] = nn_fc_out(acc1, extra, p, q, bias, u1);
+        int8_t *o0 = out + (size_t)b * out_depth, *o1 = o0 + out_depth;
+        const int8_t *w = weights;
+        const int32_t *m = q->multiplier, *s = q->shift;
+        for (int32_t u = 0; u < out_depth; u += 2, w += 2 * in_depth, m += 2 * qstep,
+             s += 2 * qstep) {
+            const int two = u + 1 < out_depth;
+            const uint32_t b0 = (uint32_t)(bias != NULL ? bias[u] : 0);
+            const uint32_t b1 = (uint32_t)(bias != NULL && two ? bias[u + 1] : 0);
+            const int32_t d = two ? in_depth : 0;
+            if (rows == 2) {
+                // The accumulators start at bias + extra (wrapping like int32).
+                int32_t acc[4] = { (int32_t)(b0 + extra[0]), (int32_t)(b0 + extra[1]),
+                                   (int32_t)(b1 + extra[0]), (int32_t)(b1 + extra[1]) };
+                nn_dot_2x2_s8(x0, in_depth, in_off, w, d, in_depth, acc);
+                o0[u] = nn_fc_out(acc[0], m[0], s[0], single, off, lo, hi);
+                o1[u] = nn_fc_out(acc[1], m[0], s[0], single, off, lo, hi);
+                if (two) {
+                    o0[u + 1] = nn_fc_out(acc[2], m[qstep], s[qstep], single, off, lo, hi);
+                    o1[u + 1] = nn_fc_out(acc[3], m[qstep], s[qstep], single, off, lo, hi);
+                }
+            } else {
+                int32_t acc[2] = { (int32_t)(b0 + extra[0]), (int32_t)(b1 + extra[0]) };
+                nn_dot_1x2_s8(x0, in_off, w, d, in_depth, acc);
+                o0[u] = nn_fc_out(acc[0], m[0], s[0], single, off, lo, hi);
+                if (two) {
+                    o0[u + 1] = nn_fc_out(acc[1], m[qstep], s[qstep], single, off, lo, hi);
+                }
+            }
         }
     }
     return NN_OK;

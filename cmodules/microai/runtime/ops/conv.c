@@ -163,11 +163,16 @@ nn_status mai_eval_conv_im2col_s8(const mai_op_ctx *ctx) {
         ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
+uint32_t mai_scratch_conv_pw_s8(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_pw_s8_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
 nn_status mai_eval_conv_pw_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     return nn_conv_pw_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
         &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
-        ctx->out[0].data);
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
 // ---- DWCONV -------------------------------------------------------------------------

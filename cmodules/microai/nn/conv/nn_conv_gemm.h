@@ -1,0 +1,62 @@
+// microai nn: the GEMM step the convolutions (nn_conv_pw_s8, nn_conv_im2col_s8) share:
+// a column pair (two output pixels, nn_dot.h's layout, input offset already added)
+// against every output channel, two channels at a time, requantized as it goes
+// (nn_conv_gemm_s8.c).
+//
+// Scratch of a kernel that uses it (4-byte aligned), nn_conv_gemm_scratch(): the output
+// channels' constants (nn_conv_chan[out_ch]), one column pair (nn_dot.h), and when k is
+// not a multiple of 4 the last weights row padded with zeros to whole words (read in
+// words, the real row would be read past the weights' end).
+#ifndef MICROAI_NN_CONV_GEMM_H
+#define MICROAI_NN_CONV_GEMM_H
+
+#include <stddef.h>
+
+#include "nn_dot.h"
+#include "nn_functions.h"
+
+/// One output channel's constants, prepared once per call so that the output tail of
+/// the 2x2 block only loads them.
+typedef struct {
+    int32_t bias;     ///< 0 without a bias
+    int32_t mult;     ///< Q31 multiplier
+    uint32_t k_lo;    ///< nn_requantize_k(-shift), when shift <= -1 (8-byte offset: LDRD)
+    int32_t k_hi;
+    int32_t hi_shift; ///< max(-shift, 0) - 1 (nn_requantize_hi())
+    int32_t left;     ///< max(shift, 0)
+} nn_conv_chan;
+
+// nn_conv_gemm_s8.c's assembly reads mult at 4, k_lo and k_hi at 8, hi_shift at 16.
+typedef char nn_conv_chan_layout_ok[(offsetof(nn_conv_chan, mult) == 4
+    && offsetof(nn_conv_chan, k_lo) == 8 && offsetof(nn_conv_chan, k_hi) == 12
+    && offsetof(nn_conv_chan, hi_shift) == 16) ? 1 : -1];
+
+/// Flags for nn_conv_gemm_pair_s8().
+enum {
+    NN_CONV_GEMM_FULL = 1, ///< the activation clamps to [-128, 127] only (one SSAT)
+    NN_CONV_GEMM_HI = 2,   ///< every channel's shift <= -1 (nn_requantize_hi())
+};
+
+static inline size_t nn_conv_gemm_scratch(int32_t out_ch, int32_t k) {
+    return (size_t)out_ch * sizeof(nn_conv_chan) + nn_col_bytes(k)
+           + (k % 4 != 0 ? (size_t)(k + 3) & ~(size_t)3 : 0);
+}
+
+/// The column pair in scratch as nn_conv_gemm_init_s8() leaves it.
+static inline int16_t *nn_conv_gemm_col(void *scratch, int32_t out_ch) {
+    return (int16_t *)((nn_conv_chan *)scratch + out_ch);
+}
+
+/// Prepares scratch (nn_conv_gemm_scratch(out_ch, k) bytes, 4-byte aligned) for the
+/// weights [out_ch][k]: the channels' constants, a zeroed column pair, the padded last
+/// row. Returns the NN_CONV_GEMM_* flags for p, q.
+int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int8_t *filter,
+    const int32_t *bias, int32_t k, int32_t out_ch, void *scratch);
+
+/// out0[oc] and out1[oc] for every output channel oc, from the column pair col (k taps)
+/// and the weights [out_ch][k]. out1 may equal out0 when col's two columns are the same.
+void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
+    const int8_t *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
+    int8_t *out1, int flags);
+
+#endif // MICROAI_NN_CONV_GEMM_H
