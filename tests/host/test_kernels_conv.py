@@ -293,7 +293,13 @@ def _c_run(
         scratch = np.zeros(low.scratch // 4 + 1, np.int32)  # 4-byte aligned
         fn = wrapper or {"CONV": "nn_conv_s8", "DWCONV": "nn_dw_conv_wrapper_s8"}[low.type]
         args = [params, q, dims[0], xin, dims[1], wp, bp, dims[2], yp]
-        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8"):
+        if fn in (
+            "nn_conv_s8",
+            "nn_dw_conv_wrapper_s8",
+            "nn_conv_im2col_s8",
+            "nn_dw_conv_3x3_s8",
+            "nn_dw_conv_s8",
+        ):
             args += [_ptr(ffi, "void *", scratch), low.scratch]
         st = getattr(lib, fn)(*args)
     assert st == lib.NN_OK
