@@ -290,8 +290,11 @@ def _c_run(
             ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
             for s in (x.shape, w.shape, y.shape)
         ]
-        scratch = np.zeros(low.scratch // 4 + 1, np.int32)  # 4-byte aligned
         fn = wrapper or {"CONV": "nn_conv_s8", "DWCONV": "nn_dw_conv_wrapper_s8"}[low.type]
+        size = low.scratch
+        if wrapper and hasattr(lib, fn + "_scratch_size"):  # a kernel's own need
+            size = getattr(lib, fn + "_scratch_size")(params, *dims)
+        scratch = np.zeros(size // 4 + 1, np.int32)  # 4-byte aligned
         args = [params, q, dims[0], xin, dims[1], wp, bp, dims[2], yp]
         if fn in (
             "nn_conv_s8",
@@ -300,7 +303,7 @@ def _c_run(
             "nn_dw_conv_3x3_s8",
             "nn_dw_conv_s8",
         ):
-            args += [_ptr(ffi, "void *", scratch), low.scratch]
+            args += [_ptr(ffi, "void *", scratch), size]
         st = getattr(lib, fn)(*args)
     assert st == lib.NN_OK
     return y

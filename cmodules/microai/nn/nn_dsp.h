@@ -64,6 +64,29 @@ static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     return r;
 }
 
+/// x saturated to int8 (SSAT #8).
+static inline int32_t nn_ssat8(int32_t x) {
+    int32_t r;
+    __asm__ volatile ("ssat %0, #8, %1" : "=r" (r) : "r" (x));
+    return r;
+}
+
+/// Bytewise signed max of four int8 lanes (SSUB8 sets the GE flags SEL reads).
+static inline uint32_t nn_smax8(uint32_t x, uint32_t y) {
+    uint32_t r, t;
+    __asm__ volatile ("ssub8 %1, %2, %3\n\tsel %0, %2, %3"
+        : "=r" (r), "=&r" (t) : "r" (x), "r" (y) : "cc");
+    return r;
+}
+
+/// Bytewise signed min of four int8 lanes.
+static inline uint32_t nn_smin8(uint32_t x, uint32_t y) {
+    uint32_t r, t;
+    __asm__ volatile ("ssub8 %1, %2, %3\n\tsel %0, %3, %2"
+        : "=r" (r), "=&r" (t) : "r" (x), "r" (y) : "cc");
+    return r;
+}
+
 #else // the same, in C, bit for bit
 
 static inline uint32_t nn_sxtb16(uint32_t x) {
@@ -86,6 +109,28 @@ static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
 
 static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     return nn_smlatt(x, y, nn_smlabb(x, y, acc));
+}
+
+static inline int32_t nn_ssat8(int32_t x) {
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+}
+
+static inline uint32_t nn_smax8(uint32_t x, uint32_t y) {
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        int8_t a = (int8_t)(x >> i), b = (int8_t)(y >> i);
+        r |= (uint32_t)(uint8_t)(a >= b ? a : b) << i;
+    }
+    return r;
+}
+
+static inline uint32_t nn_smin8(uint32_t x, uint32_t y) {
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        int8_t a = (int8_t)(x >> i), b = (int8_t)(y >> i);
+        r |= (uint32_t)(uint8_t)(a >= b ? b : a) << i;
+    }
+    return r;
 }
 
 #endif

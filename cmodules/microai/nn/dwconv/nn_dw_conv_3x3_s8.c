@@ -1,68 +1,189 @@
 // DEPTHWISE_CONV_2D fast path: 3x3 filter, depth multiplier 1, dilation 1, any stride
-// and padding. Every pixel takes one unrolled 9-tap loop: the filter rows are read from
-// padded input rows (nn_dw_rows.h), the input offset is folded into the bias, and four
-// channels go together (32-bit loads; SXTB16 + SMLABB/SMLATT on a DSP core), with
-// their requantization right behind the sums. A channel count that is not a multiple
-// of 4 ends with single channels.
+// and padding. Four channels go together (a "group"); every pixel of a group takes one
+// unrolled 9-tap loop, with the group's requantization right behind its sums.
+//
+// Per group, the input rows are copied into scratch padded: row[column] is the word of
+// the group's channels, the input zero point around the input and in the lanes past the
+// last channel. The group's weights sit in nine words (zeros past the last channel),
+// its requantization constants are computed once, and the input offset is folded into
+// its bias (nn_dw_rows.h tells why that is exact). Its nine taps are then words at fixed
+// offsets from three row pointers: two loads, SXTB16 into lanes (0, 2) and (1, 3),
+// SMLABB/SMLATT on a DSP core; four byte loads and four multiply-adds elsewhere.
+//
+// Scratch (nn_dw_conv_3x3_s8_scratch_size), in 32-bit words, Wp = pad_w + in_w +
+// trailing pad: tag[3], row[3][Wp]. Input row iy sits in slot (iy mod 3), where it
+// stays for the next output rows.
 #include "nn_dsp.h"
 #include "nn_dw_rows.h"
 
 #if NN_HAS_DSP
-// Channels c..c+3 of one tap (x, w at channel c) onto acc[0..3]: two 32-bit loads,
-// SXTB16 into channels (0, 2) and (1, 3), SMLABB/SMLATT.
-static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc) {
-    const uint32_t xv = nn_read_s8x4(x), wv = nn_read_s8x4(w);
+// A group's weight for one tap, prepared once: lanes (0, 2) and (1, 3) as int16 pairs.
+typedef struct {
+    uint32_t w02, w13;
+} nn_dw_w4;
+
+static inline nn_dw_w4 nn_dw_w4_make(uint32_t w) {
+    nn_dw_w4 r = {nn_sxtb16(w), nn_sxtb16_ror8(w)};
+    return r;
+}
+
+// One tap of a group: acc[lane] += x[lane] * w[lane], x a word of four int8 lanes.
+static inline void nn_dw_tap4_s8(const uint32_t *x, const nn_dw_w4 *w, int32_t *acc) {
+    const uint32_t xv = *x;
     const uint32_t x02 = nn_sxtb16(xv), x13 = nn_sxtb16_ror8(xv);
-    const uint32_t w02 = nn_sxtb16(wv), w13 = nn_sxtb16_ror8(wv);
+    const uint32_t w02 = w->w02, w13 = w->w13;
     acc[0] = nn_smlabb(x02, w02, acc[0]);
     acc[1] = nn_smlabb(x13, w13, acc[1]);
     acc[2] = nn_smlatt(x02, w02, acc[2]);
     acc[3] = nn_smlatt(x13, w13, acc[3]);
 }
+
+// Four requantized lanes (output offset added) to o: SSAT each to int8, pack, clamp
+// all four with SSUB8/SEL against lo4/hi4 (act.min/max in every byte), one store.
+static inline void nn_dw_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
+    const uint32_t p02 = ((uint32_t)nn_ssat8(v[0]) & 0xffffu) | (uint32_t)nn_ssat8(v[2]) << 16;
+    const uint32_t p13 = ((uint32_t)nn_ssat8(v[1]) & 0xffffu) | (uint32_t)nn_ssat8(v[3]) << 16;
+    uint32_t w = (p02 & 0x00ff00ffu) | (p13 & 0x00ff00ffu) << 8;
+    w = nn_smin8(nn_smax8(w, lo4), hi4);
+    memcpy(o, &w, 4);
+}
 #else
-static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc) {
-    acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(x[0] * w[0]));
-    acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(x[1] * w[1]));
-    acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(x[2] * w[2]));
-    acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(x[3] * w[3]));
+// A group's weight for one tap: its four int8 lanes.
+typedef struct {
+    int8_t w[4];
+} nn_dw_w4;
+
+static inline nn_dw_w4 nn_dw_w4_make(uint32_t w) {
+    nn_dw_w4 r;
+    memcpy(r.w, &w, 4);
+    return r;
+}
+
+static inline void nn_dw_tap4_s8(const uint32_t *x, const nn_dw_w4 *w, int32_t *acc) {
+    const int8_t *xb = (const int8_t *)x, *wb = w->w;
+    acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(xb[0] * wb[0]));
+    acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(xb[1] * wb[1]));
+    acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(xb[2] * wb[2]));
+    acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(xb[3] * wb[3]));
+}
+
+static inline void nn_dw_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
+    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
+    for (int32_t i = 0; i < 4; i++) {
+        o[i] = (int8_t)(v[i] < lo ? lo : (v[i] > hi ? hi : v[i]));
+    }
 }
 #endif
 
-// Channels c..c+3 of the 3x3 window: x0..x2 at (row ky, column 0, channel c), taps `ch`
-// apart; w at tap (0, 0), channel c; acc[] holds the folded bias on entry. Unrolled.
-static inline void nn_dw_3x3_dot4_s8(const int8_t *x0, const int8_t *x1, const int8_t *x2,
-    int32_t ch, const int8_t *w, int32_t *acc) {
-    nn_dw_tap4_s8(x0, w, acc);
-    nn_dw_tap4_s8(x0 + ch, w + ch, acc);
-    nn_dw_tap4_s8(x0 + 2 * ch, w + 2 * ch, acc);
-    nn_dw_tap4_s8(x1, w + 3 * ch, acc);
-    nn_dw_tap4_s8(x1 + ch, w + 4 * ch, acc);
-    nn_dw_tap4_s8(x1 + 2 * ch, w + 5 * ch, acc);
-    nn_dw_tap4_s8(x2, w + 6 * ch, acc);
-    nn_dw_tap4_s8(x2 + ch, w + 7 * ch, acc);
-    nn_dw_tap4_s8(x2 + 2 * ch, w + 8 * ch, acc);
-}
-
-// One channel of the window, for the channels left over after the groups of four.
-static inline int32_t nn_dw_3x3_dot1_s8(const int8_t *x0, const int8_t *x1, const int8_t *x2,
-    int32_t ch, const int8_t *w, int32_t acc) {
-    int32_t s = x0[0] * w[0] + x0[ch] * w[ch] + x0[2 * ch] * w[2 * ch];
-    s += x1[0] * w[3 * ch] + x1[ch] * w[4 * ch] + x1[2 * ch] * w[5 * ch];
-    s += x2[0] * w[6 * ch] + x2[ch] * w[7 * ch] + x2[2 * ch] * w[8 * ch];
-    return (int32_t)((uint32_t)acc + (uint32_t)s);
-}
-
-static inline int8_t nn_dw_3x3_out(int32_t acc, int32_t mult, int32_t shift,
-    const nn_conv_params *p) {
-    int32_t v = nn_add_wrap(nn_requantize(acc, mult, shift), p->output_offset);
-    v = v < p->act.min ? p->act.min : v;
-    v = v > p->act.max ? p->act.max : v;
-    return (int8_t)v;
-}
-
 size_t nn_dw_conv_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_dw_rows_scratch_size(p, in_dims, f_dims, out_dims);
+    const size_t wp = (size_t)p->pad_w + (size_t)in_dims->w
+                      + (size_t)nn_dw_pad_right(p, in_dims->w, 3, out_dims->w);
+    return 4 * (3 + 3 * wp);
+}
+
+// Four int8 lanes from p, n of them real (1..4), the others `pad`.
+static inline uint32_t nn_dw_lanes(const int8_t *p, int32_t n, int8_t pad) {
+    if (n >= 4) {
+        return nn_read_s8x4(p);
+    }
+    uint32_t v = 0;
+    for (int32_t i = 0; i < 4; i++) {
+        v |= (uint32_t)(uint8_t)(i < n ? p[i] : pad) << (8 * i);
+    }
+    return v;
+}
+
+// The rows of one group of one batch: slot `slot` holding input row iy (tag: iy, or
+// NN_DW_TAG_ZP outside the input), filled now if it holds another. The zero-point
+// columns left and right never change.
+typedef struct {
+    int32_t *tag;
+    uint32_t *row; // 3 x wp words
+    int32_t wp, pad_w;
+    const int8_t *in; // the batch's input at the group's first channel
+    int32_t lanes;    // real channels in the group (1..4)
+    uint32_t zp4;     // the zero point in every byte
+} nn_dw_3x3_rows;
+
+static const uint32_t *nn_dw_3x3_row(const nn_dw_3x3_rows *r, int32_t slot, int32_t iy,
+    const nn_dims *in_dims) {
+    uint32_t *row = r->row + (size_t)slot * r->wp;
+    const int32_t inside = iy >= 0 && iy < in_dims->h;
+    const int32_t tag = inside ? iy : NN_DW_TAG_ZP;
+    if (r->tag[slot] == tag) {
+        return row;
+    }
+    r->tag[slot] = tag;
+    uint32_t *dst = row + r->pad_w;
+    const int32_t w = in_dims->w, ch = in_dims->c;
+    if (!inside) {
+        for (int32_t x = 0; x < w; x++) {
+            dst[x] = r->zp4;
+        }
+    } else {
+        const int8_t *src = r->in + (size_t)iy * w * ch;
+        if (r->lanes == 4) {
+            for (int32_t x = 0; x < w; x++) {
+                dst[x] = nn_read_s8x4(src);
+                src += ch;
+            }
+        } else {
+            for (int32_t x = 0; x < w; x++) {
+                dst[x] = nn_dw_lanes(src, r->lanes, (int8_t)r->zp4);
+                src += ch;
+            }
+        }
+    }
+    return row;
+}
+
+// What one group's output rows need, prepared once per group.
+typedef struct {
+    nn_dw_w4 w[9];
+    int32_t bias[4];
+    nn_dw_rq rq[4];
+    int32_t out_offset, act_min, act_max;
+    uint32_t lo4, hi4; // act_min, act_max in every byte
+    int32_t lanes, stride, ch, out_w;
+} nn_dw_3x3_group;
+
+// One output row of one group: x0..x2 the padded rows at the first window's column 0,
+// o the row's first output of the group.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void nn_dw_3x3_out_row(const nn_dw_3x3_group *g, const uint32_t *x0,
+    const uint32_t *x1, const uint32_t *x2, int8_t *o) {
+    const int32_t stride = g->stride, ch = g->ch;
+    for (int32_t ox = g->out_w; ox > 0; ox--) {
+        int32_t acc[4] = {g->bias[0], g->bias[1], g->bias[2], g->bias[3]};
+        nn_dw_tap4_s8(x0, &g->w[0], acc);
+        nn_dw_tap4_s8(x0 + 1, &g->w[1], acc);
+        nn_dw_tap4_s8(x0 + 2, &g->w[2], acc);
+        nn_dw_tap4_s8(x1, &g->w[3], acc);
+        nn_dw_tap4_s8(x1 + 1, &g->w[4], acc);
+        nn_dw_tap4_s8(x1 + 2, &g->w[5], acc);
+        nn_dw_tap4_s8(x2, &g->w[6], acc);
+        nn_dw_tap4_s8(x2 + 1, &g->w[7], acc);
+        nn_dw_tap4_s8(x2 + 2, &g->w[8], acc);
+        acc[0] = nn_add_wrap(nn_dw_rq_apply(&g->rq[0], acc[0]), g->out_offset);
+        acc[1] = nn_add_wrap(nn_dw_rq_apply(&g->rq[1], acc[1]), g->out_offset);
+        acc[2] = nn_add_wrap(nn_dw_rq_apply(&g->rq[2], acc[2]), g->out_offset);
+        acc[3] = nn_add_wrap(nn_dw_rq_apply(&g->rq[3], acc[3]), g->out_offset);
+        if (g->lanes == 4) {
+            nn_dw_store4_s8(o, acc, g->lo4, g->hi4);
+        } else {
+            for (int32_t i = 0; i < g->lanes; i++) {
+                int32_t v = acc[i] < g->act_min ? g->act_min : acc[i];
+                o[i] = (int8_t)(v > g->act_max ? g->act_max : v);
+            }
+        }
+        x0 += stride;
+        x1 += stride;
+        x2 += stride;
+        o += ch;
+    }
 }
 
 nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
@@ -74,51 +195,65 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
         || out_dims->c != ch || p->depth_multiplier != 1 || p->dilation_h != 1
         || p->dilation_w != 1 || in_dims->n != out_dims->n || p->stride_h < 1
         || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0 || p->input_offset < -127
-        || p->input_offset > 128) {
+        || p->input_offset > 128 || scratch == NULL || ((uintptr_t)scratch & 3) != 0
+        || scratch_size < nn_dw_conv_3x3_s8_scratch_size(p, in_dims, f_dims, out_dims)) {
         return NN_ERR_ARG;
     }
-    nn_dw_rows r;
-    nn_status st = nn_dw_rows_init(&r, p, in_dims, f_dims, filter, bias, out_dims, scratch,
-        scratch_size);
-    if (st != NN_OK) {
-        return st;
-    }
-    const int32_t in_h = in_dims->h;
+    nn_dw_3x3_rows r;
+    r.tag = scratch;
+    r.row = (uint32_t *)(r.tag + 3);
+    r.wp = p->pad_w + in_dims->w + nn_dw_pad_right(p, in_dims->w, 3, out_dims->w);
+    r.pad_w = p->pad_w;
+    r.zp4 = 0x01010101u * (uint8_t)-p->input_offset; // the zero point is in [-128, 127]
+
+    const int32_t in_h = in_dims->h, out_h = out_dims->h, out_w = out_dims->w;
     const size_t in_batch = (size_t)in_h * in_dims->w * ch;
-    const int32_t x_step = p->stride_w * ch; // padded-row bytes between outputs
+    const size_t out_batch = (size_t)out_h * out_w * ch;
+    const size_t out_row = (size_t)out_w * ch;
+    nn_dw_3x3_group grp;
+    grp.out_offset = p->output_offset;
+    grp.act_min = p->act.min;
+    grp.act_max = p->act.max;
+    grp.lo4 = 0x01010101u * (uint8_t)p->act.min;
+    grp.hi4 = 0x01010101u * (uint8_t)p->act.max;
+    grp.stride = p->stride_w;
+    grp.ch = ch;
+    grp.out_w = out_dims->w;
     const int32_t q_step = q->per_channel ? 1 : 0;
-    int8_t *o = out;
     for (int32_t b = 0; b < out_dims->n; b++) {
-        const int8_t *in_b = in + (size_t)b * in_batch;
-        for (int32_t oy = 0; oy < out_dims->h; oy++) {
-            // Input rows iy0..iy0+2 live in slots (iy mod 3): a row stays for the next
-            // output row at stride 1.
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            const int32_t s0 = ((iy0 % 3) + 3) % 3;
-            const int8_t *x0 = nn_dw_row(&r, s0, in_b, iy0, b * in_h, in_dims);
-            const int8_t *x1 = nn_dw_row(&r, (s0 + 1) % 3, in_b, iy0 + 1, b * in_h, in_dims);
-            const int8_t *x2 = nn_dw_row(&r, (s0 + 2) % 3, in_b, iy0 + 2, b * in_h, in_dims);
-            for (int32_t ox = 0; ox < out_dims->w; ox++) {
-                int32_t c = 0;
-                for (; c + 4 <= ch; c += 4) {
-                    int32_t acc[4] = {r.bias[c], r.bias[c + 1], r.bias[c + 2], r.bias[c + 3]};
-                    nn_dw_3x3_dot4_s8(x0 + c, x1 + c, x2 + c, ch, filter + c, acc);
-                    const int32_t *m = q->multiplier + c * q_step, *s = q->shift + c * q_step;
-                    o[c] = nn_dw_3x3_out(acc[0], m[0], s[0], p);
-                    o[c + 1] = nn_dw_3x3_out(acc[1], m[q_step], s[q_step], p);
-                    o[c + 2] = nn_dw_3x3_out(acc[2], m[2 * q_step], s[2 * q_step], p);
-                    o[c + 3] = nn_dw_3x3_out(acc[3], m[3 * q_step], s[3 * q_step], p);
+        for (int32_t c = 0; c < ch; c += 4) {
+            const int32_t lanes = ch - c < 4 ? ch - c : 4;
+            // The group's weights, folded bias (int32 wrap-around) and requantization.
+            grp.lanes = lanes;
+            for (int32_t k = 0; k < 9; k++) {
+                grp.w[k] = nn_dw_w4_make(nn_dw_lanes(filter + (size_t)k * ch + c, lanes, 0));
+            }
+            for (int32_t i = 0; i < 4; i++) {
+                uint32_t sum = i < lanes && bias != NULL ? (uint32_t)bias[c + i] : 0;
+                for (int32_t k = 0; i < lanes && k < 9; k++) {
+                    sum += (uint32_t)(filter[(size_t)k * ch + c + i] * p->input_offset);
                 }
-                for (; c < ch; c++) {
-                    int32_t acc = nn_dw_3x3_dot1_s8(x0 + c, x1 + c, x2 + c, ch, filter + c,
-                        r.bias[c]);
-                    o[c] = nn_dw_3x3_out(acc, q->multiplier[c * q_step], q->shift[c * q_step],
-                        p);
-                }
-                x0 += x_step;
-                x1 += x_step;
-                x2 += x_step;
-                o += ch;
+                grp.bias[i] = (int32_t)sum;
+                const int32_t qi = (i < lanes ? c + i : c) * q_step;
+                nn_dw_rq_init(&grp.rq[i], q->multiplier[qi], q->shift[qi]);
+            }
+            r.in = in + (size_t)b * in_batch + c;
+            r.lanes = lanes;
+            for (int32_t i = 0; i < 3; i++) {
+                r.tag[i] = NN_DW_TAG_ZP;
+            }
+            for (int32_t i = 0; i < 3 * r.wp; i++) {
+                r.row[i] = r.zp4;
+            }
+            int8_t *o = out + (size_t)b * out_batch + c;
+            for (int32_t oy = 0; oy < out_h; oy++) {
+                const int32_t iy0 = oy * p->stride_h - p->pad_h;
+                const int32_t s0 = ((iy0 % 3) + 3) % 3;
+                const uint32_t *x0 = nn_dw_3x3_row(&r, s0, iy0, in_dims);
+                const uint32_t *x1 = nn_dw_3x3_row(&r, (s0 + 1) % 3, iy0 + 1, in_dims);
+                const uint32_t *x2 = nn_dw_3x3_row(&r, (s0 + 2) % 3, iy0 + 2, in_dims);
+                nn_dw_3x3_out_row(&grp, x0, x1, x2, o);
+                o += out_row;
             }
         }
     }

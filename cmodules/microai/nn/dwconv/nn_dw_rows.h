@@ -122,4 +122,27 @@ static inline const int8_t *nn_dw_row_at(const nn_dw_rows *r, int32_t slot, cons
     return iy >= 0 && iy < in_dims->h ? in + (size_t)iy * in_dims->w * in_dims->c : r->row;
 }
 
+// nn_requantize() with its per-channel part done once per channel (same arithmetic,
+// for multiplier >= 0 as every caller's contract has it): hm = gemmlowp's
+// SaturatingRoundingDoublingHighMul, whose truncating division of (ab +- 2^30) equals
+// the floor of (ab + 2^30) / 2^31 for every ab and cannot saturate for b >= 0; then
+// RoundingDivideByPOT with its mask precomputed.
+typedef struct {
+    int32_t mult, left, right, mask;
+} nn_dw_rq;
+
+static inline void nn_dw_rq_init(nn_dw_rq *r, int32_t mult, int32_t shift) {
+    r->mult = mult;
+    r->left = shift > 0 ? shift : 0;
+    r->right = shift > 0 ? 0 : -shift;
+    r->mask = (int32_t)(((int64_t)1 << r->right) - 1);
+}
+
+static inline int32_t nn_dw_rq_apply(const nn_dw_rq *r, int32_t acc) {
+    const int32_t x = (int32_t)((uint32_t)acc << r->left);
+    const int32_t hm = (int32_t)(((int64_t)x * r->mult + ((int64_t)1 << 30)) >> 31);
+    const int32_t threshold = (r->mask >> 1) + (hm < 0 ? 1 : 0);
+    return (hm >> r->right) + ((hm & r->mask) > threshold ? 1 : 0);
+}
+
 #endif // MICROAI_NN_DW_ROWS_H
