@@ -58,7 +58,7 @@
     X(FC_S8, FC, direct, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
     X(AVGPOOL_S8, AVGPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_avgpool) \
     X(MAXPOOL_S8, MAXPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_maxpool) \
-    X(ADD_S8, ADD, direct, mai_supports_any, mai_scratch_none, mai_eval_add) \
+    X(ADD_S8, ADD, direct, mai_supports_any, mai_scratch_add, mai_eval_add) \
     X(MUL_S8, MUL, direct, mai_supports_any, mai_scratch_none, mai_eval_mul) \
     X(SOFTMAX_S8, SOFTMAX, direct, mai_supports_any, mai_scratch_none, mai_eval_softmax) \
     X(LOGISTIC_S8, LOGISTIC, direct, mai_supports_any, mai_scratch_none, mai_eval_logistic) \
