@@ -1,4 +1,4 @@
-"""microai.conv2d, depthwise_conv2d and fully_connected on the emulated STM32F405 against
+"""microai.conv2d, depthwise_conv2d and fully_connected on the emulated boards against
 the host's C core (cffi), byte for byte.
 
 Each case is data: random int8 tensors and int32 bias/requantization (fixed seeds) are sent
@@ -18,7 +18,8 @@ import pytest
 from microai import native
 from microai.device import connect
 
-BOARD = "QEMU_STM32F405"
+# The DSP paths on the Cortex-M4 and M7, the plain C ones on the Cortex-M3.
+BOARDS = ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,23 @@ CASES = [
     Case("conv_relu_no_bias", "conv", (1, 6, 6, 4), 3, kernel=(2, 3), bias=False, act=(-128, 30)),
     Case("dw3x3", "dw", (1, 7, 6, 5), 0, padding=(1, 1), out_off=20, seed=1),
     Case("dw_dm2_5x3", "dw", (2, 8, 7, 3), 0, kernel=(5, 3), stride=(2, 2), dm=2, padding=(2, 1)),
+    # 3x3 by groups of four channels: a group and a tail, padding on one side at a time
+    # (out_hw cuts the trailing side), a single channel, stride 2, a one-pixel input.
+    Case("dw3x3_ch7_pad_top_left", "dw", (1, 6, 7, 7), 0, padding=(1, 2), out_hw=(5, 7)),
+    Case("dw3x3_ch4_pad_bottom_right", "dw", (1, 6, 5, 4), 0, out_hw=(5, 4), seed=4),
+    Case("dw3x3_ch1_stride2", "dw", (1, 9, 8, 1), 0, stride=(2, 2), padding=(1, 0), in_off=128),
+    Case("dw3x3_1x1_input", "dw", (1, 1, 1, 6), 0, padding=(1, 1), act=(-20, 100), seed=5),
+    Case(
+        "dw3x3_per_tensor_relu",
+        "dw",
+        (2, 4, 5, 12),
+        0,
+        padding=(1, 1),
+        per_channel=False,
+        act=(-5, 127),
+        bias=False,
+    ),
+    Case("dw_dilated_ch5", "dw", (1, 9, 9, 5), 0, dilation=(2, 2), padding=(2, 1), seed=6),
     Case("fc", "fc", (3, 21), 6, per_channel=False, in_off=-100),
     Case("fc_per_channel_filter_off", "fc", (2, 17), 5, filter_off=2, act=(-60, 90), seed=2),
     Case("fc_single", "fc", (4, 19), 7, rounding="single", seed=3),
@@ -193,10 +211,10 @@ def _board_code(c: Case, d: dict) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def board(firmware):
-    firmware(BOARD)
-    with connect(board=BOARD, build=False) as t:
+@pytest.fixture(scope="module", params=BOARDS)
+def board(request, firmware):
+    firmware(request.param)
+    with connect(board=request.param, build=False) as t:
         t.exec("import microai\nfrom array import array")
         t.exec("from binascii import a2b_base64 as a2b, b2a_base64 as b2a")
         yield t
