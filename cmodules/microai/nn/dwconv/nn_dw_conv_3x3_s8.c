@@ -106,18 +106,12 @@ typedef struct {
     uint32_t zp4;     // the zero point in every byte
 } nn_dw_3x3_rows;
 
-static const uint32_t *nn_dw_3x3_row(const nn_dw_3x3_rows *r, int32_t slot, int32_t iy,
+static void nn_dw_3x3_fill(const nn_dw_3x3_rows *r, int32_t slot, int32_t iy, int32_t tag,
     const nn_dims *in_dims) {
-    uint32_t *row = r->row + (size_t)slot * r->wp;
-    const int32_t inside = iy >= 0 && iy < in_dims->h;
-    const int32_t tag = inside ? iy : NN_DW_TAG_ZP;
-    if (r->tag[slot] == tag) {
-        return row;
-    }
     r->tag[slot] = tag;
-    uint32_t *dst = row + r->pad_w;
+    uint32_t *dst = r->row + (size_t)slot * r->wp + r->pad_w;
     const int32_t w = in_dims->w, ch = in_dims->c;
-    if (!inside) {
+    if (tag == NN_DW_TAG_ZP) {
         for (int32_t x = 0; x < w; x++) {
             dst[x] = r->zp4;
         }
@@ -135,7 +129,15 @@ static const uint32_t *nn_dw_3x3_row(const nn_dw_3x3_rows *r, int32_t slot, int3
             }
         }
     }
-    return row;
+}
+
+static inline const uint32_t *nn_dw_3x3_row(const nn_dw_3x3_rows *r, int32_t slot, int32_t iy,
+    const nn_dims *in_dims) {
+    const int32_t tag = iy >= 0 && iy < in_dims->h ? iy : NN_DW_TAG_ZP;
+    if (r->tag[slot] != tag) {
+        nn_dw_3x3_fill(r, slot, iy, tag, in_dims);
+    }
+    return r->row + (size_t)slot * r->wp;
 }
 
 // What one group's output rows need, prepared once per group.
@@ -246,12 +248,17 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
                 r.row[i] = r.zp4;
             }
             int8_t *o = out + (size_t)b * out_batch + c;
+            // Slot s0 = iy0 mod 3, stepped by the stride mod 3 from row to row.
+            const int32_t step = p->stride_h % 3;
+            int32_t s0 = (3 - p->pad_h % 3) % 3;
             for (int32_t oy = 0; oy < out_h; oy++) {
                 const int32_t iy0 = oy * p->stride_h - p->pad_h;
-                const int32_t s0 = ((iy0 % 3) + 3) % 3;
+                const int32_t s1 = s0 == 2 ? 0 : s0 + 1, s2 = s1 == 2 ? 0 : s1 + 1;
                 const uint32_t *x0 = nn_dw_3x3_row(&r, s0, iy0, in_dims);
-                const uint32_t *x1 = nn_dw_3x3_row(&r, (s0 + 1) % 3, iy0 + 1, in_dims);
-                const uint32_t *x2 = nn_dw_3x3_row(&r, (s0 + 2) % 3, iy0 + 2, in_dims);
+                const uint32_t *x1 = nn_dw_3x3_row(&r, s1, iy0 + 1, in_dims);
+                const uint32_t *x2 = nn_dw_3x3_row(&r, s2, iy0 + 2, in_dims);
+                s0 += step;
+                s0 = s0 >= 3 ? s0 - 3 : s0;
                 nn_dw_3x3_out_row(&grp, x0, x1, x2, o);
                 o += out_row;
             }
