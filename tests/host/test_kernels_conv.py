@@ -731,3 +731,75 @@ def test_multiplier_formula(opcode: str, golden: str, want: int):
     assert run_reference(model, [x], golden)[0].item() == want
     graph, low = _lower(model, golden)
     assert _c_run(graph, low, x, golden=golden).item() == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dw3x3_extreme_requantization_matches_generic(seed: int):
+    """nn_dw_conv_3x3_s8's two requantizations (the short one for accumulators known to
+    be small, the full one otherwise) against nn_dw_conv_s8's nn_requantize(): biases up
+    to the int32 limits, multipliers over [0, 2^31), shifts over [-31, 30], per channel."""
+    ffi, lib = native.load()
+    rng = np.random.default_rng(seed)
+    n, h, w, ch = 1, int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 11))
+    stride = int(rng.integers(1, 3))
+    x = rng.integers(-128, 128, (n, h, w, ch), dtype=np.int8)
+    wt = rng.integers(-128, 128, (1, 3, 3, ch), dtype=np.int8)
+    big = np.array([2**31 - 1, -(2**31), 2**30, -(2**30), 0, 1 << 20], np.int64)
+    bias = np.where(
+        rng.random(ch) < 0.5, rng.choice(big, ch), rng.integers(-(2**31), 2**31, ch)
+    ).astype(np.int32)
+    mult = rng.integers(0, 2**31, ch).astype(np.int32)
+    shift = rng.integers(-31, 31, ch).astype(np.int32)
+    if seed % 2 == 0:  # every lane small enough for the short path
+        shift = rng.integers(-12, 0, ch).astype(np.int32)
+        bias = rng.integers(-1000, 1000, ch).astype(np.int32)
+    oh, ow = (h + 2 - 3) // stride + 1, (w + 2 - 3) // stride + 1
+    p = ffi.new(
+        "nn_conv_params *",
+        {
+            "input_offset": int(rng.integers(-127, 129)),
+            "output_offset": int(rng.integers(-128, 128)),
+            "stride_h": stride,
+            "stride_w": stride,
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": 1,
+            "pad_w": 1,
+            "depth_multiplier": 1,
+            "act": {"min": -128, "max": 127},
+        },
+    )
+    q = ffi.new(
+        "nn_quant *",
+        {
+            "multiplier": _ptr(ffi, "int32_t *", mult),
+            "shift": _ptr(ffi, "int32_t *", shift),
+            "per_channel": 1,
+            "rounding": lib.NN_ROUNDING_DOUBLE,
+        },
+    )
+    dims = [
+        ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
+        for s in (x.shape, wt.shape, (n, oh, ow, ch))
+    ]
+    outs = []
+    for fn in ("nn_dw_conv_3x3_s8", "nn_dw_conv_s8"):
+        size = getattr(lib, fn + "_scratch_size")(p, *dims)
+        scratch = np.zeros(size // 4 + 1, np.int32)
+        y = np.zeros((n, oh, ow, ch), np.int8)
+        st = getattr(lib, fn)(
+            p,
+            q,
+            dims[0],
+            _ptr(ffi, "int8_t *", x),
+            dims[1],
+            _ptr(ffi, "int8_t *", wt),
+            _ptr(ffi, "int32_t *", bias),
+            dims[2],
+            _ptr(ffi, "int8_t *", y),
+            _ptr(ffi, "void *", scratch),
+            size,
+        )
+        assert st == lib.NN_OK
+        outs.append(y)
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -64,6 +64,13 @@ static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     return r;
 }
 
+/// (a * b + 2^31) >> 32: the rounded high word of the product (SMMULR).
+static inline int32_t nn_smmulr(int32_t a, int32_t b) {
+    int32_t r;
+    __asm__ volatile ("smmulr %0, %1, %2" : "=r" (r) : "r" (a), "r" (b));
+    return r;
+}
+
 /// x saturated to int8 (SSAT #8).
 static inline int32_t nn_ssat8(int32_t x) {
     int32_t r;
@@ -109,6 +116,10 @@ static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
 
 static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     return nn_smlatt(x, y, nn_smlabb(x, y, acc));
+}
+
+static inline int32_t nn_smmulr(int32_t a, int32_t b) {
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
 }
 
 static inline int32_t nn_ssat8(int32_t x) {
