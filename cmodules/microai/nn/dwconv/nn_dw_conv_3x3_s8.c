@@ -15,6 +15,7 @@
 // stays for the next output rows.
 #include "nn_dsp.h"
 #include "nn_dw_rows.h"
+#include "nn_requantize_small.h"
 
 #if NN_HAS_DSP
 // A group's weight for one tap, prepared once: lanes (0, 2) and (1, 3) as int16 pairs.
@@ -140,38 +141,13 @@ static inline const uint32_t *nn_dw_3x3_row(const nn_dw_3x3_rows *r, int32_t slo
     return r->row + (size_t)slot * r->wp;
 }
 
-// A lane's requantization when its accumulators are known to be small: |acc << left|
-// < 2^29 whatever the input (the bias and nine products bound it) and a right shift of
-// at least 1. Then hm = SMMULR(acc << (left + 1), mult) is nn_requantize's doubling
-// high multiply exactly, |hm| < 2^29, and its rounding division by 2^right is
-// (hm + 2^(right-1) - (hm < 0)) >> right without overflow. Five instructions.
-typedef struct {
-    int32_t sh, mult, half, right;
-} nn_dw_rq_small;
-
-static inline int nn_dw_rq_small_init(nn_dw_rq_small *r, int32_t bias, int32_t mult,
-    int32_t shift) {
-    const int32_t left = shift > 0 ? shift : 0;
-    const int64_t bound = ((bias < 0 ? -(int64_t)bias : bias) + 9 * 128 * 128) << (left + 1);
-    r->sh = left + 1;
-    r->mult = mult;
-    r->right = shift > 0 ? 0 : -shift;
-    r->half = r->right > 0 ? (int32_t)1 << (r->right - 1) : 0;
-    return bound < ((int64_t)1 << 30) && r->right >= 1;
-}
-
-static inline int32_t nn_dw_rq_small_apply(const nn_dw_rq_small *r, int32_t acc) {
-    const int32_t hm = nn_smmulr((int32_t)((uint32_t)acc << r->sh), r->mult);
-    return (hm + r->half + (hm >> 31)) >> r->right;
-}
-
 // What one group's output rows need, prepared once per group.
 typedef struct {
     nn_dw_w4 w[9];
     int32_t bias[4];
     nn_dw_rq rq[4];
-    nn_dw_rq_small rqs[4];
-    int32_t small; // every lane's nn_dw_rq_small applies
+    nn_rq_small rqs[4];
+    int32_t small; // every lane's nn_rq_small applies
     int32_t out_offset, act_min, act_max;
     uint32_t lo4, hi4; // act_min, act_max in every byte
     int32_t lanes, stride, ch, out_w;
@@ -197,10 +173,10 @@ static void nn_dw_3x3_out_row(const nn_dw_3x3_group *g, const uint32_t *x0,
         nn_dw_tap4_s8(x2 + 1, &g->w[7], acc);
         nn_dw_tap4_s8(x2 + 2, &g->w[8], acc);
         if (g->small) {
-            acc[0] = nn_dw_rq_small_apply(&g->rqs[0], acc[0]) + g->out_offset;
-            acc[1] = nn_dw_rq_small_apply(&g->rqs[1], acc[1]) + g->out_offset;
-            acc[2] = nn_dw_rq_small_apply(&g->rqs[2], acc[2]) + g->out_offset;
-            acc[3] = nn_dw_rq_small_apply(&g->rqs[3], acc[3]) + g->out_offset;
+            acc[0] = nn_rq_small_apply(&g->rqs[0], acc[0]) + g->out_offset;
+            acc[1] = nn_rq_small_apply(&g->rqs[1], acc[1]) + g->out_offset;
+            acc[2] = nn_rq_small_apply(&g->rqs[2], acc[2]) + g->out_offset;
+            acc[3] = nn_rq_small_apply(&g->rqs[3], acc[3]) + g->out_offset;
         } else {
             acc[0] = nn_add_wrap(nn_dw_rq_apply(&g->rq[0], acc[0]), g->out_offset);
             acc[1] = nn_add_wrap(nn_dw_rq_apply(&g->rq[1], acc[1]), g->out_offset);
@@ -273,8 +249,10 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
                 grp.bias[i] = (int32_t)sum;
                 const int32_t qi = (i < lanes ? c + i : c) * q_step;
                 nn_dw_rq_init(&grp.rq[i], q->multiplier[qi], q->shift[qi]);
-                small &= nn_dw_rq_small_init(&grp.rqs[i], grp.bias[i], q->multiplier[qi],
-                    q->shift[qi]);
+                // |acc| <= |bias| + nine products of at most 128 * 128.
+                const int64_t mag = grp.bias[i] < 0 ? -(int64_t)grp.bias[i] : grp.bias[i];
+                small &= nn_rq_small_init(&grp.rqs[i], (uint32_t)mag + 9 * 128 * 128,
+                    q->multiplier[qi], q->shift[qi]);
             }
             grp.small = small;
             r.in = in + (size_t)b * in_batch + c;

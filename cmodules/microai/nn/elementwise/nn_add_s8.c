@@ -12,6 +12,7 @@
 #include "nn_broadcast.h"
 #include "nn_dsp.h"
 #include "nn_functions.h"
+#include "nn_requantize_small.h"
 
 // Element count from which the tables pay for their 512 rescalings.
 #define NN_ADD_TABLE_MIN_ELEMENTS (1024)
@@ -40,16 +41,27 @@ static inline int8_t add1(const nn_add_params *p, int32_t a, int32_t b) {
     return nn_add_clamp(p, nn_add_out(p, sx, sy));
 }
 
+// The output's requantization of one element's table sum: the short form when the
+// tables bound every sum (rq != NULL), else nn_requantize().
+static inline int32_t nn_add_out_t(const nn_add_params *p, const nn_rq_small *rq, int32_t sx,
+    int32_t sy) {
+    if (rq != NULL) {
+        return nn_rq_small_apply(rq, sx + sy) + p->output_offset;
+    }
+    return nn_add_out(p, sx, sy);
+}
+
 #if NN_HAS_DSP
-// Elements i..i+3 of two same-shape inputs through the tables t1, t2 (indexed by the
+// Elements 0..3 of two same-shape inputs through the tables t1, t2 (indexed by the
 // int8 value): word loads, one word store of four clamped outputs.
-static inline void nn_add4_s8(const nn_add_params *p, const int32_t *t1, const int32_t *t2,
-    const int8_t *a, const int8_t *b, int8_t *o, uint32_t lo4, uint32_t hi4) {
+static inline void nn_add4_s8(const nn_add_params *p, const nn_rq_small *rq,
+    const int32_t *t1, const int32_t *t2, const int8_t *a, const int8_t *b, int8_t *o,
+    uint32_t lo4, uint32_t hi4) {
     const uint32_t av = nn_read_s8x4(a), bv = nn_read_s8x4(b);
-    const int32_t v0 = nn_add_out(p, t1[(int8_t)av], t2[(int8_t)bv]);
-    const int32_t v1 = nn_add_out(p, t1[(int8_t)(av >> 8)], t2[(int8_t)(bv >> 8)]);
-    const int32_t v2 = nn_add_out(p, t1[(int8_t)(av >> 16)], t2[(int8_t)(bv >> 16)]);
-    const int32_t v3 = nn_add_out(p, t1[(int8_t)(av >> 24)], t2[(int8_t)(bv >> 24)]);
+    const int32_t v0 = nn_add_out_t(p, rq, t1[(int8_t)av], t2[(int8_t)bv]);
+    const int32_t v1 = nn_add_out_t(p, rq, t1[(int8_t)(av >> 8)], t2[(int8_t)(bv >> 8)]);
+    const int32_t v2 = nn_add_out_t(p, rq, t1[(int8_t)(av >> 16)], t2[(int8_t)(bv >> 16)]);
+    const int32_t v3 = nn_add_out_t(p, rq, t1[(int8_t)(av >> 24)], t2[(int8_t)(bv >> 24)]);
     const uint32_t p02 = ((uint32_t)nn_ssat8(v0) & 0xffffu) | (uint32_t)nn_ssat8(v2) << 16;
     const uint32_t p13 = ((uint32_t)nn_ssat8(v1) & 0xffffu) | (uint32_t)nn_ssat8(v3) << 16;
     uint32_t w = (p02 & 0x00ff00ffu) | (p13 & 0x00ff00ffu) << 8;
@@ -57,12 +69,13 @@ static inline void nn_add4_s8(const nn_add_params *p, const int32_t *t1, const i
     memcpy(o, &w, 4);
 }
 #else
-static inline void nn_add4_s8(const nn_add_params *p, const int32_t *t1, const int32_t *t2,
-    const int8_t *a, const int8_t *b, int8_t *o, uint32_t lo4, uint32_t hi4) {
-    const int32_t v0 = nn_add_out(p, t1[a[0]], t2[b[0]]);
-    const int32_t v1 = nn_add_out(p, t1[a[1]], t2[b[1]]);
-    const int32_t v2 = nn_add_out(p, t1[a[2]], t2[b[2]]);
-    const int32_t v3 = nn_add_out(p, t1[a[3]], t2[b[3]]);
+static inline void nn_add4_s8(const nn_add_params *p, const nn_rq_small *rq,
+    const int32_t *t1, const int32_t *t2, const int8_t *a, const int8_t *b, int8_t *o,
+    uint32_t lo4, uint32_t hi4) {
+    const int32_t v0 = nn_add_out_t(p, rq, t1[a[0]], t2[b[0]]);
+    const int32_t v1 = nn_add_out_t(p, rq, t1[a[1]], t2[b[1]]);
+    const int32_t v2 = nn_add_out_t(p, rq, t1[a[2]], t2[b[2]]);
+    const int32_t v3 = nn_add_out_t(p, rq, t1[a[3]], t2[b[3]]);
     o[0] = nn_add_clamp(p, v0);
     o[1] = nn_add_clamp(p, v1);
     o[2] = nn_add_clamp(p, v2);
@@ -105,22 +118,40 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
     }
     // The tables, indexed from -128 to 127.
     int32_t *t1 = (int32_t *)scratch + 128, *t2 = t1 + 256;
+    int64_t max1 = 0, max2 = 0; // the largest |t1|, |t2|
     for (int32_t v = -128; v < 128; v++) {
         t1[v] = nn_add_scale(v, p->input1_offset, p->left_shift, p->input1_multiplier,
             p->input1_shift);
         t2[v] = nn_add_scale(v, p->input2_offset, p->left_shift, p->input2_multiplier,
             p->input2_shift);
+        const int64_t m1 = t1[v] < 0 ? -(int64_t)t1[v] : t1[v];
+        const int64_t m2 = t2[v] < 0 ? -(int64_t)t2[v] : t2[v];
+        max1 = m1 > max1 ? m1 : max1;
+        max2 = m2 > max2 ? m2 : max2;
+    }
+    nn_rq_small rq_small;
+    const nn_rq_small *rq = NULL;
+    if (max1 + max2 < ((int64_t)1 << 30)
+        && nn_rq_small_init(&rq_small, (uint32_t)(max1 + max2), p->output_multiplier,
+            p->output_shift)) {
+        rq = &rq_small;
     }
     if (same) {
         const int32_t size = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
         const uint32_t lo4 = 0x01010101u * (uint8_t)p->act.min;
         const uint32_t hi4 = 0x01010101u * (uint8_t)p->act.max;
         int32_t i = 0;
-        for (; i + 4 <= size; i += 4) {
-            nn_add4_s8(p, t1, t2, in1 + i, in2 + i, out + i, lo4, hi4);
+        if (rq != NULL) {
+            for (; i + 4 <= size; i += 4) {
+                nn_add4_s8(p, rq, t1, t2, in1 + i, in2 + i, out + i, lo4, hi4);
+            }
+        } else {
+            for (; i + 4 <= size; i += 4) {
+                nn_add4_s8(p, NULL, t1, t2, in1 + i, in2 + i, out + i, lo4, hi4);
+            }
         }
         for (; i < size; i++) {
-            out[i] = nn_add_clamp(p, nn_add_out(p, t1[in1[i]], t2[in2[i]]));
+            out[i] = nn_add_clamp(p, nn_add_out_t(p, rq, t1[in1[i]], t2[in2[i]]));
         }
         return NN_OK;
     }
@@ -133,7 +164,8 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
                 const int8_t *a = in1 + b * s1[0] + y * s1[1] + x * s1[2];
                 const int8_t *c2 = in2 + b * s2[0] + y * s2[1] + x * s2[2];
                 for (int32_t c = 0; c < out_dims->c; c++) {
-                    *out++ = nn_add_clamp(p, nn_add_out(p, t1[a[c * s1[3]]], t2[c2[c * s2[3]]]));
+                    *out++ = nn_add_clamp(p, nn_add_out_t(p, rq, t1[a[c * s1[3]]],
+                        t2[c2[c * s2[3]]]));
                 }
             }
         }
