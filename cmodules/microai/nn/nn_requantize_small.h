@@ -35,4 +35,11 @@ static inline int32_t nn_rq_small_apply(const nn_rq_small *r, int32_t acc) {
     return (hm + r->half + (hm >> 31)) >> r->right;
 }
 
+/// The same for acc_scaled = acc << (left + 1) computed by the caller (e.g. with weights
+/// and bias scaled by 2^sh).
+static inline int32_t nn_rq_small_apply_scaled(const nn_rq_small *r, int32_t acc_scaled) {
+    const int32_t hm = nn_smmulr(acc_scaled, r->mult);
+    return (hm + r->half + (hm >> 31)) >> r->right;
+}
+
 #endif // MICROAI_NN_REQUANTIZE_SMALL_H
