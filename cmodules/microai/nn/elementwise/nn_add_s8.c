@@ -4,9 +4,10 @@
 //
 // An input's rescaled value depends on its int8 value alone, so with scratch
 // (nn_add_s8_scratch_size(): 2 x 256 int32) the kernel tabulates both once per call and
-// each element costs two table reads, one add and the output's requantization. Four
-// elements go together; on a DSP core they are loaded and stored as words and clamped
-// four at a time (SSAT, SSUB8/SEL). Without scratch each element is rescaled directly.
+// each element costs two table reads, one add and the output's requantization (the
+// short one of nn_requantize_small.h when the tables bound every sum). Four elements go
+// together; on a DSP core they are loaded and stored as words and clamped four at a
+// time (SSAT, SSUB8/SEL). Without scratch each element is rescaled directly.
 //
 // out may be in1 or in2 exactly (in place) when that input has the output's shape.
 #include "nn_broadcast.h"
@@ -21,6 +22,22 @@
 static inline int32_t nn_add_scale(int32_t v, int32_t offset, int32_t left_shift,
     int32_t multiplier, int32_t shift) {
     return nn_requantize((v + offset) * ((int32_t)1 << left_shift), multiplier, shift);
+}
+
+// t[v] = nn_add_scale(v, ...) for v in [-128, 127] (t indexed from -128): the short
+// requantization when |(v + offset) << left_shift| <= 255 << left_shift allows it.
+static void nn_add_table(int32_t *t, int32_t offset, int32_t left_shift, int32_t multiplier,
+    int32_t shift) {
+    nn_rq_small rq;
+    if (nn_rq_small_init(&rq, (uint32_t)255 << left_shift, multiplier, shift)) {
+        for (int32_t v = -128; v < 128; v++) {
+            t[v] = nn_rq_small_apply(&rq, (v + offset) * ((int32_t)1 << left_shift));
+        }
+        return;
+    }
+    for (int32_t v = -128; v < 128; v++) {
+        t[v] = nn_add_scale(v, offset, left_shift, multiplier, shift);
+    }
 }
 
 static inline int32_t nn_add_out(const nn_add_params *p, int32_t sx, int32_t sy) {
@@ -52,36 +69,77 @@ static inline int32_t nn_add_out_t(const nn_add_params *p, const nn_rq_small *rq
 }
 
 #if NN_HAS_DSP
-// Elements 0..3 of two same-shape inputs through the tables t1, t2 (indexed by the
-// int8 value): word loads, one word store of four clamped outputs.
-static inline void nn_add4_s8(const nn_add_params *p, const nn_rq_small *rq,
-    const int32_t *t1, const int32_t *t2, const int8_t *a, const int8_t *b, int8_t *o,
-    uint32_t lo4, uint32_t hi4) {
+// The table sums of four elements: word loads of both inputs.
+static inline void nn_add_load4_s8(const int32_t *t1, const int32_t *t2, const int8_t *a,
+    const int8_t *b, int32_t *s) {
     const uint32_t av = nn_read_s8x4(a), bv = nn_read_s8x4(b);
-    const int32_t v0 = nn_add_out_t(p, rq, t1[(int8_t)av], t2[(int8_t)bv]);
-    const int32_t v1 = nn_add_out_t(p, rq, t1[(int8_t)(av >> 8)], t2[(int8_t)(bv >> 8)]);
-    const int32_t v2 = nn_add_out_t(p, rq, t1[(int8_t)(av >> 16)], t2[(int8_t)(bv >> 16)]);
-    const int32_t v3 = nn_add_out_t(p, rq, t1[(int8_t)(av >> 24)], t2[(int8_t)(bv >> 24)]);
-    const uint32_t p02 = ((uint32_t)nn_ssat8(v0) & 0xffffu) | (uint32_t)nn_ssat8(v2) << 16;
-    const uint32_t p13 = ((uint32_t)nn_ssat8(v1) & 0xffffu) | (uint32_t)nn_ssat8(v3) << 16;
+    s[0] = nn_add_wrap(t1[(int8_t)av], t2[(int8_t)bv]);
+    s[1] = nn_add_wrap(t1[(int8_t)(av >> 8)], t2[(int8_t)(bv >> 8)]);
+    s[2] = nn_add_wrap(t1[(int8_t)(av >> 16)], t2[(int8_t)(bv >> 16)]);
+    s[3] = nn_add_wrap(t1[(int8_t)(av >> 24)], t2[(int8_t)(bv >> 24)]);
+}
+
+// Four outputs (offset added) saturated, clamped against lo4/hi4 (act.min/max in every
+// byte) with SSUB8/SEL, one word store.
+static inline void nn_add_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
+    const uint32_t p02 = ((uint32_t)nn_ssat8(v[0]) & 0xffffu) | (uint32_t)nn_ssat8(v[2]) << 16;
+    const uint32_t p13 = ((uint32_t)nn_ssat8(v[1]) & 0xffffu) | (uint32_t)nn_ssat8(v[3]) << 16;
     uint32_t w = (p02 & 0x00ff00ffu) | (p13 & 0x00ff00ffu) << 8;
     w = nn_smin8(nn_smax8(w, lo4), hi4);
     memcpy(o, &w, 4);
 }
 #else
-static inline void nn_add4_s8(const nn_add_params *p, const nn_rq_small *rq,
-    const int32_t *t1, const int32_t *t2, const int8_t *a, const int8_t *b, int8_t *o,
-    uint32_t lo4, uint32_t hi4) {
-    const int32_t v0 = nn_add_out_t(p, rq, t1[a[0]], t2[b[0]]);
-    const int32_t v1 = nn_add_out_t(p, rq, t1[a[1]], t2[b[1]]);
-    const int32_t v2 = nn_add_out_t(p, rq, t1[a[2]], t2[b[2]]);
-    const int32_t v3 = nn_add_out_t(p, rq, t1[a[3]], t2[b[3]]);
-    o[0] = nn_add_clamp(p, v0);
-    o[1] = nn_add_clamp(p, v1);
-    o[2] = nn_add_clamp(p, v2);
-    o[3] = nn_add_clamp(p, v3);
+static inline void nn_add_load4_s8(const int32_t *t1, const int32_t *t2, const int8_t *a,
+    const int8_t *b, int32_t *s) {
+    s[0] = nn_add_wrap(t1[a[0]], t2[b[0]]);
+    s[1] = nn_add_wrap(t1[a[1]], t2[b[1]]);
+    s[2] = nn_add_wrap(t1[a[2]], t2[b[2]]);
+    s[3] = nn_add_wrap(t1[a[3]], t2[b[3]]);
+}
+
+static inline void nn_add_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
+    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
+    o[0] = (int8_t)(v[0] < lo ? lo : (v[0] > hi ? hi : v[0]));
+    o[1] = (int8_t)(v[1] < lo ? lo : (v[1] > hi ? hi : v[1]));
+    o[2] = (int8_t)(v[2] < lo ? lo : (v[2] > hi ? hi : v[2]));
+    o[3] = (int8_t)(v[3] < lo ? lo : (v[3] > hi ? hi : v[3]));
 }
 #endif
+
+// Same-shape inputs through the tables, four elements at a time, then the tail.
+static void nn_add_same_s8(const nn_add_params *p, const nn_rq_small *rq, const int32_t *t1,
+    const int32_t *t2, const int8_t *a, const int8_t *b, int8_t *o, int32_t size) {
+    const uint32_t lo4 = 0x01010101u * (uint8_t)p->act.min;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)p->act.max;
+    const int32_t out_offset = p->output_offset;
+    int32_t i = 0;
+    if (rq != NULL) {
+        const nn_rq_small r = *rq;
+        for (; i + 4 <= size; i += 4) {
+            int32_t v[4];
+            nn_add_load4_s8(t1, t2, a + i, b + i, v);
+            v[0] = nn_rq_small_apply(&r, v[0]) + out_offset;
+            v[1] = nn_rq_small_apply(&r, v[1]) + out_offset;
+            v[2] = nn_rq_small_apply(&r, v[2]) + out_offset;
+            v[3] = nn_rq_small_apply(&r, v[3]) + out_offset;
+            nn_add_store4_s8(o + i, v, lo4, hi4);
+        }
+    } else {
+        const int32_t mult = p->output_multiplier, shift = p->output_shift;
+        for (; i + 4 <= size; i += 4) {
+            int32_t v[4];
+            nn_add_load4_s8(t1, t2, a + i, b + i, v);
+            v[0] = nn_add_wrap(nn_requantize(v[0], mult, shift), out_offset);
+            v[1] = nn_add_wrap(nn_requantize(v[1], mult, shift), out_offset);
+            v[2] = nn_add_wrap(nn_requantize(v[2], mult, shift), out_offset);
+            v[3] = nn_add_wrap(nn_requantize(v[3], mult, shift), out_offset);
+            nn_add_store4_s8(o + i, v, lo4, hi4);
+        }
+    }
+    for (; i < size; i++) {
+        o[i] = nn_add_clamp(p, nn_add_out_t(p, rq, t1[a[i]], t2[b[i]]));
+    }
+}
 
 size_t nn_add_s8_scratch_size(const nn_dims *out_dims) {
     const int64_t n = (int64_t)out_dims->n * out_dims->h * out_dims->w * out_dims->c;
@@ -118,12 +176,10 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
     }
     // The tables, indexed from -128 to 127.
     int32_t *t1 = (int32_t *)scratch + 128, *t2 = t1 + 256;
+    nn_add_table(t1, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
+    nn_add_table(t2, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
     int64_t max1 = 0, max2 = 0; // the largest |t1|, |t2|
     for (int32_t v = -128; v < 128; v++) {
-        t1[v] = nn_add_scale(v, p->input1_offset, p->left_shift, p->input1_multiplier,
-            p->input1_shift);
-        t2[v] = nn_add_scale(v, p->input2_offset, p->left_shift, p->input2_multiplier,
-            p->input2_shift);
         const int64_t m1 = t1[v] < 0 ? -(int64_t)t1[v] : t1[v];
         const int64_t m2 = t2[v] < 0 ? -(int64_t)t2[v] : t2[v];
         max1 = m1 > max1 ? m1 : max1;
@@ -137,22 +193,8 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
         rq = &rq_small;
     }
     if (same) {
-        const int32_t size = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
-        const uint32_t lo4 = 0x01010101u * (uint8_t)p->act.min;
-        const uint32_t hi4 = 0x01010101u * (uint8_t)p->act.max;
-        int32_t i = 0;
-        if (rq != NULL) {
-            for (; i + 4 <= size; i += 4) {
-                nn_add4_s8(p, rq, t1, t2, in1 + i, in2 + i, out + i, lo4, hi4);
-            }
-        } else {
-            for (; i + 4 <= size; i += 4) {
-                nn_add4_s8(p, NULL, t1, t2, in1 + i, in2 + i, out + i, lo4, hi4);
-            }
-        }
-        for (; i < size; i++) {
-            out[i] = nn_add_clamp(p, nn_add_out_t(p, rq, t1[in1[i]], t2[in2[i]]));
-        }
+        nn_add_same_s8(p, rq, t1, t2, in1, in2, out,
+            out_dims->n * out_dims->h * out_dims->w * out_dims->c);
         return NN_OK;
     }
     int32_t s1[4], s2[4];
