@@ -8,6 +8,9 @@
 // folded into the bias once per call. Every pixel takes the fast path, and the sums are
 // the reference kernel's, bit for bit (int32 arithmetic wraps the same way).
 //
+// nn_dw_conv_s8 keeps whole rows in the input's layout, below; nn_dw_conv_3x3_s8 keeps
+// one group of four channels at a time (its file tells its layout) and shares the rest.
+//
 // Scratch (nn_dw_rows_scratch_size), 4-byte aligned:
 //   int32 bias[out_ch]      bias + input_offset * (sum of the channel's weights)
 //   int32 tag[slots]        the input row a slot holds (NN_DW_TAG_ZP: zero points only)
