@@ -140,6 +140,9 @@ DW_CASES = [
     ),
     Conv("dw_5x5_tiny_input", (1, 1, 2, 4), dm=1, kernel=(5, 5), expect_kernel="DW_CONV_S8"),
     Conv("dw_dm4_1x3_valid", (1, 4, 6, 1), dm=4, kernel=(1, 3), padding="VALID"),
+    Conv("dw_dm5_ch3", (1, 6, 5, 3), dm=5, stride=(2, 1), expect_kernel="DW_CONV_S8"),
+    # micro_speech's shape, smaller: one channel, multiplier 8, a 10x8 filter, stride 2
+    Conv("dw_dm8_10x8", (1, 13, 12, 1), dm=8, kernel=(10, 8), stride=(2, 2), act="RELU"),
     Conv(
         "dw_n1_to_1_batch2",
         (2, 4, 4, 3),

@@ -3,7 +3,8 @@
 // The filter rows are read from padded input rows (nn_dw_rows.h), so no tap is tested
 // against the input's edges and the input offset is folded into the bias. Depth
 // multiplier 1 takes four channels at a time (32-bit loads; SXTB16 + SMLABB/SMLATT on a
-// DSP core); other multipliers one output channel at a time. Filter layout
+// DSP core); multipliers of 4 and more four output channels of one input channel at a
+// time; the rest one output channel at a time. Filter layout
 // {1, kh, kw, out_ch}, out_ch = in_ch * multiplier.
 #include "nn_dsp.h"
 #include "nn_dw_rows.h"
@@ -19,12 +20,30 @@ static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc)
     acc[2] = nn_smlatt(x02, w02, acc[2]);
     acc[3] = nn_smlatt(x13, w13, acc[3]);
 }
+
+// Four output channels of one input channel (depth multiplier >= 4): x times w[0..3].
+static inline void nn_dw_tap4x1_s8(int32_t x, const int8_t *w, int32_t *acc) {
+    const uint32_t wv = nn_read_s8x4(w);
+    const uint32_t w02 = nn_sxtb16(wv), w13 = nn_sxtb16_ror8(wv);
+    const uint32_t xx = ((uint32_t)x & 0xffffu) | (uint32_t)x << 16;
+    acc[0] = nn_smlabb(xx, w02, acc[0]);
+    acc[1] = nn_smlabb(xx, w13, acc[1]);
+    acc[2] = nn_smlatt(xx, w02, acc[2]);
+    acc[3] = nn_smlatt(xx, w13, acc[3]);
+}
 #else
 static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc) {
     acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(x[0] * w[0]));
     acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(x[1] * w[1]));
     acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(x[2] * w[2]));
     acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(x[3] * w[3]));
+}
+
+static inline void nn_dw_tap4x1_s8(int32_t x, const int8_t *w, int32_t *acc) {
+    acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(x * w[0]));
+    acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(x * w[1]));
+    acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(x * w[2]));
+    acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(x * w[3]));
 }
 #endif
 
@@ -34,6 +53,23 @@ static inline int8_t nn_dw_out(int32_t acc, int32_t mult, int32_t shift,
     v = v < p->act.min ? p->act.min : v;
     v = v > p->act.max ? p->act.max : v;
     return (int8_t)v;
+}
+
+// One output channel's sum: the filter rows' taps from x_off (the channel's byte in the
+// padded rows) on, x_col apart; w at the channel's tap (0, 0); acc starts at bias.
+static inline int32_t nn_dw_sum1(const nn_dw_rows *r, const int8_t *in_b,
+    const nn_dims *in_dims, const nn_conv_params *p, int32_t s0, int32_t kh, int32_t kw,
+    int32_t iy0, int32_t x_off, int32_t x_col, const int8_t *w, int32_t w_row,
+    int32_t out_ch, int32_t bias) {
+    uint32_t acc = (uint32_t)bias;
+    for (int32_t ky = 0, s = s0; ky < kh; ky++, s = s + 1 == kh ? 0 : s + 1) {
+        const int8_t *x = nn_dw_row_at(r, s, in_b, iy0 + ky * p->dilation_h, in_dims) + x_off;
+        for (int32_t kx = 0; kx < kw; kx++) {
+            acc += (uint32_t)(x[kx * x_col] * w[kx * out_ch]);
+        }
+        w += w_row;
+    }
+    return (int32_t)acc;
 }
 
 size_t nn_dw_conv_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
@@ -103,21 +139,47 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
                         o[c + 3] = nn_dw_out(acc[3], m[3 * q_step], sh[3 * q_step], p);
                     }
                 }
+                if (mult >= 4) {
+                    // Four output channels of one input channel at a time, then the
+                    // multiplier's rest; all of out_ch, so the loop below has nothing.
+                    for (int32_t ic = 0; ic < ch; ic++) {
+                        for (int32_t m = 0; m + 4 <= mult; m += 4) {
+                            const int32_t oc = ic * mult + m;
+                            int32_t acc[4] = {r.bias[oc], r.bias[oc + 1], r.bias[oc + 2],
+                                              r.bias[oc + 3]};
+                            const int8_t *w = filter + oc;
+                            for (int32_t ky = 0, s = s0; ky < kh;
+                                 ky++, s = s + 1 == kh ? 0 : s + 1) {
+                                const int8_t *x = nn_dw_row_at(&r, s, in_b,
+                                    iy0 + ky * p->dilation_h, in_dims) + x_off + ic;
+                                for (int32_t kx = 0; kx < kw; kx++) {
+                                    nn_dw_tap4x1_s8(x[kx * x_col], w + kx * out_ch, acc);
+                                }
+                                w += w_row;
+                            }
+                            const int32_t *mq = q->multiplier + oc * q_step;
+                            const int32_t *sh = q->shift + oc * q_step;
+                            o[oc] = nn_dw_out(acc[0], mq[0], sh[0], p);
+                            o[oc + 1] = nn_dw_out(acc[1], mq[q_step], sh[q_step], p);
+                            o[oc + 2] = nn_dw_out(acc[2], mq[2 * q_step], sh[2 * q_step], p);
+                            o[oc + 3] = nn_dw_out(acc[3], mq[3 * q_step], sh[3 * q_step], p);
+                        }
+                        for (int32_t oc = ic * mult + mult / 4 * 4; oc < (ic + 1) * mult;
+                             oc++) {
+                            o[oc] = nn_dw_out(nn_dw_sum1(&r, in_b, in_dims, p, s0, kh, kw,
+                                iy0, x_off + ic, x_col, filter + oc, w_row, out_ch,
+                                r.bias[oc]), q->multiplier[oc * q_step],
+                                q->shift[oc * q_step], p);
+                        }
+                    }
+                    c = out_ch;
+                }
                 // Single output channels: oc = ic * mult + m reads input channel ic.
                 for (int32_t oc = c; oc < out_ch; oc++) {
                     const int32_t ic = mult == 1 ? oc : oc / mult;
-                    uint32_t acc = (uint32_t)r.bias[oc];
-                    const int8_t *w = filter + oc;
-                    for (int32_t ky = 0, s = s0; ky < kh; ky++, s = s + 1 == kh ? 0 : s + 1) {
-                        const int8_t *x = nn_dw_row_at(&r, s, in_b, iy0 + ky * p->dilation_h,
-                            in_dims) + x_off + ic;
-                        for (int32_t kx = 0; kx < kw; kx++) {
-                            acc += (uint32_t)(x[kx * x_col] * w[kx * out_ch]);
-                        }
-                        w += w_row;
-                    }
-                    o[oc] = nn_dw_out((int32_t)acc, q->multiplier[oc * q_step],
-                        q->shift[oc * q_step], p);
+                    o[oc] = nn_dw_out(nn_dw_sum1(&r, in_b, in_dims, p, s0, kh, kw, iy0,
+                        x_off + ic, x_col, filter + oc, w_row, out_ch, r.bias[oc]),
+                        q->multiplier[oc * q_step], q->shift[oc * q_step], p);
                 }
                 o += out_ch;
             }
