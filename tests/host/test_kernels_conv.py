@@ -122,6 +122,43 @@ DW_CASES = [
     Conv("dw_dilated", (1, 10, 10, 3), dm=1, dilation=(2, 2), expect_kernel="DW_CONV_S8"),
     Conv("dw_dilated_wide", (1, 3, 3, 2), dm=1, dilation=(3, 3), kernel=(3, 3)),
     Conv("dw_3x1_relu", (1, 6, 5, 4), dm=1, kernel=(3, 1), act="RELU", in_zp=-128),
+    # Channel counts around the groups of four, strides per axis, padding only after
+    # (stride 2 on an even size), inputs smaller than the filter, generic shapes.
+    Conv("dw3x3_ch6_pad_after", (1, 8, 8, 6), dm=1, stride=(2, 2), expect_kernel="DW_CONV_3X3_S8"),
+    Conv("dw3x3_ch2_stride_1x2", (1, 5, 9, 2), dm=1, stride=(1, 2), expect_kernel="DW_CONV_3X3_S8"),
+    Conv(
+        "dw3x3_ch9_stride_2x1_valid",
+        (1, 9, 6, 9),
+        dm=1,
+        stride=(2, 1),
+        padding="VALID",
+        expect_kernel="DW_CONV_3X3_S8",
+    ),
+    Conv("dw3x3_1x1_input", (1, 1, 1, 5), dm=1, in_zp=60, expect_kernel="DW_CONV_3X3_S8"),
+    Conv(
+        "dw3x3_wide_relu_ch8",
+        (1, 3, 17, 8),
+        dm=1,
+        act="RELU",
+        in_zp=-128,
+        out_zp=-128,
+        expect_kernel="DW_CONV_3X3_S8",
+    ),
+    Conv("dw_dm2_stride2_ch5", (1, 7, 8, 5), dm=2, stride=(2, 2), expect_kernel="DW_CONV_S8"),
+    Conv("dw_5x5_ch6", (1, 9, 9, 6), dm=1, kernel=(5, 5), expect_kernel="DW_CONV_S8"),
+    Conv(
+        "dw_dilated_ch7_stride2",
+        (1, 11, 10, 7),
+        dm=1,
+        dilation=(2, 1),
+        stride=(2, 2),
+        expect_kernel="DW_CONV_S8",
+    ),
+    Conv("dw_5x5_tiny_input", (1, 1, 2, 4), dm=1, kernel=(5, 5), expect_kernel="DW_CONV_S8"),
+    Conv("dw_dm4_1x3_valid", (1, 4, 6, 1), dm=4, kernel=(1, 3), padding="VALID"),
+    Conv("dw_dm5_ch3", (1, 6, 5, 3), dm=5, stride=(2, 1), expect_kernel="DW_CONV_S8"),
+    # micro_speech's shape, smaller: one channel, multiplier 8, a 10x8 filter, stride 2
+    Conv("dw_dm8_10x8", (1, 13, 12, 1), dm=8, kernel=(10, 8), stride=(2, 2), act="RELU"),
     Conv(
         "dw_n1_to_1_batch2",
         (2, 4, 4, 3),
@@ -309,11 +346,21 @@ def _c_run(
             ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
             for s in (x.shape, w.shape, y.shape)
         ]
-        scratch = np.zeros(low.scratch // 4 + 1, np.int32)  # 4-byte aligned
         fn = wrapper or {"CONV": "nn_conv_s8", "DWCONV": "nn_dw_conv_wrapper_s8"}[low.type]
+        size = low.scratch
+        if wrapper and hasattr(lib, fn + "_scratch_size"):  # a kernel's own need
+            size = getattr(lib, fn + "_scratch_size")(params, *dims)
+        scratch = np.zeros(size // 4 + 1, np.int32)  # 4-byte aligned
         args = [params, q, dims[0], xin, dims[1], wp, bp, dims[2], yp]
-        if fn in ("nn_conv_s8", "nn_dw_conv_wrapper_s8", "nn_conv_im2col_s8", "nn_conv_pw_s8"):
-            args += [_ptr(ffi, "void *", scratch), low.scratch]
+        if fn in (
+            "nn_conv_s8",
+            "nn_dw_conv_wrapper_s8",
+            "nn_conv_im2col_s8",
+            "nn_conv_pw_s8",
+            "nn_dw_conv_3x3_s8",
+            "nn_dw_conv_s8",
+        ):
+            args += [_ptr(ffi, "void *", scratch), size]
         st = getattr(lib, fn)(*args)
     assert st == lib.NN_OK
     return y
@@ -721,3 +768,75 @@ def test_multiplier_formula(opcode: str, golden: str, want: int):
     assert run_reference(model, [x], golden)[0].item() == want
     graph, low = _lower(model, golden)
     assert _c_run(graph, low, x, golden=golden).item() == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dw3x3_extreme_requantization_matches_generic(seed: int):
+    """nn_dw_conv_3x3_s8's two requantizations (the short one for accumulators known to
+    be small, the full one otherwise) against nn_dw_conv_s8's nn_requantize(): biases up
+    to the int32 limits, multipliers over [0, 2^31), shifts over [-31, 30], per channel."""
+    ffi, lib = native.load()
+    rng = np.random.default_rng(seed)
+    n, h, w, ch = 1, int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 11))
+    stride = int(rng.integers(1, 3))
+    x = rng.integers(-128, 128, (n, h, w, ch), dtype=np.int8)
+    wt = rng.integers(-128, 128, (1, 3, 3, ch), dtype=np.int8)
+    big = np.array([2**31 - 1, -(2**31), 2**30, -(2**30), 0, 1 << 20], np.int64)
+    bias = np.where(
+        rng.random(ch) < 0.5, rng.choice(big, ch), rng.integers(-(2**31), 2**31, ch)
+    ).astype(np.int32)
+    mult = rng.integers(0, 2**31, ch).astype(np.int32)
+    shift = rng.integers(-31, 31, ch).astype(np.int32)
+    if seed % 2 == 0:  # every lane small enough for the short path
+        shift = rng.integers(-12, 0, ch).astype(np.int32)
+        bias = rng.integers(-1000, 1000, ch).astype(np.int32)
+    oh, ow = (h + 2 - 3) // stride + 1, (w + 2 - 3) // stride + 1
+    p = ffi.new(
+        "nn_conv_params *",
+        {
+            "input_offset": int(rng.integers(-127, 129)),
+            "output_offset": int(rng.integers(-128, 128)),
+            "stride_h": stride,
+            "stride_w": stride,
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_h": 1,
+            "pad_w": 1,
+            "depth_multiplier": 1,
+            "act": {"min": -128, "max": 127},
+        },
+    )
+    q = ffi.new(
+        "nn_quant *",
+        {
+            "multiplier": _ptr(ffi, "int32_t *", mult),
+            "shift": _ptr(ffi, "int32_t *", shift),
+            "per_channel": 1,
+            "rounding": lib.NN_ROUNDING_DOUBLE,
+        },
+    )
+    dims = [
+        ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
+        for s in (x.shape, wt.shape, (n, oh, ow, ch))
+    ]
+    outs = []
+    for fn in ("nn_dw_conv_3x3_s8", "nn_dw_conv_s8"):
+        size = getattr(lib, fn + "_scratch_size")(p, *dims)
+        scratch = np.zeros(size // 4 + 1, np.int32)
+        y = np.zeros((n, oh, ow, ch), np.int8)
+        st = getattr(lib, fn)(
+            p,
+            q,
+            dims[0],
+            _ptr(ffi, "int8_t *", x),
+            dims[1],
+            _ptr(ffi, "int8_t *", wt),
+            _ptr(ffi, "int32_t *", bias),
+            dims[2],
+            _ptr(ffi, "int8_t *", y),
+            _ptr(ffi, "void *", scratch),
+            size,
+        )
+        assert st == lib.NN_OK
+        outs.append(y)
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -70,8 +70,11 @@ def ptr(ffi, a: np.ndarray):
     return ffi.cast(ctype, ffi.from_buffer(a))
 
 
-def run_c(model: bytes, feeds: list[np.ndarray], in_place: bool = False) -> np.ndarray:
-    """The model's one op, lowered and run by its C kernel (in place: over input 0)."""
+def run_c(
+    model: bytes, feeds: list[np.ndarray], in_place: bool = False, add_tables: bool = True
+) -> np.ndarray:
+    """The model's one op, lowered and run by its C kernel (in place: over input 0;
+    ADD with its tables unless add_tables is False)."""
     ffi, lib = native.load()
     g = read_model(model)
     low = ops.lower(g, g.ops[0])
@@ -96,7 +99,7 @@ def run_c(model: bytes, feeds: list[np.ndarray], in_place: bool = False) -> np.n
         st = fn(p, dims4(ffi, x0.shape), ptr(ffi, x0), dims4(ffi, y.shape), ptr(ffi, out))
     elif low.type in ("ADD", "MUL"):
         x1 = arrays[1]
-        st = fn(
+        args = [
             p,
             dims4(ffi, x0.shape),
             ptr(ffi, x0),
@@ -104,7 +107,12 @@ def run_c(model: bytes, feeds: list[np.ndarray], in_place: bool = False) -> np.n
             ptr(ffi, x1),
             dims4(ffi, y.shape),
             ptr(ffi, out),
-        )
+        ]
+        if low.type == "ADD":  # tables whatever the size (the planner's rule gives small
+            # outputs none; test_add_tables_match_direct compares the two paths)
+            scratch = np.zeros(512 if add_tables else 1, np.int32)
+            args += [ffi.cast("void *", ffi.from_buffer(scratch)), scratch.nbytes]
+        st = fn(*args)
     elif low.type == "SOFTMAX":
         depth = x0.shape[-1]
         st = fn(p, x0.size // depth, depth, ptr(ffi, x0), ptr(ffi, out))
@@ -259,6 +267,33 @@ def test_add_exhaustive_pairs():
     x1 = np.repeat(np.arange(-128, 128, dtype=np.int8)[:, None], 256, axis=1)
     x2 = np.arange(-128, 128, dtype=np.int8)[None, :]
     check(model, [x1, x2])
+
+
+ADD_AWKWARD_CASES = [
+    # odd sizes (a tail after the groups of four), one element, broadcasting both ways
+    ((1, 3, 5, 7), (1, 3, 5, 7), (1, 3, 5, 7), (0.05, -3), (0.02, 9), (0.07, 4), "NONE"),
+    ((1,), (1,), (1,), (0.5, 100), (0.25, -100), (0.3, 0), "NONE"),
+    ((1, 1, 1, 5), (2, 3, 3, 1), (2, 3, 3, 5), (0.01, 0), (0.9, -128), (0.5, -20), "RELU"),
+    # extreme scale ratios: one input's multiplier tiny, the output's shift large
+    ((1, 4, 6, 3), (1, 4, 6, 3), (1, 4, 6, 3), (0.0001, 7), (2.0, -7), (4.0, 127), "RELU6"),
+    ((2, 9, 11), (2, 9, 11), (2, 9, 11), (3.0, 0), (3.0, 1), (0.001, -128), "NONE"),
+]
+
+
+@pytest.mark.parametrize("case", BINARY_CASES + ADD_AWKWARD_CASES, ids=str)
+def test_add_tables_match_direct(case):
+    """ADD with its per-input tables and without (the planner gives small outputs no
+    scratch): the same bytes; and the awkward cases against the goldens."""
+    s1, s2, so, q1, q2, qo, act = case
+    a, b, y = T(s1, *q1), T(s2, *q2), T(so, *qo)
+    model = build("ADD", [a, b], y, "AddOptions", FusedActivationFunction=ACT[act])
+    rng = np.random.default_rng(len(str(case)) + 1)
+    feeds = [rand(rng, a), rand(rng, b)]
+    with_tables = run_c(model, [f.copy() for f in feeds])
+    direct = run_c(model, [f.copy() for f in feeds], add_tables=False)
+    assert with_tables.tobytes() == direct.tobytes()
+    if case in ADD_AWKWARD_CASES:
+        check(model, feeds)
 
 
 @pytest.mark.parametrize(

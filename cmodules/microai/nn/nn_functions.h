@@ -80,14 +80,21 @@ size_t nn_dw_conv_wrapper_s8_scratch_size(const nn_conv_params *p, const nn_dims
 nn_kernel nn_dw_conv_wrapper_s8_kernel(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// The two depthwise kernels read the input through padded rows in scratch (4-byte
+/// aligned, at least their _scratch_size(): int32 folded bias per output channel, then
+/// the filter height's rows of (pad + width + trailing pad) x channels bytes).
 nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, int8_t *out);
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_dw_conv_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
 nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, int8_t *out);
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_dw_conv_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
 
 // ---- fully connected ----------------------------------------------------------------
 
@@ -116,8 +123,12 @@ nn_status nn_mean_s8(const nn_mean_params *p, const nn_dims *in_dims, const int8
 // ---- elementwise --------------------------------------------------------------------
 
 /// ADD and MUL with 4-D broadcasting: a dimension of size 1 in one input is broadcast.
+/// ADD: with scratch of nn_add_s8_scratch_size() bytes (4-byte aligned; 0 for small
+/// outputs), both inputs' rescaling is tabulated once per call; scratch may be NULL.
 nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_t *in1,
-    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);
+    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out,
+    void *scratch, size_t scratch_size);
+size_t nn_add_s8_scratch_size(const nn_dims *out_dims);
 nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_t *in1,
     const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);
 

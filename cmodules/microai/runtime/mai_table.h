@@ -52,13 +52,14 @@
     mai_eval_conv_pw_s8) \
     X(CONV_IM2COL_S8, CONV, im2col, mai_supports_conv_s8, mai_scratch_conv_im2col_s8, \
     mai_eval_conv_im2col_s8) \
-    X(DW_CONV_3X3_S8, DWCONV, 3x3, mai_supports_dw_conv_3x3_s8, mai_scratch_none, \
+    X(DW_CONV_3X3_S8, DWCONV, 3x3, mai_supports_dw_conv_3x3_s8, mai_scratch_dw_conv_3x3_s8, \
     mai_eval_dw_conv_3x3_s8) \
-    X(DW_CONV_S8, DWCONV, direct, mai_supports_conv_s8, mai_scratch_none, mai_eval_dw_conv_s8) \
+    X(DW_CONV_S8, DWCONV, direct, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
+    mai_eval_dw_conv_s8) \
     X(FC_S8, FC, direct, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
     X(AVGPOOL_S8, AVGPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_avgpool) \
     X(MAXPOOL_S8, MAXPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_maxpool) \
-    X(ADD_S8, ADD, direct, mai_supports_any, mai_scratch_none, mai_eval_add) \
+    X(ADD_S8, ADD, direct, mai_supports_any, mai_scratch_add, mai_eval_add) \
     X(MUL_S8, MUL, direct, mai_supports_any, mai_scratch_none, mai_eval_mul) \
     X(SOFTMAX_S8, SOFTMAX, direct, mai_supports_any, mai_scratch_none, mai_eval_softmax) \
     X(LOGISTIC_S8, LOGISTIC, direct, mai_supports_any, mai_scratch_none, mai_eval_logistic) \

@@ -77,7 +77,8 @@ def supports(graph: Graph, low, kernel: native.Kernel, rounding: str) -> str | N
 
 def scratch(graph: Graph, low, kernel: native.Kernel, rounding: str) -> int:
     _, lib = native.load()
-    return int(lib.mai_kernel_scratch(kernel.id, _Context(graph, low, rounding).ctx))
+    c = _Context(graph, low, rounding)  # alive through the call: ctx points into it
+    return int(lib.mai_kernel_scratch(kernel.id, c.ctx))
 
 
 def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str = "") -> None:

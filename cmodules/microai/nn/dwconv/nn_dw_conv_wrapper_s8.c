@@ -14,7 +14,8 @@ nn_kernel nn_dw_conv_wrapper_s8_kernel(const nn_conv_params *p, const nn_dims *i
 
 size_t nn_dw_conv_wrapper_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return 0; // neither kernel needs scratch
+    return nn_dw_is_3x3(p, f_dims) ? nn_dw_conv_3x3_s8_scratch_size(p, in_dims, f_dims, out_dims)
+                                   : nn_dw_conv_s8_scratch_size(p, in_dims, f_dims, out_dims);
 }
 
 nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,
@@ -22,7 +23,9 @@ nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
     const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
     if (nn_dw_is_3x3(p, f_dims)) {
-        return nn_dw_conv_3x3_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+        return nn_dw_conv_3x3_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out,
+            scratch, scratch_size);
     }
-    return nn_dw_conv_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+    return nn_dw_conv_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size);
 }

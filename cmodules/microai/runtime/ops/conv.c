@@ -203,18 +203,28 @@ const char *mai_supports_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
     return mai_supports_conv_s8(ctx);
 }
 
+uint32_t mai_scratch_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_dw_conv_3x3_s8_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+uint32_t mai_scratch_dw_conv_s8(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_dw_conv_s8_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
 nn_status mai_eval_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     return nn_dw_conv_3x3_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
         &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
-        ctx->out[0].data);
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
 nn_status mai_eval_dw_conv_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     return nn_dw_conv_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
         &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
-        ctx->out[0].data);
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
 // ---- FC -----------------------------------------------------------------------------

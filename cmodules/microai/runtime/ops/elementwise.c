@@ -46,9 +46,13 @@ mai_status mai_prepare_add(const mai_op_ctx *ctx, mai_error *err) {
     return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
 }
 
+uint32_t mai_scratch_add(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_add_s8_scratch_size(&ctx->out[0].dims);
+}
+
 nn_status mai_eval_add(const mai_op_ctx *ctx) {
     return nn_add_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
-        ctx->in[1].data, &ctx->out[0].dims, ctx->out[0].data);
+        ctx->in[1].data, &ctx->out[0].dims, ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
 mai_status mai_prepare_mul(const mai_op_ctx *ctx, mai_error *err) {
