@@ -221,3 +221,62 @@ def test_a_bind_whose_answer_was_lost_is_found_bound(f405):
         f405.serial = line
     assert crc_of(f405, "rebound") == (3000, zlib.crc32(data))
     assert f405.eval("_mai_up") is None
+
+
+class FrameDamage:
+    """A line that flips a bit in the first `n` upload frames written (then passes)."""
+
+    def __init__(self, line, n: int):
+        self.line, self.n = line, n
+
+    def write(self, data):
+        if self.n and data.startswith(b"\x00W"):
+            self.n -= 1
+            data = data[:20] + bytes([data[20] ^ 0x40]) + data[21:]
+        return self.line.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.line, name)
+
+
+def test_damaged_frames_are_sent_again(f405):
+    data = os.urandom(9000)
+    line = f405.serial
+    f405.serial = FrameDamage(line, 3)
+    try:
+        upload(f405, data, "framed")
+    finally:
+        f405.serial = line
+    assert crc_of(f405, "framed") == (9000, zlib.crc32(data))
+
+
+def test_persistently_damaged_frames_abandon_the_upload(f405):
+    f405.exec("framed = None")
+    line = f405.serial
+    f405.serial = FrameDamage(line, 1000)
+    try:
+        with pytest.raises(UploadError, match="chunk at byte 0 was not confirmed after 8 sends"):
+            upload(f405, os.urandom(5000), "framed")
+    finally:
+        f405.serial = line
+    assert f405.eval("framed") is None and f405.eval("_mai_up") is None
+    assert f405.eval("1 + 1") == 2
+
+
+def test_board_gone_mid_receive_is_a_clear_error():
+    with connect(board="QEMU_STM32F405") as t:
+        line = t.serial
+
+        class KillAfterFirstFrame:
+            def write(self, data):
+                n = line.write(data)
+                if data.startswith(b"\x00W"):
+                    t.qemu._proc.kill()  # as a reset or a pulled cable would
+                return n
+
+            def __getattr__(self, name):
+                return getattr(line, name)
+
+        t.serial = KillAfterFirstFrame()
+        with pytest.raises(DeviceError, match="QEMU stopped"):
+            upload(t, os.urandom(9000), "b")
