@@ -10,16 +10,10 @@
 #include "microai_board.h"
 
 // Cortex-M DSP extension (SMLAD, SXTB16) available to the kernels: Cortex-M4 and M7.
-// Follows the compiler's target (nn/nn_dot.h makes the same choice for the nn core);
-// selects the GEMM kernels' SXTB16/SMLAD loops instead of scalar ones of the same
-// structure, so it costs no flash by itself.
-#ifndef MICROAI_HAS_DSP
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#define MICROAI_HAS_DSP (1)
-#else
-#define MICROAI_HAS_DSP (0)
-#endif
-#endif
+// MICROAI_HAS_DSP, nn/nn_dsp.h's rule (the compiler's target), which also switches the
+// kernels to their SXTB16/SMLAD loops instead of scalar ones of the same structure, so it
+// costs no flash by itself.
+#include "nn/nn_dsp.h"
 
 // microai.conv2d / depthwise_conv2d / fully_connected: the kernels on caller buffers,
 // for experiments from the REPL. Flash cost: about 4.5 KB (QEMU_STM32F405, -Os).

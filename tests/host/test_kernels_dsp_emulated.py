@@ -1,10 +1,12 @@
-"""The GEMM kernels' DSP-shaped loops on the host: the CONV_2D and FULLY_CONNECTED
-kernel tests (test_kernels_conv.py) again, with the C core built with
-MICROAI_DSP_EMULATE=1 (nn_dot.h: SXTB16, SXTAB16 and SMLAD written in C), so that the
-column-pair layout and the DSP loops are checked against both goldens here, not only
-on the emulated Cortex-M4/M7 (whose hand-written assembly these loops specify).
+"""The kernels' Cortex-M DSP loops on the host: the C core built once with
+MICROAI_DSP_EMULATE=1 (nn_dsp.h: SXTB16, SXTAB16, SMLAD, SMLABB, SMMULR, SSUB8/SEL...
+written in C, bit for bit), and the GEMM (CONV_2D, FULLY_CONNECTED), depthwise and ADD
+kernel tests run again on it, so that the DSP-shaped loops and the column-pair layout
+are checked against both goldens here, not only on the emulated Cortex-M4/M7 (whose
+real instructions and hand-written assembly test_board_kernels.py runs).
 
-A separate pytest process: the C core is loaded once per process, keyed by its flags.
+A separate pytest process: the C core is loaded once per process, keyed by its flags
+(build/native/).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 
-def test_conv_and_fc_kernels_with_emulated_dsp():
+def test_kernels_with_emulated_dsp():
     flags = os.environ.get("MICROAI_HOST_CFLAGS", "")
     env = dict(os.environ, MICROAI_HOST_CFLAGS=f"{flags} -DMICROAI_DSP_EMULATE=1".strip())
     r = subprocess.run(
@@ -29,14 +31,15 @@ def test_conv_and_fc_kernels_with_emulated_dsp():
             "-p",
             "no:cacheprovider",
             str(HERE / "test_kernels_conv.py"),
+            str(HERE / "test_kernels_misc.py"),
             "-k",
-            "test_conv or test_fc or test_fast_path or test_executor",
+            "test_conv or test_fc or test_fast_path or test_executor or dw or add or binary",
         ],
         env=env,
         check=False,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=900,
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert " passed" in r.stdout and "failed" not in r.stdout

@@ -1,13 +1,10 @@
 // microai nn: the inner loops of the GEMM kernels (pointwise and im2col convolution,
-// fully connected), and the one switch between their two forms:
+// fully connected), in the two forms nn_dsp.h's NN_DSP switches between:
 //
-// - DSP (Cortex-M4/M7, __ARM_FEATURE_DSP): four int8 per 32-bit load, split into two
-//   pairs of int16 by SXTB16 (bytes 0 and 2; bytes 1 and 3 with ROR #8), two MACs per
-//   SMLAD. The other operand is split the same way, so the pairs line up.
+// - DSP (Cortex-M4/M7; the host with MICROAI_DSP_EMULATE=1): four int8 per 32-bit load,
+//   split into two pairs of int16 by SXTB16 (bytes 0 and 2; bytes 1 and 3 with ROR #8),
+//   two MACs per SMLAD. The other operand is split the same way, so the pairs line up.
 // - portable (Cortex-M3, host): scalar multiply-accumulates, unrolled.
-//
-// MICROAI_DSP_EMULATE=1 (a host compiler flag) builds the DSP form with the instructions
-// written in C, so that host tests run the DSP-shaped loops and the column layout too.
 //
 // Column pairs. The convolutions multiply weights rows (int8, k taps, as stored) by
 // columns: k taps of the input (im2col, or one pixel for 1x1) with the input offset
@@ -27,22 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-// The same predicate as microai_config.h's (the nn core does not include the board
-// configuration).
-#ifndef MICROAI_HAS_DSP
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#define MICROAI_HAS_DSP (1)
-#else
-#define MICROAI_HAS_DSP (0)
-#endif
-#endif
-
-#ifndef MICROAI_DSP_EMULATE
-#define MICROAI_DSP_EMULATE (0)
-#endif
-
-/// 1 when the kernels use the DSP-shaped loops (real or emulated instructions).
-#define NN_DSP (MICROAI_HAS_DSP || MICROAI_DSP_EMULATE)
+#include "nn_dsp.h"
 
 /// For helpers that must be inlined to be specialized (constant flags, registers).
 #ifndef NN_ALWAYS_INLINE
@@ -51,78 +33,6 @@
 #else
 #define NN_ALWAYS_INLINE static inline
 #endif
-#endif
-
-/// Four bytes at p (any alignment) as one word, byte 0 lowest. memcpy keeps it defined
-/// C; the compiler makes it one LDR (unaligned LDR is allowed on ARMv7-M normal memory).
-static inline uint32_t nn_read_u32(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-// ---- the DSP instructions -----------------------------------------------------------
-
-#if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
-#include <arm_acle.h>
-
-/// Bytes 0 and 2 of x, sign-extended to the two halfwords.
-static inline uint32_t nn_sxtb16(uint32_t x) {
-    return __sxtb16(x);
-}
-
-/// Bytes 1 and 3 of x, sign-extended to the two halfwords (SXTB16 with ROR #8, which
-/// GCC does not form from __sxtb16(__ror(x, 8))).
-static inline uint32_t nn_sxtb16_ror8(uint32_t x) {
-    uint32_t r;
-    __asm__ ("sxtb16 %0, %1, ror #8" : "=r" (r) : "r" (x));
-    return r;
-}
-
-/// a + bytes 0 and 2 of x sign-extended, per halfword.
-static inline uint32_t nn_sxtab16(uint32_t a, uint32_t x) {
-    return __sxtab16(a, x);
-}
-
-/// a + bytes 1 and 3 of x sign-extended, per halfword.
-static inline uint32_t nn_sxtab16_ror8(uint32_t a, uint32_t x) {
-    uint32_t r;
-    __asm__ ("sxtab16 %0, %1, %2, ror #8" : "=r" (r) : "r" (a), "r" (x));
-    return r;
-}
-
-/// acc + a.lo * b.lo + a.hi * b.hi (signed halfwords), wrapping.
-static inline int32_t nn_smlad(uint32_t a, uint32_t b, int32_t acc) {
-    return __smlad(a, b, acc);
-}
-
-#elif MICROAI_DSP_EMULATE
-
-static inline uint32_t nn_halves(int32_t lo, int32_t hi) {
-    return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16);
-}
-
-static inline uint32_t nn_sxtb16(uint32_t x) {
-    return nn_halves((int8_t)x, (int8_t)(x >> 16));
-}
-
-static inline uint32_t nn_sxtb16_ror8(uint32_t x) {
-    return nn_halves((int8_t)(x >> 8), (int8_t)(x >> 24));
-}
-
-static inline uint32_t nn_sxtab16(uint32_t a, uint32_t x) {
-    return nn_halves((int16_t)a + (int8_t)x, (int16_t)(a >> 16) + (int8_t)(x >> 16));
-}
-
-static inline uint32_t nn_sxtab16_ror8(uint32_t a, uint32_t x) {
-    return nn_halves((int16_t)a + (int8_t)(x >> 8), (int16_t)(a >> 16) + (int8_t)(x >> 24));
-}
-
-static inline int32_t nn_smlad(uint32_t a, uint32_t b, int32_t acc) {
-    int32_t lo = (int16_t)a * (int16_t)b, hi = (int16_t)(a >> 16) * (int16_t)(b >> 16);
-    return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi);
-}
-
 #endif
 
 // ---- column pairs -------------------------------------------------------------------
@@ -199,7 +109,7 @@ static inline void nn_col_zero(int16_t *col, int32_t slot, int32_t pos, int32_t 
 NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
     int32_t k, int32_t *acc);
 
-#if MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE
+#if NN_DSP_ASM
 
 // Four taps of the 2x2 block: 4 loads, 4 SXTB16, 8 SMLAD for 16 MACs. All 14 free
 // registers: w, d, x, end, four accumulators, six temporaries.

@@ -1,87 +1,119 @@
-// microai nn: the Cortex-M DSP instructions the kernels use (ARMv7E-M: Cortex-M4, M7),
-// and bit-exact C versions of them, so that the DSP-shaped loops also run on the host.
+// microai nn: the one DSP switch and the Cortex-M DSP instructions the kernels use
+// (ARMv7E-M: Cortex-M4, M7), with bit-exact C versions of them, so that the DSP-shaped
+// loops also run on the host.
 //
-// NN_HAS_DSP selects a kernel's DSP loop: MICROAI_HAS_DSP when a build sets it (a host
-// build with -DMICROAI_HAS_DSP=1 runs the DSP loops on the C versions below), else the
-// compiler's __ARM_FEATURE_DSP (microai_config.h's rule, repeated here because the
-// kernels do not see the MicroPython build's headers). Each kernel file tests it once.
+// - MICROAI_HAS_DSP: the target has the DSP instructions (the compiler's
+//   __ARM_FEATURE_DSP). microai_config.h takes it from here (microai.HAS_DSP); a build may
+//   set it to 0 to get the Cortex-M3 loops on a Cortex-M4, never to 1 on a core without.
+// - MICROAI_DSP_EMULATE=1 (a host compiler flag): the DSP-shaped loops with the
+//   instructions below written in C, so that host tests run those loops too.
+// - NN_DSP: the one switch the kernels test, 1 when they take their DSP-shaped loops
+//   (real or emulated instructions). Each kernel file tests it once.
+// - NN_DSP_ASM: 1 when the helpers are the instructions themselves (for hand-written
+//   assembly of the same loops, nn_dot.h).
 #ifndef MICROAI_NN_DSP_H
 #define MICROAI_NN_DSP_H
 
 #include <stdint.h>
 #include <string.h>
 
-#if defined(MICROAI_HAS_DSP)
-#define NN_HAS_DSP (MICROAI_HAS_DSP)
-#elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#define NN_HAS_DSP (1)
+#ifndef MICROAI_HAS_DSP
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define MICROAI_HAS_DSP (1)
 #else
-#define NN_HAS_DSP (0)
+#define MICROAI_HAS_DSP (0)
+#endif
 #endif
 
-/// Four int8 from p (any alignment) as one word, element 0 in the low byte (a single
-/// LDR on Cortex-M3/M4/M7, which load unaligned words).
-static inline uint32_t nn_read_s8x4(const int8_t *p) {
+#if MICROAI_HAS_DSP && !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
+#error "MICROAI_HAS_DSP=1 needs a DSP core; use MICROAI_DSP_EMULATE=1 on the host"
+#endif
+
+#ifndef MICROAI_DSP_EMULATE
+#define MICROAI_DSP_EMULATE (0)
+#endif
+
+#define NN_DSP (MICROAI_HAS_DSP || MICROAI_DSP_EMULATE)
+#define NN_DSP_ASM (MICROAI_HAS_DSP && !MICROAI_DSP_EMULATE)
+
+/// Four bytes at p (any alignment) as one word, byte 0 lowest. memcpy keeps it defined
+/// C; the compiler makes it one LDR (unaligned LDR is allowed on ARMv7-M normal memory).
+static inline uint32_t nn_read_u32(const void *p) {
     uint32_t v;
-    memcpy(&v, p, 4);
+    memcpy(&v, p, sizeof(v));
     return v;
 }
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if NN_DSP_ASM
+#include <arm_acle.h>
 
-/// Bytes 0 and 2 of x sign-extended into two int16 halves.
+// Each helper is the form that gave the fewest instructions per inference on the F405
+// (microai hil): plain asm for SXTB16 (GCC 12 schedules __sxtb16 worse in the depthwise
+// row fill), volatile asm for SMLABB/SMLATT (their fixed order keeps the 3x3 depthwise
+// tap loop from spilling), ACLE where GCC does as well.
+
+/// Bytes 0 and 2 of x, sign-extended to the two halfwords.
 static inline uint32_t nn_sxtb16(uint32_t x) {
     uint32_t r;
-    __asm__ volatile ("sxtb16 %0, %1" : "=r" (r) : "r" (x));
+    __asm__ ("sxtb16 %0, %1" : "=r" (r) : "r" (x));
     return r;
 }
 
-/// Bytes 1 and 3 of x sign-extended into two int16 halves.
+/// Bytes 1 and 3 of x, sign-extended to the two halfwords (SXTB16 with ROR #8, which
+/// GCC does not form from __sxtb16(__ror(x, 8))).
 static inline uint32_t nn_sxtb16_ror8(uint32_t x) {
     uint32_t r;
-    __asm__ volatile ("sxtb16 %0, %1, ror #8" : "=r" (r) : "r" (x));
+    __asm__ ("sxtb16 %0, %1, ror #8" : "=r" (r) : "r" (x));
     return r;
 }
 
-/// acc + x.lo * y.lo (int16 halves), wrapping.
+/// a + bytes 0 and 2 of x sign-extended, per halfword.
+static inline uint32_t nn_sxtab16(uint32_t a, uint32_t x) {
+    return __sxtab16(a, x);
+}
+
+/// a + bytes 1 and 3 of x sign-extended, per halfword.
+static inline uint32_t nn_sxtab16_ror8(uint32_t a, uint32_t x) {
+    uint32_t r;
+    __asm__ ("sxtab16 %0, %1, %2, ror #8" : "=r" (r) : "r" (a), "r" (x));
+    return r;
+}
+
+/// acc + x.lo * y.lo (signed halfwords), wrapping.
 static inline int32_t nn_smlabb(uint32_t x, uint32_t y, int32_t acc) {
     int32_t r;
     __asm__ volatile ("smlabb %0, %1, %2, %3" : "=r" (r) : "r" (x), "r" (y), "r" (acc));
     return r;
 }
 
-/// acc + x.hi * y.hi (int16 halves), wrapping.
+/// acc + x.hi * y.hi (signed halfwords), wrapping.
 static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
     int32_t r;
     __asm__ volatile ("smlatt %0, %1, %2, %3" : "=r" (r) : "r" (x), "r" (y), "r" (acc));
     return r;
 }
 
-/// acc + x.lo * y.lo + x.hi * y.hi (int16 halves), wrapping.
+/// acc + x.lo * y.lo + x.hi * y.hi (signed halfwords), wrapping.
 static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
-    int32_t r;
-    __asm__ volatile ("smlad %0, %1, %2, %3" : "=r" (r) : "r" (x), "r" (y), "r" (acc));
-    return r;
+    return __smlad(x, y, acc);
 }
 
 /// (a * b + 2^31) >> 32: the rounded high word of the product (SMMULR).
 static inline int32_t nn_smmulr(int32_t a, int32_t b) {
     int32_t r;
-    __asm__ volatile ("smmulr %0, %1, %2" : "=r" (r) : "r" (a), "r" (b));
+    __asm__ ("smmulr %0, %1, %2" : "=r" (r) : "r" (a), "r" (b));
     return r;
 }
 
 /// x saturated to int8 (SSAT #8).
 static inline int32_t nn_ssat8(int32_t x) {
-    int32_t r;
-    __asm__ volatile ("ssat %0, #8, %1" : "=r" (r) : "r" (x));
-    return r;
+    return __ssat(x, 8);
 }
 
 /// Bytewise signed max of four int8 lanes (SSUB8 sets the GE flags SEL reads).
 static inline uint32_t nn_smax8(uint32_t x, uint32_t y) {
     uint32_t r, t;
-    __asm__ volatile ("ssub8 %1, %2, %3\n\tsel %0, %2, %3"
+    __asm__ ("ssub8 %1, %2, %3\n\tsel %0, %2, %3"
         : "=r" (r), "=&r" (t) : "r" (x), "r" (y) : "cc");
     return r;
 }
@@ -89,33 +121,47 @@ static inline uint32_t nn_smax8(uint32_t x, uint32_t y) {
 /// Bytewise signed min of four int8 lanes.
 static inline uint32_t nn_smin8(uint32_t x, uint32_t y) {
     uint32_t r, t;
-    __asm__ volatile ("ssub8 %1, %2, %3\n\tsel %0, %3, %2"
+    __asm__ ("ssub8 %1, %2, %3\n\tsel %0, %3, %2"
         : "=r" (r), "=&r" (t) : "r" (x), "r" (y) : "cc");
     return r;
 }
 
 #else // the same, in C, bit for bit
 
+/// Two int16 halves as one word.
+static inline uint32_t nn_halves(int32_t lo, int32_t hi) {
+    return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16);
+}
+
 static inline uint32_t nn_sxtb16(uint32_t x) {
-    return ((uint32_t)(int16_t)(int8_t)(x & 0xff) & 0xffffu)
-           | ((uint32_t)(int16_t)(int8_t)((x >> 16) & 0xff) << 16);
+    return nn_halves((int8_t)x, (int8_t)(x >> 16));
 }
 
 static inline uint32_t nn_sxtb16_ror8(uint32_t x) {
-    return nn_sxtb16((x >> 8) | (x << 24));
+    return nn_halves((int8_t)(x >> 8), (int8_t)(x >> 24));
+}
+
+static inline uint32_t nn_sxtab16(uint32_t a, uint32_t x) {
+    return nn_halves((int16_t)a + (int8_t)x, (int16_t)(a >> 16) + (int8_t)(x >> 16));
+}
+
+static inline uint32_t nn_sxtab16_ror8(uint32_t a, uint32_t x) {
+    return nn_halves((int16_t)a + (int8_t)(x >> 8), (int16_t)(a >> 16) + (int8_t)(x >> 24));
 }
 
 static inline int32_t nn_smlabb(uint32_t x, uint32_t y, int32_t acc) {
-    int32_t p = (int32_t)(int16_t)(x & 0xffff) * (int32_t)(int16_t)(y & 0xffff);
+    const int32_t p = (int16_t)x * (int16_t)y;
     return (int32_t)((uint32_t)acc + (uint32_t)p);
 }
 
 static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
-    return nn_smlabb(x >> 16, y >> 16, acc);
+    const int32_t p = (int16_t)(x >> 16) * (int16_t)(y >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
 }
 
 static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
-    return nn_smlatt(x, y, nn_smlabb(x, y, acc));
+    const int32_t lo = (int16_t)x * (int16_t)y, hi = (int16_t)(x >> 16) * (int16_t)(y >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi);
 }
 
 static inline int32_t nn_smmulr(int32_t a, int32_t b) {
@@ -129,7 +175,7 @@ static inline int32_t nn_ssat8(int32_t x) {
 static inline uint32_t nn_smax8(uint32_t x, uint32_t y) {
     uint32_t r = 0;
     for (int i = 0; i < 32; i += 8) {
-        int8_t a = (int8_t)(x >> i), b = (int8_t)(y >> i);
+        const int8_t a = (int8_t)(x >> i), b = (int8_t)(y >> i);
         r |= (uint32_t)(uint8_t)(a >= b ? a : b) << i;
     }
     return r;
@@ -138,7 +184,7 @@ static inline uint32_t nn_smax8(uint32_t x, uint32_t y) {
 static inline uint32_t nn_smin8(uint32_t x, uint32_t y) {
     uint32_t r = 0;
     for (int i = 0; i < 32; i += 8) {
-        int8_t a = (int8_t)(x >> i), b = (int8_t)(y >> i);
+        const int8_t a = (int8_t)(x >> i), b = (int8_t)(y >> i);
         r |= (uint32_t)(uint8_t)(a >= b ? b : a) << i;
     }
     return r;

@@ -137,7 +137,7 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
 // the DSP, LDRSB/LDRSH/MLA on the Cortex-M3) and its tail (nn_conv_rq2_hi() + SSAT)
 // without a register spilled in between: the state that does not fit lives in this
 // job, updated in place.
-#if MICROAI_HAS_DSP
+#if NN_DSP_ASM
 // NN_DOT_2X2_GROUP with fixed registers: w r0, d r1, x r2, a00 r4, a01 r5, a10 r6,
 // a11 r7, temporaries r8-r12, lr.
 #define NN_GEMM_ROW1 "\n\t" // r1 stays d

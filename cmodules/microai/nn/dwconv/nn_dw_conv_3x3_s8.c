@@ -26,7 +26,7 @@ typedef struct {
     uint32_t v02, v13;
 } nn_dw_s16x4;
 
-#if NN_HAS_DSP
+#if NN_DSP
 // A padded row's column: the group's four channels widened once when the row is filled.
 typedef nn_dw_s16x4 nn_dw_col;
 
@@ -102,7 +102,7 @@ size_t nn_dw_conv_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in
 // Four int8 lanes from p, n of them real (1..4), the others `pad`.
 static inline uint32_t nn_dw_lanes(const int8_t *p, int32_t n, int8_t pad) {
     if (n >= 4) {
-        return nn_read_s8x4(p);
+        return nn_read_u32(p);
     }
     uint32_t v = 0;
     for (int32_t i = 0; i < 4; i++) {
@@ -137,7 +137,7 @@ static void nn_dw_3x3_fill(const nn_dw_3x3_rows *r, int32_t slot, int32_t iy, in
         const int8_t *src = r->in + (size_t)iy * w * ch;
         if (r->lanes == 4) {
             for (int32_t x = 0; x < w; x++) {
-                dst[x] = nn_dw_col_make(nn_read_s8x4(src));
+                dst[x] = nn_dw_col_make(nn_read_u32(src));
                 src += ch;
             }
         } else {

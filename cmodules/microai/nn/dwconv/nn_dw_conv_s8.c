@@ -9,10 +9,10 @@
 #include "nn_dsp.h"
 #include "nn_dw_rows.h"
 
-#if NN_HAS_DSP
+#if NN_DSP
 // Channels c..c+3 of one filter tap: x, w at channel c.
 static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc) {
-    const uint32_t xv = nn_read_s8x4(x), wv = nn_read_s8x4(w);
+    const uint32_t xv = nn_read_u32(x), wv = nn_read_u32(w);
     const uint32_t x02 = nn_sxtb16(xv), x13 = nn_sxtb16_ror8(xv);
     const uint32_t w02 = nn_sxtb16(wv), w13 = nn_sxtb16_ror8(wv);
     acc[0] = nn_smlabb(x02, w02, acc[0]);
@@ -23,7 +23,7 @@ static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc)
 
 // Four output channels of one input channel (depth multiplier >= 4): x times w[0..3].
 static inline void nn_dw_tap4x1_s8(int32_t x, const int8_t *w, int32_t *acc) {
-    const uint32_t wv = nn_read_s8x4(w);
+    const uint32_t wv = nn_read_u32(w);
     const uint32_t w02 = nn_sxtb16(wv), w13 = nn_sxtb16_ror8(wv);
     const uint32_t xx = ((uint32_t)x & 0xffffu) | (uint32_t)x << 16;
     acc[0] = nn_smlabb(xx, w02, acc[0]);

@@ -68,11 +68,11 @@ static inline int32_t nn_add_out_t(const nn_add_params *p, const nn_rq_small *rq
     return nn_add_out(p, sx, sy);
 }
 
-#if NN_HAS_DSP
+#if NN_DSP
 // The table sums of four elements: word loads of both inputs.
 static inline void nn_add_load4_s8(const int32_t *t1, const int32_t *t2, const int8_t *a,
     const int8_t *b, int32_t *s) {
-    const uint32_t av = nn_read_s8x4(a), bv = nn_read_s8x4(b);
+    const uint32_t av = nn_read_u32(a), bv = nn_read_u32(b);
     s[0] = nn_add_wrap(t1[(int8_t)av], t2[(int8_t)bv]);
     s[1] = nn_add_wrap(t1[(int8_t)(av >> 8)], t2[(int8_t)(bv >> 8)]);
     s[2] = nn_add_wrap(t1[(int8_t)(av >> 16)], t2[(int8_t)(bv >> 16)]);
