@@ -165,10 +165,10 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     for (int32_t i = 0; i < r; i++) {
         const int32_t j = nn_col_index(0, i);
         const int32_t wa0 = w[i], wb0 = w[d + i], x0 = t[j], x1 = t[4 + j];
-        a00 += wa0 * x0;
-        a01 += wa0 * x1;
-        a10 += wb0 * x0;
-        a11 += wb0 * x1;
+        a00 = nn_mac(a00, wa0, x0);
+        a01 = nn_mac(a01, wa0, x1);
+        a10 = nn_mac(a10, wb0, x0);
+        a11 = nn_mac(a11, wb0, x1);
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -202,10 +202,10 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     for (int32_t i = 0; i < r; i++) {
         const int32_t j = nn_col_index(0, i);
         const int32_t wa0 = w[i], wb0 = w[d + i], x0 = x[j], x1 = x[4 + j];
-        a00 += wa0 * x0;
-        a01 += wa0 * x1;
-        a10 += wb0 * x0;
-        a11 += wb0 * x1;
+        a00 = nn_mac(a00, wa0, x0);
+        a01 = nn_mac(a01, wa0, x1);
+        a10 = nn_mac(a10, wb0, x0);
+        a11 = nn_mac(a11, wb0, x1);
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -223,34 +223,34 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
     for (int32_t g = k >> 2; g > 0; g--, w += 4, v += 4, x += 8) {
         // Tap order in x: 0, 2, 1, 3 (see the column pair layout).
         int32_t wa = w[0], wb = v[0], xa = x[0], xb = x[4];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
+        a00 = nn_mac(a00, wa, xa);
+        a01 = nn_mac(a01, wa, xb);
+        a10 = nn_mac(a10, wb, xa);
+        a11 = nn_mac(a11, wb, xb);
         wa = w[2], wb = v[2], xa = x[1], xb = x[5];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
+        a00 = nn_mac(a00, wa, xa);
+        a01 = nn_mac(a01, wa, xb);
+        a10 = nn_mac(a10, wb, xa);
+        a11 = nn_mac(a11, wb, xb);
         wa = w[1], wb = v[1], xa = x[2], xb = x[6];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
+        a00 = nn_mac(a00, wa, xa);
+        a01 = nn_mac(a01, wa, xb);
+        a10 = nn_mac(a10, wb, xa);
+        a11 = nn_mac(a11, wb, xb);
         wa = w[3], wb = v[3], xa = x[3], xb = x[7];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
+        a00 = nn_mac(a00, wa, xa);
+        a01 = nn_mac(a01, wa, xb);
+        a10 = nn_mac(a10, wb, xa);
+        a11 = nn_mac(a11, wb, xb);
     }
     const int32_t r = k & 3;
     for (int32_t i = 0; i < r; i++) {
         const int32_t j = nn_col_index(0, i);
         const int32_t wa = w[i], wb = v[i], xa = x[j], xb = x[4 + j];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
+        a00 = nn_mac(a00, wa, xa);
+        a01 = nn_mac(a01, wa, xb);
+        a10 = nn_mac(a10, wb, xa);
+        a11 = nn_mac(a11, wb, xb);
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -292,8 +292,8 @@ NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_
     }
     for (n &= 3; n > 0; n--, x++, w++) {
         const int32_t xi = *x + offset;
-        a0 += xi * w[0];
-        a1 += xi * w[d];
+        a0 = nn_mac(a0, xi, w[0]);
+        a1 = nn_mac(a1, xi, w[d]);
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -324,10 +324,10 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
     }
     for (n &= 3; n > 0; n--, x++, w++) {
         const int32_t xa = x[0] + offset, xb = x[dx] + offset;
-        a00 += xa * w[0];
-        a01 += xb * w[0];
-        a10 += xa * w[d];
-        a11 += xb * w[d];
+        a00 = nn_mac(a00, xa, w[0]);
+        a01 = nn_mac(a01, xb, w[0]);
+        a10 = nn_mac(a10, xa, w[d]);
+        a11 = nn_mac(a11, xb, w[d]);
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -343,22 +343,22 @@ NN_ALWAYS_INLINE void nn_dot_1x2_s8(const int8_t *x, int32_t offset, const int8_
     int32_t a0 = acc[0], a1 = acc[1];
     for (int32_t g = n >> 2; g > 0; g--, x += 4, w += 4, v += 4) {
         int32_t xi = x[0] + offset;
-        a0 += xi * w[0];
-        a1 += xi * v[0];
+        a0 = nn_mac(a0, xi, w[0]);
+        a1 = nn_mac(a1, xi, v[0]);
         xi = x[1] + offset;
-        a0 += xi * w[1];
-        a1 += xi * v[1];
+        a0 = nn_mac(a0, xi, w[1]);
+        a1 = nn_mac(a1, xi, v[1]);
         xi = x[2] + offset;
-        a0 += xi * w[2];
-        a1 += xi * v[2];
+        a0 = nn_mac(a0, xi, w[2]);
+        a1 = nn_mac(a1, xi, v[2]);
         xi = x[3] + offset;
-        a0 += xi * w[3];
-        a1 += xi * v[3];
+        a0 = nn_mac(a0, xi, w[3]);
+        a1 = nn_mac(a1, xi, v[3]);
     }
     for (n &= 3; n > 0; n--) {
         const int32_t xi = *x++ + offset;
-        a0 += xi * *w++;
-        a1 += xi * *v++;
+        a0 = nn_mac(a0, xi, *w++);
+        a1 = nn_mac(a1, xi, *v++);
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -370,10 +370,10 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     for (; n > 0; n--, x++, w++) {
         const int32_t xa = x[0] + offset, xb = x[dx] + offset, wa = w[0], wb = w[d];
-        a00 += xa * wa;
-        a01 += xb * wa;
-        a10 += xa * wb;
-        a11 += xb * wb;
+        a00 = nn_mac(a00, xa, wa);
+        a01 = nn_mac(a01, xb, wa);
+        a10 = nn_mac(a10, xa, wb);
+        a11 = nn_mac(a11, xb, wb);
     }
     acc[0] = a00;
     acc[1] = a01;

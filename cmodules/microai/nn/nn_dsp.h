@@ -44,6 +44,12 @@ static inline uint32_t nn_read_u32(const void *p) {
     return v;
 }
 
+/// acc + a * b, wrapping as the reference's int32 accumulators do (an MLA; a * b itself
+/// must fit: int8 by int16 products always do).
+static inline int32_t nn_mac(int32_t acc, int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(a * b));
+}
+
 #if NN_DSP_ASM
 #include <arm_acle.h>
 

@@ -21,7 +21,8 @@ HERE = Path(__file__).resolve().parent
 INT32_MIN = -(2**31)
 
 # name -> (fixture model, [(table, index, field, value)]); table is "tensor", "op",
-# "params" or "params32" (a 16- or 32-bit field of the op's nn_*_params, by byte offset).
+# "params" or "params32" (a 16- or 32-bit field of the op's nn_*_params, by byte offset),
+# or "const32" (element `field` of constant int32 tensor `index`).
 CRAFTED = {
     # Fixed by 582e00d: dims bounded before they multiply; overlaps refused at load.
     "dims_wrap_conv_filter": (
@@ -42,6 +43,9 @@ CRAFTED = {
         "cov_pool_mean",
         [("params32", 5, 8, 2147483647), ("params32", 5, 12, 30)],
     ),
+    # Fixed by nn_mac(): op 0's (im2col) bias near INT32_MIN; the GEMM's int32
+    # accumulators, started from the bias, overflowed (UBSan) instead of wrapping.
+    "im2col_bias_int_min": ("cov_conv", [("const32", 2, 0, INT32_MIN + 1)]),
 }
 
 
@@ -66,6 +70,9 @@ def craft(model: str, edits: list) -> bytes:
             op = B.OP.unpack(b, at)
             op[field] = value
             b[at : at + B.OP.size] = B.OP.pack(**op)
+        elif table == "const32":
+            t = B.TENSOR.unpack(b, h["tensors_offset"] + i * B.TENSOR.size)
+            struct.pack_into("<i", b, t["offset"] + 4 * field, value)
         else:  # "params" (16-bit) or "params32": a field of the op's params struct
             op = B.OP.unpack(b, h["ops_offset"] + i * B.OP.size)
             fmt = "<i" if table == "params32" else "<h"
