@@ -94,6 +94,8 @@ CONV_CASES = [
     Conv("in2_wide_stride", (1, 5, 9, 2), 4, kernel=(2, 5), stride=(1, 3)),
     Conv("1x1_shift_ge0", (1, 5, 4, 2), 6, kernel=(1, 1), w_max=1, out_gain=150.0),
     Conv("3x3_shift_ge0", (1, 5, 5, 1), 4, w_max=1, out_gain=400.0, in_zp=0),
+    # k = 3 * 3 * 7300 = 65,700 taps: past one block of the host's signed sums (nn_dot.h).
+    Conv("taps_past_one_sum_block", (1, 3, 3, 7300), 3, padding="VALID", seed=5),
 ]
 
 DW_CASES = [

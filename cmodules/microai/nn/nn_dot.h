@@ -215,47 +215,64 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
 
 #else
 
-NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
+// Signed sums from zero over at most NN_SUM_TAPS taps, then added to acc wrapping: a
+// tap is at most 255 * 128 = 32,640 in size, so 65,536 of them cannot overflow, and
+// compilers vectorise signed dot products (x86's pmaddwd), not wrapping ones.
+#define NN_SUM_TAPS (65536)
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s8s16_block(const int8_t *w, int32_t d, const int16_t *col,
     int32_t k, int32_t *acc) {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     const int8_t *v = w + d;
     const int16_t *x = col;
     for (int32_t g = k >> 2; g > 0; g--, w += 4, v += 4, x += 8) {
         // Tap order in x: 0, 2, 1, 3 (see the column pair layout).
         int32_t wa = w[0], wb = v[0], xa = x[0], xb = x[4];
-        a00 = nn_mac(a00, wa, xa);
-        a01 = nn_mac(a01, wa, xb);
-        a10 = nn_mac(a10, wb, xa);
-        a11 = nn_mac(a11, wb, xb);
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
         wa = w[2], wb = v[2], xa = x[1], xb = x[5];
-        a00 = nn_mac(a00, wa, xa);
-        a01 = nn_mac(a01, wa, xb);
-        a10 = nn_mac(a10, wb, xa);
-        a11 = nn_mac(a11, wb, xb);
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
         wa = w[1], wb = v[1], xa = x[2], xb = x[6];
-        a00 = nn_mac(a00, wa, xa);
-        a01 = nn_mac(a01, wa, xb);
-        a10 = nn_mac(a10, wb, xa);
-        a11 = nn_mac(a11, wb, xb);
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
         wa = w[3], wb = v[3], xa = x[3], xb = x[7];
-        a00 = nn_mac(a00, wa, xa);
-        a01 = nn_mac(a01, wa, xb);
-        a10 = nn_mac(a10, wb, xa);
-        a11 = nn_mac(a11, wb, xb);
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
     }
     const int32_t r = k & 3;
     for (int32_t i = 0; i < r; i++) {
         const int32_t j = nn_col_index(0, i);
         const int32_t wa = w[i], wb = v[i], xa = x[j], xb = x[4 + j];
-        a00 = nn_mac(a00, wa, xa);
-        a01 = nn_mac(a01, wa, xb);
-        a10 = nn_mac(a10, wb, xa);
-        a11 = nn_mac(a11, wb, xb);
+        a00 += wa * xa;
+        a01 += wa * xb;
+        a10 += wb * xa;
+        a11 += wb * xb;
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+    acc[0] = nn_mac(acc[0], a00, 1);
+    acc[1] = nn_mac(acc[1], a01, 1);
+    acc[2] = nn_mac(acc[2], a10, 1);
+    acc[3] = nn_mac(acc[3], a11, 1);
+}
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t *col,
+    int32_t k, int32_t *acc) {
+    if (k <= NN_SUM_TAPS) { // every real model: one pass
+        nn_dot_2x2_s8s16_block(w, d, col, k, acc);
+        return;
+    }
+    for (int32_t at = 0; at < k; at += NN_SUM_TAPS) {
+        const int32_t n = k - at < NN_SUM_TAPS ? k - at : NN_SUM_TAPS;
+        nn_dot_2x2_s8s16_block(w + at, d, col + 2 * at, n, acc);
+    }
 }
 
 #endif
