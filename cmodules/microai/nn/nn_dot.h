@@ -26,15 +26,6 @@
 
 #include "nn_dsp.h"
 
-/// For helpers that must be inlined to be specialized (constant flags, registers).
-#ifndef NN_ALWAYS_INLINE
-#if defined(__GNUC__)
-#define NN_ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define NN_ALWAYS_INLINE static inline
-#endif
-#endif
-
 // ---- column pairs -------------------------------------------------------------------
 
 #if NN_DSP

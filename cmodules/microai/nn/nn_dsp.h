@@ -17,6 +17,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/// For helpers that must be inlined (into every kernel's output tail, or to be
+/// specialized by constant flags), whatever the compiler's size heuristics say.
+#ifndef NN_ALWAYS_INLINE
+#if defined(__GNUC__)
+#define NN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define NN_ALWAYS_INLINE static inline
+#endif
+#endif
+
 #ifndef MICROAI_HAS_DSP
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define MICROAI_HAS_DSP (1)
@@ -196,6 +206,27 @@ static inline uint32_t nn_smin8(uint32_t x, uint32_t y) {
     return r;
 }
 
+#endif
+
+/// Four int32 lanes (output offset added) to o as int8, clamped to lo4/hi4 (act.min and
+/// act.max in every byte). DSP: SSAT each, pack, clamp all four with SSUB8/SEL, one
+/// word store; otherwise four compares and byte stores.
+#if NN_DSP
+static inline void nn_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
+    const uint32_t p02 = ((uint32_t)nn_ssat8(v[0]) & 0xffffu) | (uint32_t)nn_ssat8(v[2]) << 16;
+    const uint32_t p13 = ((uint32_t)nn_ssat8(v[1]) & 0xffffu) | (uint32_t)nn_ssat8(v[3]) << 16;
+    uint32_t w = (p02 & 0x00ff00ffu) | (p13 & 0x00ff00ffu) << 8;
+    w = nn_smin8(nn_smax8(w, lo4), hi4);
+    memcpy(o, &w, 4);
+}
+#else
+static inline void nn_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
+    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
+    o[0] = (int8_t)(v[0] < lo ? lo : (v[0] > hi ? hi : v[0]));
+    o[1] = (int8_t)(v[1] < lo ? lo : (v[1] > hi ? hi : v[1]));
+    o[2] = (int8_t)(v[2] < lo ? lo : (v[2] > hi ? hi : v[2]));
+    o[3] = (int8_t)(v[3] < lo ? lo : (v[3] > hi ? hi : v[3]));
+}
 #endif
 
 #endif // MICROAI_NN_DSP_H

@@ -15,18 +15,10 @@
 #define MICROAI_NN_REQUANTIZE_H
 
 #include <stdint.h>
+
+#include "nn_dsp.h"
 #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
 #include <arm_acle.h>
-#endif
-
-/// For helpers that must be inlined (into every kernel's output tail, or to be
-/// specialized by constant flags), whatever the compiler's size heuristics say.
-#ifndef NN_ALWAYS_INLINE
-#if defined(__GNUC__)
-#define NN_ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define NN_ALWAYS_INLINE static inline
-#endif
 #endif
 
 // gemmlowp's rounding doubling high multiply without its one saturating case

@@ -44,15 +44,6 @@ static inline void nn_dw_tap4_s8(const nn_dw_col *x, const nn_dw_s16x4 *w, int32
     acc[3] = nn_smlatt(x13, w13, acc[3]);
 }
 
-// Four requantized lanes (output offset added) to o: SSAT each to int8, pack, clamp
-// all four with SSUB8/SEL against lo4/hi4 (act.min/max in every byte), one store.
-static inline void nn_dw_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
-    const uint32_t p02 = ((uint32_t)nn_ssat8(v[0]) & 0xffffu) | (uint32_t)nn_ssat8(v[2]) << 16;
-    const uint32_t p13 = ((uint32_t)nn_ssat8(v[1]) & 0xffffu) | (uint32_t)nn_ssat8(v[3]) << 16;
-    uint32_t w = (p02 & 0x00ff00ffu) | (p13 & 0x00ff00ffu) << 8;
-    w = nn_smin8(nn_smax8(w, lo4), hi4);
-    memcpy(o, &w, 4);
-}
 #else
 // A padded row's column: the group's four int8 channels as they are (widening them
 // without SXTB16 costs more than it saves), in the scratch a DSP build's column takes.
@@ -84,12 +75,6 @@ static inline void nn_dw_tap4_s8(const nn_dw_col *x, const nn_dw_s16x4 *w, int32
     acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(xb[3] * nn_dw_s16(wb + 6)));
 }
 
-static inline void nn_dw_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
-    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
-    for (int32_t i = 0; i < 4; i++) {
-        o[i] = (int8_t)(v[i] < lo ? lo : (v[i] > hi ? hi : v[i]));
-    }
-}
 #endif
 
 size_t nn_dw_conv_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
@@ -201,7 +186,7 @@ static void nn_dw_3x3_out_row(const nn_dw_3x3_group *g, const nn_dw_col *x0,
             acc[3] = nn_add_wrap(nn_dw_rq_apply(&g->rq[3], acc[3]), g->out_offset);
         }
         if (g->lanes == 4) {
-            nn_dw_store4_s8(o, acc, g->lo4, g->hi4);
+            nn_store4_s8(o, acc, g->lo4, g->hi4);
         } else {
             for (int32_t i = 0; i < g->lanes; i++) {
                 int32_t v = acc[i] < g->act_min ? g->act_min : acc[i];

@@ -79,15 +79,6 @@ static inline void nn_add_load4_s8(const int32_t *t1, const int32_t *t2, const i
     s[3] = nn_add_wrap(t1[(int8_t)(av >> 24)], t2[(int8_t)(bv >> 24)]);
 }
 
-// Four outputs (offset added) saturated, clamped against lo4/hi4 (act.min/max in every
-// byte) with SSUB8/SEL, one word store.
-static inline void nn_add_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
-    const uint32_t p02 = ((uint32_t)nn_ssat8(v[0]) & 0xffffu) | (uint32_t)nn_ssat8(v[2]) << 16;
-    const uint32_t p13 = ((uint32_t)nn_ssat8(v[1]) & 0xffffu) | (uint32_t)nn_ssat8(v[3]) << 16;
-    uint32_t w = (p02 & 0x00ff00ffu) | (p13 & 0x00ff00ffu) << 8;
-    w = nn_smin8(nn_smax8(w, lo4), hi4);
-    memcpy(o, &w, 4);
-}
 #else
 static inline void nn_add_load4_s8(const int32_t *t1, const int32_t *t2, const int8_t *a,
     const int8_t *b, int32_t *s) {
@@ -97,13 +88,6 @@ static inline void nn_add_load4_s8(const int32_t *t1, const int32_t *t2, const i
     s[3] = nn_add_wrap(t1[a[3]], t2[b[3]]);
 }
 
-static inline void nn_add_store4_s8(int8_t *o, const int32_t *v, uint32_t lo4, uint32_t hi4) {
-    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
-    o[0] = (int8_t)(v[0] < lo ? lo : (v[0] > hi ? hi : v[0]));
-    o[1] = (int8_t)(v[1] < lo ? lo : (v[1] > hi ? hi : v[1]));
-    o[2] = (int8_t)(v[2] < lo ? lo : (v[2] > hi ? hi : v[2]));
-    o[3] = (int8_t)(v[3] < lo ? lo : (v[3] > hi ? hi : v[3]));
-}
 #endif
 
 // Same-shape inputs through the tables, four elements at a time, then the tail.
@@ -122,7 +106,7 @@ static void nn_add_same_s8(const nn_add_params *p, const nn_rq_small *rq, const 
             v[1] = nn_rq_small_apply(&r, v[1]) + out_offset;
             v[2] = nn_rq_small_apply(&r, v[2]) + out_offset;
             v[3] = nn_rq_small_apply(&r, v[3]) + out_offset;
-            nn_add_store4_s8(o + i, v, lo4, hi4);
+            nn_store4_s8(o + i, v, lo4, hi4);
         }
     } else {
         const int32_t mult = p->output_multiplier, shift = p->output_shift;
@@ -133,7 +117,7 @@ static void nn_add_same_s8(const nn_add_params *p, const nn_rq_small *rq, const 
             v[1] = nn_add_wrap(nn_requantize(v[1], mult, shift), out_offset);
             v[2] = nn_add_wrap(nn_requantize(v[2], mult, shift), out_offset);
             v[3] = nn_add_wrap(nn_requantize(v[3], mult, shift), out_offset);
-            nn_add_store4_s8(o + i, v, lo4, hi4);
+            nn_store4_s8(o + i, v, lo4, hi4);
         }
     }
     for (; i < size; i++) {
@@ -146,36 +130,10 @@ size_t nn_add_s8_scratch_size(const nn_dims *out_dims) {
     return n >= NN_ADD_TABLE_MIN_ELEMENTS ? NN_ADD_TABLE_BYTES : 0;
 }
 
-nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_t *in1,
-    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out,
-    void *scratch, size_t scratch_size) {
-    const int same = nn_same_dims(in1_dims, out_dims) && nn_same_dims(in2_dims, out_dims);
-    if (scratch == NULL || scratch_size < NN_ADD_TABLE_BYTES || ((uintptr_t)scratch & 3) != 0) {
-        if (same) {
-            const int32_t size = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
-            for (int32_t i = 0; i < size; i++) {
-                out[i] = add1(p, in1[i], in2[i]);
-            }
-            return NN_OK;
-        }
-        int32_t s1[4], s2[4];
-        nn_broadcast_strides(in1_dims, s1);
-        nn_broadcast_strides(in2_dims, s2);
-        for (int32_t b = 0; b < out_dims->n; b++) {
-            for (int32_t y = 0; y < out_dims->h; y++) {
-                for (int32_t x = 0; x < out_dims->w; x++) {
-                    const int8_t *a = in1 + b * s1[0] + y * s1[1] + x * s1[2];
-                    const int8_t *c2 = in2 + b * s2[0] + y * s2[1] + x * s2[2];
-                    for (int32_t c = 0; c < out_dims->c; c++) {
-                        *out++ = add1(p, a[c * s1[3]], c2[c * s2[3]]);
-                    }
-                }
-            }
-        }
-        return NN_OK;
-    }
-    // The tables, indexed from -128 to 127.
-    int32_t *t1 = (int32_t *)scratch + 128, *t2 = t1 + 256;
+// The tables in scratch (indexed from -128 to 127), and the short requantization when
+// their extremes let it be exact (else rq stays NULL).
+static void nn_add_tables(const nn_add_params *p, int32_t *t1, int32_t *t2, nn_rq_small *small,
+    const nn_rq_small **rq) {
     nn_add_table(t1, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
     nn_add_table(t2, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
     int64_t max1 = 0, max2 = 0; // the largest |t1|, |t2|
@@ -185,16 +143,37 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
         max1 = m1 > max1 ? m1 : max1;
         max2 = m2 > max2 ? m2 : max2;
     }
+    *rq = NULL;
+    if (max1 + max2 < ((int64_t)1 << 30)
+        && nn_rq_small_init(small, (uint32_t)(max1 + max2), p->output_multiplier,
+            p->output_shift)) {
+        *rq = small;
+    }
+}
+
+nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_t *in1,
+    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out,
+    void *scratch, size_t scratch_size) {
+    const int same = nn_same_dims(in1_dims, out_dims) && nn_same_dims(in2_dims, out_dims);
+    const int tables = scratch != NULL && scratch_size >= NN_ADD_TABLE_BYTES
+                       && ((uintptr_t)scratch & 3) == 0;
+    int32_t *t1 = NULL, *t2 = NULL;
     nn_rq_small rq_small;
     const nn_rq_small *rq = NULL;
-    if (max1 + max2 < ((int64_t)1 << 30)
-        && nn_rq_small_init(&rq_small, (uint32_t)(max1 + max2), p->output_multiplier,
-            p->output_shift)) {
-        rq = &rq_small;
+    if (tables) {
+        t1 = (int32_t *)scratch + 128;
+        t2 = t1 + 256;
+        nn_add_tables(p, t1, t2, &rq_small, &rq);
     }
     if (same) {
-        nn_add_same_s8(p, rq, t1, t2, in1, in2, out,
-            out_dims->n * out_dims->h * out_dims->w * out_dims->c);
+        const int32_t size = out_dims->n * out_dims->h * out_dims->w * out_dims->c;
+        if (tables) {
+            nn_add_same_s8(p, rq, t1, t2, in1, in2, out, size);
+            return NN_OK;
+        }
+        for (int32_t i = 0; i < size; i++) {
+            out[i] = add1(p, in1[i], in2[i]);
+        }
         return NN_OK;
     }
     int32_t s1[4], s2[4];
@@ -206,8 +185,9 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
                 const int8_t *a = in1 + b * s1[0] + y * s1[1] + x * s1[2];
                 const int8_t *c2 = in2 + b * s2[0] + y * s2[1] + x * s2[2];
                 for (int32_t c = 0; c < out_dims->c; c++) {
-                    *out++ = nn_add_clamp(p, nn_add_out_t(p, rq, t1[a[c * s1[3]]],
-                        t2[c2[c * s2[3]]]));
+                    const int8_t va = a[c * s1[3]], vb = c2[c * s2[3]];
+                    *out++ = tables ? nn_add_clamp(p, nn_add_out_t(p, rq, t1[va], t2[vb]))
+                                    : add1(p, va, vb);
                 }
             }
         }
