@@ -26,6 +26,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "cpu": ((str,), True),
     "dsp": ((bool,), True),
     "flash_bytes": ((int, type(None)), True),
+    "firmware_bytes": ((int, type(None)), False),
     "ram_bytes": ((int, type(None)), True),
     "heap_bytes": ((int, type(None)), True),
     "arena_bytes": ((int,), True),
@@ -53,10 +54,47 @@ class Board:
     arena_section: str | None = None
     emulator: dict | None = None
     mpy_board: str | None = None
+    firmware_bytes: int | None = None  # flash the firmware takes without models (rounded up)
 
     @property
     def emulated(self) -> bool:
         return self.emulator is not None
+
+    @property
+    def blob_flash_bytes(self) -> int | None:
+        """Flash for frozen blobs: flash_bytes less the firmware's own (firmware_bytes);
+        None for a board without flash."""
+        if self.flash_bytes is None:
+            return None
+        return max(self.flash_bytes - (self.firmware_bytes or 0), 0)
+
+    @property
+    def blob_ram_bytes(self) -> int | None:
+        """RAM for an uploaded blob: the MicroPython heap (heap_bytes), else what
+        ram_bytes leaves beside the arena; None when unknown."""
+        if self.heap_bytes is not None:
+            return self.heap_bytes
+        if self.ram_bytes is not None:
+            return max(self.ram_bytes - self.arena_bytes, 0)
+        return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What `convert` prepares a blob for: a core with or without the DSP extension, and
+    the bytes the blob may have where it will live (None: no limit). Prepared weights
+    layouts (passes/choose_layouts.py) are picked for it within that budget."""
+
+    name: str
+    dsp: bool
+    blob_bytes: int | None
+
+    @classmethod
+    def of(cls, board: Board, frozen: bool | None = None) -> Target:
+        """A board's target: the blob in flash (frozen True or None: a blob too big for
+        RAM is frozen) or in RAM (False)."""
+        budget = board.blob_ram_bytes if frozen is False else board.blob_flash_bytes
+        return cls(board.name, board.dsp, budget)
 
 
 class BoardError(TargetError):
@@ -123,9 +161,9 @@ def check_fit(
     no heap size, what `ram_bytes` leaves beside the arena) nor in flash (frozen,
     `flash_bytes`). frozen=True asks for flash, False for RAM, None for either.
 
-    Flash also holds the firmware itself: a blob that passes may still make the
-    firmware too big for flash, which the linker reports. `name` (e.g. the model's
-    file) starts the message.
+    Flash also holds the firmware itself (firmware_bytes, rounded up): a blob that passes
+    may still make the firmware too big for flash, which the linker reports. `name`
+    (e.g. the model's file) starts the message.
     """
     where = f"boards/{board.name}/board.json"
     start = f"{name}: the" if name else "the"
@@ -134,16 +172,14 @@ def check_fit(
             f"{start} model needs an arena of {arena_bytes:,} bytes; board {board.name} has "
             f"{board.arena_bytes:,} (arena_bytes in {where})"
         )
-    if board.heap_bytes is not None:
-        ram, ram_field = board.heap_bytes, "heap_bytes"
-    elif board.ram_bytes is not None:
-        ram, ram_field = max(board.ram_bytes - board.arena_bytes, 0), "ram_bytes - arena_bytes"
-    else:
-        ram, ram_field = None, ""
+    ram = board.blob_ram_bytes
+    ram_field = "heap_bytes" if board.heap_bytes is not None else "ram_bytes - arena_bytes"
+    flash = board.blob_flash_bytes
+    flash_field = "flash_bytes - firmware_bytes" if board.firmware_bytes else "flash_bytes"
     in_ram = ram is None or blob_bytes <= ram
-    in_flash = board.flash_bytes is None or blob_bytes <= board.flash_bytes
+    in_flash = flash is None or blob_bytes <= flash
     ram_text = f"{ram or 0:,} bytes of RAM for it ({ram_field} in {where})"
-    flash_text = f"{board.flash_bytes or 0:,} bytes of flash (flash_bytes in {where})"
+    flash_text = f"{flash or 0:,} bytes of flash for it ({flash_field} in {where})"
     if frozen is False and not in_ram:
         raise FitError(f"{start} blob has {blob_bytes:,} bytes; board {board.name} has {ram_text}")
     if frozen is True and not in_flash:

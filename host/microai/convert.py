@@ -5,6 +5,10 @@ table, honouring the recipe), build (tensors, ops, costs), plan (one arena, an
 elementwise op's output over an input that dies there), pack (checked by the C
 loader). The result keeps the map from the model's tensors to the blob's, so
 verification can compare every intermediate tensor.
+
+For a target (a board: its core and the bytes its blob may have), the model is
+converted once with standard weights, then again with the layers choose_layouts picks
+reading weights prepared for that core, within the budget.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import blob as B
+from .boards import Target
 from .golden import DEFAULT_GOLDEN
 from .ir import ConvertError, Graph
 from .passes import Compilation, Layer
@@ -36,13 +41,20 @@ def convert(
     name: str = "model",
     golden: str = DEFAULT_GOLDEN,
     recipe: Recipe | None = None,
+    target: Target | None = None,
 ) -> Converted:
-    """The blob for a .tflite model, for `golden`'s arithmetic and the recipe's
-    per-layer choices; ConvertError (one message naming the model and the op, tensor or
-    limit at fault) for anything microai cannot run."""
+    """The blob for a .tflite model, for `golden`'s arithmetic, the recipe's per-layer
+    choices and, with a target, the weights layouts that pay on it; ConvertError (one
+    message naming the model and the op, tensor or limit at fault) for anything microai
+    cannot run."""
+    from .passes import choose_layouts
+
+    recipe = recipe or Recipe()
     try:
-        c = Compilation(read_model(model, name), name, golden, recipe or Recipe())
-        c = run_passes(c)
+        c = run_passes(Compilation(read_model(model, name), name, golden, recipe))
+        chosen = choose_layouts.choose(c, target) if target is not None else {}
+        if chosen:
+            c = run_passes(Compilation(read_model(model, name), name, golden, recipe.choose(chosen)))
     except ConvertError as e:
         text = str(e)
         raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None

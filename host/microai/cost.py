@@ -5,7 +5,12 @@ all ask here, so they cannot count differently. MACs are the weighted ops'
 multiply-accumulates (CONV, DWCONV, FC), as MLPerf Tiny counts them (DS-CNN: 2,656,768);
 weight bytes are the op's blob constants (weights, bias, multipliers, shifts); scratch
 bytes are the kernel's own (the C table's).
-Instructions per kernel come next, from the QEMU plugin's per-layer counts.
+
+Instructions: the inner loops' instructions per MAC of the kernels that have a twin
+reading prepared weights (INNER_LOOP), on a core with the DSP extension (SMLAD) and
+without; the rest of such a layer (im2col, requantization) costs the same for both, so
+the difference decides whether a layout pays for its flash (passes/choose_layouts.py).
+Whole-layer counts are measured, never estimated: `microai hil`, `make bench`.
 """
 
 from __future__ import annotations
@@ -45,3 +50,23 @@ def layer_cost(
     op_type: str, inputs: list, outputs: list, params: dict, const_bytes: int, scratch: int
 ) -> LayerCost:
     return LayerCost(macs(op_type, inputs, outputs, params), const_bytes, scratch)
+
+
+# Instructions per MAC of the GEMM's 2x2 block (four taps of two weights rows against a
+# column pair: 16 MACs), as nn_dot.h and nn_conv_gemm_s8.c write it:
+#   int8 rows, DSP:     2 LDR, 2 LDRD, 4 SXTB16, 8 SMLAD     = 16
+#   widened rows, DSP:  4 LDRD, 8 SMLAD                       = 12
+#   either, Cortex-M3:  16 LDRSB/LDRSH, 16 MLA                = 32
+INNER_LOOP = {
+    "CONV_PW_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
+    "CONV_IM2COL_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
+    "CONV_PW_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
+    "CONV_IM2COL_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
+}
+
+
+def inner_instructions(kernel: str, dsp: bool, macs: int) -> float | None:
+    """The inner loop's instructions for `macs` MACs, or None for a kernel not in
+    INNER_LOOP."""
+    row = INNER_LOOP.get(kernel)
+    return None if row is None else row["dsp" if dsp else "scalar"] * macs

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from . import BuildError
+from . import blob as B
 from .paths import BUILD_DIR, CMODULES_DIR
 
 NN_DIR = CMODULES_DIR / "microai" / "nn"  # the kernels
@@ -143,6 +144,7 @@ class Kernel:
     name: str  # e.g. "CONV_IM2COL_S8"
     op: str  # the mai_op_type it runs, e.g. "CONV"
     algorithm: str  # what a recipe calls it, e.g. "im2col"
+    weights: str = "standard"  # the layout (blob.LAYOUTS key) it reads its weights in
 
 
 @cache
@@ -158,11 +160,18 @@ def table() -> dict:
     ops = {s(lib.mai_op_name(t)): t for t in range(lib.MAI_OP_COUNT) if s(lib.mai_op_name(t))}
     op_params = {name: s(lib.mai_op_params_type(t)) for name, t in ops.items()}
     op_of = {v: k for k, v in ops.items()}
+    layouts = {v: k for k, v in B.LAYOUTS.items()}
     kernels = {}
     i = 0
     while (k := lib.mai_kernel_order(i)) != lib.NN_KERNEL_NONE:
         name = s(lib.mai_kernel_name(k))
-        kernels[name] = Kernel(k, name, op_of[lib.mai_kernel_op(k)], s(lib.mai_kernel_algorithm(k)))
+        kernels[name] = Kernel(
+            k,
+            name,
+            op_of[lib.mai_kernel_op(k)],
+            s(lib.mai_kernel_algorithm(k)),
+            layouts[lib.mai_kernel_weights_layout(k)],
+        )
         i += 1
     storages = {
         s(lib.mai_storage_name(t)): (t, lib.mai_storage_bits(t))

@@ -33,6 +33,13 @@ class RecipeError(InputError):
 class Recipe:
     layers: dict[str, dict] = field(default_factory=dict)
     source: str = "recipe"
+    # What microai chose for layers left at "auto" (op index -> algorithm), for a target
+    # (passes/choose_layouts.py); never read from a file.
+    chosen: dict[int, str] = field(default_factory=dict)
+
+    def choose(self, chosen: dict[int, str]) -> Recipe:
+        """This recipe with microai's choices for some of its "auto" layers."""
+        return Recipe(self.layers, self.source, {**self.chosen, **chosen})
 
     @classmethod
     def load(cls, path: Path | str | None) -> Recipe:
@@ -98,7 +105,8 @@ class Recipe:
                 raise RecipeError(f"{self.source}: layer {key!r}: algorithm must be a string")
 
     def algorithm(self, graph: Graph, op: Op) -> str:
-        return self._fields(graph, op).get("algorithm", "auto")
+        asked = self._fields(graph, op).get("algorithm", "auto")
+        return self.chosen.get(op.index, asked) if asked == "auto" else asked
 
     def weights(self, graph: Graph, op: Op) -> str:
         return self._fields(graph, op).get("weights", "int8")

@@ -268,6 +268,53 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8s16(const int8_t *w, int32_t d, const int16_t
 
 #endif
 
+// ---- widened weights ------------------------------------------------------------------
+
+// Weights the host widened to int16 (the blob's MAI_LAYOUT_WIDE, nn_conv_w16_prepare()):
+// each row padded with zeros to k4 = 4 * ceil(k / 4) taps, every four in the column's
+// order 0, 2, 1, 3, so that a row's four taps are one LDRD of two pairs that line up
+// with the column's: no SXTB16 in the inner loop, at twice the weights' flash.
+
+/// nn_dot_2x2_s8s16() for widened rows (w0 = w, w1 = w + d, k4 taps each; d = 0 repeats
+/// the row) against a column pair of k4 taps.
+NN_ALWAYS_INLINE void nn_dot_2x2_s16s16(const int16_t *w, int32_t d, const int16_t *col,
+    int32_t k4, int32_t *acc) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int16_t *v = w + d;
+    const int16_t *x = col;
+    #if NN_DSP
+    for (int32_t g = k4 >> 2; g > 0; g--, w += 4, v += 4, x += 8) {
+        const uint32_t wa02 = nn_read_u32(w), wa13 = nn_read_u32(w + 2);
+        const uint32_t wb02 = nn_read_u32(v), wb13 = nn_read_u32(v + 2);
+        uint32_t xa = nn_read_u32(x), xb = nn_read_u32(x + 2);
+        a00 = nn_smlad(wa02, xa, a00);
+        a00 = nn_smlad(wa13, xb, a00);
+        a10 = nn_smlad(wb02, xa, a10);
+        a10 = nn_smlad(wb13, xb, a10);
+        xa = nn_read_u32(x + 4);
+        xb = nn_read_u32(x + 6);
+        a01 = nn_smlad(wa02, xa, a01);
+        a01 = nn_smlad(wa13, xb, a01);
+        a11 = nn_smlad(wb02, xa, a11);
+        a11 = nn_smlad(wb13, xb, a11);
+    }
+    #else
+    // Wrapping sums, as the accumulators do (nn_mac); the orders of w and x agree.
+    for (int32_t g = k4 >> 2; g > 0; g--, w += 4, v += 4, x += 8) {
+        for (int32_t j = 0; j < 4; j++) {
+            a00 = nn_mac(a00, w[j], x[j]);
+            a01 = nn_mac(a01, w[j], x[4 + j]);
+            a10 = nn_mac(a10, v[j], x[j]);
+            a11 = nn_mac(a11, v[j], x[4 + j]);
+        }
+    }
+    #endif
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
 // ---- fully connected ------------------------------------------------------------------
 
 /// One input row x (n int8, + offset) against two weights rows w0 = w, w1 = w + d,

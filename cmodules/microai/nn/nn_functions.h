@@ -69,6 +69,27 @@ nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
 size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// Weights widened on the host for the *_s8w16 convolutions: rows (output channels) of
+/// k = kh * kw * in_ch taps as int16, each padded with zeros to 4 * ceil(k / 4) taps,
+/// every four in the order 0, 2, 1, 3 (nn_dot.h). Twice the int8 weights' bytes (and
+/// the padding); the inner loop needs no SXTB16. The blob's MAI_LAYOUT_WIDE.
+size_t nn_conv_w16_bytes(int32_t rows, int32_t k);
+void nn_conv_w16_prepare(const int8_t *w, int32_t rows, int32_t k, int16_t *dst);
+
+/// nn_conv_im2col_s8 and nn_conv_pw_s8 with widened weights (4-byte aligned).
+nn_status nn_conv_im2col_s8w16(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int16_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_im2col_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_status nn_conv_pw_s8w16(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int16_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_pw_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+
 /// DEPTHWISE_CONV_2D wrapper: nn_dw_conv_3x3_s8 for 3x3 / multiplier 1 / dilation 1,
 /// else nn_dw_conv_s8. f_dims is {1, kh, kw, out_ch}; out_ch = in_ch * depth_multiplier.
 nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,

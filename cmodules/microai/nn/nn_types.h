@@ -38,7 +38,9 @@ typedef enum {
     NN_KERNEL_REQUANTIZE_S8 = 15,
     NN_KERNEL_QUANTIZE_F32_S8 = 16,
     NN_KERNEL_DEQUANTIZE_S8_F32 = 17,
-    NN_KERNEL_COUNT = 18,
+    NN_KERNEL_CONV_IM2COL_S8W16 = 18, ///< nn_conv_im2col_s8w16: weights widened on the host
+    NN_KERNEL_CONV_PW_S8W16 = 19,     ///< nn_conv_pw_s8w16: weights widened on the host
+    NN_KERNEL_COUNT = 20,
 } nn_kernel;
 
 /// A 4-D NHWC shape. [batch, depth] is {n = batch, h = 1, w = 1, c = depth}.

@@ -40,12 +40,15 @@ typedef enum {
 } mai_storage;
 
 /// How a constant tensor's bytes are arranged: the standard TFLite order, or an order
-/// the host prepared for one kernel (which names it in its supports() check).
+/// the host prepared for the kernels whose table row reads it (mai_table.h).
 typedef enum {
     MAI_LAYOUT_STANDARD = 0,    ///< TFLite's order (OHWI, 1HWO, [out, in]) in `storage`
     MAI_LAYOUT_WINOGRAD = 1,    ///< transformed for a Winograd kernel
     MAI_LAYOUT_BLOCK_SPARSE = 2,///< non-zero blocks; the index/mask is the tensor's aux
-    MAI_LAYOUT_COUNT = 3,
+    MAI_LAYOUT_WIDE = 3,        ///< int8 weights widened to int16 (storage S16) for SMLAD:
+                                ///< rows (dims[0]) padded to whole groups of 4 taps, each
+                                ///< group in the order 0, 2, 1, 3 (nn_conv_w16_prepare())
+    MAI_LAYOUT_COUNT = 4,
 } mai_layout;
 
 

@@ -130,6 +130,7 @@ const char *mai_op_params_type(uint32_t type);
 const char *mai_kernel_name(uint32_t kernel);
 const char *mai_kernel_algorithm(uint32_t kernel);
 int32_t mai_kernel_op(uint32_t kernel);
+int32_t mai_kernel_weights_layout(uint32_t kernel);
 uint32_t mai_kernel_order(uint32_t i);
 const char *mai_storage_name(uint32_t storage);
 uint32_t mai_storage_bits(uint32_t storage);

@@ -91,15 +91,23 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
             return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_DIMS);
         }
     }
-    // A standard layout is exactly as big as its storage packs the dims; a prepared one
-    // (Winograd, block-sparse) is a blob constant whose size its kernel checks.
+    // A standard layout is exactly as big as its storage packs the dims, and so is a
+    // widened one (int16 rows of whole groups of 4); another prepared one (Winograd,
+    // block-sparse) is a blob constant whose size its kernel checks.
     if (t->layout >= MAI_LAYOUT_COUNT
-        || (t->layout != MAI_LAYOUT_STANDARD && t->mem != MAI_MEM_BLOB)) {
+        || (t->layout != MAI_LAYOUT_STANDARD && t->mem != MAI_MEM_BLOB)
+        || (t->layout == MAI_LAYOUT_WIDE && t->storage != MAI_STORAGE_S16)) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
     if (t->layout == MAI_LAYOUT_STANDARD
         && storage_bytes(t->storage, (uint32_t)n, (uint32_t)t->dims[3]) != t->size) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+    }
+    if (t->layout == MAI_LAYOUT_WIDE) {
+        uint32_t rows = (uint32_t)t->dims[MAI_MAX_RANK - t->rank], k = (uint32_t)n / rows;
+        if ((uint64_t)rows * ((k + 3) & ~3u) * 2 != t->size) { // < 2^23 * 2^16 * 2
+            return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
+        }
     }
     // Zero points in the element type's range (0 for int32, float32 and binary): the op
     // checks negate and add them without overflow.
@@ -117,7 +125,8 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     if (!(t->scale >= 0.0f) || t->scale > 3.4e38f) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_QUANT);
     }
-    if (t->offset % storage_align(t->storage)) {
+    if (t->offset % storage_align(t->storage)
+        || (t->layout == MAI_LAYOUT_WIDE && t->offset % 4)) { // read by LDRD
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
     }
     uint32_t data_end = h->data_offset + h->data_size;
@@ -210,16 +219,18 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
     if (op->rounding >= NN_ROUNDING_COUNT) {
         return mai_fail(err, MAI_E_OP, i, MAI_CHECK_ROUNDING);
     }
-    // No kernel reads a prepared layout yet: every input is in the standard one.
-    for (uint32_t k = 0; k < ctx.n_in; k++) {
-        if (ctx.in[k].data != NULL && ctx.in[k].layout != MAI_LAYOUT_STANDARD) {
-            return mai_fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
-        }
-    }
     // The kernel the host chose must be one of this op's ...
     if (op->kernel >= NN_KERNEL_COUNT || mai_kernel_rows[op->kernel].name == NULL
         || mai_kernel_rows[op->kernel].op != op->type) {
         return mai_fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
+    }
+    // ... reading its weights (input 1) in the layout of its row, the rest in the
+    // standard one ...
+    for (uint32_t k = 0; k < ctx.n_in; k++) {
+        uint8_t layout = k == 1 ? mai_kernel_rows[op->kernel].weights : MAI_LAYOUT_STANDARD;
+        if (ctx.in[k].data != NULL && ctx.in[k].layout != layout) {
+            return mai_fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
+        }
     }
     // ... the op must be well formed for any of its kernels ...
     if (op->params_size != mai_op_rows[op->type].params_size) {

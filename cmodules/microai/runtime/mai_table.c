@@ -6,11 +6,12 @@
     [MAI_OP_##NAME] = {#NAME, #params, sizeof(params), prepare},
 const mai_op_row mai_op_rows[MAI_OP_COUNT] = {MAI_OP_TABLE(MAI_OP_ROW)};
 
-#define MAI_KERNEL_ROW(NAME, OP, ALGORITHM, supports, scratch, eval) \
-    [NN_KERNEL_##NAME] = {#NAME, #ALGORITHM, MAI_OP_##OP, supports, scratch, eval},
+#define MAI_KERNEL_ROW(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval) \
+    [NN_KERNEL_##NAME] = {#NAME, #ALGORITHM, MAI_OP_##OP, MAI_LAYOUT_##WEIGHTS, supports, \
+                          scratch, eval},
 const mai_kernel_row mai_kernel_rows[NN_KERNEL_COUNT] = {MAI_KERNEL_TABLE(MAI_KERNEL_ROW)};
 
-#define MAI_KERNEL_ID(NAME, OP, ALGORITHM, supports, scratch, eval) NN_KERNEL_##NAME,
+#define MAI_KERNEL_ID(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval) NN_KERNEL_##NAME,
 static const uint8_t kernel_order[] = {MAI_KERNEL_TABLE(MAI_KERNEL_ID)};
 
 #define MAI_STORAGE_NAME(NAME, bits) [MAI_STORAGE_##NAME] = #NAME,
@@ -36,6 +37,10 @@ const char *mai_kernel_algorithm(uint32_t kernel) {
 
 int32_t mai_kernel_op(uint32_t kernel) {
     return mai_kernel_name(kernel) ? mai_kernel_rows[kernel].op : -1;
+}
+
+int32_t mai_kernel_weights_layout(uint32_t kernel) {
+    return mai_kernel_name(kernel) ? mai_kernel_rows[kernel].weights : -1;
 }
 
 uint32_t mai_kernel_order(uint32_t i) {

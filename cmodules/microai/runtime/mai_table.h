@@ -42,34 +42,46 @@
     X(QUANTIZE, mai_prepare_quantize, nn_affine_params) \
     X(DEQUANTIZE, mai_prepare_dequantize, nn_affine_params)
 
-// X(NAME, OP, ALGORITHM, supports, scratch, eval): kernels (nn_kernel). NAME runs op
-// type OP with ALGORITHM (the name a recipe asks for it by); supports(ctx) is NULL when
-// the kernel takes the op as the loader saw it, else why not (a fixed string);
-// scratch(ctx) is the arena bytes it needs; eval(ctx) runs it. Within an op, rows are
-// in the host's order of preference (the first that supports the op wins).
+// X(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval): kernels (nn_kernel). NAME
+// runs op type OP with ALGORITHM (the name a recipe asks for it by), reading its weights
+// (input 1, if any) in layout MAI_LAYOUT_WEIGHTS and every other input in the standard
+// one; supports(ctx) is NULL when the kernel takes the op as the loader saw it, else why
+// not (a fixed string); scratch(ctx) is the arena bytes it needs; eval(ctx) runs it.
+// Within an op, rows are in the host's order of preference (the first that supports the
+// op wins; a prepared layout is chosen by the cost model, not by this order).
 #define MAI_KERNEL_TABLE(X) \
-    X(CONV_PW_S8, CONV, pointwise, mai_supports_conv_pw_s8, mai_scratch_conv_pw_s8, \
-    mai_eval_conv_pw_s8) \
-    X(CONV_IM2COL_S8, CONV, im2col, mai_supports_conv_s8, mai_scratch_conv_im2col_s8, \
-    mai_eval_conv_im2col_s8) \
-    X(DW_CONV_3X3_S8, DWCONV, 3x3, mai_supports_dw_conv_3x3_s8, mai_scratch_dw_conv_3x3_s8, \
-    mai_eval_dw_conv_3x3_s8) \
-    X(DW_CONV_S8, DWCONV, direct, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
+    X(CONV_PW_S8, CONV, pointwise, STANDARD, mai_supports_conv_pw_s8, \
+    mai_scratch_conv_pw_s8, mai_eval_conv_pw_s8) \
+    X(CONV_IM2COL_S8, CONV, im2col, STANDARD, mai_supports_conv_s8, \
+    mai_scratch_conv_im2col_s8, mai_eval_conv_im2col_s8) \
+    X(CONV_PW_S8W16, CONV, pointwise_wide, WIDE, mai_supports_conv_pw_s8w16, \
+    mai_scratch_conv_pw_s8w16, mai_eval_conv_pw_s8w16) \
+    X(CONV_IM2COL_S8W16, CONV, im2col_wide, WIDE, mai_supports_conv_s8w16, \
+    mai_scratch_conv_im2col_s8w16, mai_eval_conv_im2col_s8w16) \
+    X(DW_CONV_3X3_S8, DWCONV, 3x3, STANDARD, mai_supports_dw_conv_3x3_s8, \
+    mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s8) \
+    X(DW_CONV_S8, DWCONV, direct, STANDARD, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
     mai_eval_dw_conv_s8) \
-    X(FC_S8, FC, direct, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
-    X(AVGPOOL_S8, AVGPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_avgpool) \
-    X(MAXPOOL_S8, MAXPOOL, direct, mai_supports_any, mai_scratch_none, mai_eval_maxpool) \
-    X(ADD_S8, ADD, direct, mai_supports_any, mai_scratch_add, mai_eval_add) \
-    X(MUL_S8, MUL, direct, mai_supports_any, mai_scratch_none, mai_eval_mul) \
-    X(SOFTMAX_S8, SOFTMAX, direct, mai_supports_any, mai_scratch_none, mai_eval_softmax) \
-    X(LOGISTIC_S8, LOGISTIC, direct, mai_supports_any, mai_scratch_none, mai_eval_logistic) \
-    X(MEAN_S8, MEAN, direct, mai_supports_any, mai_scratch_none, mai_eval_mean) \
-    X(PAD_S8, PAD, direct, mai_supports_any, mai_scratch_none, mai_eval_pad) \
-    X(CONCAT_S8, CONCAT, direct, mai_supports_any, mai_scratch_none, mai_eval_concat) \
-    X(REQUANTIZE_S8, REQUANTIZE, direct, mai_supports_any, mai_scratch_none, \
+    X(FC_S8, FC, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
+    X(AVGPOOL_S8, AVGPOOL, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    mai_eval_avgpool) \
+    X(MAXPOOL_S8, MAXPOOL, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    mai_eval_maxpool) \
+    X(ADD_S8, ADD, direct, STANDARD, mai_supports_any, mai_scratch_add, mai_eval_add) \
+    X(MUL_S8, MUL, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_mul) \
+    X(SOFTMAX_S8, SOFTMAX, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    mai_eval_softmax) \
+    X(LOGISTIC_S8, LOGISTIC, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    mai_eval_logistic) \
+    X(MEAN_S8, MEAN, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_mean) \
+    X(PAD_S8, PAD, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_pad) \
+    X(CONCAT_S8, CONCAT, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    mai_eval_concat) \
+    X(REQUANTIZE_S8, REQUANTIZE, direct, STANDARD, mai_supports_any, mai_scratch_none, \
     mai_eval_requantize) \
-    X(QUANTIZE_F32_S8, QUANTIZE, direct, mai_supports_any, mai_scratch_none, mai_eval_quantize) \
-    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, mai_supports_any, mai_scratch_none, \
+    X(QUANTIZE_F32_S8, QUANTIZE, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    mai_eval_quantize) \
+    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, STANDARD, mai_supports_any, mai_scratch_none, \
     mai_eval_dequantize)
 
 /// Set err to (index, detail) and return s: how the loader and executor report.
@@ -94,6 +106,7 @@ typedef struct {
     const char *name;
     const char *algorithm; ///< what a recipe calls it ("im2col", "pointwise", "direct")
     uint8_t op;            ///< mai_op_type it runs
+    uint8_t weights;       ///< mai_layout of its weights (input 1)
     const char *(*supports)(const mai_op_ctx *ctx);
     uint32_t (*scratch)(const mai_op_ctx *ctx);
     nn_status (*eval)(const mai_op_ctx *ctx);
@@ -106,7 +119,7 @@ extern const mai_kernel_row mai_kernel_rows[NN_KERNEL_COUNT];
 // Every function the table names.
 #define MAI_DECLARE_OP(NAME, prepare, params) \
     mai_status prepare(const mai_op_ctx *ctx, mai_error *err);
-#define MAI_DECLARE_KERNEL(NAME, OP, ALGORITHM, supports, scratch, eval) \
+#define MAI_DECLARE_KERNEL(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval) \
     const char *supports(const mai_op_ctx *ctx); \
     uint32_t scratch(const mai_op_ctx *ctx); \
     nn_status eval(const mai_op_ctx *ctx);

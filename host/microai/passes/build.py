@@ -2,8 +2,9 @@
 
 Reads: Compilation.ops and lowered (kernels chosen), the golden's rounding.
 Changes: Compilation.tensors (storage, shape, zero point and scale of each; constants'
-bytes), tensor_ids, group (which model tensor's bytes an arena tensor uses), blob_ops,
-layers (with cost.py's MACs, weight and scratch bytes), model_inputs, model_outputs.
+bytes, weights in the layout their kernel reads, layouts.py), tensor_ids, group (which
+model tensor's bytes an arena tensor uses), blob_ops, layers (with cost.py's MACs,
+weight and scratch bytes), model_inputs, model_outputs.
 Guarantees: every tensor is one the format can hold; params are packed as C lays them
 out; no op writes a constant.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import MAX_ARENA_BYTES, cost, native
+from .. import MAX_ARENA_BYTES, cost, layouts, native
 from .. import blob as B
 from ..golden import rounding
 from ..ir import STORAGE_OF, ConvertError
@@ -70,14 +71,39 @@ def run(c):
         )
         return len(tensors) - 1
 
+    prepared: dict[tuple[int, str], int] = {}  # (model tensor, layout) -> blob tensor
+
+    def for_weights(x, layout: str) -> int:
+        """The weights in a layout the host prepares (layouts.py), once per tensor."""
+        key = (id(x) if isinstance(x, np.ndarray) else x, layout)
+        if key not in prepared:
+            data = x if isinstance(x, np.ndarray) else g.t(x).data
+            if data is None or data.dtype != np.int8:
+                raise ConvertError(f"{name}: layout {layout!r} needs constant int8 weights")
+            tensors.append(
+                B.BlobTensor(
+                    layouts.STORAGE[layout],
+                    tuple(data.shape),
+                    0 if isinstance(x, np.ndarray) else g.t(x).zp,
+                    B.MEM_BLOB,
+                    data=layouts.prepare(layout, data),
+                    layout=layout,
+                )
+            )
+            prepared[key] = len(tensors) - 1
+        return prepared[key]
+
     for k, (op, low) in enumerate(zip(c.ops, c.lowered, strict=True)):
+        weights_layout = table["kernels"][low.kernel].weights
         ins = [
             B.NO_TENSOR
             if (isinstance(x, int) and x < 0)
+            else for_weights(x, weights_layout)
+            if i == 1 and weights_layout != "standard"
             else for_array(x)
             if isinstance(x, np.ndarray)
             else for_model_tensor(x)
-            for x in low.inputs
+            for i, x in enumerate(low.inputs)
         ]
         outs = [for_model_tensor(x) for x in low.outputs]
         for t in low.outputs:

@@ -6,7 +6,8 @@ Changes: Lowered.kernel and Lowered.scratch.
 Guarantees: the kernel is a row of the C table for the op's type, and that row's own
 supports() passes on the op as the runtime will see it, so the loader accepts it; the
 scratch is the row's scratch(). "auto" takes the first row, in the table's order of
-preference, that supports the op; an algorithm the op cannot have is a ConvertError
+preference, that supports the op and reads standard weights (a prepared layout costs
+flash: choose_layouts.py picks those for a target, or the recipe names one); an algorithm the op cannot have is a ConvertError
 naming the layer, the algorithm and the kernel's reason.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blob as B
-from .. import native
+from .. import layouts, native
 from ..ir import STORAGE_OF, ConvertError, Graph
 
 
@@ -29,10 +30,11 @@ def algorithms_for(op_type: str) -> list[str]:
 
 
 class _Context:
-    """A mai_op_ctx for the op as the runtime will see it (shapes, storage, params,
-    rounding; data pointers stand in for the bytes), kept alive with its buffers."""
+    """A mai_op_ctx for the op as the runtime will see it with `kernel` (shapes, storage,
+    params, rounding, the weights in the kernel's layout; data pointers stand in for the
+    bytes), kept alive with its buffers."""
 
-    def __init__(self, graph: Graph, low, rounding: str):
+    def __init__(self, graph: Graph, low, rounding: str, kernel: native.Kernel):
         ffi, _ = native.load()
         self.ffi = ffi
         self.params = ffi.from_buffer(native.pack(low.params_type, low.params))
@@ -46,6 +48,13 @@ class _Context:
             self._view(getattr(c, "in")[i], graph, x)
         for i, t in enumerate(low.outputs):
             self._view(c.out[i], graph, t)
+        if kernel.weights != "standard" and len(low.inputs) > 1:
+            w = getattr(c, "in")[1]
+            w.storage, w.layout = B.STORAGES[layouts.STORAGE[kernel.weights]], B.LAYOUTS[kernel.weights]
+            x = low.inputs[1]
+            w.size = layouts.nbytes(
+                kernel.weights, x.shape if isinstance(x, np.ndarray) else graph.t(x).shape
+            )
 
     def _view(self, v, graph: Graph, x) -> None:
         if isinstance(x, int) and x < 0:
@@ -70,14 +79,14 @@ class _Context:
 def supports(graph: Graph, low, kernel: native.Kernel, rounding: str) -> str | None:
     """None if the C kernel takes the op, else its reason."""
     _, lib = native.load()
-    c = _Context(graph, low, rounding)
+    c = _Context(graph, low, rounding, kernel)
     why = lib.mai_kernel_supports(kernel.id, c.ctx)
     return None if why == c.ffi.NULL else c.ffi.string(why).decode()
 
 
 def scratch(graph: Graph, low, kernel: native.Kernel, rounding: str) -> int:
     _, lib = native.load()
-    c = _Context(graph, low, rounding)  # alive through the call: ctx points into it
+    c = _Context(graph, low, rounding, kernel)  # alive through the call: ctx points into it
     return int(lib.mai_kernel_scratch(kernel.id, c.ctx))
 
 
@@ -85,7 +94,9 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
     """Set low.kernel and low.scratch: the first kernel of the op's type that takes it,
     among those with `algorithm` unless it is "auto"."""
     candidates = kernels_for(low.type)
-    if algorithm != "auto":
+    if algorithm == "auto":  # prepared layouts come from the recipe or choose_layouts
+        candidates = [k for k in candidates if k.weights == "standard"]
+    else:
         candidates = [k for k in candidates if k.algorithm == algorithm]
         if not candidates:
             have = ", ".join(["auto", *algorithms_for(low.type)])

@@ -1,6 +1,7 @@
 // The GEMM step of the convolutions (nn_conv_gemm.h): a column pair against every
 // output channel, two channels per pass (nn_dot.h's 2x2 block), each block's four
-// accumulators requantized and stored at once.
+// accumulators requantized and stored at once. The weights are int8 rows, or rows the
+// host widened to int16 (nn_conv_w16_prepare(), below).
 //
 // Two requantizations: every shift <= -1: one SMLAL and a shift (nn_requantize_hi());
 // else the general nn_requantize(). The common case (every shift <= -1, the whole int8
@@ -9,17 +10,30 @@
 
 #include "nn_conv_gemm.h"
 
-int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const int8_t *filter,
-    const int32_t *bias, int32_t k, int32_t out_ch, void *scratch) {
+size_t nn_conv_w16_bytes(int32_t rows, int32_t k) {
+    return (size_t)rows * (size_t)((k + 3) & ~3) * sizeof(int16_t);
+}
+
+void nn_conv_w16_prepare(const int8_t *w, int32_t rows, int32_t k, int16_t *dst) {
+    const int32_t k4 = (k + 3) & ~3;
+    for (int32_t r = 0; r < rows; r++, w += k, dst += k4) {
+        for (int32_t p = 0; p < k4; p++) {
+            dst[nn_col_index(0, p) - (p & ~3)] = p < k ? w[p] : 0; // nn_dot.h's order
+        }
+    }
+}
+
+int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const void *filter,
+    const int32_t *bias, int32_t k, int32_t out_ch, int w16, void *scratch) {
     nn_conv_chan *chan = scratch;
     int16_t *col = nn_conv_gemm_col(scratch, out_ch);
     memset(col, 0, nn_col_bytes(k)); // the taps past k in the last group stay 0
-    if (k % 4 != 0) {
+    if (!w16 && k % 4 != 0) {
         int8_t *last = (int8_t *)col + nn_col_bytes(k);
-        memcpy(last, filter + (size_t)(out_ch - 1) * k, (size_t)k);
+        memcpy(last, (const int8_t *)filter + (size_t)(out_ch - 1) * k, (size_t)k);
         memset(last + k, 0, (size_t)(((k + 3) & ~3) - k));
     }
-    int flags = NN_CONV_GEMM_HI;
+    int flags = NN_CONV_GEMM_HI | (w16 ? NN_CONV_GEMM_W16 : 0);
     if (p->act.min <= -128 && p->act.max >= 127) {
         flags |= NN_CONV_GEMM_FULL;
     }
@@ -103,22 +117,32 @@ NN_ALWAYS_INLINE void nn_conv_out2(int32_t a0, int32_t a1, const nn_conv_chan *c
 }
 
 NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_chan *chan,
-    const int8_t *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
+    const void *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
     const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
+    const int32_t k4 = (k + 3) & ~3;
     const int8_t *w = filter;
+    const int16_t *w16 = filter;
     int32_t oc = 0;
-    for (; oc + 1 < out_ch; oc += 2, w += 2 * k, chan += 2) {
+    for (; oc + 1 < out_ch; oc += 2, w += 2 * k, w16 += 2 * k4, chan += 2) {
         // The accumulators start at the bias.
         int32_t acc[4] = { chan[0].bias, chan[0].bias, chan[1].bias, chan[1].bias };
-        nn_dot_2x2_s8s16(w, k, col, k, acc);
+        if (flags & NN_CONV_GEMM_W16) {
+            nn_dot_2x2_s16s16(w16, k4, col, k4, acc);
+        } else {
+            nn_dot_2x2_s8s16(w, k, col, k, acc);
+        }
         nn_conv_out2(acc[0], acc[1], &chan[0], off, lo, hi, flags, &out0[oc], &out1[oc]);
         nn_conv_out2(acc[2], acc[3], &chan[1], off, lo, hi, flags, &out0[oc + 1],
             &out1[oc + 1]);
     }
     if (oc < out_ch) {
         int32_t acc[4] = { chan[0].bias, chan[0].bias, chan[0].bias, chan[0].bias };
-        nn_dot_2x2_s8s16(w, 0, col, k, acc);
+        if (flags & NN_CONV_GEMM_W16) {
+            nn_dot_2x2_s16s16(w16, 0, col, k4, acc);
+        } else {
+            nn_dot_2x2_s8s16(w, 0, col, k, acc);
+        }
         nn_conv_out2(acc[0], acc[1], &chan[0], off, lo, hi, flags, &out0[oc], &out1[oc]);
     }
 }
@@ -186,6 +210,49 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     "mla    r7, r9, lr, r7\n\t"
 #endif
 
+// The same four taps of widened rows: row 0 r0, row 1 r1 (both post-incremented), the
+// pairs as they are loaded (nn_dot.h), temporaries r8-r12, lr.
+#define NN_GEMM_ROW1_W16 "add    r1, r0, r1\n\t" // r1 = row 1
+#if NN_DSP_ASM
+// 4 LDRD, 8 SMLAD for 16 MACs.
+#define NN_DOT_2X2_GROUP_W16_R \
+    "ldrd   r8, r10, [r0], #8\n\t" \
+    "ldrd   r9, r11, [r1], #8\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    "smlad  r4, r8, r12, r4\n\t" \
+    "smlad  r4, r10, lr, r4\n\t" \
+    "smlad  r6, r9, r12, r6\n\t" \
+    "smlad  r6, r11, lr, r6\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    "smlad  r5, r8, r12, r5\n\t" \
+    "smlad  r5, r10, lr, r5\n\t" \
+    "smlad  r7, r9, r12, r7\n\t" \
+    "smlad  r7, r11, lr, r7\n\t"
+#else
+// Cortex-M3: LDRSH for both, the weights' taps at the column 0 offsets.
+#define NN_DOT_2X2_TAP_W16_R(X0, X1) \
+    "ldrsh  r8, [r0, #" X0 "]\n\t" \
+    "ldrsh  r9, [r1, #" X0 "]\n\t" \
+    "ldrsh  r12, [r2, #" X0 "]\n\t" \
+    "ldrsh  lr, [r2, #" X1 "]\n\t" \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
+#define NN_DOT_2X2_GROUP_W16_R \
+    NN_DOT_2X2_TAP_W16_R("2", "10") \
+    NN_DOT_2X2_TAP_W16_R("4", "12") \
+    NN_DOT_2X2_TAP_W16_R("6", "14") \
+    "ldrsh  r8, [r0], #8\n\t" \
+    "ldrsh  r9, [r1], #8\n\t" \
+    "ldrsh  lr, [r2, #8]\n\t" \
+    "ldrsh  r12, [r2], #16\n\t" \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
+#endif
+
 // One output (accumulator acc, replaced by the int8 result) of the channel whose k_lo
 // is at [r8, #K]: mult r10, hi_shift r11, off r9; r1-r3 temporaries
 // (nn_requantize_hi()).
@@ -200,117 +267,144 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     "ssat   " acc ", #8, r3\n\t"
 
 typedef struct {
-    const int8_t *w;          // 0: first row of the first pair
-    int32_t k;                // 4: taps per row (row 1 = row 0 + k)
+    const void *w;            // 0: first row of the first pair
+    int32_t d;                // 4: bytes from row 0 to row 1
     const int16_t *col;       // 8: the column pair
     const nn_conv_chan *chan; // 12: the first pair's constants
     int8_t *out;              // 16: out0 of the first pair
     int32_t stride;           // 20: out1 - out0
     int32_t pairs;            // 24: channel pairs, >= 1
     int32_t off;              // 28: output offset
-    int32_t n4;               // 32: 4 * ceil(k / 4): the weights bytes read per row
-    int32_t adv;              // 36: 2 * k - n4: from the end of row 0 to the next pair
+    int32_t n4;               // 32: the weights bytes read per row (whole groups)
+    int32_t adv;              // 36: from the end of row 0 to the next pair's row 0
 } nn_gemm_job;
 
 typedef char nn_gemm_job_layout_ok[(offsetof(nn_gemm_job, adv) == 36
     && sizeof(nn_conv_chan) == 24) ? 1 : -1];
 
-__attribute__((naked, noinline)) static void nn_gemm_hi_full(nn_gemm_job *job) {
-    __asm__ (
-        "push   {r0, r4-r11, lr}\n\t"
-        "ldr    r0, [r0, #0]\n\t"              // w
-        "1:\n\t"                                // each channel pair
-        "ldr    r12, [sp]\n\t"                  // job
-        "ldr    r3, [r12, #32]\n\t"             // n4
-        "ldr    r1, [r12, #4]\n\t"              // d = k
-        "ldr    r2, [r12, #8]\n\t"              // x = col
-        "ldr    r8, [r12, #12]\n\t"             // chan
-        "tst    r3, #4\n\t"                     // an odd number of groups: enter halfway
-        "add    r3, r0, r3\n\t"                 // end of row 0
-        "ldr    r4, [r8, #0]\n\t"               // the accumulators start at the biases
-        "ldr    r6, [r8, #24]\n\t"
-        "mov    r5, r4\n\t"
-        "mov    r7, r6\n\t"
-        NN_GEMM_ROW1
-        "bne    3f\n\t"
-        "2:\n\t"
-        NN_DOT_2X2_GROUP_R
-        "3:\n\t"
-        NN_DOT_2X2_GROUP_R
-        "cmp    r0, r3\n\t"
-        "bne    2b\n\t"
-        // Tail: r0 = row 1 of this pair; r1-r3, r8-r12, lr are free.
-        "ldr    r12, [sp]\n\t"
-        "ldr    r8, [r12, #12]\n\t"             // chan
-        "ldr    r9, [r12, #28]\n\t"             // off
-        "ldr    r10, [r8, #4]\n\t"              // channel 0: mult, hi_shift
-        "ldr    r11, [r8, #16]\n\t"
-        NN_GEMM_OUT_R("r4", "8")
-        NN_GEMM_OUT_R("r5", "8")
-        "ldr    r10, [r8, #28]\n\t"             // channel 1
-        "ldr    r11, [r8, #40]\n\t"
-        NN_GEMM_OUT_R("r6", "32")
-        NN_GEMM_OUT_R("r7", "32")
-        "add    r8, r8, #48\n\t"
-        "str    r8, [r12, #12]\n\t"
-        "ldr    r2, [r12, #16]\n\t"             // out0, stride
-        "ldr    r3, [r12, #20]\n\t"
-        "strb   r5, [r2, r3]\n\t"
-        "strb   r4, [r2], #1\n\t"
-        "strb   r7, [r2, r3]\n\t"
-        "strb   r6, [r2], #1\n\t"
-        "str    r2, [r12, #16]\n\t"
-        "ldr    r1, [r12, #36]\n\t"
-        "add    r0, r0, r1\n\t"                 // the next pair's row 0
-        "ldr    r2, [r12, #24]\n\t"
-        "subs   r2, r2, #1\n\t"
-        "str    r2, [r12, #24]\n\t"
-        "bne    1b\n\t"
-        "pop    {r0, r4-r11, pc}\n\t"
-        );
-}
+// The loop over the channel pairs, for one weights form: ROW1 sets r1 from d, GROUP is
+// four taps of the 2x2 block, ODD the bit of n4 that is set for an odd number of groups.
+#define NN_GEMM_HI_FULL(NAME, ROW1, GROUP, ODD) \
+    __attribute__((naked, noinline)) static void NAME(nn_gemm_job *job) { \
+        __asm__ ( \
+            "push   {r0, r4-r11, lr}\n\t" \
+            "ldr    r0, [r0, #0]\n\t"              /* w */ \
+            "1:\n\t"                                /* each channel pair */ \
+            "ldr    r12, [sp]\n\t"                  /* job */ \
+            "ldr    r3, [r12, #32]\n\t"             /* n4 */ \
+            "ldr    r1, [r12, #4]\n\t"              /* d */ \
+            "ldr    r2, [r12, #8]\n\t"              /* x = col */ \
+            "ldr    r8, [r12, #12]\n\t"             /* chan */ \
+            "tst    r3, #" ODD "\n\t"               /* odd groups: enter halfway */ \
+            "add    r3, r0, r3\n\t"                 /* end of row 0 */ \
+            "ldr    r4, [r8, #0]\n\t"               /* the accumulators: biases */ \
+            "ldr    r6, [r8, #24]\n\t" \
+            "mov    r5, r4\n\t" \
+            "mov    r7, r6\n\t" \
+            ROW1 \
+            "bne    3f\n\t" \
+            "2:\n\t" \
+            GROUP \
+            "3:\n\t" \
+            GROUP \
+            "cmp    r0, r3\n\t" \
+            "bne    2b\n\t" \
+            /* Tail: r0 = the end of row 0; r1-r3, r8-r12, lr are free. */ \
+            "ldr    r12, [sp]\n\t" \
+            "ldr    r8, [r12, #12]\n\t"             /* chan */ \
+            "ldr    r9, [r12, #28]\n\t"             /* off */ \
+            "ldr    r10, [r8, #4]\n\t"              /* channel 0: mult, hi_shift */ \
+            "ldr    r11, [r8, #16]\n\t" \
+            NN_GEMM_OUT_R("r4", "8") \
+            NN_GEMM_OUT_R("r5", "8") \
+            "ldr    r10, [r8, #28]\n\t"             /* channel 1 */ \
+            "ldr    r11, [r8, #40]\n\t" \
+            NN_GEMM_OUT_R("r6", "32") \
+            NN_GEMM_OUT_R("r7", "32") \
+            "add    r8, r8, #48\n\t" \
+            "str    r8, [r12, #12]\n\t" \
+            "ldr    r2, [r12, #16]\n\t"             /* out0, stride */ \
+            "ldr    r3, [r12, #20]\n\t" \
+            "strb   r5, [r2, r3]\n\t" \
+            "strb   r4, [r2], #1\n\t" \
+            "strb   r7, [r2, r3]\n\t" \
+            "strb   r6, [r2], #1\n\t" \
+            "str    r2, [r12, #16]\n\t" \
+            "ldr    r1, [r12, #36]\n\t" \
+            "add    r0, r0, r1\n\t"                 /* the next pair's row 0 */ \
+            "ldr    r2, [r12, #24]\n\t" \
+            "subs   r2, r2, #1\n\t" \
+            "str    r2, [r12, #24]\n\t" \
+            "bne    1b\n\t" \
+            "pop    {r0, r4-r11, pc}\n\t" \
+            ); \
+    }
+
+NN_GEMM_HI_FULL(nn_gemm_hi_full, NN_GEMM_ROW1, NN_DOT_2X2_GROUP_R, "4")
+NN_GEMM_HI_FULL(nn_gemm_hi_full_w16, NN_GEMM_ROW1_W16, NN_DOT_2X2_GROUP_W16_R, "8")
 
 #endif
 
 void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
-    const int8_t *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
+    const void *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
     #if NN_GEMM_ASM
-    if (flags == (NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI) && out_ch >= 2) {
-        // Each row is read in whole words, up to 3 bytes past its end when k is not a
-        // multiple of 4 (times the column's zero taps): past the weights' end for the
-        // last row only, which is then read from its padded copy in scratch.
-        const int32_t n4 = (k + 3) & ~3;
+    const int w16 = flags & NN_CONV_GEMM_W16;
+    const int32_t k4 = (k + 3) & ~3;
+    const size_t row = w16 ? (size_t)k4 * sizeof(int16_t) : (size_t)k; // bytes
+    if ((flags & ~NN_CONV_GEMM_W16) == (NN_CONV_GEMM_FULL | NN_CONV_GEMM_HI) && out_ch >= 2) {
         const int32_t pairs = out_ch / 2;
-        const int last_copy = n4 != k && out_ch % 2 == 0;
-        nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0),
-                            pairs - last_copy, p->output_offset, n4, 2 * k - n4 };
-        if (job.pairs > 0) {
-            nn_gemm_hi_full(&job);
-        }
-        if (last_copy) {
-            // Row 1 of the last pair at row 0 + d: its copy after the column pair.
-            const int8_t *w = filter + (size_t)(out_ch - 2) * k;
-            const int8_t *copy = (const int8_t *)col + nn_col_bytes(k);
-            job.w = w;
-            job.k = (int32_t)(copy - w);
-            job.chan = chan + out_ch - 2;
-            job.out = out0 + out_ch - 2;
-            job.pairs = 1;
-            nn_gemm_hi_full(&job);
+        if (w16) {
+            // Whole groups of zero-padded rows: nothing read past them.
+            const int32_t n = (int32_t)row;
+            nn_gemm_job job = { filter, n, col, chan, out0, (int32_t)(out1 - out0), pairs,
+                                p->output_offset, n, n };
+            nn_gemm_hi_full_w16(&job);
+        } else {
+            // Each row is read in whole words, up to 3 bytes past its end when k is not
+            // a multiple of 4 (times the column's zero taps): past the weights' end for
+            // the last row only, which is then read from its padded copy in scratch.
+            const int32_t n4 = k4;
+            const int last_copy = n4 != k && out_ch % 2 == 0;
+            nn_gemm_job job = { filter, k, col, chan, out0, (int32_t)(out1 - out0),
+                                pairs - last_copy, p->output_offset, n4, 2 * k - n4 };
+            if (job.pairs > 0) {
+                nn_gemm_hi_full(&job);
+            }
+            if (last_copy) {
+                // Row 1 of the last pair at row 0 + d: its copy after the column pair.
+                const int8_t *w = (const int8_t *)filter + (size_t)(out_ch - 2) * k;
+                const int8_t *copy = (const int8_t *)col + nn_col_bytes(k);
+                job.w = w;
+                job.d = (int32_t)(copy - w);
+                job.chan = chan + out_ch - 2;
+                job.out = out0 + out_ch - 2;
+                job.pairs = 1;
+                nn_gemm_hi_full(&job);
+            }
         }
         chan += 2 * pairs;
-        filter += (size_t)2 * pairs * k;
+        filter = (const int8_t *)filter + 2 * pairs * row;
         out0 += 2 * pairs;
         out1 += 2 * pairs;
         out_ch -= 2 * pairs;
     }
     #endif
-    // The rest in C, compiled twice (the requantizations); the clamp is the activation's
-    // ([-128, 127] for the whole range).
-    if (flags & NN_CONV_GEMM_HI) {
-        nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_HI);
-    } else {
-        nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, 0);
+    // The rest in C, compiled for each form of the weights and requantization; the clamp
+    // is the activation's ([-128, 127] for the whole range).
+    switch (flags & (NN_CONV_GEMM_HI | NN_CONV_GEMM_W16)) {
+        case NN_CONV_GEMM_HI | NN_CONV_GEMM_W16:
+            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1,
+                NN_CONV_GEMM_HI | NN_CONV_GEMM_W16);
+            break;
+        case NN_CONV_GEMM_W16:
+            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_W16);
+            break;
+        case NN_CONV_GEMM_HI:
+            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_HI);
+            break;
+        default:
+            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, 0);
+            break;
     }
 }

@@ -8,9 +8,10 @@
 // the column pair; else they are copied into an int8 column first (memcpy, memset with
 // the zero point), which is then widened in groups of four.
 //
-// Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels'
-// constants, one column pair of k = kh * kw * in_ch taps, ...), then for in_ch not a
-// multiple of 4 an int8 staging column of k bytes (rounded up to 4).
+// nn_conv_im2col_s8w16 is the same with the weights widened on the host
+// (nn_conv_w16_prepare()). Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the
+// output channels' constants, one column pair of k = kh * kw * in_ch taps, ...), then
+// for in_ch not a multiple of 4 an int8 staging column of k bytes (rounded up to 4).
 #include <string.h>
 
 #include "nn_conv_gemm.h"
@@ -21,10 +22,19 @@ static size_t nn_im2col_stage_bytes(const nn_dims *f_dims) {
     return f_dims->c % 4 != 0 ? (k + 3) & ~(size_t)3 : 0;
 }
 
+static size_t nn_im2col_scratch(const nn_dims *f_dims, int w16) {
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c, w16)
+           + nn_im2col_stage_bytes(f_dims);
+}
+
 size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c)
-           + nn_im2col_stage_bytes(f_dims);
+    return nn_im2col_scratch(f_dims, 0);
+}
+
+size_t nn_conv_im2col_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims) {
+    return nn_im2col_scratch(f_dims, 1);
 }
 
 static inline void nn_next_pixel(const nn_dims *out_dims, int32_t *b, int32_t *oy,
@@ -139,7 +149,7 @@ static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
 }
 
 static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
-    const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const int8_t *filter,
+    const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const void *filter,
     const nn_dims *out_dims, int8_t *out, int16_t *col, int8_t *stage, int flags) {
     const int32_t out_ch = out_dims->c;
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
@@ -160,24 +170,43 @@ static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
     }
 }
 
-nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
-    const nn_dims *in_dims, const int8_t *in,
-    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+static nn_status nn_im2col(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const void *filter,
+    const int32_t *bias, const nn_dims *out_dims, int8_t *out, void *scratch,
+    size_t scratch_size, int w16) {
     if (f_dims->c != in_dims->c || f_dims->n != out_dims->c || in_dims->n != out_dims->n
         || p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1) {
         return NN_ERR_ARG;
     }
     if (scratch == NULL || (uintptr_t)scratch % sizeof(int32_t) != 0
-        || scratch_size < nn_conv_im2col_s8_scratch_size(p, in_dims, f_dims, out_dims)) {
+        || scratch_size < nn_im2col_scratch(f_dims, w16)) {
         return NN_ERR_SCRATCH;
     }
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
-    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, k, out_dims->c, scratch);
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, k, out_dims->c, w16, scratch);
     const nn_conv_chan *chan = scratch;
     int16_t *col = nn_conv_gemm_col(scratch, out_dims->c);
     int8_t *stage = nn_im2col_stage_bytes(f_dims)
-        ? (int8_t *)scratch + nn_conv_gemm_scratch(out_dims->c, k) : NULL;
+        ? (int8_t *)scratch + nn_conv_gemm_scratch(out_dims->c, k, w16) : NULL;
     nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, stage, flags);
     return NN_OK;
+}
+
+nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    return nn_im2col(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size, 0);
+}
+
+nn_status nn_conv_im2col_s8w16(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int16_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    if ((uintptr_t)filter % sizeof(int32_t) != 0) {
+        return NN_ERR_ARG; // read by LDRD
+    }
+    return nn_im2col(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size, 1);
 }

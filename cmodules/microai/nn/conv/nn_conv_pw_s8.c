@@ -5,19 +5,25 @@
 // requantized (nn_conv_gemm.h). The input offset costs nothing in the inner loop and
 // the weights are never summed.
 //
-// Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels'
-// constants, one column pair of in_ch taps, ...).
+// nn_conv_pw_s8w16 is the same with the weights widened on the host
+// (nn_conv_w16_prepare()). Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the
+// output channels' constants, one column pair of in_ch taps, ...).
 #include <string.h>
 
 #include "nn_conv_gemm.h"
 
 size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_conv_gemm_scratch(f_dims->n, f_dims->c);
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->c, 0);
+}
+
+size_t nn_conv_pw_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims) {
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->c, 1);
 }
 
 static void nn_pw_run(const nn_conv_params *p, const nn_conv_chan *chan,
-    const int8_t *in, int32_t ch, int32_t pixels, const int8_t *filter, int8_t *out,
+    const int8_t *in, int32_t ch, int32_t pixels, const void *filter, int8_t *out,
     int32_t out_ch, int16_t *col, int flags) {
     const int32_t in_off = p->input_offset;
     int32_t pix = pixels;
@@ -35,10 +41,10 @@ static void nn_pw_run(const nn_conv_params *p, const nn_conv_chan *chan,
     }
 }
 
-nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
-    const nn_dims *in_dims, const int8_t *in,
-    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+static nn_status nn_pw(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const void *filter,
+    const int32_t *bias, const nn_dims *out_dims, int8_t *out, void *scratch,
+    size_t scratch_size, int w16) {
     const int32_t ch = in_dims->c;
     const int32_t out_ch = out_dims->c;
     if (f_dims->h != 1 || f_dims->w != 1 || f_dims->c != ch || f_dims->n != out_ch
@@ -47,13 +53,32 @@ nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_ARG;
     }
     if (scratch == NULL || (uintptr_t)scratch % sizeof(int32_t) != 0
-        || scratch_size < nn_conv_pw_s8_scratch_size(p, in_dims, f_dims, out_dims)) {
+        || scratch_size < nn_conv_gemm_scratch(out_ch, ch, w16)) {
         return NN_ERR_SCRATCH;
     }
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, ch, out_ch, scratch);
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, ch, out_ch, w16, scratch);
     const nn_conv_chan *chan = scratch;
     int16_t *col = nn_conv_gemm_col(scratch, out_ch);
     nn_pw_run(p, chan, in, ch, pixels, filter, out, out_ch, col, flags);
     return NN_OK;
+}
+
+nn_status nn_conv_pw_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    return nn_pw(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size, 0);
+}
+
+nn_status nn_conv_pw_s8w16(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int16_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    if ((uintptr_t)filter % sizeof(int32_t) != 0) {
+        return NN_ERR_ARG; // read by LDRD
+    }
+    return nn_pw(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size, 1);
 }

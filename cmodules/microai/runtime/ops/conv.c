@@ -1,7 +1,8 @@
 // microai: the op checks of MAI_OP_CONV, MAI_OP_DWCONV and MAI_OP_FC, and the table
 // glue (supports, scratch, eval) of their kernels.
 //
-// Inputs: [0] activation int8, [1] weights int8 (const), [2] bias int32 (const) or
+// Inputs: [0] activation int8, [1] weights int8 (const; CONV's may be widened to int16
+// on the host, MAI_LAYOUT_WIDE, for the *_S8W16 kernels), [2] bias int32 (const) or
 // omitted, [3] multipliers int32[n], [4] shifts int32[n] (const, n = out channels or 1).
 // Output: [0] int8. prepare() checks everything the kernels trust; eval() only calls.
 #include "common.h"
@@ -18,7 +19,9 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if (in->data == NULL || w->data == NULL || mult->data == NULL || shift->data == NULL) {
         return MAI_CHECK_IO_ID;
     }
-    if (in->storage != MAI_STORAGE_S8 || w->storage != MAI_STORAGE_S8
+    // The layout matches the kernel's row (the loader): int16 is the widened one.
+    uint8_t w_storage = w->layout == MAI_LAYOUT_WIDE ? MAI_STORAGE_S16 : MAI_STORAGE_S8;
+    if (in->storage != MAI_STORAGE_S8 || w->storage != w_storage
         || out->storage != MAI_STORAGE_S8 || mult->storage != MAI_STORAGE_S32
         || shift->storage != MAI_STORAGE_S32
         || (bias->data != NULL && bias->storage != MAI_STORAGE_S32)) {
@@ -149,6 +152,42 @@ const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
         return "needs a 1x1 filter, stride 1, dilation 1, no padding";
     }
     return mai_supports_conv_s8(ctx);
+}
+
+// The widened kernels: the same, with the weights as nn_conv_w16_prepare() left them
+// (the loader has checked the layout and its size).
+const char *mai_supports_conv_s8w16(const mai_op_ctx *ctx) {
+    return ctx->in[1].layout == MAI_LAYOUT_WIDE ? mai_supports_conv_s8(ctx)
+        : "needs weights widened on the host";
+}
+
+const char *mai_supports_conv_pw_s8w16(const mai_op_ctx *ctx) {
+    const char *why = mai_supports_conv_s8w16(ctx);
+    return why != NULL ? why : mai_supports_conv_pw_s8(ctx);
+}
+
+uint32_t mai_scratch_conv_im2col_s8w16(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_im2col_s8w16_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+nn_status mai_eval_conv_im2col_s8w16(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_im2col_s8w16(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
+uint32_t mai_scratch_conv_pw_s8w16(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_pw_s8w16_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+nn_status mai_eval_conv_pw_s8w16(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_pw_s8w16(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
 uint32_t mai_scratch_conv_im2col_s8(const mai_op_ctx *ctx) {
