@@ -19,7 +19,7 @@ import zlib
 import numpy as np
 
 from . import MicroaiError
-from .boards import Board, load_board
+from .boards import Board, Target, load_board
 from .convert import Converted, convert
 from .device.transport import (
     BoardException,
@@ -211,7 +211,8 @@ def hil(
     from . import InputError
     from .verify import check_input
 
-    conv = convert(model, name, golden, recipe)
+    target = Target.of(load_board(board_name), frozen) if board_name and not port else None
+    conv = convert(model, name, golden, recipe, target)
     engine = Model(conv.blob)
     ref = open_golden(model, golden, name=name)
     details = ref.inputs
