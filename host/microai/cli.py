@@ -290,13 +290,35 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
 )
 @_golden_option("to be bit-exact with (the blob's rounding)")
 @_recipe_option
-def convert(model: Path, output: Path | None, golden: str, recipe: Path | None) -> None:
-    """Convert an int8 .tflite model into a microai blob (.mai)."""
+@_board_option(None)
+@click.option(
+    "--upload",
+    is_flag=True,
+    help="With --board: the blob will be uploaded into RAM (default: frozen into flash).",
+)
+def convert(
+    model: Path,
+    output: Path | None,
+    golden: str,
+    recipe: Path | None,
+    board: str | None,
+    upload: bool,
+) -> None:
+    """Convert an int8 .tflite model into a microai blob (.mai).
+
+    With --board, layers whose recipe algorithm is "auto" get weights prepared for the
+    board's core where the cost model says it pays (e.g. widened to int16 for SMLAD),
+    within the flash (or, with --upload, the RAM) the board has for blobs. Without it the
+    blob keeps every weight as the model has it, and runs as well on any board."""
+    from .boards import Target
     from .convert import convert as convert_model
 
     output = output or model.with_suffix(".mai")
     data = read_input(model, "a TFLite model")
-    result = convert_model(data, model.name, golden, _recipe(recipe))
+    if upload and not board:
+        raise click.UsageError("--upload needs --board")
+    target = Target.of(load_board(board), not upload) if board else None
+    result = convert_model(data, model.name, golden, _recipe(recipe), target)
     write_output(output, result.blob)
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
@@ -306,13 +328,15 @@ def convert(model: Path, output: Path | None, golden: str, recipe: Path | None) 
 
 @main.command()
 @click.argument("blob", type=FILE)
+@_board_option(None)
 @_json_option
-def inspect(blob: Path, as_json: bool) -> None:
-    """Show a blob's layers (a .tflite is converted first): op, kernel, shapes, MACs,
-    weight bytes, arena offsets."""
+def inspect(blob: Path, board: str | None, as_json: bool) -> None:
+    """Show a blob's layers (a .tflite is converted first, for --board if given): op,
+    kernel, shapes, MACs, weight bytes and layout, arena offsets."""
     from .inspect import describe
 
-    data = _load_blob(blob)  # the C loader's checks: a blob it refuses is reported as such
+    # The C loader's checks: a blob it refuses is reported as such.
+    data = _load_blob(blob, load_board(board) if board else None)
     info = describe(data)
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -338,7 +362,8 @@ def inspect(blob: Path, as_json: bool) -> None:
             " ".join("x".join(map(str, s)) for s in L["inputs"]),
             " ".join("x".join(map(str, s)) for s in L["outputs"]),
             f"{L['macs']:,}",
-            f"{L['weight_bytes']:,}",
+            f"{L['weight_bytes']:,}"
+            + (f" {L['weights_layout']}" if L["weights_layout"] not in (None, "standard") else ""),
             " ".join(map(str, L["input_offsets"])),
             " ".join(map(str, L["output_offsets"])),
             f"{L['scratch'][1]}@{L['scratch'][0]}" if L["scratch"] else "",
@@ -423,7 +448,7 @@ def _identifier(name: str) -> str:
 def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
     """(name, blob) pairs to freeze into a firmware, named after the files; checked
     against the board's flash and arena before anything is built."""
-    blobs = [(m.stem.replace("-", "_"), _load_blob(m)) for m in models]
+    blobs = [(m.stem.replace("-", "_"), _load_blob(m, board, frozen=True)) for m in models]
     if blobs:
         check_fit(
             board,
@@ -435,12 +460,15 @@ def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
     return blobs or None
 
 
-def _load_blob(path: Path) -> bytes:
-    """A .mai checked by the C loader, or a .tflite converted on the fly."""
+def _load_blob(path: Path, board=None, frozen: bool | None = None) -> bytes:
+    """A .mai checked by the C loader, or a .tflite converted on the fly (for `board`,
+    if given, with the blob in flash or RAM as `frozen` says: boards.Target)."""
     if path.suffix == ".tflite":
+        from .boards import Target
         from .convert import convert as convert_model
 
-        return convert_model(read_input(path, "a TFLite model"), path.name).blob
+        target = Target.of(board, frozen) if board is not None else None
+        return convert_model(read_input(path, "a TFLite model"), path.name, target=target).blob
     from .engine import Model, ModelError
 
     data = read_input(path, "a blob")
@@ -482,7 +510,7 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
 
     if bool(board) == bool(port):
         raise click.UsageError("give exactly one of --board and --port")
-    blob = _load_blob(model)
+    blob = _load_blob(model, load_board(board) if board else None, frozen=True)
     if port:
         with connect(port=port) as t:
             upload(t, blob, name)
@@ -515,7 +543,7 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
     from .hil import board_run, open_board, place_model
     from .verify import check_input
 
-    blob = _load_blob(model)
+    blob = _load_blob(model, None if port else load_board(board))
     engine = Model(blob)
     if engine.header["n_inputs"] != 1:
         raise InputError(

@@ -54,7 +54,8 @@ def convert(
         c = run_passes(Compilation(read_model(model, name), name, golden, recipe))
         chosen = choose_layouts.choose(c, target) if target is not None else {}
         if chosen:
-            c = run_passes(Compilation(read_model(model, name), name, golden, recipe.choose(chosen)))
+            recipe = recipe.choose(chosen)
+            c = run_passes(Compilation(read_model(model, name), name, golden, recipe))
     except ConvertError as e:
         text = str(e)
         raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None

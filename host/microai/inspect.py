@@ -1,4 +1,5 @@
-"""What a blob holds, read from the blob alone: layers, kernels, shapes, MACs, memory.
+"""What a blob holds, read from the blob alone: layers, kernels, shapes, MACs, memory,
+the weights' layouts.
 
 Nothing in the blob is trusted: every table, id list and tensor id is checked against
 the blob's length and counts before it is read (BlobError naming the field), so a blob
@@ -14,6 +15,7 @@ from . import cost, native
 
 STORAGE_NAMES = {v: k for k, v in B.STORAGES.items()}
 ROUNDING_NAMES = {v: k for k, v in B.ROUNDINGS.items()}
+LAYOUT_NAMES = {v: k for k, v in B.LAYOUTS.items()}
 
 
 def _shape(t: dict) -> list[int]:
@@ -87,6 +89,10 @@ def describe(blob: bytes) -> dict:
                 "weight_bytes": sum(
                     t["size"] for t in ins if t is not None and t["mem"] == B.MEM_BLOB
                 ),
+                # The weights' (input 1's) layout: "standard", or prepared for the kernel.
+                "weights_layout": LAYOUT_NAMES.get(ins[1]["layout"], str(ins[1]["layout"]))
+                if len(ins) > 1 and ins[1] is not None and ins[1]["mem"] == B.MEM_BLOB
+                else None,
                 "input_offsets": [
                     t["offset"] for t in ins if t is not None and t["mem"] == B.MEM_ARENA
                 ],

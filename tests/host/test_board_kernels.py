@@ -315,3 +315,43 @@ def test_fc_rounding_on_board(board):
         timeout=30,
     ).strip()
     assert err == "ValueError rounding: 'double' or 'single' expected"
+
+
+# ---- weights widened on the host: the *_S8W16 kernels' assembly on each core ----------
+
+WIDE_CASES = [
+    "per_tensor",
+    "batch2",
+    "big_k",
+    "1x1_odd_pixels_odd_out",
+    "1x1_in1_out1",
+    "1x1_in12_relu",
+    "in4_stride2_pad",
+    "in4_groups_odd",
+    "in1_10x4_stride2",
+    "in1_out1",
+    "in3_dilated_relu6",
+    "in2_wide_stride",
+    "1x1_shift_ge0",
+    "3x3_shift_ge0",
+]
+
+
+@pytest.mark.parametrize("name", WIDE_CASES)
+def test_widened_weights_on_board(board, name: str):
+    """A one-conv blob with its weights widened to int16 (MAI_LAYOUT_WIDE), uploaded and
+    run on the board, equals the host engine's output byte for byte: the DSP assembly
+    (4 LDRD, 8 SMLAD a group) on the M4 and M7, the LDRSH/MLA one on the M3."""
+    from test_kernels_conv import CONV_CASES, _conv_model, _wide
+
+    from microai.engine import Model
+    from microai.hil import board_run, place_model
+
+    case = next(c for c in CONV_CASES if c.name == name)
+    conv = _wide(case)
+    assert conv.layers[0].kernel in ("CONV_PW_S8W16", "CONV_IM2COL_S8W16")
+    x = _conv_model(case)[1]
+    with Model(conv.blob) as m:
+        want = m.run(x).tobytes()
+    place_model(board, conv.blob, None)
+    assert board_run(board, x.tobytes()) == want

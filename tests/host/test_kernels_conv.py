@@ -589,6 +589,111 @@ def test_executor_rejects(edit, message):
         engine.Model(_tampered(blob, edit))
 
 
+# ---- weights widened on the host (MAI_LAYOUT_WIDE, the *_S8W16 kernels) ------------------
+
+
+def _wide(case: Conv, golden: str = DEFAULT_GOLDEN):
+    """The case's blob with its conv's weights widened (the recipe asks for it), or None
+    when the case's shape has no widened kernel for that algorithm."""
+    from microai.convert import convert
+    from microai.recipe import Recipe
+
+    model, _ = _conv_model(case)
+    pw = case.kernel == (1, 1) and case.stride == (1, 1) and case.dilation == (1, 1)
+    algorithm = "pointwise_wide" if pw else "im2col_wide"
+    recipe = Recipe.from_dict({"layers": {"0": {"algorithm": algorithm}}})
+    return convert(model, case.name, golden, recipe)
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: c.name)
+def test_conv_widened_weights(case: Conv, golden: str):
+    """Every conv case with its weights widened to int16 on the host gives the golden's
+    bytes: odd channels and pixels, taps not a multiple of 4 (rows padded), shifts >= 0."""
+    from microai.engine import Model
+
+    conv = _wide(case, golden)
+    (layer,) = conv.layers
+    assert layer.kernel in ("CONV_PW_S8W16", "CONV_IM2COL_S8W16")
+    x = _conv_model(case)[1]
+    want = run_reference(_conv_model(case, True)[0], [x], golden)[0]
+    with Model(conv.blob) as m:
+        np.testing.assert_array_equal(m.run(x).reshape(want.shape), want)
+
+
+def test_widened_layout_bytes():
+    """nn_conv_w16_prepare(): rows padded to whole groups of 4 taps, each group in the
+    order 0, 2, 1, 3, as int16 (little-endian)."""
+    from microai import layouts
+
+    w = np.arange(-9, 1, dtype=np.int8).reshape(2, 5)  # 2 rows of 5 taps
+    got = np.frombuffer(layouts.prepare("wide", w), "<i2").reshape(2, 8)
+    assert got.tolist() == [[-9, -7, -8, -6, -5, 0, 0, 0], [-4, -2, -3, -1, 0, 0, 0, 0]]
+    assert layouts.nbytes("wide", (2, 5)) == 32
+
+
+def _blob_tensor(b, h, i):
+    from microai import blob as B
+
+    at = h["tensors_offset"] + i * B.TENSOR.size
+    return at, B.TENSOR.unpack(b, at)
+
+
+def _weights_at(b, h):
+    """Offset and fields of op 0's weights tensor (input 1)."""
+    from microai import blob as B
+
+    op = B.OP.unpack(b, h["ops_offset"])
+    w = int.from_bytes(b[op["io_offset"] + 2 : op["io_offset"] + 4], "little")
+    return _blob_tensor(b, h, w)
+
+
+def _set_wide_kernel_on_int8(b, at, op, h):
+    b[at + 1] = native.load()[1].NN_KERNEL_CONV_IM2COL_S8W16
+
+
+def _set_int8_kernel_on_wide(b, at, op, h):
+    b[at + 1] = native.load()[1].NN_KERNEL_CONV_IM2COL_S8
+
+
+def _set_wide_size(b, at, op, h):
+    from microai import blob as B
+
+    t_at, t = _weights_at(b, h)
+    off = t_at + B.TENSOR.offsets()["size"]
+    b[off : off + 4] = (t["size"] - 8).to_bytes(4, "little")
+
+
+def _set_wide_storage(b, at, op, h):
+    from microai import blob as B
+
+    t_at, _ = _weights_at(b, h)
+    b[t_at + B.TENSOR.offsets()["storage"]] = B.STORAGES["s8"]
+
+
+@pytest.mark.parametrize(
+    "wide, edit, message",
+    [
+        (False, _set_wide_kernel_on_int8, "op 0: a layout this tensor or op cannot have"),
+        (True, _set_int8_kernel_on_wide, "op 0: a layout this tensor or op cannot have"),
+        (True, _set_wide_size, "tensor 1: .*size"),
+        (True, _set_wide_storage, "tensor 1: a layout this tensor or op cannot have"),
+    ],
+    ids=["wide_kernel_int8_weights", "int8_kernel_wide_weights", "wide_size", "wide_storage"],
+)
+def test_widened_weights_refused(wide: bool, edit, message: str):
+    """The loader takes widened weights only for a kernel whose table row reads them,
+    in int16, exactly as big as the layout makes them."""
+    from microai.convert import convert
+    from microai.engine import Model, ModelError
+
+    case = CONV_CASES[1]
+    blob = _wide(case).blob if wide else convert(_conv_model(case)[0]).blob
+    Model(blob).close()
+    with pytest.raises(ModelError, match=message):
+        Model(_tampered(blob, edit))
+
+
 # ---- unsupported -----------------------------------------------------------------------
 
 

@@ -7,8 +7,9 @@ Guarantees: the kernel is a row of the C table for the op's type, and that row's
 supports() passes on the op as the runtime will see it, so the loader accepts it; the
 scratch is the row's scratch(). "auto" takes the first row, in the table's order of
 preference, that supports the op and reads standard weights (a prepared layout costs
-flash: choose_layouts.py picks those for a target, or the recipe names one); an algorithm the op cannot have is a ConvertError
-naming the layer, the algorithm and the kernel's reason.
+flash: choose_layouts.py picks those for a target, or the recipe names one); an
+algorithm the op cannot have is a ConvertError naming the layer, the algorithm and the
+kernel's reason.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class _Context:
             self._view(c.out[i], graph, t)
         if kernel.weights != "standard" and len(low.inputs) > 1:
             w = getattr(c, "in")[1]
-            w.storage, w.layout = B.STORAGES[layouts.STORAGE[kernel.weights]], B.LAYOUTS[kernel.weights]
+            w.storage = B.STORAGES[layouts.STORAGE[kernel.weights]]
+            w.layout = B.LAYOUTS[kernel.weights]
             x = low.inputs[1]
             w.size = layouts.nbytes(
                 kernel.weights, x.shape if isinstance(x, np.ndarray) else graph.t(x).shape
