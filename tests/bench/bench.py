@@ -212,17 +212,19 @@ def summary_table(entries: list[dict]) -> Table:
         "target",
         "× target",
         "bit-exact",
+        "blob bytes",
         title="Instructions per inference on the emulated boards",
         caption=(
             "CMSIS-NN (../shared/reference, M4 = DSP path, M3 = pure C) leaves SOFTMAX and "
             "RESHAPE out of its totals: × CMSIS-NN compares microai's sum over the same ops. "
             "The target (issue 9: X-CUBE-AI on the M4, CMSIS-NN's total on the M3) is held "
-            "against microai's whole inference."
+            "against microai's whole inference. Blob bytes: as converted for the board "
+            "(weights prepared for its core where they pay, within its flash)."
         ),
     )
     for e in entries:
         if "error" in e:
-            t.add_row(e["model"], e["board"], f"[red]{e['error']}[/red]", *[""] * 6)
+            t.add_row(e["model"], e["board"], f"[red]{e['error']}[/red]", *[""] * 7)
             continue
         c = e["compare"]
         target, who = TARGETS.get((e["model"], e["cpu"]), (None, ""))
@@ -237,6 +239,7 @@ def summary_table(entries: list[dict]) -> Table:
             f"{target / 1e6:.1f} M {who}" if target else "—",
             _x(c["total"] / target) if target and c["total"] else "—",
             "yes" if exact else "[red]NO[/red]",
+            _n(e["hil"]["blob_bytes"]),
         )
     return t
 

@@ -27,6 +27,15 @@
 #endif
 #endif
 
+/// For the host engine's hottest kernels on x86-64: compiled twice, for the baseline
+/// and for AVX2 (wider multiply-adds), the one the CPU has picked at load time (GCC's
+/// function multi-versioning). Nothing on Cortex-M.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define NN_HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_HOST_CLONES
+#endif
+
 #ifndef MICROAI_HAS_DSP
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define MICROAI_HAS_DSP (1)

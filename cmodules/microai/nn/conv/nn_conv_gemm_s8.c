@@ -345,7 +345,7 @@ NN_GEMM_HI_FULL(nn_gemm_hi_full_w16, NN_GEMM_ROW1_W16, NN_DOT_2X2_GROUP_W16_R, "
 
 #endif
 
-void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
+NN_HOST_CLONES void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     const void *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
     #if NN_GEMM_ASM
