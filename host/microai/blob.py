@@ -161,6 +161,26 @@ def storage_bytes(storage: str, shape: tuple[int, ...]) -> int:
     return (n * STORAGE_BITS[storage] + 7) // 8
 
 
+def element_bytes(storage: str, values) -> bytes:
+    """The bytes of integer `values` (any shape, row-major) in `storage`, standard
+    layout: little-endian s8/s16/s32/f32; s4 two per byte over the whole tensor, element
+    2i in the low nibble, an odd count leaving a zero high nibble (TFLite's INT4)."""
+    import numpy as np
+
+    a = np.ascontiguousarray(values).reshape(-1)
+    if storage == "s4":
+        if a.size and (a.min() < -8 or a.max() > 7):
+            raise BlobError("an int4 value outside [-8, 7]")
+        n = a.astype(np.int64) & 0xF
+        if n.size % 2:
+            n = np.append(n, 0)
+        return (n[0::2] | (n[1::2] << 4)).astype(np.uint8).tobytes()
+    dtypes = {"s8": "<i1", "s16": "<i2", "s32": "<i4", "f32": "<f4"}
+    if storage not in dtypes:
+        raise BlobError(f"no standard byte order for storage {storage!r}")
+    return a.astype(dtypes[storage]).tobytes()
+
+
 @dataclass
 class BlobTensor:
     storage: str  # key of STORAGES

@@ -1,8 +1,9 @@
-"""Weights layouts the host prepares for a kernel (blob.LAYOUTS; the C table's
-`weights` column says which kernel reads which): their storage, their bytes, and the
-bytes themselves, made by the C core's own functions (through cffi) so that the host
-and the board cannot disagree on an order.
+"""Weights formats (the C table's MAI_WEIGHTS_TABLE: a storage type and a layout each)
+and how the host prepares a layer's weights in the one its kernel reads. Prepared
+layouts are made by the C core's own functions (through cffi), so that the host and the
+board cannot disagree on an order.
 
+- "s8": int8, TFLite's order.
 - "wide" (MAI_LAYOUT_WIDE): CONV weights [out, kh, kw, in] widened to int16 for SMLAD,
   each row padded with zeros to whole groups of 4 taps, every group in the order 0, 2,
   1, 3 (nn_conv_w16_prepare(); read by the *_S8W16 kernels). About twice the flash of
@@ -15,9 +16,28 @@ import math
 
 import numpy as np
 
+from . import blob as B
 from . import native
 
-STORAGE = {"standard": None, "wide": "s16"}  # None: the tensor's own
+# The IR storage (ir.Tensor.storage) each format is made from.
+SOURCE = {"s8": "s8", "wide": "s8"}
+# Formats that cost flash beyond the model's own weights: only the cost model picks them
+# (passes/choose_layouts.py), or a recipe; "auto" never does.
+EXTRA_FLASH = frozenset({"wide"})
+
+
+def storage(fmt: str) -> str:
+    return native.table()["weights"][fmt][0]
+
+
+def layout(fmt: str) -> str:
+    return native.table()["weights"][fmt][1]
+
+
+def natural(fmt: str, ir_storage: str) -> bool:
+    """A kernel reading `fmt` is one "auto" may take for weights stored as `ir_storage`
+    (a kernel without weights always is)."""
+    return fmt == "none" or (SOURCE.get(fmt) == ir_storage and fmt not in EXTRA_FLASH)
 
 
 def _rows_k(shape) -> tuple[int, int]:
@@ -25,23 +45,28 @@ def _rows_k(shape) -> tuple[int, int]:
     return rows, math.prod(int(d) for d in shape) // max(rows, 1)
 
 
-def nbytes(layout: str, shape) -> int:
-    """Bytes of a tensor of `shape` prepared in `layout` (not "standard")."""
-    if layout == "wide":
+def nbytes(fmt: str, shape) -> int:
+    """Bytes of weights of `shape` in format `fmt`."""
+    if fmt == "wide":
         _, lib = native.load()
         return int(lib.nn_conv_w16_bytes(*_rows_k(shape)))
-    raise ValueError(f"no host preparation for layout {layout!r}")
+    if layout(fmt) == "standard":
+        return B.storage_bytes(storage(fmt), tuple(shape))
+    raise ValueError(f"no host preparation for weights format {fmt!r}")
 
 
-def prepare(layout: str, data: np.ndarray) -> bytes:
-    """The bytes of int8 weights `data` in `layout`, as the kernel reads them."""
-    if layout == "wide":
+def prepare(fmt: str, data: np.ndarray) -> bytes:
+    """The bytes of the IR's weights `data` (int8 values, as ir.Tensor.data holds them)
+    in format `fmt`, as the kernel reads them."""
+    if fmt == "wide":
         ffi, lib = native.load()
         rows, k = _rows_k(data.shape)
         src = np.ascontiguousarray(data, dtype=np.int8)
-        out = bytearray(nbytes(layout, data.shape))
+        out = bytearray(nbytes(fmt, data.shape))
         lib.nn_conv_w16_prepare(
             ffi.from_buffer("int8_t[]", src), rows, k, ffi.from_buffer("int16_t[]", out)
         )
         return bytes(out)
-    raise ValueError(f"no host preparation for layout {layout!r}")
+    if fmt == "s8":
+        return np.ascontiguousarray(data, dtype=np.int8).tobytes()
+    raise ValueError(f"no host preparation for weights format {fmt!r}")

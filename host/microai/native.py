@@ -144,14 +144,15 @@ class Kernel:
     name: str  # e.g. "CONV_IM2COL_S8"
     op: str  # the mai_op_type it runs, e.g. "CONV"
     algorithm: str  # what a recipe calls it, e.g. "im2col"
-    weights: str = "standard"  # the layout (blob.LAYOUTS key) it reads its weights in
+    weights: str = "none"  # the format of its weights (table()["weights"]; "none": no weights)
 
 
 @cache
 def table() -> dict:
     """The C table (runtime/mai_table.h) as the host reads it, never a second list:
     {"ops": {name: type}, "op_params": {name: params struct}, "kernels": {name: Kernel}
-    in the host's order of preference, "storages": {name: (id, bits)}}."""
+    in the host's order of preference, "storages": {name: (id, bits)}, "weights":
+    {format: (storage, layout)} (blob.STORAGES and blob.LAYOUTS keys)}."""
     ffi, lib = load()
 
     def s(p) -> str | None:
@@ -160,7 +161,15 @@ def table() -> dict:
     ops = {s(lib.mai_op_name(t)): t for t in range(lib.MAI_OP_COUNT) if s(lib.mai_op_name(t))}
     op_params = {name: s(lib.mai_op_params_type(t)) for name, t in ops.items()}
     op_of = {v: k for k, v in ops.items()}
-    layouts = {v: k for k, v in B.LAYOUTS.items()}
+    storage_of = {v: k for k, v in B.STORAGES.items()}
+    layout_of = {v: k for k, v in B.LAYOUTS.items()}
+    weights = {}
+    while name := s(lib.mai_weights_name(len(weights))):
+        f = len(weights)
+        weights[name.lower()] = (
+            storage_of[lib.mai_weights_storage(f)],
+            layout_of[lib.mai_weights_layout(f)],
+        )
     kernels = {}
     i = 0
     while (k := lib.mai_kernel_order(i)) != lib.NN_KERNEL_NONE:
@@ -170,14 +179,20 @@ def table() -> dict:
             name,
             op_of[lib.mai_kernel_op(k)],
             s(lib.mai_kernel_algorithm(k)),
-            layouts[lib.mai_kernel_weights_layout(k)],
+            list(weights)[lib.mai_kernel_weights(k)],
         )
         i += 1
     storages = {
         s(lib.mai_storage_name(t)): (t, lib.mai_storage_bits(t))
         for t in range(lib.MAI_STORAGE_COUNT)
     }
-    return {"ops": ops, "op_params": op_params, "kernels": kernels, "storages": storages}
+    return {
+        "ops": ops,
+        "op_params": op_params,
+        "kernels": kernels,
+        "storages": storages,
+        "weights": weights,
+    }
 
 
 def unpack(ctype: str, data: bytes) -> dict:

@@ -224,11 +224,15 @@ static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
         || mai_kernel_rows[op->kernel].op != op->type) {
         return mai_fail(err, MAI_E_OP, i, MAI_CHECK_KERNEL);
     }
-    // ... reading its weights (input 1) in the layout of its row, the rest in the
-    // standard one ...
+    // ... reading its weights (input 1) in its row's format, every other input in the
+    // standard layout ...
+    const mai_weights_row *wf = &mai_weights_rows[mai_kernel_rows[op->kernel].weights];
+    int has_weights = mai_kernel_rows[op->kernel].weights != MAI_WEIGHTS_NONE;
     for (uint32_t k = 0; k < ctx.n_in; k++) {
-        uint8_t layout = k == 1 ? mai_kernel_rows[op->kernel].weights : MAI_LAYOUT_STANDARD;
-        if (ctx.in[k].data != NULL && ctx.in[k].layout != layout) {
+        int weights = k == 1 && has_weights;
+        uint8_t layout = weights ? wf->layout : MAI_LAYOUT_STANDARD;
+        if (ctx.in[k].data != NULL && (ctx.in[k].layout != layout
+                                       || (weights && ctx.in[k].storage != wf->storage))) {
             return mai_fail(err, MAI_E_OP, i, MAI_CHECK_LAYOUT);
         }
     }

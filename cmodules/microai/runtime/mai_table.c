@@ -7,9 +7,13 @@
 const mai_op_row mai_op_rows[MAI_OP_COUNT] = {MAI_OP_TABLE(MAI_OP_ROW)};
 
 #define MAI_KERNEL_ROW(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval) \
-    [NN_KERNEL_##NAME] = {#NAME, #ALGORITHM, MAI_OP_##OP, MAI_LAYOUT_##WEIGHTS, supports, \
+    [NN_KERNEL_##NAME] = {#NAME, #ALGORITHM, MAI_OP_##OP, MAI_WEIGHTS_##WEIGHTS, supports, \
                           scratch, eval},
 const mai_kernel_row mai_kernel_rows[NN_KERNEL_COUNT] = {MAI_KERNEL_TABLE(MAI_KERNEL_ROW)};
+
+#define MAI_WEIGHTS_ROW(NAME, STORAGE, LAYOUT) \
+    [MAI_WEIGHTS_##NAME] = {#NAME, MAI_STORAGE_##STORAGE, MAI_LAYOUT_##LAYOUT},
+const mai_weights_row mai_weights_rows[MAI_WEIGHTS_COUNT] = {MAI_WEIGHTS_TABLE(MAI_WEIGHTS_ROW)};
 
 #define MAI_KERNEL_ID(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval) NN_KERNEL_##NAME,
 static const uint8_t kernel_order[] = {MAI_KERNEL_TABLE(MAI_KERNEL_ID)};
@@ -39,8 +43,20 @@ int32_t mai_kernel_op(uint32_t kernel) {
     return mai_kernel_name(kernel) ? mai_kernel_rows[kernel].op : -1;
 }
 
-int32_t mai_kernel_weights_layout(uint32_t kernel) {
+int32_t mai_kernel_weights(uint32_t kernel) {
     return mai_kernel_name(kernel) ? mai_kernel_rows[kernel].weights : -1;
+}
+
+const char *mai_weights_name(uint32_t weights) {
+    return weights < MAI_WEIGHTS_COUNT ? mai_weights_rows[weights].name : NULL;
+}
+
+int32_t mai_weights_storage(uint32_t weights) {
+    return weights < MAI_WEIGHTS_COUNT ? mai_weights_rows[weights].storage : -1;
+}
+
+int32_t mai_weights_layout(uint32_t weights) {
+    return weights < MAI_WEIGHTS_COUNT ? mai_weights_rows[weights].layout : -1;
 }
 
 uint32_t mai_kernel_order(uint32_t i) {

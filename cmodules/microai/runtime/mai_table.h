@@ -42,47 +42,73 @@
     X(QUANTIZE, mai_prepare_quantize, nn_affine_params) \
     X(DEQUANTIZE, mai_prepare_dequantize, nn_affine_params)
 
+// X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
+// storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
+// in the standard layout, its storage the op's checks').
+#define MAI_WEIGHTS_TABLE(X) \
+    X(NONE, S8, STANDARD) \
+    X(S8, S8, STANDARD) \
+    X(WIDE, S16, WIDE)
+
 // X(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval): kernels (nn_kernel). NAME
 // runs op type OP with ALGORITHM (the name a recipe asks for it by), reading its weights
-// (input 1, if any) in layout MAI_LAYOUT_WEIGHTS and every other input in the standard
-// one; supports(ctx) is NULL when the kernel takes the op as the loader saw it, else why
-// not (a fixed string); scratch(ctx) is the arena bytes it needs; eval(ctx) runs it.
-// Within an op, rows are in the host's order of preference (the first that supports the
-// op wins; a prepared layout is chosen by the cost model, not by this order).
+// in format MAI_WEIGHTS_<WEIGHTS> (the loader checks input 1 against it) and every other
+// input in the standard layout; supports(ctx) is NULL when the kernel takes the op as
+// the loader saw it, else why not (a fixed string); scratch(ctx) is the arena bytes it
+// needs; eval(ctx) runs it. Within an op, rows are in the host's order of preference
+// (the first that supports the op wins; a format that costs flash is chosen by the cost
+// model, not by this order).
 #define MAI_KERNEL_TABLE(X) \
-    X(CONV_PW_S8, CONV, pointwise, STANDARD, mai_supports_conv_pw_s8, \
+    X(CONV_PW_S8, CONV, pointwise, S8, mai_supports_conv_pw_s8, \
     mai_scratch_conv_pw_s8, mai_eval_conv_pw_s8) \
-    X(CONV_IM2COL_S8, CONV, im2col, STANDARD, mai_supports_conv_s8, \
+    X(CONV_IM2COL_S8, CONV, im2col, S8, mai_supports_conv_s8, \
     mai_scratch_conv_im2col_s8, mai_eval_conv_im2col_s8) \
     X(CONV_PW_S8W16, CONV, pointwise_wide, WIDE, mai_supports_conv_pw_s8w16, \
     mai_scratch_conv_pw_s8w16, mai_eval_conv_pw_s8w16) \
     X(CONV_IM2COL_S8W16, CONV, im2col_wide, WIDE, mai_supports_conv_s8w16, \
     mai_scratch_conv_im2col_s8w16, mai_eval_conv_im2col_s8w16) \
-    X(DW_CONV_3X3_S8, DWCONV, 3x3, STANDARD, mai_supports_dw_conv_3x3_s8, \
+    X(DW_CONV_3X3_S8, DWCONV, 3x3, S8, mai_supports_dw_conv_3x3_s8, \
     mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s8) \
-    X(DW_CONV_S8, DWCONV, direct, STANDARD, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
+    X(DW_CONV_S8, DWCONV, direct, S8, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
     mai_eval_dw_conv_s8) \
-    X(FC_S8, FC, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
-    X(AVGPOOL_S8, AVGPOOL, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(FC_S8, FC, direct, S8, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
+    X(AVGPOOL_S8, AVGPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_avgpool) \
-    X(MAXPOOL_S8, MAXPOOL, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(MAXPOOL_S8, MAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_maxpool) \
-    X(ADD_S8, ADD, direct, STANDARD, mai_supports_any, mai_scratch_add, mai_eval_add) \
-    X(MUL_S8, MUL, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_mul) \
-    X(SOFTMAX_S8, SOFTMAX, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(ADD_S8, ADD, direct, NONE, mai_supports_any, mai_scratch_add, mai_eval_add) \
+    X(MUL_S8, MUL, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_mul) \
+    X(SOFTMAX_S8, SOFTMAX, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_softmax) \
-    X(LOGISTIC_S8, LOGISTIC, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(LOGISTIC_S8, LOGISTIC, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_logistic) \
-    X(MEAN_S8, MEAN, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_mean) \
-    X(PAD_S8, PAD, direct, STANDARD, mai_supports_any, mai_scratch_none, mai_eval_pad) \
-    X(CONCAT_S8, CONCAT, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(MEAN_S8, MEAN, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_mean) \
+    X(PAD_S8, PAD, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_pad) \
+    X(CONCAT_S8, CONCAT, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_concat) \
-    X(REQUANTIZE_S8, REQUANTIZE, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(REQUANTIZE_S8, REQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_requantize) \
-    X(QUANTIZE_F32_S8, QUANTIZE, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(QUANTIZE_F32_S8, QUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_quantize) \
-    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, STANDARD, mai_supports_any, mai_scratch_none, \
+    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_dequantize)
+
+/// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
+#define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,
+typedef enum {
+    MAI_WEIGHTS_TABLE(MAI_WEIGHTS_ENUM)
+    MAI_WEIGHTS_COUNT
+} mai_weights;
+#undef MAI_WEIGHTS_ENUM
+
+/// A weights format's row.
+typedef struct {
+    const char *name;
+    uint8_t storage; ///< mai_storage
+    uint8_t layout;  ///< mai_layout
+} mai_weights_row;
+
+extern const mai_weights_row mai_weights_rows[MAI_WEIGHTS_COUNT];
 
 /// Set err to (index, detail) and return s: how the loader and executor report.
 static inline mai_status mai_fail(mai_error *err, mai_status s, int32_t index,
@@ -106,7 +132,7 @@ typedef struct {
     const char *name;
     const char *algorithm; ///< what a recipe calls it ("im2col", "pointwise", "direct")
     uint8_t op;            ///< mai_op_type it runs
-    uint8_t weights;       ///< mai_layout of its weights (input 1)
+    uint8_t weights;       ///< mai_weights: the format of its weights (input 1)
     const char *(*supports)(const mai_op_ctx *ctx);
     uint32_t (*scratch)(const mai_op_ctx *ctx);
     nn_status (*eval)(const mai_op_ctx *ctx);

@@ -50,7 +50,7 @@ def run(c):
                 T.shape,
                 T.zp,
                 B.MEM_BLOB,
-                data=T.data.astype(T.dtype.newbyteorder("<")).tobytes(),
+                data=B.element_bytes(dtype, T.data),
                 scale=scale,
                 layout=T.layout,
             )
@@ -71,35 +71,35 @@ def run(c):
         )
         return len(tensors) - 1
 
-    prepared: dict[tuple[int, str], int] = {}  # (model tensor, layout) -> blob tensor
+    prepared: dict[tuple[int, str], int] = {}  # (model tensor, format) -> blob tensor
 
-    def for_weights(x, layout: str) -> int:
-        """The weights in a layout the host prepares (layouts.py), once per tensor."""
-        key = (id(x) if isinstance(x, np.ndarray) else x, layout)
+    def for_weights(x, fmt: str) -> int:
+        """The weights in a prepared layout (layouts.py), once per tensor and format."""
+        key = (id(x) if isinstance(x, np.ndarray) else x, fmt)
         if key not in prepared:
             data = x if isinstance(x, np.ndarray) else g.t(x).data
             if data is None or data.dtype != np.int8:
-                raise ConvertError(f"{name}: layout {layout!r} needs constant int8 weights")
+                raise ConvertError(f"{name}: weights format {fmt!r} needs constant weights")
             tensors.append(
                 B.BlobTensor(
-                    layouts.STORAGE[layout],
+                    layouts.storage(fmt),
                     tuple(data.shape),
                     0 if isinstance(x, np.ndarray) else g.t(x).zp,
                     B.MEM_BLOB,
-                    data=layouts.prepare(layout, data),
-                    layout=layout,
+                    data=layouts.prepare(fmt, data),
+                    layout=layouts.layout(fmt),
                 )
             )
             prepared[key] = len(tensors) - 1
         return prepared[key]
 
     for k, (op, low) in enumerate(zip(c.ops, c.lowered, strict=True)):
-        weights_layout = table["kernels"][low.kernel].weights
+        fmt = table["kernels"][low.kernel].weights
         ins = [
             B.NO_TENSOR
             if (isinstance(x, int) and x < 0)
-            else for_weights(x, weights_layout)
-            if i == 1 and weights_layout != "standard"
+            else for_weights(x, fmt)
+            if i == 1 and fmt != "none" and layouts.layout(fmt) != "standard"
             else for_array(x)
             if isinstance(x, np.ndarray)
             else for_model_tensor(x)

@@ -6,8 +6,9 @@ Changes: Lowered.kernel and Lowered.scratch.
 Guarantees: the kernel is a row of the C table for the op's type, and that row's own
 supports() passes on the op as the runtime will see it, so the loader accepts it; the
 scratch is the row's scratch(). "auto" takes the first row, in the table's order of
-preference, that supports the op and reads standard weights (a prepared layout costs
-flash: choose_layouts.py picks those for a target, or the recipe names one); an
+preference, that supports the op and reads its weights as the IR stores them (a format
+that costs flash, layouts.EXTRA_FLASH: choose_layouts.py picks those for a target, or
+the recipe names one); an
 algorithm the op cannot have is a ConvertError naming the layer, the algorithm and the
 kernel's reason.
 """
@@ -49,10 +50,10 @@ class _Context:
             self._view(getattr(c, "in")[i], graph, x)
         for i, t in enumerate(low.outputs):
             self._view(c.out[i], graph, t)
-        if kernel.weights != "standard" and len(low.inputs) > 1:
+        if kernel.weights != "none" and len(low.inputs) > 1:
             w = getattr(c, "in")[1]
-            w.storage = B.STORAGES[layouts.STORAGE[kernel.weights]]
-            w.layout = B.LAYOUTS[kernel.weights]
+            w.storage = B.STORAGES[layouts.storage(kernel.weights)]
+            w.layout = B.LAYOUTS[layouts.layout(kernel.weights)]
             x = low.inputs[1]
             w.size = layouts.nbytes(
                 kernel.weights, x.shape if isinstance(x, np.ndarray) else graph.t(x).shape
@@ -78,6 +79,16 @@ class _Context:
         v.zero_point, v.scale = zp, scale
 
 
+def weights_storage(graph: Graph, low) -> str:
+    """How the IR stores the op's input 1 (its weights, for a weighted op)."""
+    if len(low.inputs) < 2:
+        return ""
+    x = low.inputs[1]
+    if isinstance(x, np.ndarray):
+        return STORAGE_OF.get(x.dtype, "")
+    return "" if isinstance(x, int) and x < 0 else graph.t(x).storage
+
+
 def supports(graph: Graph, low, kernel: native.Kernel, rounding: str) -> str | None:
     """None if the C kernel takes the op, else its reason."""
     _, lib = native.load()
@@ -96,8 +107,9 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
     """Set low.kernel and low.scratch: the first kernel of the op's type that takes it,
     among those with `algorithm` unless it is "auto"."""
     candidates = kernels_for(low.type)
-    if algorithm == "auto":  # prepared layouts come from the recipe or choose_layouts
-        candidates = [k for k in candidates if k.weights == "standard"]
+    if algorithm == "auto":  # formats that cost flash come from the recipe or choose_layouts
+        stored = weights_storage(graph, low)
+        candidates = [k for k in candidates if layouts.natural(k.weights, stored)]
     else:
         candidates = [k for k in candidates if k.algorithm == algorithm]
         if not candidates:

@@ -36,7 +36,7 @@ def choose(c: Compilation, target: Target) -> dict[int, str]:
         best = None
         for k in kernels_for(low.type):
             after = cost.inner_instructions(k.name, target.dsp, layer.macs)
-            if k.weights == "standard" or after is None or after >= now:
+            if k.weights not in layouts.EXTRA_FLASH or after is None or after >= now:
                 continue
             if supports(c.graph, low, k, rounding(c.golden, low.type)) is not None:
                 continue

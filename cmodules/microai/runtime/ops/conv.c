@@ -19,9 +19,8 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if (in->data == NULL || w->data == NULL || mult->data == NULL || shift->data == NULL) {
         return MAI_CHECK_IO_ID;
     }
-    // The layout matches the kernel's row (the loader): int16 is the widened one.
-    uint8_t w_storage = w->layout == MAI_LAYOUT_WIDE ? MAI_STORAGE_S16 : MAI_STORAGE_S8;
-    if (in->storage != MAI_STORAGE_S8 || w->storage != w_storage
+    // The weights' storage and layout are the kernel's format (the loader checks them).
+    if (in->storage != MAI_STORAGE_S8
         || out->storage != MAI_STORAGE_S8 || mult->storage != MAI_STORAGE_S32
         || shift->storage != MAI_STORAGE_S32
         || (bias->data != NULL && bias->storage != MAI_STORAGE_S32)) {
