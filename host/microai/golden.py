@@ -130,6 +130,7 @@ class LiteRTGolden(Golden):
     def __init__(self, model: bytes, preserve_all_tensors: bool = False, label: str = ""):
         super().__init__(model, preserve_all_tensors, label)
         litert = self._library("ai_edge_litert.interpreter")
+        model = _for_builtin_ref(model)
         Interpreter, OpResolverType = litert.Interpreter, litert.OpResolverType
         try:
             it = Interpreter(
@@ -160,6 +161,21 @@ class LiteRTGolden(Golden):
         if not self.preserve_all_tensors:
             raise ValueError("tensor(): open the golden with preserve_all_tensors=True")
         return self.it.get_tensor(t).copy()
+
+
+def _for_builtin_ref(model: bytes) -> bytes:
+    """BUILTIN_REF registers DEPTHWISE_CONV_2D up to version 6, though its kernel runs
+    int4 weights, which converters label version 7: relabel in an in-memory copy (the
+    tensors and their indices stay as they are)."""
+    import tflite
+
+    from . import tflite_edit
+    from .ir import ConvertError
+
+    try:
+        return tflite_edit.relabel(model, tflite.BuiltinOperator.DEPTHWISE_CONV_2D, 7, 6)
+    except ConvertError:
+        return model  # not a model LiteRT can read either: its own error follows
 
 
 @contextmanager

@@ -118,6 +118,23 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
             raw = data[buf.Offset() : buf.Offset() + buf.Size()]
         elif buf.DataLength() > 0:
             raw = buf.DataAsNumpy().tobytes()
+    if t.Type() == tflite.TensorType.INT4:
+        # Weights only: int8 values in the IR, stored as s4 (two per byte) in the blob.
+        if not raw:
+            raise ConvertError(
+                f"tensor {i} '{name}' is INT4 but not constant: microai takes INT4 weights only"
+            )
+        return Tensor(
+            i,
+            name,
+            shape,
+            np.dtype(np.int8),
+            scale,
+            zero_point,
+            qdim,
+            _unpack_int4(raw, shape, i, name),
+            storage_override="s4",
+        )
     if raw and dtype.kind != "V":
         n = _elements(shape)
         if len(raw) != n * dtype.itemsize:
@@ -127,6 +144,24 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
             )
         const = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const)
+
+
+def _unpack_int4(raw: bytes, shape, i: int, name: str) -> np.ndarray:
+    """TFLite's INT4 buffer: two's complement nibbles packed over the whole tensor,
+    element 2i in the low nibble of byte i, an odd count leaving the last high nibble
+    unused; as int8 values in [-8, 7]."""
+    n = _elements(shape)
+    if len(raw) != (n + 1) // 2:
+        raise ConvertError(
+            f"tensor {i} '{name}': INT4 buffer has {len(raw)} bytes, "
+            f"shape {list(shape)} needs {(n + 1) // 2}"
+        )
+    b = np.frombuffer(raw, np.uint8)
+    nibbles = np.empty(2 * b.size, np.int8)
+    nibbles[0::2] = (b & 0xF).astype(np.int8)
+    nibbles[1::2] = (b >> 4).astype(np.int8)
+    nibbles[nibbles > 7] -= 16
+    return nibbles[:n].reshape(shape)
 
 
 def _elements(shape) -> int:
@@ -168,9 +203,10 @@ def _check_quantization(t: Tensor, name: str) -> None:
         raise ConvertError(f"{where} has a quantization scale of {bad}; scales must be > 0")
     if t.zero_point.size != t.scale.size:
         raise ConvertError(f"{where} has {t.scale.size} scales but {t.zero_point.size} zero points")
-    info = np.iinfo(t.dtype)
-    if t.zero_point.min() < info.min or t.zero_point.max() > info.max:
-        raise ConvertError(f"{where} has a zero point outside {t.dtype}")
+    lo, hi = (-8, 7) if t.storage == "s4" else (np.iinfo(t.dtype).min, np.iinfo(t.dtype).max)
+    if t.zero_point.min() < lo or t.zero_point.max() > hi:
+        kind = "int4" if t.storage == "s4" else t.dtype
+        raise ConvertError(f"{where} has a zero point outside {kind}")
     if t.scale.size > 1:
         q = t.quantized_dimension
         if not 0 <= q < len(t.shape) or t.shape[q] != t.scale.size:

@@ -115,6 +115,11 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
         if not candidates:
             have = ", ".join(["auto", *algorithms_for(low.type)])
             raise ConvertError(f"{where}algorithm {algorithm!r}: a {low.type} op has {have}")
+    if not candidates:
+        stored = weights_storage(graph, low)
+        raise ConvertError(
+            f"{where}no kernel of this microai reads {stored} weights in a {low.type} op"
+        )
     reasons = []
     for k in candidates:
         why = supports(graph, low, k, rounding)

@@ -9,10 +9,34 @@ anything the lowering cannot take is a ConvertError naming the op.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..ir import ConvertError
 from ..ops import lower
+
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _check_int4(graph, op) -> None:
+    """INT4 tensors only as the weights (input 1) of a weighted op, symmetric."""
+    for k, t in enumerate(op.inputs):
+        if t < 0 or graph.t(t).storage != "s4":
+            continue
+        T = graph.t(t)
+        if op.opcode not in WEIGHTED or k != 1:
+            raise ConvertError(
+                f"{graph.describe(op)}: INT4 tensor {t} '{T.name}' as input {k}; microai "
+                f"takes INT4 only as the weights of {', '.join(WEIGHTED)}"
+            )
+        if T.zero_point is not None and np.any(T.zero_point != 0):
+            raise ConvertError(
+                f"{graph.describe(op)}: INT4 weights '{T.name}' have a nonzero zero point"
+            )
 
 
 def run(c):
     c.recipe.check(c.graph, c.ops)
+    for op in c.ops:
+        _check_int4(c.graph, op)
     c.lowered = [lower(c.graph, op, c.golden) for op in c.ops]
     return c
