@@ -181,6 +181,18 @@ def element_bytes(storage: str, values) -> bytes:
     return a.astype(dtypes[storage]).tobytes()
 
 
+def int4_values(raw: bytes, n: int):
+    """element_bytes("s4", ...)'s inverse: the first n int4 values of raw as int8."""
+    import numpy as np
+
+    b = np.frombuffer(raw, np.uint8)
+    v = np.empty(2 * b.size, np.int8)
+    v[0::2] = (b & 0xF).astype(np.int8)
+    v[1::2] = (b >> 4).astype(np.int8)
+    v[v > 7] -= 16
+    return v[:n]
+
+
 @dataclass
 class BlobTensor:
     storage: str  # key of STORAGES

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from . import (
     EXIT_INPUT,
@@ -398,7 +398,7 @@ def compress(
     table = Table(
         "op",
         "layer",
-        "weights",
+        Column("weights", max_width=40, overflow="ellipsis", no_wrap=True),
         "int8 bytes",
         "int4 bytes",
         "output SQNR",

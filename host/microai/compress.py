@@ -429,9 +429,10 @@ def compress(
                     b_real += (d * st.mean).sum(axis=1)
                 else:
                     b_real += d @ st.mean
-            new_s = s if s.size == out_c else np.full(out_c, s[0])
-            bias_scales = (np.float32(x.scale1) * new_s).astype(np.float32)
-            bq = np.rint(b_real / bias_scales.astype(np.float64))
+            # One bias scale per weights scale (a per-tensor bias keeps one: LiteRT reads
+            # a single-scale tensor's scale only).
+            bias_scales = (np.float32(x.scale1) * s).astype(np.float32)
+            bq = np.rint(b_real / np.broadcast_to(bias_scales.astype(np.float64), (out_c,)))
             if np.abs(bq).max(initial=0) > 2**31 - 1:
                 rep.reason = "the bias overflows int32 at the int4 scale"
                 continue

@@ -156,12 +156,7 @@ def _unpack_int4(raw: bytes, shape, i: int, name: str) -> np.ndarray:
             f"tensor {i} '{name}': INT4 buffer has {len(raw)} bytes, "
             f"shape {list(shape)} needs {(n + 1) // 2}"
         )
-    b = np.frombuffer(raw, np.uint8)
-    nibbles = np.empty(2 * b.size, np.int8)
-    nibbles[0::2] = (b & 0xF).astype(np.int8)
-    nibbles[1::2] = (b >> 4).astype(np.int8)
-    nibbles[nibbles > 7] -= 16
-    return nibbles[:n].reshape(shape)
+    return B.int4_values(raw, n).reshape(shape)
 
 
 def _elements(shape) -> int:

@@ -74,3 +74,27 @@ def relabel(data: bytes, builtin: int, old: int, new: int) -> bytes:
         if builtin_code(code) == builtin and code.version == old:
             code.version, hit = new, True
     return save(m) if hit else data
+
+
+def widen_int4(data: bytes) -> bytes:
+    """The model with every INT4 tensor widened to INT8 (same values, scales and
+    shapes): what an int4 model must equal, tensor for tensor, in the goldens."""
+    from . import blob as B
+
+    m = load(data)
+    sg = m.subgraphs[0]
+    for t in sg.tensors:
+        if t.type != 17:  # INT4
+            continue
+        buf = m.buffers[t.buffer]
+        n = int(np.prod(t.shape)) if t.shape is not None else 1
+        raw = bytes(np.asarray(buf.data, np.uint8)) if buf.data is not None else b""
+        t.type = 9  # INT8
+        buf.data = B.int4_values(raw, n).view(np.uint8)
+    for o in sg.operators:
+        code = m.operatorCodes[o.opcodeIndex]
+        if code.version == 7 and builtin_code(code) in (3, 4):  # CONV_2D, DEPTHWISE_CONV_2D
+            o.opcodeIndex = opcode_index(m, builtin_code(code), 3)
+        elif code.version == 10 and builtin_code(code) == 9:  # FULLY_CONNECTED
+            o.opcodeIndex = opcode_index(m, 9, 4)
+    return save(m)
