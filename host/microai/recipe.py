@@ -96,6 +96,12 @@ class Recipe:
                     f"{self.source}: layer {key!r}: weights: a {op.opcode} has no weights"
                 )
             w = fields.get("weights", "int8")
+            if w == "int4":
+                raise RecipeError(
+                    f"{self.source}: layer {key!r}: weights 'int4': a recipe keeps the "
+                    "model's weights; make int4 ones with `microai compress --weights int4 "
+                    f"--layers {key}` (a standard .tflite), then convert that"
+                )
             if w not in WEIGHTS:
                 raise RecipeError(
                     f"{self.source}: layer {key!r}: weights {w!r}: this microai stores "
