@@ -326,9 +326,37 @@ def convert(
     )
 
 
+def _print_prune(name: str, out: str, p, as_json: bool) -> None:
+    if as_json:
+        return
+    table = Table("layers (op)", "channels", "kept", "note", title=f"{name} -> {out}: channels")
+    for s in p.spaces:
+        table.add_row(
+            ", ".join(map(str, s.producers)) or "-",
+            str(s.channels),
+            str(s.kept),
+            s.reason or "pruned",
+        )
+    console.print(table)
+    before = sum(o["weights_before"] for o in p.ops)
+    after = sum(o["weights_after"] for o in p.ops)
+    line = (
+        f"weights {before:,} -> {after:,}; output SQNR {p.output_sqnr:.1f} dB on {p.samples} inputs"
+    )
+    if p.accuracy:
+        line += f"; accuracy {p.accuracy['int8']:.1%} -> {p.accuracy['pruned']:.1%}"
+    console.print(line)
+
+
 @main.command()
 @click.argument("model", type=FILE)
-@click.option("--weights", type=click.Choice(["int4"]), default="int4", show_default=True)
+@click.option("--weights", type=click.Choice(["int4"]), help="Re-quantize weights to int4.")
+@click.option(
+    "--prune-channels",
+    "prune",
+    type=float,
+    help="Remove this fraction (0..1) of the channels of every prunable layer (first).",
+)
 @click.option(
     "--layers",
     help="Comma-separated layers (op index or output tensor name); default: every "
@@ -351,7 +379,8 @@ def convert(
 @_json_option
 def compress(
     model: Path,
-    weights: str,
+    weights: str | None,
+    prune: float | None,
     layers: str | None,
     data_file: Path | None,
     eval_file: Path | None,
@@ -359,19 +388,45 @@ def compress(
     output: Path,
     as_json: bool,
 ) -> None:
-    """Re-quantize a model's int8 weights to int4 (CONV_2D and DEPTHWISE_CONV_2D per
-    channel, FULLY_CONNECTED per tensor) and write a standard .tflite with INT4 tensors
-    that LiteRT and TFLite-Micro run. Prints each layer's weight bytes before and after,
-    its output SQNR, and why a layer stays int8."""
+    """Compress an int8 .tflite into a standard .tflite that LiteRT and TFLite-Micro run
+    (so it is its own golden): --prune-channels R removes whole channels (and the inputs
+    that read them); --weights int4 re-quantizes weights to int4 (CONV_2D and
+    DEPTHWISE_CONV_2D per channel, FULLY_CONNECTED per tensor). Both may be given: pruning
+    comes first. Prints per layer what changed, the output SQNR, and why a layer did not."""
     from .compress import compress as compress_model
     from .compress import load_data
     from .tflite import read_model
 
+    if weights is None and prune is None:
+        raise click.UsageError("give --weights int4, --prune-channels R, or both")
     data = read_input(model, "a TFLite model")
     graph = read_model(data, model.name)
     calib = load_data(data_file, graph) if data_file else None
     held = load_data(eval_file, graph) if eval_file else None
     chosen = [x.strip() for x in layers.split(",") if x.strip()] if layers else None
+    report: dict = {"input_bytes": len(data)}
+    if prune is not None:
+        from .prune import prune_channels
+
+        p = prune_channels(
+            data, model.name, prune, chosen, calib, held, bias_compensation=not no_bias_correction
+        )
+        _print_prune(model.name, output.name, p, as_json)
+        report["prune"] = {
+            "spaces": [vars(s) for s in p.spaces],
+            "ops": p.ops,
+            "accuracy": p.accuracy,
+            "output_sqnr_db": p.output_sqnr,
+            "samples": p.samples,
+        }
+        data = p.model
+        chosen = None  # the layers named were pruned; int4 then takes every layer
+        if weights is None:
+            write_output(output, data)
+            report.update(output=str(output), bytes=len(data))
+            if as_json:
+                click.echo(json.dumps(report, indent=2, default=lambda v: None))
+            return
     r = compress_model(
         data, model.name, weights, chosen, calib, held, bias_correction=not no_bias_correction
     )
@@ -379,21 +434,15 @@ def compress(
     before = sum(L.bytes_before for L in r.layers)
     after = sum(L.bytes_after for L in r.layers)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "output": str(output),
-                    "bytes": len(r.model),
-                    "input_bytes": len(data),
-                    "layers": [vars(L) for L in r.layers],
-                    "sqnr_inputs": r.sqnr_inputs,
-                    "samples": r.samples,
-                    "accuracy": r.accuracy,
-                },
-                indent=2,
-                default=lambda v: None,
-            )
+        report.update(
+            output=str(output),
+            bytes=len(r.model),
+            layers=[vars(L) for L in r.layers],
+            sqnr_inputs=r.sqnr_inputs,
+            samples=r.samples,
+            accuracy=r.accuracy,
         )
+        click.echo(json.dumps(report, indent=2, default=lambda v: None))
         return
     table = Table(
         "op",
@@ -424,7 +473,7 @@ def compress(
         )
     console.print(table)
     line = (
-        f"{output}: {len(r.model):,} bytes ({len(data):,} before); weights "
+        f"{output}: {len(r.model):,} bytes ({report['input_bytes']:,} before); int4 weights "
         f"{before:,} -> {after:,} bytes"
     )
     if r.accuracy:

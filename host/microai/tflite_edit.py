@@ -38,7 +38,31 @@ def load(data: bytes, name: str = "model"):
     return m
 
 
+def _compact(m) -> None:
+    """Drop the buffers nothing refers to any more (edits give tensors new ones), keeping
+    buffer 0 (the empty sentinel) and those metadata entries name."""
+    used = {0}
+    for sg in m.subgraphs or []:
+        used.update(t.buffer for t in sg.tensors or [])
+    used.update(md.buffer for md in m.metadata or [])
+    if len(used) == len(m.buffers or []):
+        return
+    new_index = {}
+    kept = []
+    for i, buf in enumerate(m.buffers):
+        if i in used:
+            new_index[i] = len(kept)
+            kept.append(buf)
+    m.buffers = kept
+    for sg in m.subgraphs or []:
+        for t in sg.tensors or []:
+            t.buffer = new_index[t.buffer]
+    for md in m.metadata or []:
+        md.buffer = new_index[md.buffer]
+
+
 def save(m) -> bytes:
+    _compact(m)
     b = flatbuffers.Builder(1024)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())

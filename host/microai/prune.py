@@ -1,0 +1,397 @@
+"""`microai compress --prune-channels R`: whole channels removed from an int8 model,
+written as a smaller standard .tflite (its own golden: LiteRT and TFLite-Micro run it).
+
+Channels are followed through the graph as *spaces*: a CONV_2D or FULLY_CONNECTED
+output starts a space (its channels, in order); DEPTHWISE_CONV_2D (depth multiplier 1),
+pooling, MEAN over the spatial axes, PAD, the activations and QUANTIZE carry their
+input's channels to their output; ADD and MUL tie both inputs and the output to one
+space (a residual's branches keep the same channels); CONCATENATION on the channel axis
+lays its inputs' channels end to end; a RESHAPE that flattens [N, H, W, C] repeats them
+per pixel. A space is pruned only when every tensor it reaches is consumed by one of
+these ops, a CONV_2D or a FULLY_CONNECTED (which then lose the matching input columns),
+and none is a model input or output.
+
+In each prunable space the R fraction of channels with the smallest importance goes:
+the L2 norm of the real weights that make it (summed over its producers), or with data
+the mean |activation| of its tensors. The kept count is rounded to a multiple of 4 when
+the space has a multiple of 4 channels (the DSP kernels' groups). With data, a consumer
+that loses input columns gets their mean contribution folded into its bias (E[x - zp]
+times the removed weights), so its outputs' mean does not move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compress import CompressError, _sqnr
+from .ir import Graph, Op
+from .tflite import read_model
+
+PRODUCERS = ("CONV_2D", "FULLY_CONNECTED")
+CARRY = (  # output channels = input 0's channels
+    "DEPTHWISE_CONV_2D",
+    "AVERAGE_POOL_2D",
+    "MAX_POOL_2D",
+    "RELU",
+    "RELU6",
+    "RELU_N1_TO_1",
+    "LOGISTIC",
+    "TANH",
+    "QUANTIZE",
+    "PAD",
+    "MEAN",
+)
+TIE = ("ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM")
+
+
+@dataclass
+class SpaceReport:
+    producers: list[int]  # op indices in the .tflite
+    channels: int
+    kept: int
+    reason: str | None = None  # why it is not pruned
+
+
+@dataclass
+class PruneResult:
+    model: bytes
+    spaces: list[SpaceReport]
+    ops: list[dict]  # per weighted op: op, opcode, weight bytes and MACs before and after
+    samples: int
+    accuracy: dict = field(default_factory=dict)
+    output_sqnr: float | None = None
+
+
+class _Spaces:
+    """Union-find over spaces, and each tensor's channel map: a list of (space, channel)."""
+
+    def __init__(self):
+        self.parent: list[int] = []
+        self.size: list[int] = []
+        self.fixed: dict[int, str] = {}
+        self.producers: dict[int, list[Op]] = {}
+
+    def new(self, n: int, op: Op) -> int:
+        self.parent.append(len(self.parent))
+        self.size.append(n)
+        s = len(self.parent) - 1
+        self.producers[s] = [op]
+        return s
+
+    def find(self, s: int) -> int:
+        while self.parent[s] != s:
+            self.parent[s] = self.parent[self.parent[s]]
+            s = self.parent[s]
+        return s
+
+    def union(self, a: int, b: int) -> None:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.parent[b] = a
+            self.producers[a] = self.producers.get(a, []) + self.producers.pop(b, [])
+            if b in self.fixed:
+                self.fixed.setdefault(a, self.fixed.pop(b))
+
+    def fix(self, chmap, why: str) -> None:
+        for s, _ in chmap or []:
+            self.fixed.setdefault(self.find(s), why)
+
+
+def _channel_maps(graph: Graph) -> tuple[_Spaces, dict[int, list]]:
+    sp = _Spaces()
+    maps: dict[int, list] = {}
+    for t in graph.inputs:
+        maps[t] = None  # the model's own channels: not prunable
+    for op in graph.ops:
+        ins = [t for t in op.inputs if t >= 0]
+        x = ins[0] if ins else -1
+        xmap = maps.get(x)
+        out = op.outputs[0] if op.outputs else -1
+        if op.opcode in PRODUCERS:
+            y = graph.t(out)
+            n = int(y.shape[-1])
+            s = sp.new(n, op)
+            maps[out] = [(s, c) for c in range(n)]
+            continue
+        if op.opcode in CARRY:
+            y = graph.t(out)
+            ok = xmap is not None and len(xmap) == y.shape[-1]
+            if op.opcode == "DEPTHWISE_CONV_2D" and y.shape[-1] != graph.t(x).shape[-1]:
+                ok = False  # a depth multiplier > 1
+            if op.opcode == "MEAN" and len(y.shape) != len(graph.t(x).shape):
+                ok = ok and graph.t(x).shape[-1] == y.shape[-1]
+            if op.opcode == "PAD":
+                pads = graph.t(op.inputs[1]).data if len(op.inputs) > 1 else None
+                ok = ok and pads is not None and not np.any(np.asarray(pads)[-1])
+            maps[out] = xmap if ok else None
+            if not ok:
+                sp.fix(xmap, f"{op.opcode} (op {op.index}) changes the channels")
+            continue
+        if op.opcode in TIE:
+            amap = [maps.get(t) for t in ins]
+            shapes = [graph.t(t).shape for t in ins]
+            full = [m for m, s in zip(amap, shapes, strict=True) if m is not None]
+            consts_ok = all(
+                graph.t(t).is_const and (not s or s[-1] == 1)
+                for t, m, s in zip(ins, amap, shapes, strict=True)
+                if m is None
+            )
+            same = all(len(m) == len(full[0]) for m in full)
+            aligned = same and all(
+                ca == cb for m in full[1:] for (_, ca), (_, cb) in zip(full[0], m, strict=True)
+            )
+            if full and consts_ok and aligned:
+                for m in full[1:]:
+                    for (a, _), (b, _) in zip(full[0], m, strict=True):
+                        sp.union(a, b)
+                maps[out] = full[0]
+            else:
+                for m in amap:
+                    sp.fix(m, f"{op.opcode} (op {op.index}) broadcasts or mixes channels")
+                maps[out] = None
+            continue
+        if op.opcode == "CONCATENATION":
+            y = graph.t(out)
+            axis = op.options.get("axis", -1) % len(y.shape)
+            amap = [maps.get(t) for t in ins]
+            if axis == len(y.shape) - 1 and all(m is not None for m in amap):
+                maps[out] = [c for m in amap for c in m]
+            else:
+                for m in amap:
+                    sp.fix(m, f"CONCATENATION (op {op.index}) not on the channel axis")
+                maps[out] = None
+            continue
+        if op.opcode in ("RESHAPE", "SQUEEZE"):
+            xs, y = graph.t(x).shape, graph.t(out).shape
+            if xmap is not None and len(xs) == 4 and len(y) == 2 and y[-1] == np.prod(xs[1:]):
+                maps[out] = xmap * int(xs[1] * xs[2])  # [N, H*W*C]: channel c at p*C + c
+            elif xmap is not None and y and y[-1] == xs[-1]:
+                maps[out] = xmap
+            else:
+                sp.fix(xmap, f"{op.opcode} (op {op.index}) moves the channels")
+                maps[out] = None
+            continue
+        # Any other op: what it reads keeps its channels.
+        for t in ins:
+            sp.fix(maps.get(t), f"{op.opcode} (op {op.index}) reads it")
+        for t in op.outputs:
+            maps[t] = None
+    for t in graph.outputs:
+        sp.fix(maps.get(t), "a model output")
+    # Consumers: CONV_2D and FULLY_CONNECTED take any input channels (they drop columns).
+    return sp, maps
+
+
+def _real_weights(graph: Graph, op: Op) -> np.ndarray:
+    w = graph.t(op.inputs[1])
+    scale = np.asarray(w.scale, np.float64)
+    if scale.size > 1:
+        shape = [1] * w.data.ndim
+        shape[w.quantized_dimension] = scale.size
+        return w.data * scale.reshape(shape)
+    return w.data * scale[0]
+
+
+def _means(model: bytes, graph: Graph, tensors: set[int], xs: np.ndarray) -> dict:
+    """Per tensor: mean of (q - zp) over every element but the last axis, and mean |real|."""
+    from .golden import open_golden
+
+    g = open_golden(model, "litert", preserve_all_tensors=True)
+    sums = {t: 0.0 for t in tensors}
+    abss = {t: 0.0 for t in tensors}
+    for x in xs:
+        g.run([x[None]])
+        for t in tensors:
+            T = graph.t(t)
+            v = g.tensor(t).astype(np.float64) - T.zp
+            flat = v.reshape(-1, v.shape[-1])
+            sums[t] = sums[t] + flat.mean(axis=0)
+            abss[t] = abss[t] + np.abs(flat).mean(axis=0) * T.scale1
+    n = max(len(xs), 1)
+    return {t: (sums[t] / n, abss[t] / n) for t in tensors}
+
+
+def prune_channels(
+    model: bytes,
+    name: str = "model",
+    ratio: float = 0.5,
+    layers: list[str] | None = None,
+    data: tuple[np.ndarray, np.ndarray | None] | None = None,
+    eval_data: tuple[np.ndarray, np.ndarray | None] | None = None,
+    bias_compensation: bool = True,
+) -> PruneResult:
+    from . import tflite_edit as E
+
+    if not 0.0 < ratio < 1.0:
+        raise CompressError(f"--prune-channels {ratio}: a fraction of channels in (0, 1)")
+    graph = read_model(model, name)
+    for op in graph.ops:
+        if op.opcode in PRODUCERS + ("DEPTHWISE_CONV_2D",):
+            w = graph.t(op.inputs[1])
+            if w.storage != "s8" or not w.is_const:
+                raise CompressError(
+                    f"{name}: {graph.describe(op)}: channel pruning takes int8 weights "
+                    "(prune first, then compress --weights int4)"
+                )
+    sp, maps = _channel_maps(graph)
+    if layers is not None:
+        by_key = {str(op.index): op.index for op in graph.ops}
+        by_key.update({graph.t(t).name: op.index for op in graph.ops for t in op.outputs})
+        wanted = set()
+        for key in layers:
+            if key not in by_key:
+                raise CompressError(f"--layers: no layer {key!r} in the model")
+            wanted.add(by_key[key])
+    roots = sorted({sp.find(s) for s in range(len(sp.parent))})
+    # Importance per space channel.
+    stats = None
+    if data is not None:
+        tensors = {t for t, m in maps.items() if m is not None}
+        stats = _means(model, graph, tensors, data[0])
+    removed: dict[int, set[int]] = {}
+    reports = []
+    for s in roots:
+        prods = sp.producers.get(s, [])
+        n = sp.size[s]
+        why = sp.fixed.get(s)
+        if why is None and layers is not None and not any(p.index in wanted for p in prods):
+            why = "not in --layers"
+        keep = max(1, int(round(n * (1 - ratio))))
+        if n % 4 == 0 and n >= 8:
+            keep = max(4, int(round(keep / 4)) * 4)
+        if why is None and keep >= n:
+            why = "too few channels to remove any"
+        reports.append(SpaceReport([p.index for p in prods], n, n if why else keep, why))
+        if why:
+            continue
+        imp = np.zeros(n)
+        if stats is not None:
+            for t, m in maps.items():
+                if m is None:
+                    continue
+                for i, (ss, c) in enumerate(m):
+                    if sp.find(ss) == s:
+                        imp[c] += stats[t][1][i]
+        else:
+            for p in prods:
+                w = _real_weights(graph, p)
+                imp += np.sqrt((w.reshape(w.shape[0], -1) ** 2).sum(axis=1))
+        order = np.argsort(imp, kind="stable")
+        removed[s] = {int(c) for c in order[: n - keep]}
+
+    def kept_index(t: int) -> np.ndarray | None:
+        m = maps.get(t)
+        if m is None:
+            return None
+        keep = [i for i, (s, c) in enumerate(m) if c not in removed.get(sp.find(s), ())]
+        return None if len(keep) == len(m) else np.array(keep)
+
+    m = E.load(model)
+    sg = m.subgraphs[0]
+
+    def set_data(t: int, a: np.ndarray) -> None:
+        from ai_edge_litert import schema_py_generated as S
+
+        tensor = sg.tensors[t]
+        buf = S.BufferT()
+        buf.data = np.frombuffer(np.ascontiguousarray(a).tobytes(), np.uint8)
+        m.buffers.append(buf)
+        tensor.buffer = len(m.buffers) - 1
+        tensor.shape = np.array(a.shape, np.int32)
+        tensor.shapeSignature = None
+
+    def set_scales(t: int, keep: np.ndarray) -> None:
+        q = sg.tensors[t].quantization
+        if q is not None and q.scale is not None and len(q.scale) > 1:
+            q.scale = [q.scale[i] for i in keep]
+            if q.zeroPoint is not None and len(q.zeroPoint) > 1:
+                q.zeroPoint = [q.zeroPoint[i] for i in keep]
+
+    op_rows = []
+    for op in graph.ops:
+        out = op.outputs[0] if op.outputs else -1
+        ko = kept_index(out) if out >= 0 else None
+        if op.opcode in PRODUCERS + ("DEPTHWISE_CONV_2D",):
+            w = graph.t(op.inputs[1])
+            wd = w.data.astype(np.int64)
+            bias = graph.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+            bd = bias.data.astype(np.int64) if bias is not None else None
+            before = wd.size
+            ki = kept_index(op.inputs[0])
+            if ki is not None and op.opcode in PRODUCERS:
+                axis = 3 if op.opcode == "CONV_2D" else 1
+                gone = np.setdiff1d(np.arange(wd.shape[axis]), ki)
+                if stats is not None and bias_compensation and bd is not None:
+                    mean_in = stats[op.inputs[0]][0]  # E[q - zp] per input channel
+                    lost = np.take(wd, gone, axis=axis)
+                    if op.opcode == "CONV_2D":
+                        bd = bd + np.rint((lost * mean_in[gone]).sum(axis=(1, 2, 3))).astype(
+                            np.int64
+                        )
+                    else:
+                        bd = bd + np.rint(lost @ mean_in[gone]).astype(np.int64)
+                wd = np.take(wd, ki, axis=axis)
+            if ko is not None:
+                axis = 3 if op.opcode == "DEPTHWISE_CONV_2D" else 0
+                wd = np.take(wd, ko, axis=axis)
+                if bd is not None:
+                    bd = bd[ko]
+                set_scales(op.inputs[1], ko)
+                if bias is not None:
+                    set_scales(op.inputs[2], ko)
+            if wd.size != before or ko is not None or ki is not None:
+                set_data(op.inputs[1], wd.astype(np.int8))
+                if bd is not None:
+                    if np.abs(bd).max(initial=0) > 2**31 - 1:
+                        raise CompressError(f"{graph.describe(op)}: the bias overflows int32")
+                    set_data(op.inputs[2], bd.astype("<i4"))
+            op_rows.append(
+                {
+                    "op": op.index,
+                    "opcode": op.opcode,
+                    "weights_before": before,
+                    "weights_after": int(wd.size),
+                }
+            )
+        if op.opcode == "RESHAPE" and ko is not None:
+            shape = list(graph.t(out).shape)
+            shape[-1] = len(ko)
+            if len(op.inputs) > 1 and op.inputs[1] >= 0 and graph.t(op.inputs[1]).is_const:
+                set_data(op.inputs[1], np.array(shape, np.int32))
+            o = sg.operators[op.index]
+            if o.builtinOptions is not None and hasattr(o.builtinOptions, "newShape"):
+                o.builtinOptions.newShape = shape
+    # Every tensor with pruned channels gets its new shape.
+    for t in maps:
+        ki = kept_index(t)
+        if ki is None or graph.t(t).is_const:
+            continue
+        tensor = sg.tensors[t]
+        shape = list(graph.t(t).shape)
+        shape[-1] = len(ki)
+        tensor.shape = np.array(shape, np.int32)
+        tensor.shapeSignature = None
+    out = E.save(m)
+    # Measure.
+    from .compress import _random_inputs
+    from .golden import run_reference
+
+    measured = eval_data or data
+    xs, y = measured if measured is not None else (_random_inputs(graph), None)
+    hits = {"int8": 0, "pruned": 0}
+    a_all, b_all = [], []
+    for i, x in enumerate(xs):
+        ya = run_reference(model, [x[None]], "litert")[0]
+        yb = run_reference(out, [x[None]], "litert")[0]
+        o = graph.t(graph.outputs[0])
+        a_all.append(ya.astype(np.float64) - o.zp)
+        b_all.append(yb.astype(np.float64) - o.zp)
+        if y is not None:
+            hits["int8"] += int(np.argmax(ya) == y[i])
+            hits["pruned"] += int(np.argmax(yb) == y[i])
+    acc = {k: v / len(xs) for k, v in hits.items()} if y is not None else {}
+    return PruneResult(
+        out, reports, op_rows, len(xs), acc, _sqnr(np.concatenate(a_all), np.concatenate(b_all))
+    )
