@@ -90,6 +90,48 @@ nn_status nn_conv_pw_s8w16(const nn_conv_params *p, const nn_quant *q,
 size_t nn_conv_pw_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// Block-sparse int8 weights (the blob's MAI_LAYOUT_BLOCK_SPARSE, weights format
+/// S8_BLOCK4): rows (output channels) of k taps (CONV [out, kh, kw, in], FC [out, in]),
+/// each padded with zeros to whole blocks of 4 consecutive taps; only the blocks with a
+/// non-zero tap are stored. For rows = 2, k = 6, w = {1 2 3 4 0 0 | 0 0 0 0 5 0}:
+///   data      = {1, 2, 3, 4,  5, 0, 0, 0}     (4 bytes a block, row 0's, then row 1's)
+///   row_start = {0, 1, 2}                      (u32 [rows + 1]: row r's blocks are
+///                                               [row_start[r], row_start[r + 1]))
+///   block     = {0, 1}                         (u16 [nnz]: block b = taps 4b..4b+3,
+///                                               increasing within a row)
+/// The blob keeps data as the tensor and row_start, block (zero-padded to 4 bytes) as
+/// its aux; the loader checks every index once.
+typedef struct {
+    const int8_t *data;         ///< 4 * nnz bytes, 4-byte aligned
+    const uint32_t *row_start;  ///< rows + 1
+    const uint16_t *block;      ///< nnz
+} nn_block4;
+
+/// The blocks of 4 with a non-zero tap in w (int8 [rows][k]), and w in the layout:
+/// data (4 * nnz bytes) and aux (nn_block4_aux_bytes(rows, nnz): row_start, block, 0
+/// padding).
+size_t nn_block4_nnz(const int8_t *w, int32_t rows, int32_t k);
+size_t nn_block4_aux_bytes(int32_t rows, size_t nnz);
+void nn_block4_prepare(const int8_t *w, int32_t rows, int32_t k, int8_t *data,
+    uint8_t *aux);
+
+/// nn_conv_pw_s8 and nn_conv_im2col_s8 with block-sparse weights: zero-skipping, four
+/// output pixels per pass, bit-exact with the dense kernels on the same weights.
+/// Scratch (4-byte aligned): the channels' constants, two column pairs (and the int8
+/// staging column of im2col when in_ch % 4 != 0).
+nn_status nn_conv_pw_s8_block4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const nn_block4 *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_pw_s8_block4_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_status nn_conv_im2col_s8_block4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const nn_block4 *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_im2col_s8_block4_scratch_size(const nn_conv_params *p,
+    const nn_dims *in_dims, const nn_dims *f_dims, const nn_dims *out_dims);
+
 /// DEPTHWISE_CONV_2D wrapper: nn_dw_conv_3x3_s8 for 3x3 / multiplier 1 / dilation 1,
 /// else nn_dw_conv_s8. f_dims is {1, kh, kw, out_ch}; out_ch = in_ch * depth_multiplier.
 nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,
@@ -124,6 +166,14 @@ size_t nn_dw_conv_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in
 nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
     int32_t in_depth, const int8_t *in, int32_t out_depth, const int8_t *weights,
     const int32_t *bias, int8_t *out);
+
+/// nn_fc_s8 with block-sparse weights (zero-skipping; any filter offset, folded out as
+/// in nn_fc_s8). Scratch (4-byte aligned): nn_fc_s8_block4_scratch_size(in_depth), a
+/// column pair of two batch rows.
+nn_status nn_fc_s8_block4(const nn_fc_params *p, const nn_quant *q, int32_t batches,
+    int32_t in_depth, const int8_t *in, int32_t out_depth, const nn_block4 *weights,
+    const int32_t *bias, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_fc_s8_block4_scratch_size(int32_t in_depth);
 
 // ---- pooling ------------------------------------------------------------------------
 

@@ -40,7 +40,10 @@ typedef enum {
     NN_KERNEL_DEQUANTIZE_S8_F32 = 17,
     NN_KERNEL_CONV_IM2COL_S8W16 = 18, ///< nn_conv_im2col_s8w16: weights widened on the host
     NN_KERNEL_CONV_PW_S8W16 = 19,     ///< nn_conv_pw_s8w16: weights widened on the host
-    NN_KERNEL_COUNT = 20,
+    NN_KERNEL_CONV_PW_S8_BLOCK4 = 20,     ///< nn_conv_pw_s8_block4: block-sparse weights
+    NN_KERNEL_CONV_IM2COL_S8_BLOCK4 = 21, ///< nn_conv_im2col_s8_block4: block-sparse weights
+    NN_KERNEL_FC_S8_BLOCK4 = 22,          ///< nn_fc_s8_block4: block-sparse weights
+    NN_KERNEL_COUNT = 23,
 } nn_kernel;
 
 /// A 4-D NHWC shape. [batch, depth] is {n = batch, h = 1, w = 1, c = depth}.

@@ -87,6 +87,8 @@ static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
     v->scale = t->scale;
     v->rank = t->rank;
     v->zero_point = t->zero_point;
+    v->aux = t->aux_size ? m->blob + t->aux_offset : NULL;
+    v->aux_size = t->aux_size;
 }
 
 void mai_make_ctx(const mai_model *m, const mai_op *op, mai_op_ctx *ctx) {

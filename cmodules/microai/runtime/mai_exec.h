@@ -71,6 +71,8 @@ typedef struct {
     uint8_t layout;   ///< mai_layout
     int32_t zero_point;
     float scale;
+    const void *aux;  ///< the layout's metadata in the blob (checked at load), or NULL
+    uint32_t aux_size;
 } mai_tensor_view;
 
 #define MAI_MAX_OP_IO (8)

@@ -69,6 +69,51 @@ static mai_status check_header(const mai_header *h, size_t blob_size, mai_error 
     return MAI_OK;
 }
 
+// Block-sparse int8 weights (MAI_LAYOUT_BLOCK_SPARSE, nn_block4): rows of k taps, n
+// elements in all; the metadata in aux (already inside the blob's data, 4-aligned) is
+// u32 row_start[rows + 1], then u16 block[nnz] zero-padded to 4 bytes, and the tensor's
+// bytes are the nnz blocks of 4. Every index is checked here, once: the kernels trust
+// them.
+static mai_check check_block4(const uint8_t *blob, const mai_tensor *t, uint32_t n) {
+    if (t->storage != MAI_STORAGE_S8 || t->rank == 0) {
+        return MAI_CHECK_LAYOUT;
+    }
+    const uint32_t rows = (uint32_t)t->dims[MAI_MAX_RANK - t->rank], k = n / rows;
+    const uint32_t blocks = (k + 3) / 4;
+    if (blocks > 65536u) { // a block index is a u16
+        return MAI_CHECK_LAYOUT;
+    }
+    if (t->aux_size / 4 < rows + 1) { // rows <= 2^23: no wrap
+        return MAI_CHECK_SIZE;
+    }
+    const uint32_t *row_start = (const uint32_t *)(blob + t->aux_offset);
+    const uint32_t nnz = row_start[rows];
+    if ((uint64_t)nnz * 4 != t->size
+        || (uint64_t)t->aux_size != 4 * ((uint64_t)rows + 1) + (((uint64_t)nnz * 2 + 3) & ~3u)) {
+        return MAI_CHECK_SIZE;
+    }
+    if (row_start[0] != 0) {
+        return MAI_CHECK_LAYOUT;
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        if (row_start[r + 1] < row_start[r]) { // so every row_start <= nnz
+            return MAI_CHECK_LAYOUT;
+        }
+    }
+    const uint16_t *block = (const uint16_t *)(row_start + rows + 1);
+    for (uint32_t r = 0; r < rows; r++) {
+        for (uint32_t j = row_start[r]; j < row_start[r + 1]; j++) {
+            if (block[j] >= blocks || (j > row_start[r] && block[j] <= block[j - 1])) {
+                return MAI_CHECK_LAYOUT;
+            }
+        }
+    }
+    if (nnz % 2 != 0 && block[nnz] != 0) { // the padding
+        return MAI_CHECK_LAYOUT;
+    }
+    return MAI_CHECK_NONE;
+}
+
 static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     const mai_header *h = m->header;
     const mai_tensor *t = &m->tensors[i];
@@ -96,7 +141,8 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     // block-sparse) is a blob constant whose size its kernel checks.
     if (t->layout >= MAI_LAYOUT_COUNT
         || (t->layout != MAI_LAYOUT_STANDARD && t->mem != MAI_MEM_BLOB)
-        || (t->layout == MAI_LAYOUT_WIDE && t->storage != MAI_STORAGE_S16)) {
+        || (t->layout == MAI_LAYOUT_WIDE && t->storage != MAI_STORAGE_S16)
+        || (t->layout == MAI_LAYOUT_BLOCK_SPARSE && t->storage != MAI_STORAGE_S8)) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
     if (t->layout == MAI_LAYOUT_STANDARD
@@ -126,7 +172,8 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_QUANT);
     }
     if (t->offset % storage_align(t->storage)
-        || (t->layout == MAI_LAYOUT_WIDE && t->offset % 4)) { // read by LDRD
+        || ((t->layout == MAI_LAYOUT_WIDE || t->layout == MAI_LAYOUT_BLOCK_SPARSE)
+            && t->offset % 4)) { // read by LDRD, by words
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
     }
     uint32_t data_end = h->data_offset + h->data_size;
@@ -146,6 +193,12 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         : (t->layout == MAI_LAYOUT_STANDARD || t->aux_offset < h->data_offset
            || t->aux_offset % 4 || !fits(t->aux_offset, t->aux_size, data_end))) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
+    }
+    if (t->layout == MAI_LAYOUT_BLOCK_SPARSE) {
+        mai_check c = check_block4(m->blob, t, (uint32_t)n);
+        if (c != MAI_CHECK_NONE) {
+            return mai_fail(err, MAI_E_TENSOR, i, c);
+        }
     }
     return MAI_OK;
 }

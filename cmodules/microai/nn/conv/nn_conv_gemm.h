@@ -63,4 +63,19 @@ void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     const void *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags);
 
+/// Column `slot` (0, 1) of the column pair col: the taps of output pixel (b, oy, ox)
+/// (nn_conv_im2col_s8.c; stage: its int8 staging column when in_ch % 4 != 0, else NULL).
+void nn_conv_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
+    const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
+    int16_t *col, int32_t slot, int8_t *stage);
+
+/// The block-sparse GEMM step (nn_conv_gemm_block4_s8.c): four output pixels at once,
+/// as two column pairs (pixels 0, 1 at col; pixels 2, 3 at col + pair, pair int16
+/// elements on), against every row of w (nn_block4: only its stored blocks are
+/// multiplied), requantized into out[j][oc] (out[j] may repeat a pixel's pointer when
+/// its columns repeat that pixel's). flags: nn_conv_gemm_init_s8()'s, without W16.
+void nn_conv_gemm_block4_s8(const nn_conv_params *p, const nn_conv_chan *chan,
+    const nn_block4 *w, int32_t out_ch, const int16_t *col, int32_t pair,
+    int8_t *const out[4], int flags);
+
 #endif // MICROAI_NN_CONV_GEMM_H

@@ -138,7 +138,7 @@ static void nn_im2col_stage(const nn_conv_params *p, const nn_dims *in_dims,
     nn_col_put(col, slot, 0, stage, k, p->input_offset);
 }
 
-static void nn_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
+void nn_conv_im2col_pixel(const nn_conv_params *p, const nn_dims *in_dims,
     const int8_t *in, const nn_dims *f_dims, int32_t b, int32_t oy, int32_t ox,
     int16_t *col, int32_t slot, int8_t *stage) {
     if (stage == NULL) {
@@ -156,16 +156,16 @@ static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
     int32_t pix = out_dims->n * out_dims->h * out_dims->w;
     int32_t b = 0, oy = 0, ox = 0; // coordinates of the next pixel to im2col
     for (; pix >= 2; pix -= 2) {
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
+        nn_conv_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
         nn_next_pixel(out_dims, &b, &oy, &ox);
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
+        nn_conv_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
         nn_next_pixel(out_dims, &b, &oy, &ox);
         nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out + out_ch, flags);
         out += 2 * out_ch;
     }
     if (pix) {
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
-        nn_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
+        nn_conv_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 0, stage);
+        nn_conv_im2col_pixel(p, in_dims, in, f_dims, b, oy, ox, col, 1, stage);
         nn_conv_gemm_pair_s8(p, chan, filter, k, out_ch, col, out, out, flags);
     }
 }
