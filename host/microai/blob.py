@@ -203,6 +203,7 @@ class BlobTensor:
     data: bytes | None = None  # constant bytes (mem == MEM_BLOB)
     scale: float = 0.0  # per-tensor scale, 0.0 for none (model inputs and outputs have one)
     layout: str = "standard"  # key of LAYOUTS
+    aux: bytes | None = None  # the layout's metadata (a constant's), placed by pack()
 
     @property
     def size(self) -> int:
@@ -262,6 +263,14 @@ def pack(
             if t.data is None or len(t.data) != t.size:
                 raise BlobError(f"constant tensor {i} has no data of {t.size} bytes")
             data += t.data
+    aux_offsets = {}
+    for i, t in enumerate(tensors):
+        if t.aux:
+            if t.mem != MEM_BLOB or t.layout == "standard":
+                raise BlobError(f"tensor {i}: only a prepared constant layout has aux bytes")
+            data += bytes(align(len(data)) - len(data))
+            aux_offsets[i] = data_offset + len(data)
+            data += t.aux
     total = data_offset + align(len(data))
     if total > 0xFFFFFFFF:
         raise BlobError(
@@ -284,6 +293,8 @@ def pack(
                 dims=dims,
                 zero_point=t.zero_point,
                 scale=t.scale,
+                aux_offset=aux_offsets.get(i, 0),
+                aux_size=len(t.aux) if t.aux else 0,
             )
         )
     for i, op in enumerate(ops):

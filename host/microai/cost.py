@@ -57,16 +57,29 @@ def layer_cost(
 #   int8 rows, DSP:     2 LDR, 2 LDRD, 4 SXTB16, 8 SMLAD     = 16
 #   widened rows, DSP:  4 LDRD, 8 SMLAD                       = 12
 #   either, Cortex-M3:  16 LDRSB/LDRSH, 16 MLA                = 32
+# The block-sparse kernels count per MAC of a stored block (4 taps x 4 columns = 16 MACs
+# a block; nn_conv_gemm_block4_s8.c), so their cost scales with the density:
+#   DSP:        LDRH, LDR, 2 ADD, 2 SXTB16, 4 LDRD, 8 SMLAD, CMP, BNE = 20
+#   Cortex-M3:  LDRH, 3 ADD, 4 LDRSB, 16 LDRSH, 16 MLA, CMP, BNE     = 42
+# Break-even: 16/20 = 80 % of the blocks stored on a DSP core, 32/42 = 76 % on the M3.
 INNER_LOOP = {
     "CONV_PW_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
     "CONV_IM2COL_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
     "CONV_PW_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
     "CONV_IM2COL_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
+    "CONV_PW_S8_BLOCK4": {"dsp": 20 / 16, "scalar": 42 / 16},
+    "CONV_IM2COL_S8_BLOCK4": {"dsp": 20 / 16, "scalar": 42 / 16},
 }
+# Kernels whose inner loop runs over the stored blocks only.
+SPARSE = frozenset({"CONV_PW_S8_BLOCK4", "CONV_IM2COL_S8_BLOCK4", "FC_S8_BLOCK4"})
 
 
-def inner_instructions(kernel: str, dsp: bool, macs: int) -> float | None:
+def inner_instructions(kernel: str, dsp: bool, macs: int, stored: float = 1.0) -> float | None:
     """The inner loop's instructions for `macs` MACs, or None for a kernel not in
-    INNER_LOOP."""
+    INNER_LOOP. For a block-sparse kernel (SPARSE), `stored` is the fraction of the
+    MACs its blocks hold: nnz x 4 taps over the rows' k taps (the density of blocks,
+    with the rows' padding to whole blocks)."""
     row = INNER_LOOP.get(kernel)
-    return None if row is None else row["dsp" if dsp else "scalar"] * macs
+    if row is None:
+        return None
+    return row["dsp" if dsp else "scalar"] * macs * (stored if kernel in SPARSE else 1.0)

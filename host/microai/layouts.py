@@ -8,11 +8,18 @@ board cannot disagree on an order.
   each row padded with zeros to whole groups of 4 taps, every group in the order 0, 2,
   1, 3 (nn_conv_w16_prepare(); read by the *_S8W16 kernels). About twice the flash of
   int8; a quarter fewer inner-loop instructions on a DSP core (cost.INNER_LOOP).
+- "s8_block4" (MAI_LAYOUT_BLOCK_SPARSE): CONV [out, kh, kw, in] or FC [out, in] weights
+  as rows of k taps cut into blocks of 4 (rows padded with zeros); only the blocks with
+  a non-zero tap are kept (nn_block4_prepare(); read by the *_BLOCK4 kernels, which
+  multiply those only). The tensor's bytes are the blocks, its aux the index (u32
+  row_start[rows + 1], u16 block[nnz]). Fewer bytes and instructions than int8 when
+  enough blocks are zero (cost.inner_instructions with the density).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,10 +27,20 @@ from . import blob as B
 from . import native
 
 # The IR storage (ir.Tensor.storage) each format is made from.
-SOURCE = {"s8": "s8", "wide": "s8"}
-# Formats that cost flash beyond the model's own weights: only the cost model picks them
+SOURCE = {"s8": "s8", "wide": "s8", "s8_block4": "s8"}
+# Prepared formats that pay only on some layers, for some targets (more flash for fewer
+# instructions, or fewer of both past a density): only the cost model picks them
 # (passes/choose_layouts.py), or a recipe; "auto" never does.
-EXTRA_FLASH = frozenset({"wide"})
+PREPARED = frozenset({"wide", "s8_block4"})
+# The largest k a block index (u16) reaches.
+BLOCK4_MAX_K = 4 * 65536
+
+
+class Prepared(NamedTuple):
+    """Weights in a format: the tensor's bytes, and the layout's metadata (aux) or None."""
+
+    data: bytes
+    aux: bytes | None = None
 
 
 def storage(fmt: str) -> str:
@@ -37,7 +54,7 @@ def layout(fmt: str) -> str:
 def natural(fmt: str, ir_storage: str) -> bool:
     """A kernel reading `fmt` is one "auto" may take for weights stored as `ir_storage`
     (a kernel without weights always is)."""
-    return fmt == "none" or (SOURCE.get(fmt) == ir_storage and fmt not in EXTRA_FLASH)
+    return fmt == "none" or (SOURCE.get(fmt) == ir_storage and fmt not in PREPARED)
 
 
 def _rows_k(shape) -> tuple[int, int]:
@@ -45,8 +62,26 @@ def _rows_k(shape) -> tuple[int, int]:
     return rows, math.prod(int(d) for d in shape) // max(rows, 1)
 
 
-def nbytes(fmt: str, shape) -> int:
-    """Bytes of weights of `shape` in format `fmt`."""
+def _block4_nnz(data: np.ndarray) -> int:
+    ffi, lib = native.load()
+    rows, k = _rows_k(data.shape)
+    src = np.ascontiguousarray(data, dtype=np.int8)
+    return int(lib.nn_block4_nnz(ffi.from_buffer("int8_t[]", src), rows, k))
+
+
+def density(data: np.ndarray) -> float:
+    """The fraction of blocks of 4 (rows of k taps, padded) with a non-zero tap."""
+    rows, k = _rows_k(data.shape)
+    total = rows * -(-k // 4)
+    return _block4_nnz(data) / total if total else 1.0
+
+
+def nbytes(fmt: str, shape, data: np.ndarray | None = None) -> int:
+    """Bytes of weights of `shape` in format `fmt` (the tensor's, without aux). A
+    block-sparse format's depend on the values (`data`); without them, every block."""
+    if fmt == "s8_block4":
+        rows, k = _rows_k(shape)
+        return 4 * (_block4_nnz(data) if data is not None else rows * -(-k // 4))
     if fmt == "wide":
         _, lib = native.load()
         return int(lib.nn_conv_w16_bytes(*_rows_k(shape)))
@@ -55,9 +90,37 @@ def nbytes(fmt: str, shape) -> int:
     raise ValueError(f"no host preparation for weights format {fmt!r}")
 
 
-def prepare(fmt: str, data: np.ndarray) -> bytes:
-    """The bytes of the IR's weights `data` (int8 values, as ir.Tensor.data holds them)
-    in format `fmt`, as the kernel reads them."""
+def _aligned(n: int) -> int:
+    return -(-n // B.ALIGN) * B.ALIGN
+
+
+def blob_bytes(fmt: str, data: np.ndarray) -> int:
+    """What weights `data` take in a blob in format `fmt`: the tensor's bytes and its
+    aux, each 16-byte aligned as blob.pack places them."""
+    p = prepare(fmt, data)
+    return _aligned(len(p.data)) + (_aligned(len(p.aux)) if p.aux else 0)
+
+
+def prepare(fmt: str, data: np.ndarray) -> Prepared:
+    """The IR's weights `data` (int8 values, as ir.Tensor.data holds them) in format
+    `fmt`, as the kernel reads them: the tensor's bytes and the layout's aux."""
+    if fmt == "s8_block4":
+        ffi, lib = native.load()
+        rows, k = _rows_k(data.shape)
+        if k > BLOCK4_MAX_K:
+            raise ValueError(f"s8_block4 weights have at most {BLOCK4_MAX_K} taps a row")
+        src = np.ascontiguousarray(data, dtype=np.int8)
+        nnz = _block4_nnz(src)
+        out = bytearray(4 * nnz)
+        aux = bytearray(int(lib.nn_block4_aux_bytes(rows, nnz)))
+        lib.nn_block4_prepare(
+            ffi.from_buffer("int8_t[]", src),
+            rows,
+            k,
+            ffi.from_buffer("int8_t[]", out),
+            ffi.from_buffer("uint8_t[]", aux),
+        )
+        return Prepared(bytes(out), bytes(aux))
     if fmt == "wide":
         ffi, lib = native.load()
         rows, k = _rows_k(data.shape)
@@ -66,7 +129,7 @@ def prepare(fmt: str, data: np.ndarray) -> bytes:
         lib.nn_conv_w16_prepare(
             ffi.from_buffer("int8_t[]", src), rows, k, ffi.from_buffer("int16_t[]", out)
         )
-        return bytes(out)
+        return Prepared(bytes(out))
     if fmt == "s8":
-        return np.ascontiguousarray(data, dtype=np.int8).tobytes()
+        return Prepared(np.ascontiguousarray(data, dtype=np.int8).tobytes())
     raise ValueError(f"no host preparation for weights format {fmt!r}")

@@ -627,7 +627,7 @@ def test_widened_layout_bytes():
     from microai import layouts
 
     w = np.arange(-9, 1, dtype=np.int8).reshape(2, 5)  # 2 rows of 5 taps
-    got = np.frombuffer(layouts.prepare("wide", w), "<i2").reshape(2, 8)
+    got = np.frombuffer(layouts.prepare("wide", w).data, "<i2").reshape(2, 8)
     assert got.tolist() == [[-9, -7, -8, -6, -5, 0, 0, 0], [-4, -2, -3, -1, 0, 0, 0, 0]]
     assert layouts.nbytes("wide", (2, 5)) == 32
 

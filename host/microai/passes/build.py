@@ -80,14 +80,19 @@ def run(c):
             data = x if isinstance(x, np.ndarray) else g.t(x).data
             if data is None or data.dtype != np.int8:
                 raise ConvertError(f"{name}: weights format {fmt!r} needs constant weights")
+            try:
+                p = layouts.prepare(fmt, data)
+            except ValueError as e:
+                raise ConvertError(f"{name}: {e}") from None
             tensors.append(
                 B.BlobTensor(
                     layouts.storage(fmt),
                     tuple(data.shape),
                     0 if isinstance(x, np.ndarray) else g.t(x).zp,
                     B.MEM_BLOB,
-                    data=layouts.prepare(fmt, data),
+                    data=p.data,
                     layout=layouts.layout(fmt),
+                    aux=p.aux,
                 )
             )
             prepared[key] = len(tensors) - 1

@@ -7,7 +7,7 @@ Guarantees: the kernel is a row of the C table for the op's type, and that row's
 supports() passes on the op as the runtime will see it, so the loader accepts it; the
 scratch is the row's scratch(). "auto" takes the first row, in the table's order of
 preference, that supports the op and reads its weights as the IR stores them (a format
-that costs flash, layouts.EXTRA_FLASH: choose_layouts.py picks those for a target, or
+that pays only sometimes, layouts.PREPARED: choose_layouts.py picks those for a target, or
 the recipe names one); an
 algorithm the op cannot have is a ConvertError naming the layer, the algorithm and the
 kernel's reason.
@@ -107,7 +107,7 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
     """Set low.kernel and low.scratch: the first kernel of the op's type that takes it,
     among those with `algorithm` unless it is "auto"."""
     candidates = kernels_for(low.type)
-    if algorithm == "auto":  # formats that cost flash come from the recipe or choose_layouts
+    if algorithm == "auto":  # prepared formats come from the recipe or choose_layouts
         stored = weights_storage(graph, low)
         candidates = [k for k in candidates if layouts.natural(k.weights, stored)]
     else:

@@ -6,13 +6,18 @@ layers, tensors and blob), the recipe, the golden's rounding, the target.
 Returns: {op index in the .tflite: algorithm}, the layers to convert again with a kernel
 that reads prepared weights (Recipe.choose). Only layers whose recipe algorithm is
 "auto" are switched, to a kernel of the same op type that supports the op and that
-cost.py's inner-loop instructions say is faster on the target's core; the most
-instructions saved per extra blob byte first, while the blob stays within the target's
-budget. A target without the DSP extension gains nothing (cost.INNER_LOOP), so its
-blob is unchanged.
+cost.py's inner-loop instructions say is faster on the target's core (a block-sparse
+kernel's counted over the weights' stored blocks only). Formats that also save bytes
+(block-sparse weights dense enough in zeros) are taken first, the one that saves the
+most instructions per layer; then formats that cost bytes (widened weights), the most
+instructions saved per extra byte first, while the blob stays within the target's
+budget. A layer whose weights have few zero blocks, on a target without the DSP
+extension, gains nothing (cost.INNER_LOOP), so its blob is unchanged.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import cost, layouts
 from ..boards import Target
@@ -25,30 +30,59 @@ def _aligned(n: int) -> int:
     return -(-n // 16) * 16  # constants are 16-byte aligned in the blob (blob.pack)
 
 
+def _stored(fmt: str, w: np.ndarray) -> float:
+    """The fraction of the weights' MACs a kernel reading `fmt` multiplies."""
+    if fmt != "s8_block4":
+        return 1.0
+    rows = int(w.shape[0])
+    k = w.size // max(rows, 1)
+    return layouts.nbytes(fmt, w.shape, w) / max(w.size, 1) if k else 1.0
+
+
+def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float, int, str]]:
+    """(instructions saved, extra blob bytes, algorithm) of each faster format."""
+    now = cost.inner_instructions(layer.kernel, target.dsp, layer.macs)
+    if now is None:
+        return []
+    t = c.tensors[layer.inputs[1]]
+    w = np.frombuffer(t.data, np.int8).reshape(t.shape) if t.data is not None else None
+    out = []
+    for k in kernels_for(low.type):
+        if k.weights not in layouts.PREPARED or w is None:
+            continue
+        after = cost.inner_instructions(k.name, target.dsp, layer.macs, _stored(k.weights, w))
+        if after is None or after >= now:
+            continue
+        if supports(c.graph, low, k, rounding(c.golden, low.type)) is not None:
+            continue
+        extra = layouts.blob_bytes(k.weights, w) - _aligned(t.size)
+        out.append((now - after, extra, k.algorithm))
+    return out
+
+
 def choose(c: Compilation, target: Target) -> dict[int, str]:
-    offers = []  # (instructions saved per byte, op index, algorithm, extra bytes)
+    chosen: dict[int, str] = {}
+    room = float("inf") if target.blob_bytes is None else target.blob_bytes - len(c.blob)
+    upgrades = []  # (saved per extra byte, op index, algorithm, extra, saved beyond)
     for op, low, layer in zip(c.ops, c.lowered, c.layers, strict=True):
         if c.recipe.algorithm(c.graph, op) != "auto":
             continue
-        now = cost.inner_instructions(layer.kernel, target.dsp, layer.macs)
-        if now is None:
-            continue
+        options = _options(c, target, op, low, layer)
+        free = [o for o in options if o[1] <= 0]
+        base_saved, base_extra = 0.0, 0
+        if free:  # fewer bytes and fewer instructions: always
+            base_saved, base_extra, algorithm = max(free)
+            chosen[op.index] = algorithm
+            room -= base_extra
         best = None
-        for k in kernels_for(low.type):
-            after = cost.inner_instructions(k.name, target.dsp, layer.macs)
-            if k.weights not in layouts.EXTRA_FLASH or after is None or after >= now:
-                continue
-            if supports(c.graph, low, k, rounding(c.golden, low.type)) is not None:
-                continue
-            w = c.tensors[layer.inputs[1]]
-            extra = _aligned(layouts.nbytes(k.weights, w.shape)) - _aligned(w.size)
-            offer = ((now - after) / max(extra, 1), op.index, k.algorithm, extra)
-            best = max(best, offer) if best else offer
+        for saved, extra, algorithm in options:
+            if extra > base_extra and saved > base_saved:
+                more, cost_bytes = saved - base_saved, extra - base_extra
+                offer = (more / cost_bytes, op.index, algorithm, cost_bytes)
+                best = max(best, offer) if best else offer
         if best:
-            offers.append(best)
-    room = float("inf") if target.blob_bytes is None else target.blob_bytes - len(c.blob)
-    chosen = {}
-    for _, index, algorithm, extra in sorted(offers, reverse=True):
+            upgrades.append(best)
+    for _, index, algorithm, extra in sorted(upgrades, reverse=True):
         if extra <= room:
             chosen[index] = algorithm
             room -= extra

@@ -4,15 +4,107 @@
 //
 // A block is four taps of one row: one word of int8 weights and its index b; its taps
 // are group b of both column pairs (int16 [8b, 8b + 8) of each). Four columns share the
-// block's load and its two SXTB16, so the loop costs per block (DSP, GCC 12 -O2, counted
-// in the listing): LDR w, LDRH b, ADD, 4 LDRD, 2 SXTB16, 8 SMLAD, CMP, BNE = 19
-// instructions for 16 MACs, against 16 for 16 MACs (4 taps x 2 rows x 2 columns) in the
-// dense 2x2 block: the sparse loop breaks even at ~84 % of the blocks stored
-// (cost.INNER_LOOP). Cortex-M3: 4 LDRSB, 16 LDRSH, 16 MLA and the loop's 5 for 16 MACs.
+// block's load and its two SXTB16. The loop, in assembly on Cortex-M (GCC spills it):
+//   DSP: 20 instructions a block (16 MACs), against 16 for 16 MACs in the dense 2x2
+//        block (nn_conv_gemm_s8.c): it breaks even at 80 % of the blocks stored;
+//   M3:  42 a block, against 32 in the dense block: 76 %.
+// (cost.INNER_LOOP; measured with `microai hil`, tests/bench/sparsity.py.)
 #include "nn_conv_gemm.h"
 #include "nn_conv_out.h"
 
-#if NN_DSP
+#if NN_DSP_ASM
+
+// acc[0..3] += the blocks [b, end) (weights w) . columns 0..3. Per block: LDRH, LDR,
+// ADD, 2 SXTB16, 4 LDRD, 8 SMLAD, ADD, CMP, BNE = 20 instructions for 16 MACs.
+NN_ALWAYS_INLINE void nn_block4_dot4(const int8_t *w, const uint16_t *b, const uint16_t *end,
+    const int16_t *col, int32_t pair, int32_t *acc) {
+    if (b == end) {
+        return;
+    }
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int32_t pair_bytes = 2 * pair;
+    uint32_t wv, wh, x, xa, xb;
+    __asm__ (
+        "1:\n\t"
+        "ldrh   %[x], [%[b]], #2\n\t"
+        "ldr    %[wv], [%[w]], #4\n\t"
+        "add    %[x], %[col], %[x], lsl #4\n\t"
+        "sxtb16 %[wh], %[wv], ror #8\n\t"
+        "sxtb16 %[wv], %[wv]\n\t"
+        "ldrd   %[xa], %[xb], [%[x]]\n\t"
+        "smlad  %[a0], %[wv], %[xa], %[a0]\n\t"
+        "smlad  %[a0], %[wh], %[xb], %[a0]\n\t"
+        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
+        "smlad  %[a1], %[wv], %[xa], %[a1]\n\t"
+        "smlad  %[a1], %[wh], %[xb], %[a1]\n\t"
+        "add    %[x], %[x], %[pair]\n\t"
+        "ldrd   %[xa], %[xb], [%[x]]\n\t"
+        "smlad  %[a2], %[wv], %[xa], %[a2]\n\t"
+        "smlad  %[a2], %[wh], %[xb], %[a2]\n\t"
+        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
+        "smlad  %[a3], %[wv], %[xa], %[a3]\n\t"
+        "smlad  %[a3], %[wh], %[xb], %[a3]\n\t"
+        "cmp    %[b], %[end]\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r" (a0), [a1] "+r" (a1), [a2] "+r" (a2), [a3] "+r" (a3), [w] "+r" (w),
+        [b] "+r" (b), [wv] "=&r" (wv), [wh] "=&r" (wh), [x] "=&r" (x), [xa] "=&r" (xa),
+        [xb] "=&r" (xb)
+        : [end] "r" (end), [col] "r" (col), [pair] "r" (pair_bytes)
+        : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+#elif defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
+    && !NN_DSP
+
+// Cortex-M3: each tap's weight by LDRSB, its four column values by LDRSH at immediate
+// offsets (the columns' order 0, 2, 1, 3), MLA. Per block: LDRH, 2 ADD, 4 LDRSB,
+// 16 LDRSH, 16 MLA, ADD, CMP, BNE = 42 instructions for 16 MACs.
+#define NN_BLOCK4_TAP_R(W, X0, X1) \
+    "ldrsb  %[wt], [%[w], #" W "]\n\t" \
+    "ldrsh  %[xa], [%[x], #" X0 "]\n\t" \
+    "mla    %[a0], %[wt], %[xa], %[a0]\n\t" \
+    "ldrsh  %[xa], [%[x], #" X1 "]\n\t" \
+    "mla    %[a1], %[wt], %[xa], %[a1]\n\t" \
+    "ldrsh  %[xa], [%[y], #" X0 "]\n\t" \
+    "mla    %[a2], %[wt], %[xa], %[a2]\n\t" \
+    "ldrsh  %[xa], [%[y], #" X1 "]\n\t" \
+    "mla    %[a3], %[wt], %[xa], %[a3]\n\t"
+
+NN_ALWAYS_INLINE void nn_block4_dot4(const int8_t *w, const uint16_t *b, const uint16_t *end,
+    const int16_t *col, int32_t pair, int32_t *acc) {
+    if (b == end) {
+        return;
+    }
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int32_t pair_bytes = 2 * pair;
+    uint32_t wt, x, y, xa;
+    __asm__ (
+        "1:\n\t"
+        "ldrh   %[x], [%[b]], #2\n\t"
+        "add    %[x], %[col], %[x], lsl #4\n\t"
+        "add    %[y], %[x], %[pair]\n\t"
+        NN_BLOCK4_TAP_R("0", "0", "8")
+        NN_BLOCK4_TAP_R("1", "4", "12")
+        NN_BLOCK4_TAP_R("2", "2", "10")
+        NN_BLOCK4_TAP_R("3", "6", "14")
+        "add    %[w], %[w], #4\n\t"
+        "cmp    %[b], %[end]\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r" (a0), [a1] "+r" (a1), [a2] "+r" (a2), [a3] "+r" (a3), [w] "+r" (w),
+        [b] "+r" (b), [wt] "=&r" (wt), [x] "=&r" (x), [y] "=&r" (y), [xa] "=&r" (xa)
+        : [end] "r" (end), [col] "r" (col), [pair] "r" (pair_bytes)
+        : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+#elif NN_DSP
 
 // acc[0..3] += row block's taps . columns 0..3, for the blocks [b, end).
 NN_ALWAYS_INLINE void nn_block4_dot4(const int8_t *w, const uint16_t *b, const uint16_t *end,
