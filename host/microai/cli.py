@@ -326,6 +326,34 @@ def convert(
     )
 
 
+def _print_sparsity(name: str, out: str, sp, as_json: bool) -> None:
+    if as_json:
+        return
+    table = Table(
+        "op",
+        "layer",
+        "blocks",
+        "zero before",
+        "zero after",
+        "note",
+        title=f"{name} -> {out}: block sparsity",
+    )
+    for L in sp.layers:
+        table.add_row(
+            str(L.op),
+            L.opcode,
+            f"{L.blocks:,}",
+            f"{L.zero_before:,}",
+            f"{L.zero_after:,}",
+            L.reason or (f"{L.zero_after / L.blocks:.0%} zero" if L.blocks else ""),
+        )
+    console.print(table)
+    line = f"output SQNR {sp.output_sqnr:.1f} dB on {sp.samples} inputs"
+    if sp.accuracy:
+        line += f"; accuracy {sp.accuracy['int8']:.1%} -> {sp.accuracy['sparse']:.1%}"
+    console.print(line)
+
+
 def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     if as_json:
         return
@@ -358,6 +386,18 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     help="Remove this fraction (0..1) of the channels of every prunable layer (first).",
 )
 @click.option(
+    "--sparsity",
+    type=float,
+    help="Zero this fraction (0..1) of each CONV_2D/FULLY_CONNECTED's weight blocks.",
+)
+@click.option(
+    "--block",
+    type=click.Choice(["1x4", "1x8"]),
+    default="1x4",
+    show_default=True,
+    help="With --sparsity: blocks of 4 or 8 consecutive input channels.",
+)
+@click.option(
     "--layers",
     help="Comma-separated layers (op index or output tensor name); default: every "
     "CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.",
@@ -381,6 +421,8 @@ def compress(
     model: Path,
     weights: str | None,
     prune: float | None,
+    sparsity: float | None,
+    block: str,
     layers: str | None,
     data_file: Path | None,
     eval_file: Path | None,
@@ -397,8 +439,8 @@ def compress(
     from .compress import load_data
     from .tflite import read_model
 
-    if weights is None and prune is None:
-        raise click.UsageError("give --weights int4, --prune-channels R, or both")
+    if weights is None and prune is None and sparsity is None:
+        raise click.UsageError("give --prune-channels R, --sparsity S and/or --weights int4")
     data = read_input(model, "a TFLite model")
     graph = read_model(data, model.name)
     calib = load_data(data_file, graph) if data_file else None
@@ -420,13 +462,27 @@ def compress(
             "samples": p.samples,
         }
         data = p.model
-        chosen = None  # the layers named were pruned; int4 then takes every layer
-        if weights is None:
-            write_output(output, data)
-            report.update(output=str(output), bytes=len(data))
-            if as_json:
-                click.echo(json.dumps(report, indent=2, default=lambda v: None))
-            return
+        chosen = None  # the layers named were pruned; the next steps take every layer
+    if sparsity is not None:
+        from .sparsify import block_sparsify
+
+        sp = block_sparsify(data, sparsity, int(block[2:]), chosen, model.name, held or calib)
+        _print_sparsity(model.name, output.name, sp, as_json)
+        report["sparsity"] = {
+            "layers": [vars(L) for L in sp.layers],
+            "output_sqnr_db": sp.output_sqnr,
+            "accuracy": sp.accuracy,
+            "samples": sp.samples,
+        }
+        data = sp.model
+    if weights is None:
+        write_output(output, data)
+        report.update(output=str(output), bytes=len(data))
+        if as_json:
+            click.echo(json.dumps(report, indent=2, default=lambda v: None))
+        else:
+            console.print(f"{output}: {len(data):,} bytes ({report['input_bytes']:,} before)")
+        return
     r = compress_model(
         data, model.name, weights, chosen, calib, held, bias_correction=not no_bias_correction
     )
