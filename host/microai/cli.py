@@ -543,15 +543,23 @@ def compress(
 @main.command()
 @click.argument("blob", type=FILE)
 @_board_option(None)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Write the arena timeline (buffers per op, bytes live, lower bound) as a PNG.",
+)
 @_json_option
-def inspect(blob: Path, board: str | None, as_json: bool) -> None:
+def inspect(blob: Path, board: str | None, plot: Path | None, as_json: bool) -> None:
     """Show a blob's layers (a .tflite is converted first, for --board if given): op,
-    kernel, shapes, MACs, weight bytes and layout, arena offsets."""
-    from .inspect import describe
+    kernel, shapes, MACs, weight bytes and layout, arena offsets, and the arena against
+    its lower bound (the most bytes live at one op)."""
+    from .inspect import describe, plot_memory
 
     # The C loader's checks: a blob it refuses is reported as such.
     data = _load_blob(blob, load_board(board) if board else None)
     info = describe(data)
+    if plot:
+        plot_memory(info, plot, f"{blob.name}: arena {info['arena_bytes']:,} bytes")
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -584,9 +592,12 @@ def inspect(blob: Path, board: str | None, as_json: bool) -> None:
         )
     console.print(table)
     console.print(
-        f"arena {info['arena_bytes']:,} bytes, blob (flash) {info['flash_bytes']:,} bytes, "
+        f"arena {info['arena_bytes']:,} bytes (lower bound {info['memory']['lower_bound']:,}, "
+        f"at op {info['memory']['peak_op']}), blob (flash) {info['flash_bytes']:,} bytes, "
         f"weights {info['weight_bytes']:,} bytes, {info['macs']:,} MACs"
     )
+    if plot:
+        console.print(f"memory plot: {plot}")
 
 
 @main.command()
