@@ -803,6 +803,128 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
 
 @main.command()
 @click.argument("model", type=FILE)
+@click.option(
+    "--data",
+    "data_path",
+    type=FILE,
+    required=True,
+    help=".npz (x, optional y), .npy inputs, or a folder of them; int8 or float inputs.",
+)
+@click.option("--labels", type=FILE, help="A .npy of integer labels, for .npy inputs.")
+@_board_option(None)
+@_port_option
+@click.option(
+    "--reference",
+    type=FILE,
+    help="A float .tflite to compare outputs with (RMSE, MAE, cosine, L2 relative).",
+)
+@click.option("--top-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option(
+    "--min-accuracy",
+    type=click.FloatRange(0, 1),
+    help="Exit 1 when top-1 accuracy is below this fraction.",
+)
+@_golden_option("to convert a .tflite for (the blob's rounding)")
+@_json_option
+def validate(
+    model: Path,
+    data_path: Path,
+    labels: Path | None,
+    board: str | None,
+    port: str | None,
+    reference: Path | None,
+    k: int,
+    min_accuracy: float | None,
+    golden: str,
+    as_json: bool,
+) -> None:
+    """Run a model (.tflite or .mai) on your own data, on the host engine or a board
+    (--board B / --port P): top-1 and top-k accuracy and a confusion matrix with labels,
+    and against a float reference model the output errors."""
+    from rich.progress import Progress
+
+    from .validate import Data, model_io
+    from .validate import validate as run_validate
+
+    if board and port:
+        raise click.UsageError("give at most one of --board and --port")
+    if model.suffix == ".tflite":
+        from .boards import Target
+        from .convert import convert as convert_model
+
+        target = Target.of(load_board(board)) if board else None
+        blob = convert_model(
+            read_input(model, "a TFLite model"), model.name, golden, target=target
+        ).blob
+    else:
+        blob = _load_blob(model)
+    inp, _ = model_io(blob)
+    data = Data(data_path, inp, labels)
+    where = "host engine"
+    context = None
+    if board or port:
+        from .hil import board_run, open_board, place_model
+
+        t, frozen, _ = open_board(board, port, blob, name="validate")
+        context = t
+        where = port or board
+
+        def run_one(x):
+            return board_run(t, x.tobytes())
+    else:
+        from .engine import Model
+
+        engine = Model(blob)
+
+        def run_one(x):
+            return engine.run(x)
+
+    with Progress(console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"validating on {where}", total=None)
+        if context is not None:
+            context.__enter__()
+            place_model(context, blob, frozen)
+        try:
+            r = run_validate(
+                blob, data, run_one, reference, k, lambda n: bar.update(task, completed=n)
+            )
+        finally:
+            if context is not None:
+                context.__exit__(None, None, None)
+    r.target = where
+    if as_json:
+        click.echo(json.dumps(vars(r), indent=2))
+    else:
+        for note in r.notes:
+            console.print(f"note: {note}")
+        if r.top1 is not None:
+            console.print(
+                f"{model.name} on {where}: top-1 {r.top1:.2%}, top-{r.k} {r.topk:.2%} "
+                f"over {r.samples:,} inputs"
+            )
+            n = len(r.confusion)
+            if n <= 20:
+                table = Table("label \\ predicted", *map(str, range(n)), title="confusion")
+                for i, row in enumerate(r.confusion):
+                    table.add_row(str(i), *(str(v) if v else "." for v in row))
+                console.print(table)
+        else:
+            console.print(f"{model.name} on {where}: {r.samples:,} inputs, no labels")
+        if r.reference:
+            e = r.reference
+            console.print(
+                f"against {reference.name}: RMSE {e['rmse']:.4g}, MAE {e['mae']:.4g}, "
+                f"cosine {e['cosine']:.4f}, L2 relative {e['l2_relative']:.4g}"
+            )
+    if min_accuracy is not None:
+        if r.top1 is None:
+            raise click.UsageError("--min-accuracy needs labels")
+        if r.top1 < min_accuracy:
+            raise SystemExit(EXIT_MISMATCH)
+
+
+@main.command()
+@click.argument("model", type=FILE)
 @_board_option()
 @_port_option
 @_inputs_options(10, "run")
