@@ -326,6 +326,34 @@ def convert(
     )
 
 
+def _print_sparsity(name: str, out: str, sp, as_json: bool) -> None:
+    if as_json:
+        return
+    table = Table(
+        "op",
+        "layer",
+        "blocks",
+        "zero before",
+        "zero after",
+        "note",
+        title=f"{name} -> {out}: block sparsity",
+    )
+    for L in sp.layers:
+        table.add_row(
+            str(L.op),
+            L.opcode,
+            f"{L.blocks:,}",
+            f"{L.zero_before:,}",
+            f"{L.zero_after:,}",
+            L.reason or (f"{L.zero_after / L.blocks:.0%} zero" if L.blocks else ""),
+        )
+    console.print(table)
+    line = f"output SQNR {sp.output_sqnr:.1f} dB on {sp.samples} inputs"
+    if sp.accuracy:
+        line += f"; accuracy {sp.accuracy['int8']:.1%} -> {sp.accuracy['sparse']:.1%}"
+    console.print(line)
+
+
 def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     if as_json:
         return
@@ -358,6 +386,18 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     help="Remove this fraction (0..1) of the channels of every prunable layer (first).",
 )
 @click.option(
+    "--sparsity",
+    type=float,
+    help="Zero this fraction (0..1) of each CONV_2D/FULLY_CONNECTED's weight blocks.",
+)
+@click.option(
+    "--block",
+    type=click.Choice(["1x4", "1x8"]),
+    default="1x4",
+    show_default=True,
+    help="With --sparsity: blocks of 4 or 8 consecutive input channels.",
+)
+@click.option(
     "--layers",
     help="Comma-separated layers (op index or output tensor name); default: every "
     "CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.",
@@ -381,6 +421,8 @@ def compress(
     model: Path,
     weights: str | None,
     prune: float | None,
+    sparsity: float | None,
+    block: str,
     layers: str | None,
     data_file: Path | None,
     eval_file: Path | None,
@@ -397,8 +439,8 @@ def compress(
     from .compress import load_data
     from .tflite import read_model
 
-    if weights is None and prune is None:
-        raise click.UsageError("give --weights int4, --prune-channels R, or both")
+    if weights is None and prune is None and sparsity is None:
+        raise click.UsageError("give --prune-channels R, --sparsity S and/or --weights int4")
     data = read_input(model, "a TFLite model")
     graph = read_model(data, model.name)
     calib = load_data(data_file, graph) if data_file else None
@@ -420,13 +462,27 @@ def compress(
             "samples": p.samples,
         }
         data = p.model
-        chosen = None  # the layers named were pruned; int4 then takes every layer
-        if weights is None:
-            write_output(output, data)
-            report.update(output=str(output), bytes=len(data))
-            if as_json:
-                click.echo(json.dumps(report, indent=2, default=lambda v: None))
-            return
+        chosen = None  # the layers named were pruned; the next steps take every layer
+    if sparsity is not None:
+        from .sparsify import block_sparsify
+
+        sp = block_sparsify(data, sparsity, int(block[2:]), chosen, model.name, held or calib)
+        _print_sparsity(model.name, output.name, sp, as_json)
+        report["sparsity"] = {
+            "layers": [vars(L) for L in sp.layers],
+            "output_sqnr_db": sp.output_sqnr,
+            "accuracy": sp.accuracy,
+            "samples": sp.samples,
+        }
+        data = sp.model
+    if weights is None:
+        write_output(output, data)
+        report.update(output=str(output), bytes=len(data))
+        if as_json:
+            click.echo(json.dumps(report, indent=2, default=lambda v: None))
+        else:
+            console.print(f"{output}: {len(data):,} bytes ({report['input_bytes']:,} before)")
+        return
     r = compress_model(
         data, model.name, weights, chosen, calib, held, bias_correction=not no_bias_correction
     )
@@ -487,15 +543,23 @@ def compress(
 @main.command()
 @click.argument("blob", type=FILE)
 @_board_option(None)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Write the arena timeline (buffers per op, bytes live, lower bound) as a PNG.",
+)
 @_json_option
-def inspect(blob: Path, board: str | None, as_json: bool) -> None:
+def inspect(blob: Path, board: str | None, plot: Path | None, as_json: bool) -> None:
     """Show a blob's layers (a .tflite is converted first, for --board if given): op,
-    kernel, shapes, MACs, weight bytes and layout, arena offsets."""
-    from .inspect import describe
+    kernel, shapes, MACs, weight bytes and layout, arena offsets, and the arena against
+    its lower bound (the most bytes live at one op)."""
+    from .inspect import describe, plot_memory
 
     # The C loader's checks: a blob it refuses is reported as such.
     data = _load_blob(blob, load_board(board) if board else None)
     info = describe(data)
+    if plot:
+        plot_memory(info, plot, f"{blob.name}: arena {info['arena_bytes']:,} bytes")
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -528,9 +592,12 @@ def inspect(blob: Path, board: str | None, as_json: bool) -> None:
         )
     console.print(table)
     console.print(
-        f"arena {info['arena_bytes']:,} bytes, blob (flash) {info['flash_bytes']:,} bytes, "
+        f"arena {info['arena_bytes']:,} bytes (lower bound {info['memory']['lower_bound']:,}, "
+        f"at op {info['memory']['peak_op']}), blob (flash) {info['flash_bytes']:,} bytes, "
         f"weights {info['weight_bytes']:,} bytes, {info['macs']:,} MACs"
     )
+    if plot:
+        console.print(f"memory plot: {plot}")
 
 
 @main.command()
@@ -732,6 +799,128 @@ def run_model(model: Path, board: str, port: str | None, input_file: Path, as_js
         )
     if not same:
         raise SystemExit(EXIT_MISMATCH)
+
+
+@main.command()
+@click.argument("model", type=FILE)
+@click.option(
+    "--data",
+    "data_path",
+    type=FILE,
+    required=True,
+    help=".npz (x, optional y), .npy inputs, or a folder of them; int8 or float inputs.",
+)
+@click.option("--labels", type=FILE, help="A .npy of integer labels, for .npy inputs.")
+@_board_option(None)
+@_port_option
+@click.option(
+    "--reference",
+    type=FILE,
+    help="A float .tflite to compare outputs with (RMSE, MAE, cosine, L2 relative).",
+)
+@click.option("--top-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option(
+    "--min-accuracy",
+    type=click.FloatRange(0, 1),
+    help="Exit 1 when top-1 accuracy is below this fraction.",
+)
+@_golden_option("to convert a .tflite for (the blob's rounding)")
+@_json_option
+def validate(
+    model: Path,
+    data_path: Path,
+    labels: Path | None,
+    board: str | None,
+    port: str | None,
+    reference: Path | None,
+    k: int,
+    min_accuracy: float | None,
+    golden: str,
+    as_json: bool,
+) -> None:
+    """Run a model (.tflite or .mai) on your own data, on the host engine or a board
+    (--board B / --port P): top-1 and top-k accuracy and a confusion matrix with labels,
+    and against a float reference model the output errors."""
+    from rich.progress import Progress
+
+    from .validate import Data, model_io
+    from .validate import validate as run_validate
+
+    if board and port:
+        raise click.UsageError("give at most one of --board and --port")
+    if model.suffix == ".tflite":
+        from .boards import Target
+        from .convert import convert as convert_model
+
+        target = Target.of(load_board(board)) if board else None
+        blob = convert_model(
+            read_input(model, "a TFLite model"), model.name, golden, target=target
+        ).blob
+    else:
+        blob = _load_blob(model)
+    inp, _ = model_io(blob)
+    data = Data(data_path, inp, labels)
+    where = "host engine"
+    context = None
+    if board or port:
+        from .hil import board_run, open_board, place_model
+
+        t, frozen, _ = open_board(board, port, blob, name="validate")
+        context = t
+        where = port or board
+
+        def run_one(x):
+            return board_run(t, x.tobytes())
+    else:
+        from .engine import Model
+
+        engine = Model(blob)
+
+        def run_one(x):
+            return engine.run(x)
+
+    with Progress(console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"validating on {where}", total=None)
+        if context is not None:
+            context.__enter__()
+            place_model(context, blob, frozen)
+        try:
+            r = run_validate(
+                blob, data, run_one, reference, k, lambda n: bar.update(task, completed=n)
+            )
+        finally:
+            if context is not None:
+                context.__exit__(None, None, None)
+    r.target = where
+    if as_json:
+        click.echo(json.dumps(vars(r), indent=2))
+    else:
+        for note in r.notes:
+            console.print(f"note: {note}")
+        if r.top1 is not None:
+            console.print(
+                f"{model.name} on {where}: top-1 {r.top1:.2%}, top-{r.k} {r.topk:.2%} "
+                f"over {r.samples:,} inputs"
+            )
+            n = len(r.confusion)
+            if n <= 20:
+                table = Table("label \\ predicted", *map(str, range(n)), title="confusion")
+                for i, row in enumerate(r.confusion):
+                    table.add_row(str(i), *(str(v) if v else "." for v in row))
+                console.print(table)
+        else:
+            console.print(f"{model.name} on {where}: {r.samples:,} inputs, no labels")
+        if r.reference:
+            e = r.reference
+            console.print(
+                f"against {reference.name}: RMSE {e['rmse']:.4g}, MAE {e['mae']:.4g}, "
+                f"cosine {e['cosine']:.4f}, L2 relative {e['l2_relative']:.4g}"
+            )
+    if min_accuracy is not None:
+        if r.top1 is None:
+            raise click.UsageError("--min-accuracy needs labels")
+        if r.top1 < min_accuracy:
+            raise SystemExit(EXIT_MISMATCH)
 
 
 @main.command()

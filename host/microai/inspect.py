@@ -115,9 +115,11 @@ def describe(blob: bytes) -> dict:
         }
         for t in io
     ]
+    mem = _memory(tensors, h, blob)
     return {
         "version": h["version"],
         "arena_bytes": h["arena_size"],
+        "memory": mem,
         "flash_bytes": h["total_size"],
         "weight_bytes": h["data_size"],
         "macs": total_macs,
@@ -125,3 +127,121 @@ def describe(blob: bytes) -> dict:
         "outputs": io_desc[h["n_inputs"] :],
         "layers": layers,
     }
+
+
+def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
+    """The arena over time: each buffer's bytes and the ops it is live over, the bytes
+    live at each op, and the lower bound no placement of these buffers can beat (the
+    largest sum of buffers live at one op; tensors at one offset with touching
+    lifetimes, the views and in-place outputs, are one buffer)."""
+    n_ops = h["n_ops"]
+    span: dict[int, list[int]] = {}
+
+    def touch(t: int, k: int) -> None:
+        if t == B.NO_TENSOR or tensors[t]["mem"] != B.MEM_ARENA:
+            return
+        lo, hi = span.get(t, [k, k])
+        span[t] = [min(lo, k), max(hi, k)]
+
+    n_io = h["n_inputs"] + h["n_outputs"]
+    io = _ids(blob, h["io_offset"], n_io, len(tensors), "the model's input/output ids")
+    for t in io[: h["n_inputs"]]:
+        touch(t, 0)
+    scratch = []
+    for i in range(n_ops):
+        op = _table(B.OP, blob, h["ops_offset"] + i * B.OP.size, f"op {i}")
+        ids = _ids(blob, op["io_offset"], op["n_in"] + op["n_out"], len(tensors), f"op {i}")
+        for t in ids:
+            touch(t, i)
+        if op["scratch_size"]:
+            scratch.append(
+                {
+                    "name": f"scratch {i}",
+                    "offset": op["scratch_offset"],
+                    "size": op["scratch_size"],
+                    "first": i,
+                    "last": i,
+                }
+            )
+    for t in io[h["n_inputs"] :]:
+        touch(t, max(n_ops - 1, 0))
+    # One buffer per offset and chain of touching lifetimes.
+    buffers: list[dict] = []
+    for t, (lo, hi) in sorted(span.items(), key=lambda kv: (tensors[kv[0]]["offset"], kv[1][0])):
+        off, size = tensors[t]["offset"], tensors[t]["size"]
+        prev = buffers[-1] if buffers else None
+        if prev and prev["offset"] == off and "tensors" in prev and lo <= prev["last"] + 0:
+            prev["last"] = max(prev["last"], hi)
+            prev["size"] = max(prev["size"], size)
+            prev["tensors"].append(t)
+            continue
+        buffers.append(
+            {
+                "name": f"tensor {t}",
+                "offset": off,
+                "size": size,
+                "first": lo,
+                "last": hi,
+                "tensors": [t],
+            }
+        )
+    allb = buffers + scratch
+    live = [sum(b["size"] for b in allb if b["first"] <= k <= b["last"]) for k in range(n_ops)]
+    peak_op = max(range(n_ops), key=lambda k: live[k]) if n_ops else 0
+    return {
+        "lower_bound": max(live, default=0),
+        "peak_op": peak_op,
+        "live_bytes": live,
+        "buffers": allb,
+    }
+
+
+def plot_memory(info: dict, path, title: str = "") -> None:
+    """The arena timeline as a PNG: each buffer a box (ops it lives over x its bytes),
+    the arena size and the lower bound marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mem = info["memory"]
+    n = len(info["layers"])
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(max(6, 0.5 * n + 3), 7), sharex=True, height_ratios=[3, 1]
+    )
+    colors = plt.get_cmap("tab20")
+    for i, b in enumerate(mem["buffers"]):
+        scratch = b["name"].startswith("scratch")
+        ax.add_patch(
+            plt.Rectangle(
+                (b["first"] - 0.4, b["offset"]),
+                b["last"] - b["first"] + 0.8,
+                b["size"],
+                facecolor="lightgrey" if scratch else colors(i % 20),
+                edgecolor="black",
+                linewidth=0.5,
+                hatch="//" if scratch else None,
+            )
+        )
+    ax.axhline(
+        info["arena_bytes"], color="red", linestyle="--", label=f"arena {info['arena_bytes']:,} B"
+    )
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0, info["arena_bytes"] * 1.08 + 16)
+    ax.set_ylabel("arena offset (bytes)")
+    ax.legend(loc="upper right")
+    ax.set_title(title or "arena")
+    ax2.bar(range(n), mem["live_bytes"], color="steelblue")
+    ax2.axhline(
+        mem["lower_bound"],
+        color="black",
+        linestyle=":",
+        label=f"lower bound {mem['lower_bound']:,} B (op {mem['peak_op']})",
+    )
+    ax2.set_ylabel("bytes live")
+    ax2.set_xlabel("op")
+    ax2.set_xticks(range(n), [f"{L['index']}\n{L['op']}" for L in info["layers"]], fontsize=7)
+    ax2.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

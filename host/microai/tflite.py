@@ -118,6 +118,16 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
             raw = data[buf.Offset() : buf.Offset() + buf.Size()]
         elif buf.DataLength() > 0:
             raw = buf.DataAsNumpy().tobytes()
+    if raw and t.Sparsity() is not None:
+        # TFLite's sparse encoding (the converter's EXPERIMENTAL_SPARSITY): densified here;
+        # the kernels that skip zeros take it from the dense weights.
+        if dtype.kind == "V" or t.Type() == tflite.TensorType.INT4:
+            raise ConvertError(f"tensor {i} '{name}': a sparse {_type_name(t.Type())} tensor")
+        values = np.frombuffer(raw, dtype=dtype)
+        if len(raw) % dtype.itemsize:
+            raise ConvertError(f"tensor {i} '{name}': sparse values are not whole {dtype}")
+        const = densify(values, shape, _sparsity(t.Sparsity()), f"tensor {i} '{name}'")
+        return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const)
     if t.Type() == tflite.TensorType.INT4:
         # Weights only: int8 values in the IR, stored as s4 (two per byte) in the blob.
         if not raw:
@@ -144,6 +154,107 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
             )
         const = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const)
+
+
+def _type_name(t: int) -> str:
+    return _names(tflite.TensorType).get(t, str(t))
+
+
+def _index_vector(kind: int, table) -> np.ndarray:
+    """A SparseIndexVector union (Int32Vector, Uint16Vector, Uint8Vector) as int64."""
+    for name in ("Int32Vector", "Uint16Vector", "Uint8Vector"):
+        if kind == getattr(tflite.SparseIndexVector, name):
+            v = getattr(tflite, name)()
+            v.Init(table.Bytes, table.Pos)
+            a = v.ValuesAsNumpy()
+            return np.zeros(0, np.int64) if isinstance(a, int) else a.astype(np.int64)
+    return np.zeros(0, np.int64)
+
+
+def _sparsity(sp) -> dict:
+    """A tensor's SparsityParameters as plain lists."""
+    dims = []
+    for k in range(sp.DimMetadataLength()):
+        d = sp.DimMetadata(k)
+        if d.Format() == tflite.DimensionType.DENSE:
+            dims.append(("dense", int(d.DenseSize()), None, None))
+        else:
+            seg = _index_vector(d.ArraySegmentsType(), d.ArraySegments())
+            idx = _index_vector(d.ArrayIndicesType(), d.ArrayIndices())
+            dims.append(("csr", 0, seg, idx))
+    return {
+        "traversal_order": [int(x) for x in _vector(sp.TraversalOrderAsNumpy())],
+        "block_map": [int(x) for x in _vector(sp.BlockMapAsNumpy())],
+        "dims": dims,
+    }
+
+
+def densify(values: np.ndarray, shape, sparsity: dict, where: str) -> np.ndarray:
+    """The dense tensor of TFLite's sparse encoding (schema.fbs, SparsityParameters):
+    levels in `traversal_order` over the original dims and then the block dims
+    (`block_map[k]` is the original dim block k splits); a DENSE level has `dense_size`
+    coordinates, a SPARSE_CSR level lists, for each position of the levels above, its
+    coordinates array_indices[array_segments[p] : array_segments[p + 1]]; the leaves, in
+    traversal order, are the stored values. Every index is checked: files lie."""
+    order, bmap, dims = sparsity["traversal_order"], sparsity["block_map"], sparsity["dims"]
+    rank = len(shape)
+    n_exp = rank + len(bmap)
+    if (
+        sorted(order) != list(range(n_exp))
+        or len(dims) != n_exp
+        or any(not 0 <= b < rank for b in bmap)
+    ):
+        raise ConvertError(f"{where}: malformed sparsity parameters")
+    block = {}
+    for level, d in enumerate(order):
+        if d >= rank:
+            if dims[level][0] != "dense" or dims[level][1] < 1:
+                raise ConvertError(f"{where}: a sparse block dimension")
+            block[d - rank] = dims[level][1]
+    extent = []  # each level's coordinate range
+    for d in order:
+        if d < rank:
+            b = bmap.index(d) if d in bmap else -1
+            extent.append(-(-shape[d] // block[b]) if b >= 0 else shape[d])
+        else:
+            extent.append(block[d - rank])
+    # Walk the levels breadth first: (position index, expanded coordinates so far).
+    pos = np.zeros(1, np.int64)
+    coords = np.zeros((1, 0), np.int64)
+    for level, (kind, size, seg, idx) in enumerate(dims):
+        if kind == "dense":
+            if size != extent[level]:
+                raise ConvertError(f"{where}: dense size {size} at level {level}")
+            c = np.tile(np.arange(size), len(pos))
+            pos = np.repeat(pos, size) * size + c
+            coords = np.column_stack([np.repeat(coords, size, axis=0), c])
+        else:
+            if pos.size and pos.max() + 1 >= len(seg):
+                raise ConvertError(f"{where}: array_segments too short at level {level}")
+            lo, hi = seg[pos], seg[pos + 1]
+            if np.any(lo < 0) or np.any(hi < lo) or (hi.size and hi.max() > len(idx)):
+                raise ConvertError(f"{where}: array_segments out of order at level {level}")
+            j = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)] or [[]])
+            j = j.astype(np.int64)
+            c = idx[j]
+            if c.size and (c.min() < 0 or c.max() >= extent[level]):
+                raise ConvertError(f"{where}: an index out of range at level {level}")
+            coords = np.column_stack([np.repeat(coords, hi - lo, axis=0), c])
+            pos = j
+    # The leaves' positions are the stored values' indices.
+    if len(pos) != len(values) or (pos.size and pos.max() >= len(values)):
+        raise ConvertError(
+            f"{where}: {len(values)} stored values, the sparsity parameters give {len(pos)}"
+        )
+    exp = np.zeros((len(pos), n_exp), np.int64)
+    exp[:, order] = coords
+    orig = exp[:, :rank].copy()
+    for k, d in enumerate(bmap):
+        orig[:, d] = exp[:, d] * block[k] + exp[:, rank + k]
+    inside = np.all(orig < np.asarray(shape, np.int64), axis=1)
+    dense = np.zeros(shape, values.dtype)
+    dense[tuple(orig[inside].T)] = np.asarray(values)[pos[inside]]
+    return dense
 
 
 def _unpack_int4(raw: bytes, shape, i: int, name: str) -> np.ndarray:
@@ -243,6 +354,7 @@ def read_model(data: bytes, name: str = "model") -> Graph:
                 if t >= len(tensors) or t < -1:
                     raise ConvertError(f"{name}: op {i} refers to tensor {t}, which does not exist")
             ops.append(Op(i, _opcode_name(model, op.OpcodeIndex()), inputs, outputs, _options(op)))
+        ops = _fold_densify(ops, tensors, name)
         graph_inputs = [int(x) for x in _vector(sg.InputsAsNumpy())]
         graph_outputs = [int(x) for x in _vector(sg.OutputsAsNumpy())]
     except ConvertError:
@@ -266,6 +378,26 @@ def read_model(data: bytes, name: str = "model") -> Graph:
     for t in sorted(used | set(graph_inputs) | set(graph_outputs)):
         check_tensor(tensors[t], name)
     return Graph(tensors, ops, graph_inputs, graph_outputs, name)
+
+
+def _fold_densify(ops: list[Op], tensors: list[Tensor], name: str) -> list[Op]:
+    """DENSIFY (what the converter puts before the consumer of a sparse constant) is
+    done here: its output becomes the dense constant, and the op goes."""
+    kept = []
+    for op in ops:
+        if op.opcode != "DENSIFY":
+            kept.append(op)
+            continue
+        if len(op.inputs) != 1 or len(op.outputs) != 1 or tensors[op.inputs[0]].data is None:
+            raise ConvertError(f"{name}: DENSIFY (op {op.index}) of a non-constant tensor")
+        src, dst = tensors[op.inputs[0]], tensors[op.outputs[0]]
+        if src.shape != dst.shape or src.dtype != dst.dtype:
+            raise ConvertError(f"{name}: DENSIFY (op {op.index}) changes shape or type")
+        dst.data = src.data
+        if dst.scale is None:
+            dst.scale, dst.zero_point = src.scale, src.zero_point
+            dst.quantized_dimension = src.quantized_dimension
+    return kept
 
 
 def _vector(v) -> np.ndarray:

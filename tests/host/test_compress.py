@@ -165,6 +165,8 @@ def test_cli(tmp_path):
     r = _cli(
         "compress",
         str(FIXTURES / "digits_cnn.tflite"),
+        "--weights",
+        "int4",
         "--data",
         str(calib),
         "-o",
@@ -175,11 +177,22 @@ def test_cli(tmp_path):
     j = json.loads(r.stdout)
     assert j["bytes"] == out.stat().st_size and j["accuracy"]["int4"] > 0.9
     assert [L["bytes_after"] for L in j["layers"]] == [72, 72, 256, 2560]
-    r = _cli("compress", str(FIXTURES / "digits_cnn.tflite"), "-o", str(out))
+    r = _cli("compress", str(FIXTURES / "digits_cnn.tflite"), "--weights", "int4", "-o", str(out))
     assert r.returncode == 0 and "output SQNR" in r.stdout and "per tensor" in r.stdout
+    r = _cli("compress", str(FIXTURES / "digits_cnn.tflite"), "-o", str(out))
+    assert r.returncode == 2 and "--weights int4" in r.stderr
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros((3, 4, 4, 1), np.int8))
-    r = _cli("compress", str(FIXTURES / "digits_cnn.tflite"), "--data", str(bad), "-o", str(out))
+    r = _cli(
+        "compress",
+        str(FIXTURES / "digits_cnn.tflite"),
+        "--weights",
+        "int4",
+        "--data",
+        str(bad),
+        "-o",
+        str(out),
+    )
     assert r.returncode != 0
     assert r.stderr.count("\n") == 1 and "'x' has shape [3, 4, 4, 1]" in r.stderr
     assert "Traceback" not in r.stderr
