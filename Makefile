@@ -25,7 +25,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize test-fuzz lint bench fuzz fuzz-board fault \
+	test test-host test-mpy test-sanitize test-fuzz lint bench bench-sparsity fuzz fuzz-board fault \
 	qemu-plugin clean distclean
 
 all: demo
@@ -138,6 +138,11 @@ fault: setup
 # BENCH_ARGS passes options, e.g. BENCH_ARGS="--boards QEMU_STM32F405 --no-layers".
 bench: setup qemu-plugin
 	$(PY) tests/bench/bench.py $(BENCH_ARGS)
+
+# Block-sparse vs dense kernels as the sparsity grows (tests/bench/sparsity.py; not part
+# of make test): a table, and build/bench/sparsity.png.
+bench-sparsity: setup qemu-plugin
+	$(PY) tests/bench/sparsity.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build/firmware build/native build/qemu-plugin

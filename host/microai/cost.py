@@ -61,7 +61,13 @@ def layer_cost(
 # a block; nn_conv_gemm_block4_s8.c), so their cost scales with the density:
 #   DSP:        LDRH, LDR, 2 ADD, 2 SXTB16, 4 LDRD, 8 SMLAD, CMP, BNE = 20
 #   Cortex-M3:  LDRH, 2 ADD, 4 LDRSB, 16 LDRSH, 16 MLA, CMP, BNE     = 41
-# Break-even: 16/20 = 80 % of the blocks stored on a DSP core, 32/41 = 78 % on the M3.
+# Their rows' tails cost less than the dense kernels' (one row of four outputs a pass,
+# not two rows of two), measured per output channel and pixel (TAIL: the layer's
+# instructions beyond the inner loop, over its outputs; KWS's pointwise layers at the
+# whole int8 range, `microai hil`, tests/bench/sparsity.py): DSP 25 dense, 20 sparse;
+# Cortex-M3 27 and 21. With them (and PASS), KWS's pointwise layers (k = 64, 125
+# pixels) break even at 84 % of the blocks stored on the F405 (measured: 83 %) and 79 %
+# on the F205 (measured: 79 %).
 INNER_LOOP = {
     "CONV_PW_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
     "CONV_IM2COL_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
@@ -70,16 +76,45 @@ INNER_LOOP = {
     "CONV_PW_S8_BLOCK4": {"dsp": 20 / 16, "scalar": 41 / 16},
     "CONV_IM2COL_S8_BLOCK4": {"dsp": 20 / 16, "scalar": 41 / 16},
 }
+TAIL = {
+    "CONV_PW_S8": {"dsp": 25, "scalar": 27},
+    "CONV_IM2COL_S8": {"dsp": 25, "scalar": 27},
+    "CONV_PW_S8W16": {"dsp": 25, "scalar": 27},
+    "CONV_IM2COL_S8W16": {"dsp": 25, "scalar": 27},
+    "CONV_PW_S8_BLOCK4": {"dsp": 20, "scalar": 21},
+    "CONV_IM2COL_S8_BLOCK4": {"dsp": 20, "scalar": 21},
+}
+# Output pixels a pass of the kernel's GEMM takes (a last short pass repeats a pixel).
+PASS = {
+    "CONV_PW_S8": 2,
+    "CONV_IM2COL_S8": 2,
+    "CONV_PW_S8W16": 2,
+    "CONV_IM2COL_S8W16": 2,
+    "CONV_PW_S8_BLOCK4": 4,
+    "CONV_IM2COL_S8_BLOCK4": 4,
+}
 # Kernels whose inner loop runs over the stored blocks only.
 SPARSE = frozenset({"CONV_PW_S8_BLOCK4", "CONV_IM2COL_S8_BLOCK4", "FC_S8_BLOCK4"})
 
 
-def inner_instructions(kernel: str, dsp: bool, macs: int, stored: float = 1.0) -> float | None:
-    """The inner loop's instructions for `macs` MACs, or None for a kernel not in
-    INNER_LOOP. For a block-sparse kernel (SPARSE), `stored` is the fraction of the
-    MACs its blocks hold: nnz x 4 taps over the rows' k taps (the density of blocks,
-    with the rows' padding to whole blocks)."""
+def inner_instructions(
+    kernel: str,
+    dsp: bool,
+    macs: int,
+    stored: float = 1.0,
+    outputs: int = 0,
+    pixels: int = 0,
+) -> float | None:
+    """The inner loop's instructions for `macs` MACs, and the rows' tails for `outputs`
+    outputs (TAIL), or None for a kernel not in INNER_LOOP. For a block-sparse kernel
+    (SPARSE), `stored` is the fraction of the MACs its blocks hold: nnz x 4 taps over the
+    rows' k taps (the density of blocks, with the rows' padding to whole blocks). With
+    the layer's output `pixels`, its last short pass counts whole (PASS)."""
     row = INNER_LOOP.get(kernel)
     if row is None:
         return None
-    return row["dsp" if dsp else "scalar"] * macs * (stored if kernel in SPARSE else 1.0)
+    core = "dsp" if dsp else "scalar"
+    n = PASS[kernel]
+    whole = -(-pixels // n) * n / pixels if pixels > 0 else 1.0
+    inner = row[core] * macs * (stored if kernel in SPARSE else 1.0)
+    return (inner + TAIL[kernel][core] * outputs) * whole

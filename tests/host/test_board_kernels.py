@@ -355,3 +355,38 @@ def test_widened_weights_on_board(board, name: str):
         want = m.run(x).tobytes()
     place_model(board, conv.blob, None)
     assert board_run(board, x.tobytes()) == want
+
+
+SPARSE_CASES = [
+    "pw_odd_channels",
+    "pw_multiple_of_4",
+    "pw_zero_rows",
+    "pw_empty",
+    "im2col_stride2_pad",
+    "im2col_5x2_odd",
+    "im2col_dense",
+    "fc_batch1",
+    "fc_batch3_odd",
+    "fc_weights_zero_point",
+]
+
+
+@pytest.mark.parametrize("name", SPARSE_CASES)
+def test_block_sparse_weights_on_board(board, name: str):
+    """A one-layer blob with block-sparse weights (S8_BLOCK4), uploaded and run on the
+    board, equals the dense kernel's output on the host byte for byte: the SMLAD assembly
+    on the M4 and M7, the LDRSB/LDRSH/MLA one on the M3, the loader's checks of the
+    metadata on the board."""
+    from test_kernels_sparse import CASES, _convert, _model
+
+    from microai.engine import Model
+    from microai.hil import board_run, place_model
+
+    case = next(c for c in CASES if c.name == name)
+    model, x, _ = _model(case)
+    sparse = _convert(model, case.algorithm)
+    assert sparse.layers[0].kernel.endswith("_BLOCK4")
+    with Model(_convert(model).blob) as m:
+        want = m.run(x).tobytes()
+    place_model(board, sparse.blob, None)
+    assert board_run(board, x.tobytes()) == want

@@ -341,3 +341,64 @@ def test_sparse_with_emulated_dsp():
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert " passed" in r.stdout and "failed" not in r.stdout
+
+
+# ---- the cost model's choice ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zero", "dsp", "want"),
+    [
+        (0.75, True, "CONV_PW_S8_BLOCK4"),
+        (0.75, False, "CONV_PW_S8_BLOCK4"),
+        (0.10, True, "CONV_PW_S8W16"),  # too dense: widened weights pay on the DSP
+        (0.10, False, "CONV_PW_S8"),
+        (0.0, True, "CONV_PW_S8W16"),
+    ],
+)
+def test_board_target_picks_sparse_past_break_even(zero: float, dsp: bool, want: str):
+    """For a board, a layer gets the block-sparse kernel when the cost model says it runs
+    fewer instructions (well past the break-even: 75 % of the blocks zero), never when
+    its weights are nearly dense; the blob is bit-exact either way and smaller when
+    sparse."""
+    from microai.boards import Target
+
+    model, x, _ = _model(Case("choose", (1, 5, 5, 64), 64, zero=zero))
+    base = _convert(model)
+    got = convert(model, "choose", target=Target("t", dsp, None))
+    assert got.layers[0].kernel == want
+    np.testing.assert_array_equal(_run(got.blob, x), _run(base.blob, x))
+    if want.endswith("_BLOCK4"):
+        assert len(got.blob) < len(base.blob)
+
+
+def test_sparse_taken_within_a_tight_budget():
+    """Block-sparse weights save bytes: a budget too small for widened weights still
+    takes them."""
+    from microai.boards import Target
+
+    model, _, _ = _model(Case("budget", (1, 5, 5, 32), 32, zero=0.8))
+    base = _convert(model)
+    got = convert(model, "budget", target=Target("t", True, len(base.blob)))
+    assert got.layers[0].kernel == "CONV_PW_S8_BLOCK4"
+
+
+def test_cost_model_break_even():
+    """The modelled break-even of KWS's pointwise layers (k = 64, 125 pixels) is what
+    `microai hil` measures (tests/bench/sparsity.py) within 2 points: 83 % of the blocks
+    stored on the F405, 79 % on the F205."""
+    from microai import cost
+
+    macs, outputs = 64 * 64 * 125, 64 * 125
+
+    def even(dsp: bool) -> float:
+        dense = cost.inner_instructions("CONV_PW_S8", dsp, macs, 1.0, outputs, 125)
+        lo, hi = 0.0, 1.0
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            s = cost.inner_instructions("CONV_PW_S8_BLOCK4", dsp, macs, mid, outputs, 125)
+            lo, hi = (mid, hi) if s < dense else (lo, mid)
+        return lo
+
+    assert 0.81 <= even(True) <= 0.85
+    assert 0.77 <= even(False) <= 0.81

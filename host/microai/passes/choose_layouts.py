@@ -41,22 +41,26 @@ def _stored(fmt: str, w: np.ndarray) -> float:
 
 def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float, int, str]]:
     """(instructions saved, extra blob bytes, algorithm) of each faster format."""
-    now = cost.inner_instructions(layer.kernel, target.dsp, layer.macs)
-    if now is None:
+    if layer.kernel not in cost.INNER_LOOP:
         return []
     t = c.tensors[layer.inputs[1]]
     w = np.frombuffer(t.data, np.int8).reshape(t.shape) if t.data is not None else None
+    k = int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1
+    outputs = layer.macs // max(k, 1)
+    pixels = outputs // max(int(t.shape[0]), 1)
+    now = cost.inner_instructions(layer.kernel, target.dsp, layer.macs, 1.0, outputs, pixels)
     out = []
-    for k in kernels_for(low.type):
-        if k.weights not in layouts.PREPARED or w is None:
+    for kern in kernels_for(low.type):
+        if kern.weights not in layouts.PREPARED or w is None:
             continue
-        after = cost.inner_instructions(k.name, target.dsp, layer.macs, _stored(k.weights, w))
+        stored = _stored(kern.weights, w)
+        after = cost.inner_instructions(kern.name, target.dsp, layer.macs, stored, outputs, pixels)
         if after is None or after >= now:
             continue
-        if supports(c.graph, low, k, rounding(c.golden, low.type)) is not None:
+        if supports(c.graph, low, kern, rounding(c.golden, low.type)) is not None:
             continue
-        extra = layouts.blob_bytes(k.weights, w) - _aligned(t.size)
-        out.append((now - after, extra, k.algorithm))
+        extra = layouts.blob_bytes(kern.weights, w) - _aligned(t.size)
+        out.append((now - after, extra, kern.algorithm))
     return out
 
 
