@@ -133,8 +133,22 @@ def main() -> int:
             f"{r['ratio']:.2f}",
         )
     console.print(t)
+    for key in sorted({(r["model"], r["board"]) for r in rows}):
+        even = _break_even([r for r in rows if (r["model"], r["board"]) == key])
+        if even is not None:
+            console.print(f"{key[0]} on {key[1]}: breaks even at {even:.0%} of the blocks kept")
     _plot(rows, BUILD_DIR / "bench" / "sparsity.png")
     return 0
+
+
+def _break_even(pts: list[dict]) -> float | None:
+    """The blocks kept where sparse / dense crosses 1, between two measured points."""
+    pts = sorted(pts, key=lambda r: r["density"])
+    for a, b in zip(pts, pts[1:], strict=False):
+        if a["ratio"] < 1.0 <= b["ratio"]:
+            t = (1.0 - a["ratio"]) / (b["ratio"] - a["ratio"])
+            return a["density"] + t * (b["density"] - a["density"])
+    return None
 
 
 def _plot(rows: list[dict], out: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 
 import pytest
 from rich.console import Console
@@ -115,3 +116,28 @@ def test_shared_models_absent(tmp_path, monkeypatch):
     assert "is absent: kws_ref_model skipped" in text
     assert "no CMSIS-NN figures" in text or "no per-layer comparison" in text
     assert "no models to run" in text
+
+
+spec_sparsity = importlib.util.spec_from_file_location(
+    "sparsity", ROOT / "tests" / "bench" / "sparsity.py"
+)
+sparsity = importlib.util.module_from_spec(spec_sparsity)
+spec_sparsity.loader.exec_module(sparsity)
+
+
+def test_sparsity_bench_without_shared_models(tmp_path, monkeypatch, capsys):
+    """make bench-sparsity says it skips, and succeeds, without ../shared/models."""
+    monkeypatch.setattr(sparsity, "MODELS", tmp_path / "shared" / "models")
+    monkeypatch.setattr(sys, "argv", ["sparsity.py"])
+    assert sparsity.main() == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_sparsity_break_even_and_plot(tmp_path):
+    rows = [
+        dict(model="m", board="b", sparsity=s, density=1 - s, dense=100, sparse=r, ratio=r / 100)
+        for s, r in [(0.0, 120), (0.25, 90), (0.75, 40)]
+    ]
+    assert sparsity._break_even(rows) == pytest.approx(0.75 + 0.25 * (10 / 30))
+    sparsity._plot(rows, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 1000
