@@ -89,7 +89,28 @@ def write_seeds() -> Path:
         path = seeds / f"{model.stem}.mai"
         if not path.is_file() or path.read_bytes() != blob:
             path.write_bytes(blob)
+    # Block-sparse weights (their metadata is the loader's to check): digits_cnn with
+    # half its blocks zeroed, every CONV_2D and FULLY_CONNECTED on a sparse kernel.
+    path = seeds / "digits_cnn_block4.mai"
+    blob = _block4_seed(ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite")
+    if not path.is_file() or path.read_bytes() != blob:
+        path.write_bytes(blob)
     return seeds
+
+
+def _block4_seed(model_path: Path) -> bytes:
+    from microai.recipe import Recipe
+    from microai.sparsify import block_sparsify
+    from microai.tflite import read_model
+
+    model = block_sparsify(model_path.read_bytes(), 0.5).model
+    layers = {}
+    for op in read_model(model).ops:
+        if op.opcode == "FULLY_CONNECTED":
+            layers[str(op.index)] = {"algorithm": "direct_sparse"}
+        elif op.opcode == "CONV_2D":
+            layers[str(op.index)] = {"algorithm": "im2col_sparse"}
+    return convert(model, "digits_block4", recipe=Recipe.from_dict({"layers": layers})).blob
 
 
 def replay(exe: Path, path: Path) -> str | None:
