@@ -86,8 +86,10 @@ def describe(blob: bytes) -> dict:
                 "inputs": [_shape(t) for t in ins if t is not None and t["mem"] == B.MEM_ARENA],
                 "outputs": [_shape(t) for t in outs],
                 "macs": m,
-                "weight_bytes": sum(
-                    t["size"] for t in ins if t is not None and t["mem"] == B.MEM_BLOB
+                "weight_bytes": sum(  # a layout's metadata (aux) included
+                    t["size"] + t["aux_size"]
+                    for t in ins
+                    if t is not None and t["mem"] == B.MEM_BLOB
                 ),
                 # The weights' (input 1's) layout: "standard", or prepared for the kernel.
                 "weights_layout": LAYOUT_NAMES.get(ins[1]["layout"], str(ins[1]["layout"]))

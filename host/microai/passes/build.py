@@ -131,8 +131,10 @@ def run(c):
                 rounding=rounding(c.golden, low.type),
             )
         )
-        weight_bytes = sum(
-            tensors[i].size for i in ins if i != B.NO_TENSOR and tensors[i].mem == B.MEM_BLOB
+        weight_bytes = sum(  # a layout's metadata (aux) included
+            tensors[i].size + len(tensors[i].aux or b"")
+            for i in ins
+            if i != B.NO_TENSOR and tensors[i].mem == B.MEM_BLOB
         )
         shapes = [None if i == B.NO_TENSOR else tensors[i].shape for i in ins]
         lc = cost.layer_cost(
