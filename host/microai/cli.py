@@ -219,10 +219,35 @@ def main() -> None:
 
 
 @main.command()
-def boards() -> None:
-    """List the boards microai builds firmware for."""
+@_json_option
+def boards(as_json: bool) -> None:
+    """List the boards microai builds firmware for, and how each is flashed."""
+    from .paths import BOARDS_DIR
+
+    names = board_names()
+    if not names:
+        raise MicroaiError(f"no board definitions in {BOARDS_DIR} (a broken install?)")
+    if as_json:
+        keep = (
+            "name",
+            "description",
+            "port",
+            "mcu",
+            "cpu",
+            "dsp",
+            "flash_bytes",
+            "firmware_bytes",
+            "ram_bytes",
+            "heap_bytes",
+            "arena_bytes",
+            "flash",
+        )
+        click.echo(
+            json.dumps([{k: getattr(load_board(n), k) for k in keep} for n in names], indent=2)
+        )
+        return
     table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator")
-    for name in board_names():
+    for name in names:
         b = load_board(name)
         table.add_row(
             b.name,
