@@ -246,7 +246,7 @@ def boards(as_json: bool) -> None:
             json.dumps([{k: getattr(load_board(n), k) for k in keep} for n in names], indent=2)
         )
         return
-    table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator")
+    table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator", "flashed with")
     for name in names:
         b = load_board(name)
         table.add_row(
@@ -258,6 +258,7 @@ def boards(as_json: bool) -> None:
             f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-",
             f"{b.arena_bytes // 1024} KiB",
             b.emulator["machine"] if b.emulator else "-",
+            ", ".join(b.flashers) if b.flashers else ("microai emulate" if b.emulated else "-"),
         )
     console.print(table)
 
@@ -273,6 +274,53 @@ def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
     b = load_board(board)
     path = build(b, verbose=verbose, models=_frozen(models, b))
     click.echo(path)
+
+
+@main.command("flash")
+@click.argument("firmware_file", metavar="FIRMWARE", type=FILE)
+@_board_option(None)
+@click.option("--tool", help="The flasher to use (default: the first installed one).")
+@click.option("--dry-run", is_flag=True, help="Print the commands; run nothing.")
+@_json_option
+def flash_cmd(
+    firmware_file: Path, board: str | None, tool: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Flash a firmware (the firmware.elf `microai firmware` builds) to a real board with
+    the tools its board.json names: st-flash, dfu-util, pyocd, openocd."""
+    from .flash import commands, flash
+
+    if not board:
+        raise click.UsageError("--board is needed (e.g. --board NUCLEO_F446RE)")
+    b = load_board(board)
+    if dry_run:
+        cmds = commands(b, firmware_file)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    [
+                        {
+                            "tool": c.tool,
+                            "command": c.text,
+                            "installed": c.installed,
+                            "converts": [[f, str(p)] for f, p in c.converts],
+                        }
+                        for c in cmds
+                    ],
+                    indent=2,
+                )
+            )
+            return
+        for c in cmds:
+            for fmt, dst in c.converts:
+                click.echo(f"arm-none-eabi-objcopy -O {fmt} {firmware_file} {dst}")
+            mark = "installed" if c.installed else "not installed"
+            click.echo(f"{c.text}    # {c.tool}, {mark}")
+        return
+    c = flash(b, firmware_file, tool)
+    if as_json:
+        click.echo(json.dumps({"tool": c.tool, "command": c.text}))
+    else:
+        click.echo(f"{board}: flashed with {c.tool}: {c.text}")
 
 
 @main.command()
