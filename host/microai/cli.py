@@ -267,13 +267,22 @@ def boards(as_json: bool) -> None:
 @_board_option()
 @_frozen_models_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the build's own output.")
-def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
+@_json_option
+def firmware(board: str, models: tuple[Path, ...], verbose: bool, as_json: bool) -> None:
     """Build MicroPython with the microai module for a board; prints the firmware path."""
     from .firmware import build
 
     b = load_board(board)
-    path = build(b, verbose=verbose, models=_frozen(models, b))
-    click.echo(path)
+    frozen = _frozen(models, b)
+    path = build(b, verbose=verbose, models=frozen)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"board": board, "firmware": str(path), "models": [n for n, _ in frozen or []]}
+            )
+        )
+    else:
+        click.echo(path)
 
 
 @main.command("flash")
@@ -369,6 +378,7 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     is_flag=True,
     help="With --board: the blob will be uploaded into RAM (default: frozen into flash).",
 )
+@_json_option
 def convert(
     model: Path,
     output: Path | None,
@@ -376,6 +386,7 @@ def convert(
     recipe: Path | None,
     board: str | None,
     upload: bool,
+    as_json: bool,
 ) -> None:
     """Convert an int8 .tflite model into a microai blob (.mai).
 
@@ -393,6 +404,20 @@ def convert(
     target = Target.of(load_board(board), not upload) if board else None
     result = convert_model(data, model.name, golden, _recipe(recipe), target)
     write_output(output, result.blob)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "output": str(output),
+                    "bytes": len(result.blob),
+                    "ops": len(result.layers),
+                    "arena_bytes": result.arena_size,
+                    "board": board,
+                    "kernels": [L.kernel for L in result.layers],
+                }
+            )
+        )
+        return
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
         f"arena {result.arena_size:,} bytes"
@@ -794,7 +819,8 @@ def _arena_size(blob: bytes) -> int:
     callback=lambda ctx, param, value: _identifier(value),
     help="Name on the board (a Python identifier).",
 )
-def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
+@_json_option
+def deploy(model: Path, board: str | None, port: str | None, name: str, as_json: bool) -> None:
     """Put a blob on a board.
 
     With --port: uploaded over serial into the board's RAM (checksummed chunks) as the
@@ -813,12 +839,38 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
         with connect(port=port) as t:
             upload(t, blob, name)
             info = t.eval(f"__import__('microai').Model({name}).arena_info()")
-        click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "port": port,
+                        "name": name,
+                        "bytes": len(blob),
+                        "placement": "ram",
+                        "arena_info": info,
+                    }
+                )
+            )
+        else:
+            click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
         return
     b = load_board(board)
     check_fit(b, len(blob), _arena_size(blob), frozen=True, name=str(model))
     fw = build(b, models=[(name, blob)])
-    click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "board": board,
+                    "name": name,
+                    "bytes": len(blob),
+                    "placement": "flash",
+                    "firmware": str(fw),
+                }
+            )
+        )
+    else:
+        click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
 
 
 @main.command("run")
