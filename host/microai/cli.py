@@ -530,9 +530,10 @@ def compress(
 ) -> None:
     """Compress an int8 .tflite into a standard .tflite that LiteRT and TFLite-Micro run
     (so it is its own golden): --prune-channels R removes whole channels (and the inputs
-    that read them); --weights int4 re-quantizes weights to int4 (CONV_2D and
-    DEPTHWISE_CONV_2D per channel, FULLY_CONNECTED per tensor). Both may be given: pruning
-    comes first. Prints per layer what changed, the output SQNR, and why a layer did not."""
+    that read them); --sparsity S zeroes the smallest blocks of 4 or 8 input channels;
+    --weights int4 re-quantizes weights to int4 (CONV_2D and DEPTHWISE_CONV_2D per
+    channel, FULLY_CONNECTED per tensor). They combine, in that order. Prints per layer
+    what changed, the output SQNR, and why a layer did not."""
     from .compress import compress as compress_model
     from .compress import load_data
     from .tflite import read_model

@@ -14,3 +14,13 @@ def test_every_command_has_json():
         if name not in INTERACTIVE and not any(p.name == "as_json" for p in cmd.params)
     ]
     assert missing == []
+
+
+def test_cli_reference_is_current():
+    """docs/cli.md is what `python -m microai.cli_docs` makes from the commands."""
+    from microai.cli_docs import render
+    from microai.paths import ROOT
+
+    assert (ROOT / "docs" / "cli.md").read_text() == render(), (
+        "regenerate: .venv/bin/python -m microai.cli_docs > docs/cli.md"
+    )
