@@ -75,8 +75,33 @@ def lie_literals() -> dict[str, bytes]:
     }
 
 
+def predict_literals() -> dict:
+    """The digits CNN, a test image as int8 (X) and as real values (REAL), the host
+    engine's output (OUTQ: q - zero point) and class for predict() on the boards."""
+    import numpy as np
+
+    from microai.convert import convert
+    from microai.engine import Model
+
+    fixtures = ROOT / "tests" / "fixtures" / "models"
+    blob = convert((fixtures / "digits_cnn.tflite").read_bytes(), "digits_cnn.tflite").blob
+    m = Model(blob)
+    x = np.load(fixtures / "digits_test.npz")["x"][7]
+    real = ((x.astype(np.float64) - m.input_zero_point) * m.input_scale).reshape(-1)
+    y = m.predict(real.astype(np.float32))
+    q = np.rint(y / m.output_scale).astype(int)
+    return {
+        "BLOB": blob,
+        "X": x.tobytes(),
+        "REAL": [round(float(v), 6) for v in real],
+        "OUTQ": [int(v) for v in q],
+        "CLASS": int(np.argmax(y)),
+    }
+
+
 # Bytes literals in MicroPython tests: test file -> what makes them.
 BLOB_TESTS = {
+    "model_predict.py": predict_literals,
     "model_api.py": lambda: blob_literals("cov_squeeze.tflite", 0),
     "blob_safety.py": lie_literals,
 }

@@ -7,9 +7,11 @@
 // buffer (a bytearray, a writable memoryview) is copied once into a sealed Blob.
 #include <string.h>
 
+#include "py/binary.h"
 #include "py/gc.h"
 #include "py/runtime.h"
 #include "py/objarray.h"
+#include "py/objtuple.h"
 
 #include "microai_blob.h"
 #include "microai_config.h"
@@ -288,13 +290,118 @@ static mp_obj_t microai_model_run(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(microai_model_run_obj, 2, 3, microai_model_run);
 
-// profile() -> list of per-layer costs of one invoke (microai.info()['cycles']).
+// ---- the OpenMV-style API: shapes, dtypes, scales, predict() ---------------------------
+
+static const char *storage_dtype(uint8_t storage) {
+    switch (storage) {
+        case MAI_STORAGE_S8: return "int8";
+        case MAI_STORAGE_S16: return "int16";
+        case MAI_STORAGE_S32: return "int32";
+        case MAI_STORAGE_F32: return "float32";
+    }
+    return "?";
+}
+
+static mp_obj_t tensor_shape(const mai_tensor *t) {
+    mp_obj_t dims[MAI_MAX_RANK];
+    for (int i = 0; i < t->rank; i++) {
+        dims[i] = MP_OBJ_NEW_SMALL_INT(t->dims[MAI_MAX_RANK - t->rank + i]);
+    }
+    return mp_obj_new_tuple(t->rank, dims);
+}
+
+// TFLite's QUANTIZE: x / scale in float32, rounded half away from zero, plus the zero
+// point, saturated to int8 (exact without libm: the integer part, then the fraction).
+static int8_t quantize_s8(float x, float scale, int32_t zero_point) {
+    float v = x / scale;
+    if (!(v > -1000.0f)) { // also NaN
+        return v != v ? (int8_t)zero_point : INT8_MIN;
+    }
+    if (v > 1000.0f) {
+        return INT8_MAX;
+    }
+    int32_t r = (int32_t)v;
+    float frac = v - (float)r;
+    r += frac >= 0.5f ? 1 : frac <= -0.5f ? -1 : 0;
+    r += zero_point;
+    return (int8_t)(r < INT8_MIN ? INT8_MIN : r > INT8_MAX ? INT8_MAX : r);
+}
+
+#if MICROPY_PY_BUILTINS_FLOAT
+// predict(x): x is the input's bytes (bytes, bytearray, array('b')), or real values
+// (array('f'), a list or tuple of numbers) quantized with the input's scale and zero
+// point; runs the model and returns output 0 as array('f') of real values when it has
+// a scale, else as array('b').
+static mp_obj_t microai_model_predict(mp_obj_t self_in, mp_obj_t x) {
+    microai_model_obj_t *self = get_open(self_in);
+    uint32_t in_t = io_tensor(self, 0, true), out_t = io_tensor(self, 0, false);
+    const mai_tensor *in = &self->m.tensors[in_t], *out = &self->m.tensors[out_t];
+    if (in->storage != MAI_STORAGE_S8 || out->storage != MAI_STORAGE_S8) {
+        mp_raise_ValueError(MP_ERROR_TEXT("predict() takes int8 in and out; use run()"));
+    }
+    int8_t *dst = mai_tensor_data(&self->m, in_t);
+    mp_buffer_info_t b;
+    if (mp_get_buffer(x, &b, MP_BUFFER_READ) && b.typecode != 'f' && b.typecode != 'd') {
+        size_t item = mp_binary_get_size('@', b.typecode, NULL);
+        if (item != 1) {
+            mp_raise_ValueError(MP_ERROR_TEXT("predict(): bytes, int8 or float values"));
+        }
+        if (b.len != in->size) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("wrong input size: input 0 takes %u values, got %u"),
+                (unsigned)in->size, (unsigned)b.len);
+        }
+        memmove(dst, b.buf, b.len);
+    } else {
+        if (!(in->scale > 0.0f)) {
+            mp_raise_ValueError(MP_ERROR_TEXT("real inputs, but the input has no scale"));
+        }
+        mp_obj_t iter = mp_getiter(x, NULL), item;
+        size_t n = 0;
+        while ((item = mp_iternext(iter)) != MP_OBJ_STOP_ITERATION) {
+            if (n < in->size) {
+                dst[n] = quantize_s8((float)mp_obj_get_float(item), in->scale, in->zero_point);
+            }
+            n++;
+        }
+        if (n != in->size) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("wrong input size: input 0 takes %u values, got %u"),
+                (unsigned)in->size, (unsigned)n);
+        }
+    }
+    invoke(self, self->m.header->n_ops);
+    const int8_t *y = mai_tensor_data(&self->m, out_t);
+    if (!(out->scale > 0.0f)) {
+        return mp_obj_new_bytearray(out->size, y); // no scale: the int8 values
+    }
+    // array('f', <the floats' bytes>): the array copies them.
+    float *real = m_new(float, out->size);
+    for (size_t i = 0; i < out->size; i++) {
+        real[i] = (float)(y[i] - out->zero_point) * out->scale;
+    }
+    mp_obj_t args[2] = {
+        MP_OBJ_NEW_QSTR(MP_QSTR_f), mp_obj_new_bytes((const byte *)real, out->size * sizeof(float))
+    };
+    m_del(float, real, out->size);
+    return MP_OBJ_TYPE_GET_SLOT(&mp_type_array, make_new)(&mp_type_array, 2, 0, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(microai_model_predict_obj, microai_model_predict);
+#endif
+
+// profile() -> one inference op by op: a list of (op, kernel, cost, unit) named tuples,
+// cost in `unit`: "cycles" (the DWT cycle counter), "ns" (QEMU's virtual time), or
+// "none" (no counter: cost 0); microai.info()['cycles'] names the counter.
 static mp_obj_t microai_model_profile(mp_obj_t self_in) {
     microai_model_obj_t *self = get_open(self_in);
     const uint32_t n = self->m.header->n_ops;
     mp_obj_t list = mp_obj_new_list(0, NULL);
     mai_error err;
     microai_cycles_init();
+    const char *src = microai_cycles_source();
+    mp_obj_t unit = mp_obj_new_str_from_cstr(strcmp(src, "dwt") == 0 ? "cycles"
+        : strcmp(src, "none") == 0 ? "none" : "ns");
+    static const qstr fields[] = { MP_QSTR_op, MP_QSTR_kernel, MP_QSTR_cost, MP_QSTR_unit };
     for (uint32_t i = 0; i < n; i++) {
         uint32_t t0 = microai_cycles();
         mai_status s = mai_invoke_op(&self->m, i, &err);
@@ -302,11 +409,19 @@ static mp_obj_t microai_model_profile(mp_obj_t self_in) {
         if (s != MAI_OK) {
             raise_mai(self->m.blob, "invoke failed", s, &err);
         }
-        mp_obj_t row[2] = {
+        const char *kernel = mai_kernel_name(self->m.ops[i].kernel);
+        mp_obj_t row[4] = {
             mp_obj_new_str_from_cstr(op_type_name(self->m.ops[i].type)),
+            mp_obj_new_str_from_cstr(kernel ? kernel : "?"),
             mp_obj_new_int_from_uint(t1 - t0),
+            unit,
         };
-        mp_obj_list_append(list, mp_obj_new_tuple(2, row));
+        #if MICROPY_PY_ATTRTUPLE
+        mp_obj_list_append(list, mp_obj_new_attrtuple(fields, 4, row));
+        #else
+        (void)fields;
+        mp_obj_list_append(list, mp_obj_new_tuple(4, row));
+        #endif
     }
     return list;
 }
@@ -336,7 +451,53 @@ static mp_obj_t microai_model_close(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_close_obj, microai_model_close);
 
+// Attributes: input_shape, output_shape, input_dtype, output_dtype, input_scale,
+// output_scale (None without one), input_zero_point, output_zero_point (of input and
+// output 0); methods through the locals dict.
+static void microai_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    if (dest[0] != MP_OBJ_NULL) {
+        return; // no stores or deletes
+    }
+    bool input;
+    switch (attr) {
+        case MP_QSTR_input_shape: case MP_QSTR_input_dtype: case MP_QSTR_input_scale:
+        case MP_QSTR_input_zero_point:
+            input = true;
+            break;
+        case MP_QSTR_output_shape: case MP_QSTR_output_dtype: case MP_QSTR_output_scale:
+        case MP_QSTR_output_zero_point:
+            input = false;
+            break;
+        default:
+            dest[1] = MP_OBJ_SENTINEL; // the locals dict
+            return;
+    }
+    microai_model_obj_t *self = get_open(self_in);
+    const mai_tensor *t = &self->m.tensors[io_tensor(self, 0, input)];
+    switch (attr) {
+        case MP_QSTR_input_shape: case MP_QSTR_output_shape:
+            dest[0] = tensor_shape(t);
+            break;
+        case MP_QSTR_input_dtype: case MP_QSTR_output_dtype:
+            dest[0] = mp_obj_new_str_from_cstr(storage_dtype(t->storage));
+            break;
+        case MP_QSTR_input_zero_point: case MP_QSTR_output_zero_point:
+            dest[0] = MP_OBJ_NEW_SMALL_INT(t->zero_point);
+            break;
+        default:
+            #if MICROPY_PY_BUILTINS_FLOAT
+            dest[0] = t->scale > 0.0f ? mp_obj_new_float(t->scale) : mp_const_none;
+            #else
+            dest[0] = mp_const_none;
+            #endif
+            break;
+    }
+}
+
 static const mp_rom_map_elem_t microai_model_locals_dict_table[] = {
+    #if MICROPY_PY_BUILTINS_FLOAT
+    { MP_ROM_QSTR(MP_QSTR_predict), MP_ROM_PTR(&microai_model_predict_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_invoke), MP_ROM_PTR(&microai_model_invoke_obj) },
     { MP_ROM_QSTR(MP_QSTR_input), MP_ROM_PTR(&microai_model_input_obj) },
     { MP_ROM_QSTR(MP_QSTR_output), MP_ROM_PTR(&microai_model_output_obj) },
@@ -352,5 +513,6 @@ MP_DEFINE_CONST_OBJ_TYPE(
     MP_QSTR_Model,
     MP_TYPE_FLAG_NONE,
     make_new, microai_model_make_new,
+    attr, microai_model_attr,
     locals_dict, &microai_model_locals_dict
     );

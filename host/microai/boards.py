@@ -34,6 +34,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "arena_section": ((str,), False),
     "emulator": ((dict,), False),
     "mpy_board": ((str,), False),
+    "flashers": ((dict,), False),
 }
 
 
@@ -55,6 +56,9 @@ class Board:
     emulator: dict | None = None
     mpy_board: str | None = None
     firmware_bytes: int | None = None  # flash the firmware takes without models (rounded up)
+    # tool -> command template ({elf}, {bin}, {hex}: the firmware in that form), in order
+    # of preference: `microai flash` runs the first one installed.
+    flashers: dict | None = None
 
     @property
     def emulated(self) -> bool:
@@ -147,6 +151,11 @@ def load_board(name: str, boards_dir: Path = BOARDS_DIR) -> Board:
             raise BoardError(f"{path}: a qemu board needs 'emulator' with 'qemu' and 'machine'")
         if not data["heap_bytes"]:
             raise BoardError(f"{path}: a qemu board needs 'heap_bytes'")
+    for tool, cmd in (data.get("flashers") or {}).items():
+        if not isinstance(cmd, str) or not any(k in cmd for k in ("{elf}", "{bin}", "{hex}")):
+            raise BoardError(
+                f"{path}: flashers[{tool!r}] must be a command with {{elf}}, {{bin}} or {{hex}}"
+            )
     if data["port"] == "stm32" and not data.get("mpy_board"):
         raise BoardError(f"{path}: an stm32 board needs 'mpy_board' (its ports/stm32 board name)")
     return Board(dir=path.parent, **data)

@@ -219,10 +219,35 @@ def main() -> None:
 
 
 @main.command()
-def boards() -> None:
-    """List the boards microai builds firmware for."""
-    table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator")
-    for name in board_names():
+@_json_option
+def boards(as_json: bool) -> None:
+    """List the boards microai builds firmware for, and how each is flashed."""
+    from .paths import BOARDS_DIR
+
+    names = board_names()
+    if not names:
+        raise MicroaiError(f"no board definitions in {BOARDS_DIR} (a broken install?)")
+    if as_json:
+        keep = (
+            "name",
+            "description",
+            "port",
+            "mcu",
+            "cpu",
+            "dsp",
+            "flash_bytes",
+            "firmware_bytes",
+            "ram_bytes",
+            "heap_bytes",
+            "arena_bytes",
+            "flash",
+        )
+        click.echo(
+            json.dumps([{k: getattr(load_board(n), k) for k in keep} for n in names], indent=2)
+        )
+        return
+    table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator", "flashed with")
+    for name in names:
         b = load_board(name)
         table.add_row(
             b.name,
@@ -233,6 +258,7 @@ def boards() -> None:
             f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-",
             f"{b.arena_bytes // 1024} KiB",
             b.emulator["machine"] if b.emulator else "-",
+            ", ".join(b.flashers) if b.flashers else ("microai emulate" if b.emulated else "-"),
         )
     console.print(table)
 
@@ -241,13 +267,69 @@ def boards() -> None:
 @_board_option()
 @_frozen_models_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the build's own output.")
-def firmware(board: str, models: tuple[Path, ...], verbose: bool) -> None:
+@_json_option
+def firmware(board: str, models: tuple[Path, ...], verbose: bool, as_json: bool) -> None:
     """Build MicroPython with the microai module for a board; prints the firmware path."""
     from .firmware import build
 
     b = load_board(board)
-    path = build(b, verbose=verbose, models=_frozen(models, b))
-    click.echo(path)
+    frozen = _frozen(models, b)
+    path = build(b, verbose=verbose, models=frozen)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"board": board, "firmware": str(path), "models": [n for n, _ in frozen or []]}
+            )
+        )
+    else:
+        click.echo(path)
+
+
+@main.command("flash")
+@click.argument("firmware_file", metavar="FIRMWARE", type=FILE)
+@_board_option(None)
+@click.option("--tool", help="The flasher to use (default: the first installed one).")
+@click.option("--dry-run", is_flag=True, help="Print the commands; run nothing.")
+@_json_option
+def flash_cmd(
+    firmware_file: Path, board: str | None, tool: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Flash a firmware (the firmware.elf `microai firmware` builds) to a real board with
+    the tools its board.json names: st-flash, dfu-util, pyocd, openocd."""
+    from .flash import commands, flash
+
+    if not board:
+        raise click.UsageError("--board is needed (e.g. --board NUCLEO_F446RE)")
+    b = load_board(board)
+    if dry_run:
+        cmds = commands(b, firmware_file)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    [
+                        {
+                            "tool": c.tool,
+                            "command": c.text,
+                            "installed": c.installed,
+                            "converts": [[f, str(p)] for f, p in c.converts],
+                        }
+                        for c in cmds
+                    ],
+                    indent=2,
+                )
+            )
+            return
+        for c in cmds:
+            for fmt, dst in c.converts:
+                click.echo(f"arm-none-eabi-objcopy -O {fmt} {firmware_file} {dst}")
+            mark = "installed" if c.installed else "not installed"
+            click.echo(f"{c.text}    # {c.tool}, {mark}")
+        return
+    c = flash(b, firmware_file, tool)
+    if as_json:
+        click.echo(json.dumps({"tool": c.tool, "command": c.text}))
+    else:
+        click.echo(f"{board}: flashed with {c.tool}: {c.text}")
 
 
 @main.command()
@@ -296,6 +378,7 @@ def emulate(board: str, models: tuple[Path, ...], no_build: bool) -> None:
     is_flag=True,
     help="With --board: the blob will be uploaded into RAM (default: frozen into flash).",
 )
+@_json_option
 def convert(
     model: Path,
     output: Path | None,
@@ -303,6 +386,7 @@ def convert(
     recipe: Path | None,
     board: str | None,
     upload: bool,
+    as_json: bool,
 ) -> None:
     """Convert an int8 .tflite model into a microai blob (.mai).
 
@@ -320,6 +404,20 @@ def convert(
     target = Target.of(load_board(board), not upload) if board else None
     result = convert_model(data, model.name, golden, _recipe(recipe), target)
     write_output(output, result.blob)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "output": str(output),
+                    "bytes": len(result.blob),
+                    "ops": len(result.layers),
+                    "arena_bytes": result.arena_size,
+                    "board": board,
+                    "kernels": [L.kernel for L in result.layers],
+                }
+            )
+        )
+        return
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
         f"arena {result.arena_size:,} bytes"
@@ -432,9 +530,10 @@ def compress(
 ) -> None:
     """Compress an int8 .tflite into a standard .tflite that LiteRT and TFLite-Micro run
     (so it is its own golden): --prune-channels R removes whole channels (and the inputs
-    that read them); --weights int4 re-quantizes weights to int4 (CONV_2D and
-    DEPTHWISE_CONV_2D per channel, FULLY_CONNECTED per tensor). Both may be given: pruning
-    comes first. Prints per layer what changed, the output SQNR, and why a layer did not."""
+    that read them); --sparsity S zeroes the smallest blocks of 4 or 8 input channels;
+    --weights int4 re-quantizes weights to int4 (CONV_2D and DEPTHWISE_CONV_2D per
+    channel, FULLY_CONNECTED per tensor). They combine, in that order. Prints per layer
+    what changed, the output SQNR, and why a layer did not."""
     from .compress import compress as compress_model
     from .compress import load_data
     from .tflite import read_model
@@ -721,7 +820,8 @@ def _arena_size(blob: bytes) -> int:
     callback=lambda ctx, param, value: _identifier(value),
     help="Name on the board (a Python identifier).",
 )
-def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
+@_json_option
+def deploy(model: Path, board: str | None, port: str | None, name: str, as_json: bool) -> None:
     """Put a blob on a board.
 
     With --port: uploaded over serial into the board's RAM (checksummed chunks) as the
@@ -740,12 +840,38 @@ def deploy(model: Path, board: str | None, port: str | None, name: str) -> None:
         with connect(port=port) as t:
             upload(t, blob, name)
             info = t.eval(f"__import__('microai').Model({name}).arena_info()")
-        click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "port": port,
+                        "name": name,
+                        "bytes": len(blob),
+                        "placement": "ram",
+                        "arena_info": info,
+                    }
+                )
+            )
+        else:
+            click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
         return
     b = load_board(board)
     check_fit(b, len(blob), _arena_size(blob), frozen=True, name=str(model))
     fw = build(b, models=[(name, blob)])
-    click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "board": board,
+                    "name": name,
+                    "bytes": len(blob),
+                    "placement": "flash",
+                    "firmware": str(fw),
+                }
+            )
+        )
+    else:
+        click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
 
 
 @main.command("run")

@@ -83,7 +83,9 @@ def load_data(path, graph: Graph) -> tuple[np.ndarray, np.ndarray | None]:
     if x.dtype.kind == "f":
         if t.scale is None:
             raise CompressError(f"{path}: float inputs, but the model's input is not quantized")
-        x = np.clip(np.rint(x / t.scale1) + t.zp, -128, 127)
+        from .quant import quantize_input
+
+        x = quantize_input(x, t.scale1, t.zp)
     elif x.dtype.kind not in "iu" or x.min() < -128 or x.max() > 127:
         raise CompressError(f"{path}: 'x' must be int8 values or floats")
     if y is not None and (y.dtype.kind not in "iu" or y.shape[:1] != x.shape[:1]):

@@ -12,9 +12,9 @@ import numpy as np
 from .convert import convert
 from .engine import Model
 from .hil import board_run, open_board, place_model
-from .paths import ROOT
+from .paths import FIXTURES_DIR
 
-FIXTURES = ROOT / "tests" / "fixtures" / "models"
+FIXTURES = FIXTURES_DIR
 
 
 def run_demo(board_name: str, n_images: int | None = None, count: bool = True) -> dict:

@@ -21,6 +21,7 @@ from . import blob as B
 
 # numpy views of each storage type; packed ones (s4, b1) are shown as their raw bytes.
 _NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16, 4: np.uint8, 5: np.uint8}
+_DTYPE_NAMES = {0: "int8", 1: "int32", 2: "float32", 3: "int16"}  # as the board names them
 
 
 class ModelError(InputError):
@@ -173,6 +174,75 @@ class Model:
         self.invoke()
         outs = [self.output(i).copy() for i in range(self.header["n_outputs"])]
         return outs[0] if len(outs) == 1 else outs
+
+    # ---- the board module's API (microai.Model on the board has the same) ---------------
+
+    def _io_entry(self, input: bool) -> dict:
+        self._check_open()
+        fn = self._lib.mai_input if input else self._lib.mai_output
+        return self._tensor_entry(fn(self._m, 0))
+
+    def _shape(self, input: bool) -> tuple[int, ...]:
+        e = self._io_entry(input)
+        return tuple(e["dims"][B.MAX_RANK - e["rank"] :])
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self._shape(True)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self._shape(False)
+
+    @property
+    def input_dtype(self) -> str:
+        return _DTYPE_NAMES.get(self._io_entry(True)["storage"], "?")
+
+    @property
+    def output_dtype(self) -> str:
+        return _DTYPE_NAMES.get(self._io_entry(False)["storage"], "?")
+
+    @property
+    def input_scale(self) -> float | None:
+        return float(self._io_entry(True)["scale"]) or None
+
+    @property
+    def output_scale(self) -> float | None:
+        return float(self._io_entry(False)["scale"]) or None
+
+    @property
+    def input_zero_point(self) -> int:
+        return int(self._io_entry(True)["zero_point"])
+
+    @property
+    def output_zero_point(self) -> int:
+        return int(self._io_entry(False)["zero_point"])
+
+    def predict(self, x) -> np.ndarray:
+        """Input 0 from bytes or int8 values as they are, or from real (float) values
+        quantized with the input's scale and zero point (TFLite's QUANTIZE); output 0 as
+        float32 real values when it has a scale, else its int8 values. The board's
+        Model.predict() does the same (returning array('f'))."""
+        from .quant import quantize_input
+
+        if self.input_dtype != "int8" or self.output_dtype != "int8":
+            raise ModelError("predict() takes int8 in and out; use run()")
+        if isinstance(x, (bytes, bytearray, memoryview)):
+            q = np.frombuffer(bytes(x), np.int8)
+        else:
+            a = np.asarray(x)
+            if a.dtype.kind == "f":
+                if self.input_scale is None:
+                    raise ModelError("real inputs, but the input has no scale")
+                q = quantize_input(a, self.input_scale, self.input_zero_point)
+            elif a.dtype.kind in "iu" and (a.size == 0 or (a.min() >= -128 and a.max() <= 127)):
+                q = a.astype(np.int8)
+            else:
+                raise ModelError("predict(): bytes, int8 or float values")
+        y = self.run(q.reshape(-1)).reshape(-1)
+        if self.output_scale is None:
+            return y
+        return (y.astype(np.float32) - self.output_zero_point) * np.float32(self.output_scale)
 
     def arena_info(self) -> dict:
         return {

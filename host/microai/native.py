@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -118,6 +119,11 @@ def load():
                 extra_link_args=[f for f in flags if f.startswith("-fsanitize")],
             )
             out.mkdir(parents=True, exist_ok=True)
+            if not os.environ.get("PYTEST_CURRENT_TEST"):
+                sys.stderr.write(
+                    f"microai: building the host engine (the C core) with the system C "
+                    f"compiler into {out}; once per version of the sources\n"
+                )
             try:
                 ffi.compile(tmpdir=str(out), verbose=False)
             except Exception as e:  # distutils' CompileError and friends

@@ -93,6 +93,15 @@ def activation_range(activation: str, scale: float, zero_point: int) -> tuple[in
     raise ValueError(f"unsupported fused activation {activation}")
 
 
+def quantize_input(x, scale: float, zero_point: int) -> np.ndarray:
+    """Real values as int8, as TFLite's QUANTIZE (AffineQuantize) computes them: x / scale
+    in float32, rounded half away from zero, plus the zero point, saturated; the board's
+    Model.predict() does the same."""
+    v = np.asarray(x, np.float32) / np.float32(scale)
+    r = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
+    return np.clip(r.astype(np.int64) + zero_point, -128, 127).astype(np.int8)
+
+
 def _tflite_round(x: float) -> float:
     """TfLiteRound / std::round: half away from zero."""
     return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)

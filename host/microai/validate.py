@@ -19,6 +19,7 @@ import numpy as np
 
 from . import InputError
 from .inspect import describe
+from .quant import quantize_input
 
 BATCH = 256
 
@@ -88,8 +89,7 @@ class Data:
                     f"float inputs quantized with the model's input scale {self.inp.scale:.6g} "
                     f"and zero point {self.inp.zero_point}"
                 )
-            q = np.rint(np.asarray(x, np.float64) / self.inp.scale) + self.inp.zero_point
-            return np.clip(q, -128, 127).astype(np.int8)
+            return quantize_input(x, self.inp.scale, self.inp.zero_point)
         if x.dtype.kind not in "iu" or (x.size and (x.min() < -128 or x.max() > 127)):
             raise ValidateError(f"{where}: inputs must be int8 values or floats")
         return x.astype(np.int8)

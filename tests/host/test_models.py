@@ -55,11 +55,24 @@ def test_shared_model_bit_exact_and_smaller_than_tflm(name):
     assert result["blob_bytes"] <= len(data)
 
 
+# The INT4 fixtures (make_int4_fixtures.py) wait for the host reader to read INT4 weights:
+# strict, so this fails once they convert and the mark must go.
+NO_INT4_YET = pytest.mark.xfail(
+    raises=ConvertError, strict=True, reason="the host reader does not read INT4 weights yet"
+)
+
+
 def fixture_models() -> list[Path]:
     return sorted(p for p in FIXTURES.glob("*.tflite") if p.stem != "unsupported_op")
 
 
-@pytest.mark.parametrize("path", fixture_models(), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, id=p.stem, marks=[NO_INT4_YET] if "int4" in p.stem else [])
+        for p in fixture_models()
+    ],
+)
 def test_fixture_model_bit_exact(path):
     result = verify(path.read_bytes(), n_inputs=50, seed=2, name=path.name)
     assert result["mismatches"] == 0, result["first_mismatch"]
