@@ -39,12 +39,6 @@ def models() -> list[Path]:
 # a FULLY_CONNECTED's weights, reading the packed values as dense ones (wrong outputs).
 TFLM_REFUSES = {"digits_sparse"}
 TFLM_WRONG = {"fc_block_sparse": "TFLite-Micro ignores the block-sparse encoding of FC weights"}
-# LiteRT's block-sparse int8 FC rounds twice, microai's litert FC once (off by 1).
-LITERT_SPARSE_FC = pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="LiteRT's block-sparse int8 FULLY_CONNECTED rounds twice, microai's litert FC once",
-)
 
 
 def golden_cases() -> list:
@@ -54,8 +48,6 @@ def golden_cases() -> list:
             marks = []
             if golden == "tflm" and path.stem in TFLM_WRONG:
                 marks = [pytest.mark.skip(reason=TFLM_WRONG[path.stem])]
-            elif golden == "litert" and path.stem in TFLM_WRONG:
-                marks = [LITERT_SPARSE_FC]
             cases.append(pytest.param(path, golden, marks=marks, id=f"{path.stem}-{golden}"))
     return cases
 

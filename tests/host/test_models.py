@@ -66,19 +66,11 @@ NO_INT4_YET = pytest.mark.xfail(
 # FULLY_CONNECTED: TFLite-Micro cannot load DENSIFY and ignores the block-sparse encoding,
 # so they are checked against LiteRT BUILTIN_REF (test_sparse_fixtures.py has more).
 SPARSE_GOLDEN = "litert"
-# LiteRT's block-sparse int8 FC rounds twice, microai's litert FC once (off by 1).
-SPARSE_FC_ROUNDING = pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="LiteRT's block-sparse int8 FULLY_CONNECTED rounds twice, microai's litert FC once",
-)
 
 
 def fixture_marks(stem: str) -> list:
     if "int4" in stem:
         return [NO_INT4_YET]
-    if stem == "fc_block_sparse":
-        return [SPARSE_FC_ROUNDING]
     return []
 
 

@@ -36,14 +36,8 @@ EXPECT = {
 }
 
 # LiteRT's only int8 kernel for a block-sparse FULLY_CONNECTED rescales with double
-# rounding; microai's FC for the litert golden rounds once, like LiteRT's dense reference
-# FC. The FC outputs differ by 1 on some inputs (17 of 360 digits test inputs per FC).
-BLOCK_SPARSE_FC_ROUNDING = pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="LiteRT's block-sparse int8 FULLY_CONNECTED rounds twice, microai's litert FC "
-    "once: off by 1 on some FC outputs",
-)
+# rounding (its dense reference FC rounds once): microai's FC follows it for weights
+# stored sparse (ops/conv.py), so both fixtures are bit-exact.
 
 
 def _op_name(m, op) -> str:
@@ -140,7 +134,7 @@ def _outputs_equal(model: bytes, name: str) -> None:
     "name",
     [
         "digits_sparse",
-        pytest.param("fc_block_sparse", marks=BLOCK_SPARSE_FC_ROUNDING),
+        "fc_block_sparse",
     ],
 )
 def test_outputs_bit_exact_with_litert(name):
@@ -151,7 +145,7 @@ def test_outputs_bit_exact_with_litert(name):
     "name",
     [
         "digits_sparse",
-        pytest.param("fc_block_sparse", marks=BLOCK_SPARSE_FC_ROUNDING),
+        "fc_block_sparse",
     ],
 )
 def test_every_tensor_bit_exact_with_litert(name):

@@ -134,9 +134,9 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
 
 def run(c):
     """The pass: every layer's kernel, honouring the recipe."""
-    from ..golden import rounding
+    from ..golden import op_rounding
 
     for op, low in zip(c.ops, c.lowered, strict=True):
         algorithm = c.recipe.algorithm(c.graph, op)
-        choose(c.graph, low, rounding(c.golden, low.type), algorithm, f"{c.describe(op)}: ")
+        choose(c.graph, low, op_rounding(c.golden, low), algorithm, f"{c.describe(op)}: ")
     return c

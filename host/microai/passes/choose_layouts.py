@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .. import cost, layouts
 from ..boards import Target
-from ..golden import rounding
+from ..golden import op_rounding
 from . import Compilation
 from .choose_kernels import kernels_for, supports
 
@@ -38,7 +38,7 @@ def choose(c: Compilation, target: Target) -> dict[int, str]:
             after = cost.inner_instructions(k.name, target.dsp, layer.macs)
             if k.weights not in layouts.EXTRA_FLASH or after is None or after >= now:
                 continue
-            if supports(c.graph, low, k, rounding(c.golden, low.type)) is not None:
+            if supports(c.graph, low, k, op_rounding(c.golden, low)) is not None:
                 continue
             w = c.tensors[layer.inputs[1]]
             extra = _aligned(layouts.nbytes(k.weights, w.shape)) - _aligned(w.size)
