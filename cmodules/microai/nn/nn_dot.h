@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "nn_dsp.h"
+#include "nn_types.h"
 
 // ---- column pairs -------------------------------------------------------------------
 
@@ -437,5 +438,169 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
 }
 
 #endif
+
+
+// ---- int4 weights rows ----------------------------------------------------------------
+
+// Weights rows of int4 taps as nn_s4_rows_prepare() leaves them (the blob's
+// MAI_LAYOUT_S4_ROWS): each row padded with zero taps to k8 = 8 * ceil(k / 8); group g
+// (taps 8g .. 8g + 7) is one little-endian word whose byte j holds tap 8g + j in its low
+// nibble and tap 8g + 4 + j in its high nibble. Then (w << 4) & 0xF0F0F0F0 is taps
+// 8g .. 8g + 3 as four int8 times 16, and w & 0xF0F0F0F0 taps 8g + 4 .. 8g + 7: SXTB16
+// splits each into the pairs (0, 2) and (1, 3) (ROR #8) that the column pair's order
+// lines up with, as for int8 weights. The DSP sums come out times 16 and are divided
+// exactly (ASR #4) before they join the accumulators: exact while every |sum| < 2^27,
+// so at most NN_S4_MAX_TAPS taps (8 * 255 * 65,536 < 2^27, nn_types.h); the kernels
+// refuse more.
+#define NN_S4_HI_MASK (0xf0f0f0f0u)
+
+/// Tap p of an int4 row (row at its first group).
+static inline int32_t nn_s4_row_tap(const uint8_t *row, int32_t p) {
+    const uint32_t b = row[4 * (p >> 3) + (p & 3)];
+    return (int32_t)(b << (28 - 4 * ((p >> 2) & 1))) >> 28;
+}
+
+/// The low and high nibbles of byte b as signed int4 values.
+static inline int32_t nn_s4_lo(uint32_t b) {
+    return (int32_t)(b << 28) >> 28;
+}
+
+static inline int32_t nn_s4_hi(uint32_t b) {
+    return (int32_t)(b << 24) >> 28;
+}
+
+/// nn_dot_2x2_s8s16() for int4 rows (w0 = w, w1 = w + d bytes; d = 0 repeats the row) of
+/// k8 taps (a multiple of 8, at most NN_S4_MAX_TAPS) against a column pair of k8 taps:
+/// the exact sums are added to acc (wrapping, as int32 accumulators do).
+NN_ALWAYS_INLINE void nn_dot_2x2_s4s16(const uint8_t *w, int32_t d, const int16_t *col,
+    int32_t k8, int32_t *acc) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    const int16_t *x = col;
+    #if NN_DSP
+    // Per 8 taps: 2 LDR + 4 LDRD, 4 AND, 8 SXTB16, 16 SMLAD for 32 MACs.
+    for (int32_t g = k8 >> 3; g > 0; g--, w += 4, x += 16) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
+        uint32_t ta = (wa << 4) & NN_S4_HI_MASK, tb = (wb << 4) & NN_S4_HI_MASK;
+        uint32_t wa02 = nn_sxtb16(ta), wa13 = nn_sxtb16_ror8(ta);
+        uint32_t wb02 = nn_sxtb16(tb), wb13 = nn_sxtb16_ror8(tb);
+        uint32_t xa = nn_read_u32(x), xb = nn_read_u32(x + 2);
+        a00 = nn_smlad(wa02, xa, a00);
+        a00 = nn_smlad(wa13, xb, a00);
+        a10 = nn_smlad(wb02, xa, a10);
+        a10 = nn_smlad(wb13, xb, a10);
+        xa = nn_read_u32(x + 4);
+        xb = nn_read_u32(x + 6);
+        a01 = nn_smlad(wa02, xa, a01);
+        a01 = nn_smlad(wa13, xb, a01);
+        a11 = nn_smlad(wb02, xa, a11);
+        a11 = nn_smlad(wb13, xb, a11);
+        ta = wa & NN_S4_HI_MASK;
+        tb = wb & NN_S4_HI_MASK;
+        wa02 = nn_sxtb16(ta);
+        wa13 = nn_sxtb16_ror8(ta);
+        wb02 = nn_sxtb16(tb);
+        wb13 = nn_sxtb16_ror8(tb);
+        xa = nn_read_u32(x + 8);
+        xb = nn_read_u32(x + 10);
+        a00 = nn_smlad(wa02, xa, a00);
+        a00 = nn_smlad(wa13, xb, a00);
+        a10 = nn_smlad(wb02, xa, a10);
+        a10 = nn_smlad(wb13, xb, a10);
+        xa = nn_read_u32(x + 12);
+        xb = nn_read_u32(x + 14);
+        a01 = nn_smlad(wa02, xa, a01);
+        a01 = nn_smlad(wa13, xb, a01);
+        a11 = nn_smlad(wb02, xa, a11);
+        a11 = nn_smlad(wb13, xb, a11);
+    }
+    a00 >>= 4;
+    a01 >>= 4;
+    a10 >>= 4;
+    a11 >>= 4;
+    #else
+    // Signed sums (|sum| < 2^27); byte j's taps sit at the column's j-th slot (order
+    // 0, 2, 1, 3) of the group's two halves.
+    const uint8_t *v = w + d;
+    for (int32_t g = k8 >> 3; g > 0; g--, w += 4, v += 4, x += 16) {
+        for (int32_t j = 0; j < 4; j++) {
+            const int32_t o = ((j & 1) << 1) | (j >> 1);
+            const int32_t wl = nn_s4_lo(w[j]), wh = nn_s4_hi(w[j]);
+            const int32_t vl = nn_s4_lo(v[j]), vh = nn_s4_hi(v[j]);
+            a00 += wl * x[o] + wh * x[8 + o];
+            a01 += wl * x[4 + o] + wh * x[12 + o];
+            a10 += vl * x[o] + vh * x[8 + o];
+            a11 += vl * x[4 + o] + vh * x[12 + o];
+        }
+    }
+    #endif
+    acc[0] = nn_mac(acc[0], a00, 1);
+    acc[1] = nn_mac(acc[1], a01, 1);
+    acc[2] = nn_mac(acc[2], a10, 1);
+    acc[3] = nn_mac(acc[3], a11, 1);
+}
+
+/// nn_dot_2x2_s8() for int4 rows (w0 = w, w1 = w + d bytes; n <= NN_S4_MAX_TAPS taps, the
+/// rows padded to whole groups of 8): acc[0] += w0.x0, acc[1] += w0.x1, acc[2] += w1.x0,
+/// acc[3] += w1.x1 with x0 = x, x1 = x + dx (n int8 each, + offset). dx = 0 repeats x.
+NN_ALWAYS_INLINE void nn_dot_2x2_s4(const int8_t *x, int32_t dx, int32_t offset,
+    const uint8_t *w, int32_t d, int32_t n, int32_t *acc) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    const uint8_t *v = w + d;
+    #if NN_DSP
+    // Per 8 taps: 2 LDR + 4 LDR (x), 4 SXTAB16, 4 AND, 8 SXTB16, 16 SMLAD for 32 MACs.
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    for (int32_t g = n >> 3; g > 0; g--, x += 8, w += 4, v += 4) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(v);
+        for (int h = 0; h < 2; h++) {
+            const uint32_t ta = h ? wa & NN_S4_HI_MASK : (wa << 4) & NN_S4_HI_MASK;
+            const uint32_t tb = h ? wb & NN_S4_HI_MASK : (wb << 4) & NN_S4_HI_MASK;
+            const uint32_t wa02 = nn_sxtb16(ta), wa13 = nn_sxtb16_ror8(ta);
+            const uint32_t wb02 = nn_sxtb16(tb), wb13 = nn_sxtb16_ror8(tb);
+            uint32_t xv = nn_read_u32(x + 4 * h);
+            uint32_t x02 = nn_sxtab16(off2, xv), x13 = nn_sxtab16_ror8(off2, xv);
+            a00 = nn_smlad(wa02, x02, a00);
+            a00 = nn_smlad(wa13, x13, a00);
+            a10 = nn_smlad(wb02, x02, a10);
+            a10 = nn_smlad(wb13, x13, a10);
+            xv = nn_read_u32(x + dx + 4 * h);
+            x02 = nn_sxtab16(off2, xv);
+            x13 = nn_sxtab16_ror8(off2, xv);
+            a01 = nn_smlad(wa02, x02, a01);
+            a01 = nn_smlad(wa13, x13, a01);
+            a11 = nn_smlad(wb02, x02, a11);
+            a11 = nn_smlad(wb13, x13, a11);
+        }
+    }
+    a00 >>= 4;
+    a01 >>= 4;
+    a10 >>= 4;
+    a11 >>= 4;
+    #else
+    for (int32_t g = n >> 3; g > 0; g--, x += 8, w += 4, v += 4) {
+        for (int32_t j = 0; j < 4; j++) {
+            const int32_t wl = nn_s4_lo(w[j]), wh = nn_s4_hi(w[j]);
+            const int32_t vl = nn_s4_lo(v[j]), vh = nn_s4_hi(v[j]);
+            const int32_t xl = x[j] + offset, xh = x[4 + j] + offset;
+            const int32_t yl = x[dx + j] + offset, yh = x[dx + 4 + j] + offset;
+            a00 += wl * xl + wh * xh;
+            a01 += wl * yl + wh * yh;
+            a10 += vl * xl + vh * xh;
+            a11 += vl * yl + vh * yh;
+        }
+    }
+    #endif
+    for (int32_t i = 0; i < (n & 7); i++) {
+        const int32_t xa = x[i] + offset, xb = x[dx + i] + offset;
+        const int32_t wt = nn_s4_row_tap(w, i), vt = nn_s4_row_tap(v, i);
+        a00 += wt * xa;
+        a01 += wt * xb;
+        a10 += vt * xa;
+        a11 += vt * xb;
+    }
+    acc[0] = nn_mac(acc[0], a00, 1);
+    acc[1] = nn_mac(acc[1], a01, 1);
+    acc[2] = nn_mac(acc[2], a10, 1);
+    acc[3] = nn_mac(acc[3], a11, 1);
+}
 
 #endif // MICROAI_NN_DOT_H
