@@ -392,3 +392,81 @@ def test_widened_weights_on_board(board, name: str):
         want = m.run(x).tobytes()
     place_model(board, conv.blob, None)
     assert board_run(board, x.tobytes()) == want
+
+
+# ---- int4 weights: the *_s4 kernels on each core ---------------------------------------
+
+S4_BOARD_CASES = [
+    "conv_im2col",
+    "conv_in4_groups_odd",
+    "conv_in16_stride2_pad",
+    "conv_in1_5x4",
+    "conv_in3_dilated",
+    "conv_relu_no_bias",
+    "conv_big_k_per_tensor",
+    "conv_3x3_shift_ge0",
+    "conv_pw_per_tensor_batch2",
+    "conv_pw_k8_odd",
+    "conv_pw_in1_out1",
+    "conv_pw_k24_relu",
+    "conv_pw_shift_ge0",
+    "dw3x3",
+    "dw3x3_ch1_stride2",
+    "dw3x3_ch7_per_tensor_batch2",
+    "dw_dm2_5x3",
+    "dw_dilated_ch5",
+    "dw_dm5_ch2",
+    "dw_5x5_ch6_per_tensor",
+    "fc",
+    "fc_per_channel_filter_off",
+    "fc_single",
+    "fc_in1_odd_units",
+    "fc_in8_one_unit",
+    "fc_in40_batch1",
+    "fc_in13_odd_units_per_tensor",
+]
+
+
+@pytest.mark.parametrize("name", S4_BOARD_CASES)
+def test_int4_weights_on_board(board, name: str):
+    """microai.conv2d / depthwise_conv2d / fully_connected(..., weights_bits=4) with the
+    weights in TFLite's INT4 packing equal the host's int4 kernels byte for byte: the
+    SXTB16/SMLAD form on the M4 and M7, the scalar one on the M3."""
+    from test_kernels_s4 import S4_CASES
+
+    case = next(c for c in S4_CASES if c.name == name)
+    d = _data(case)
+    want = _host(case, d)
+    got = base64.b64decode(board.exec(_board_code(case, d), timeout=30).strip())
+    assert got == want
+
+
+def test_int4_weights_errors_on_board(board):
+    """weights_bits other than 4 or 8, and an int4 buffer of the wrong length, are
+    ValueErrors that say what was expected."""
+    run = "try:\n microai.{}\nexcept ValueError as e:\n print('ValueError', e)"
+    conv = (
+        "conv2d(bytes(8), (1, 2, 2, 2), bytes({}), (3, 1, 1, 2), None, bytearray(12), "
+        "(1, 2, 2, 3), multiplier=1 << 30, shift=0, weights_bits={})"
+    )
+    fc = (
+        "fully_connected(bytes(5), bytes({}), None, bytearray(3), multiplier=1 << 30, "
+        "shift=0, weights_bits={})"
+    )
+    dw = (
+        "depthwise_conv2d(bytes(12), (1, 2, 2, 3), bytes({}), (1, 1, 1, 3), None, "
+        "bytearray(12), (1, 2, 2, 3), multiplier=1 << 30, shift=0, weights_bits={})"
+    )
+    cases = [
+        (conv.format(3, 5), "weights_bits: 5 given, must be 8 (int8) or 4 (int4)"),
+        (conv.format(4, 4), "weights: 4 bytes given, 6 int4 weights need 3"),
+        (fc.format(7, 4), "weights: 7 bytes given, 15 int4 weights need 8"),
+        (dw.format(1, 4), "weights: 1 bytes given, 3 int4 weights need 2"),
+        (fc.format(8, 3), "weights_bits: 3 given, must be 4..8"),
+    ]
+    for call, message in cases:
+        got = board.exec(run.format(call), timeout=30).strip()
+        assert got == f"ValueError {message}", call
+    # A valid call of each runs.
+    for call in (conv.format(3, 4), fc.format(8, 4), dw.format(2, 4)):
+        assert board.exec(f"microai.{call}\nprint('ok')", timeout=30).strip() == "ok"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from microai import blob as B
-from microai import layouts
-from microai import native
+from microai import layouts, native
 from microai.convert import convert
 from microai.inspect import describe
 from microai.passes.choose_kernels import kernels_for
