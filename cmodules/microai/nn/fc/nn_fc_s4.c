@@ -1,7 +1,7 @@
 // FULLY_CONNECTED with int4 weights rows (nn_s4_rows_prepare(): each unit's row padded to
 // whole groups of 8 taps, 4 bytes a group; nn_dot.h tells the order): two output units x
-// two batch rows per pass (the last odd row repeated, its second results dropped), as
-// nn_fc_s8 and with its arithmetic: SXTB16 of the masked nibbles (times 16, shifted back
+// two batch rows per pass (one row for a last odd row, as for the usual single batch),
+// as nn_fc_s8 and with its arithmetic: SXTB16 of the masked nibbles (times 16, shifted back
 // exactly) against the input widened with its offset by SXTAB16 on Cortex-M4/M7.
 //
 // The weights offset (0 for symmetric weights) is folded out of the inner loop as in
@@ -44,10 +44,6 @@ nn_status nn_fc_s4(const nn_fc_params *p, const nn_quant *q, int32_t batches,
                 extra[r] = sum * (uint32_t)p->filter_offset;
             }
         }
-        if (rows == 1) {
-            extra[1] = extra[0];
-        }
-        const int32_t dx = rows == 2 ? in_depth : 0;
         int8_t *o0 = out + (size_t)b * out_depth, *o1 = o0 + out_depth;
         const uint8_t *w = weights;
         const int32_t *m = q->multiplier, *s = q->shift;
@@ -56,17 +52,23 @@ nn_status nn_fc_s4(const nn_fc_params *p, const nn_quant *q, int32_t batches,
             const int two = u + 1 < out_depth;
             const uint32_t b0 = (uint32_t)(bias != NULL ? bias[u] : 0);
             const uint32_t b1 = (uint32_t)(bias != NULL && two ? bias[u + 1] : 0);
-            int32_t acc[4] = { (int32_t)(b0 + extra[0]), (int32_t)(b0 + extra[1]),
-                               (int32_t)(b1 + extra[0]), (int32_t)(b1 + extra[1]) };
-            nn_dot_2x2_s4(x0, dx, in_off, w, two ? row : 0, in_depth, acc);
-            o0[u] = nn_fc_s4_out(acc[0], m[0], s[0], single, off, lo, hi);
+            const int32_t d = two ? row : 0;
             if (rows == 2) {
+                int32_t acc[4] = { (int32_t)(b0 + extra[0]), (int32_t)(b0 + extra[1]),
+                                   (int32_t)(b1 + extra[0]), (int32_t)(b1 + extra[1]) };
+                nn_dot_2x2_s4(x0, in_depth, in_off, w, d, in_depth, acc);
+                o0[u] = nn_fc_s4_out(acc[0], m[0], s[0], single, off, lo, hi);
                 o1[u] = nn_fc_s4_out(acc[1], m[0], s[0], single, off, lo, hi);
-            }
-            if (two) {
-                o0[u + 1] = nn_fc_s4_out(acc[2], m[qstep], s[qstep], single, off, lo, hi);
-                if (rows == 2) {
+                if (two) {
+                    o0[u + 1] = nn_fc_s4_out(acc[2], m[qstep], s[qstep], single, off, lo, hi);
                     o1[u + 1] = nn_fc_s4_out(acc[3], m[qstep], s[qstep], single, off, lo, hi);
+                }
+            } else {
+                int32_t acc[2] = { (int32_t)(b0 + extra[0]), (int32_t)(b1 + extra[0]) };
+                nn_dot_1x2_s4(x0, in_off, w, d, in_depth, acc);
+                o0[u] = nn_fc_s4_out(acc[0], m[0], s[0], single, off, lo, hi);
+                if (two) {
+                    o0[u + 1] = nn_fc_s4_out(acc[1], m[qstep], s[qstep], single, off, lo, hi);
                 }
             }
         }
