@@ -19,6 +19,7 @@ from test_board_kernels import Case, _data, _host
 from microai import blob as B
 from microai import layouts, native
 from microai.engine import Model, ModelError
+from microai.testing.int4 import one_op_blob, seed_blobs
 
 
 def _s4(name: str, kind: str, in_shape, out_c: int, **kw) -> Case:
@@ -151,76 +152,18 @@ def test_s4_kernels_refuse_too_many_taps():
 
 def _blob(case: Case, d: dict, kernel: str, fmt: str, rounding: str = "double") -> bytes:
     """A one-op blob of the case: weights in format fmt, the op run by `kernel`."""
-    ffi, lib = native.load()
-    x, w, y_shape = d["x"], d["w"], d["out_shape"]
-    n_out = int(np.prod(y_shape))
+    act = {"min": case.act[0], "max": case.act[1]}
     if case.kind == "fc":
-        op_type = lib.MAI_OP_FC
-        params = native.pack(
-            "nn_fc_params",
-            {
-                "input_offset": case.in_off,
-                "filter_offset": case.filter_off,
-                "output_offset": case.out_off,
-                "act": {"min": case.act[0], "max": case.act[1]},
-            },
-        )
+        params = {
+            "input_offset": case.in_off,
+            "filter_offset": case.filter_off,
+            "output_offset": case.out_off,
+            "act": act,
+        }
     else:
-        op_type = lib.MAI_OP_DWCONV if case.kind == "dw" else lib.MAI_OP_CONV
-        params = native.pack(
-            "nn_conv_params",
-            {
-                "input_offset": case.in_off,
-                "output_offset": case.out_off,
-                "stride_h": case.stride[0],
-                "stride_w": case.stride[1],
-                "dilation_h": case.dilation[0],
-                "dilation_w": case.dilation[1],
-                "pad_h": case.padding[0],
-                "pad_w": case.padding[1],
-                "depth_multiplier": case.dm if case.kind == "dw" else 1,
-                "act": {"min": case.act[0], "max": case.act[1]},
-            },
-        )
-    wt = B.BlobTensor(
-        layouts.storage(fmt),
-        w.shape,
-        zero_point=-case.filter_off,
-        mem=B.MEM_BLOB,
-        data=layouts.prepare(fmt, w),
-        layout=layouts.layout(fmt),
-    )
-    x_at = 0
-    y_at = B.align(x.size)
-    s_at = B.align(y_at + n_out)
-    tensors = [
-        B.BlobTensor("s8", x.shape, zero_point=-case.in_off, offset=x_at, scale=0.5),
-        wt,
-        B.BlobTensor("s8", y_shape, zero_point=case.out_off, offset=y_at, scale=0.25),
-        B.BlobTensor("s32", d["mult"].shape, mem=B.MEM_BLOB, data=d["mult"].tobytes()),
-        B.BlobTensor("s32", d["shift"].shape, mem=B.MEM_BLOB, data=d["shift"].tobytes()),
-    ]
-    ins = [0, 1, B.NO_TENSOR, 3, 4]
-    if d["bias"] is not None:
-        tensors.append(
-            B.BlobTensor("s32", d["bias"].shape, mem=B.MEM_BLOB, data=d["bias"].tobytes())
-        )
-        ins[2] = 5
-    k = getattr(lib, f"NN_KERNEL_{kernel}")
-    scratch = _scratch(case, d, kernel)
-    op = B.BlobOp(op_type, k, ins, [2], params, s_at, scratch, rounding)
-    return B.pack(tensors, [op], [0], [2], arena_size=s_at + B.align(max(scratch, 1)))
-
-
-def _scratch(case: Case, d: dict, kernel: str) -> int:
-    """The scratch bytes `kernel` needs for the case (the table's scratch functions call
-    these)."""
-    if case.kind == "fc":
-        return 0
-    ffi, lib = native.load()
-    p = ffi.new(
-        "nn_conv_params *",
-        {
+        params = {
+            "input_offset": case.in_off,
+            "output_offset": case.out_off,
             "stride_h": case.stride[0],
             "stride_w": case.stride[1],
             "dilation_h": case.dilation[0],
@@ -228,23 +171,22 @@ def _scratch(case: Case, d: dict, kernel: str) -> int:
             "pad_h": case.padding[0],
             "pad_w": case.padding[1],
             "depth_multiplier": case.dm if case.kind == "dw" else 1,
-        },
+            "act": act,
+        }
+    op = {"fc": "FC", "dw": "DWCONV", "conv": "CONV"}[case.kind]
+    return one_op_blob(
+        op,
+        kernel,
+        fmt,
+        d["x"].shape,
+        d["w"],
+        d["out_shape"],
+        params,
+        d["mult"],
+        d["shift"],
+        d["bias"],
+        rounding,
     )
-    dims = [
-        ffi.new("nn_dims *", dict(zip("nhwc", s, strict=True)))
-        for s in (d["x"].shape, d["w"].shape, d["out_shape"])
-    ]
-    fn = {
-        "CONV_PW_S4": "nn_conv_pw_s4",
-        "CONV_IM2COL_S4": "nn_conv_im2col_s4",
-        "CONV_PW_S8": "nn_conv_pw_s8",
-        "CONV_IM2COL_S8": "nn_conv_im2col_s8",
-        "DW_CONV_3X3_S4": "nn_dw_conv_3x3_s8",
-        "DW_CONV_3X3_S8": "nn_dw_conv_3x3_s8",
-        "DW_CONV_S4": "nn_dw_conv_s8",
-        "DW_CONV_S8": "nn_dw_conv_s8",
-    }[kernel]
-    return int(getattr(lib, fn + "_scratch_size")(p, *dims))
 
 
 def _kernel(case: Case, bits: int) -> str:
@@ -389,3 +331,11 @@ def test_s4_too_many_taps_refused_at_load():
     blob = _blob(case, d, "CONV_IM2COL_S4", "s4_rows")
     with pytest.raises(ModelError, match="at most 65,536 taps per output channel"):
         Model(blob)
+
+
+@pytest.mark.parametrize("name", sorted(seed_blobs()))
+def test_s4_fuzz_seeds_load_and_run(name: str):
+    """The fuzzer's int4 seed blobs (microai.testing.int4) load and run."""
+    blob = seed_blobs()[name]
+    with Model(blob) as m:
+        m.run(np.zeros(m.input(0).shape, np.int8))
