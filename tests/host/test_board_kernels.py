@@ -417,6 +417,8 @@ S4_BOARD_CASES = [
     "dw_dilated_ch5",
     "dw_dm5_ch2",
     "dw_5x5_ch6_per_tensor",
+    "dw_5x5_ch8_stride2",
+    "dw_dm3_ch2",
     "fc",
     "fc_per_channel_filter_off",
     "fc_single",

@@ -61,6 +61,8 @@ S4_CASES = [
     _s4("dw_dilated_ch5", "dw", (1, 9, 9, 5), 0, dilation=(2, 2), padding=(2, 1), seed=6),
     _s4("dw_dm5_ch2", "dw", (1, 6, 7, 2), 0, dm=5, padding=(1, 1), seed=7),
     _s4("dw_5x5_ch6_per_tensor", "dw", (1, 8, 8, 6), 0, kernel=(5, 5), per_channel=False),
+    _s4("dw_5x5_ch8_stride2", "dw", (2, 9, 8, 8), 0, kernel=(5, 5), stride=(2, 2), padding=(2, 2)),
+    _s4("dw_dm3_ch2", "dw", (1, 6, 5, 2), 0, kernel=(3, 2), dm=3, padding=(1, 0), seed=9),
     # FULLY_CONNECTED: odd units and depths (1, 8, 13, 21, 40), batches 1..4, both roundings.
     _s4("fc", "fc", (3, 21), 6, per_channel=False, in_off=-100),
     _s4("fc_per_channel_filter_off", "fc", (2, 17), 5, filter_off=2, act=(-60, 90), seed=2),

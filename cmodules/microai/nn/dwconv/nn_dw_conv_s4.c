@@ -4,10 +4,21 @@
 //
 // The generic int8 kernel's padded rows and folded bias (nn_dw_rows.h); each weight is
 // taken from its nibble where it is used (a signed bitfield extract, SBFX on Thumb-2),
-// so nothing is unpacked into scratch. One output channel at a time, four at a time
-// for depth multiplier 1 (the taps' row pointers computed once for the four).
+// so nothing is unpacked into scratch. Depth multiplier 1 with an even channel count
+// takes four channels at a time, their four weights of a tap one halfword (element
+// t * C + c is even); the rest one output channel at a time, up to four together.
 // Scratch: nn_dw_conv_s8's (nn_dw_rows.h).
+#include "nn_dsp.h"
 #include "nn_dw_rows.h"
+
+// Channels c..c+3 of one tap: x at channel c, w2 the two bytes of their weights.
+static inline void nn_dw_tap4_s4(const int8_t *x, const uint8_t *w2, int32_t *acc) {
+    const uint32_t v = (uint32_t)w2[0] | ((uint32_t)w2[1] << 8);
+    acc[0] = nn_mac(acc[0], x[0], (int32_t)(v << 28) >> 28);
+    acc[1] = nn_mac(acc[1], x[1], (int32_t)(v << 24) >> 28);
+    acc[2] = nn_mac(acc[2], x[2], (int32_t)(v << 20) >> 28);
+    acc[3] = nn_mac(acc[3], x[3], (int32_t)(v << 16) >> 28);
+}
 
 static inline int8_t nn_dw_out_s4(int32_t acc, int32_t mult, int32_t shift,
     const nn_conv_params *p) {
@@ -55,7 +66,28 @@ nn_status nn_dw_conv_s4(const nn_conv_params *p, const nn_quant *q,
             }
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
                 const int32_t x_off = ox * x_step;
-                for (int32_t oc = 0; oc < out_ch;) {
+                int32_t oc = 0;
+                if (mult == 1 && out_ch % 2 == 0) {
+                    for (; oc + 4 <= out_ch; oc += 4) {
+                        int32_t acc[4] = {r.bias[oc], r.bias[oc + 1], r.bias[oc + 2],
+                                          r.bias[oc + 3]};
+                        const uint8_t *w = filter + oc / 2;
+                        for (int32_t ky = 0, s = s0; ky < kh;
+                             ky++, s = s + 1 == kh ? 0 : s + 1) {
+                            const int8_t *x = nn_dw_row_at(&r, s, in_b,
+                                iy0 + ky * p->dilation_h, in_dims) + x_off + oc;
+                            for (int32_t kx = 0; kx < kw; kx++, x += x_col, w += out_ch / 2) {
+                                nn_dw_tap4_s4(x, w, acc);
+                            }
+                        }
+                        for (int32_t i = 0; i < 4; i++) {
+                            const int32_t qi = (oc + i) * q_step;
+                            o[oc + i] = nn_dw_out_s4(acc[i], q->multiplier[qi], q->shift[qi],
+                                p);
+                        }
+                    }
+                }
+                while (oc < out_ch) {
                     // Up to four output channels (of four input channels at multiplier 1).
                     const int32_t n = out_ch - oc < lanes4 ? out_ch - oc : lanes4;
                     const int32_t ic = mult == 1 ? oc : oc / mult;
