@@ -342,7 +342,8 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     size_t n_allowed = MP_ARRAY_SIZE(conv_allowed_args) - (depthwise ? 0 : 1);
     mp_arg_parse_all(n_args, pos_args, kw_args, n_allowed, conv_allowed_args, args);
     const int32_t bits = get_weights_bits(args[ARG_weights_bits].u_obj);
-    const char *kernel = depthwise ? (bits == 4 ? "nn_dw_conv_wrapper_s4" : "nn_dw_conv_wrapper_s8")
+    const char *kernel = depthwise
+        ? (bits == 4 ? "nn_dw_conv_wrapper_s4" : "nn_dw_conv_wrapper_s8")
         : (bits == 4 ? "nn_conv_s4" : "nn_conv_s8");
 
     mp_buffer_info_t in, w, out, scratch;

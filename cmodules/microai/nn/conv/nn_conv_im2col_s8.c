@@ -10,9 +10,10 @@
 //
 // nn_conv_im2col_s8w16 is the same with the weights widened on the host
 // (nn_conv_w16_prepare()), nn_conv_im2col_s4 with int4 weights rows
-// (nn_s4_rows_prepare(); the column pair then has 8 * ceil(k / 8) taps). Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the
-// output channels' constants, one column pair of k = kh * kw * in_ch taps, ...), then
-// for in_ch not a multiple of 4 an int8 staging column of k bytes (rounded up to 4).
+// (nn_s4_rows_prepare(); the column pair then has 8 * ceil(k / 8) taps). Scratch
+// (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels' constants, one
+// column pair of k = kh * kw * in_ch taps, ...), then for in_ch not a multiple of 4
+// an int8 staging column of k bytes (rounded up to 4).
 #include <string.h>
 
 #include "nn_conv_gemm.h"

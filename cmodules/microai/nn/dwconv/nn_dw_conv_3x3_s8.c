@@ -1,7 +1,8 @@
 // DEPTHWISE_CONV_2D fast path: 3x3 filter, depth multiplier 1, dilation 1, any stride
 // and padding; int8 weights (nn_dw_conv_3x3_s8) or int4 in TFLite's packing
-// (nn_dw_conv_3x3_s4: only the group's nine widened taps are ever unpacked). Four channels go together (a "group"); every pixel of a group takes one
-// unrolled 9-tap loop, with the group's requantization right behind its sums.
+// (nn_dw_conv_3x3_s4: only the group's nine widened taps are ever unpacked). Four
+// channels go together (a "group"); every pixel of a group takes one unrolled 9-tap
+// loop, with the group's requantization right behind its sums.
 //
 // Per group, the input rows are copied into scratch padded and widened: row[column] is
 // the group's four channels as int16 pairs in SXTB16's layout (lanes 0, 2 and 1, 3), the

@@ -3,8 +3,9 @@
 //
 // Inputs: [0] activation int8, [1] weights (const) in the kernel's format (mai_table.h:
 // int8; CONV's widened to int16 on the host, MAI_LAYOUT_WIDE, for the *_S8W16 kernels;
-// int4, TFLite's packing for DWCONV, MAI_LAYOUT_S4_ROWS for CONV and FC, for *_S4), [2] bias int32 (const) or
-// omitted, [3] multipliers int32[n], [4] shifts int32[n] (const, n = out channels or 1).
+// int4, TFLite's packing for DWCONV, MAI_LAYOUT_S4_ROWS for CONV and FC, for *_S4),
+// [2] bias int32 (const) or omitted, [3] multipliers int32[n], [4] shifts int32[n]
+// (const, n = out channels or 1).
 // Output: [0] int8. prepare() checks everything the kernels trust; eval() only calls.
 #include "common.h"
 
