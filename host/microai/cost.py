@@ -57,11 +57,17 @@ def layer_cost(
 #   int8 rows, DSP:     2 LDR, 2 LDRD, 4 SXTB16, 8 SMLAD     = 16
 #   widened rows, DSP:  4 LDRD, 8 SMLAD                       = 12
 #   either, Cortex-M3:  16 LDRSB/LDRSH, 16 MLA                = 32
+# and of its int4 form (eight taps of two int4 rows: 32 MACs, nn_dot.h's int4 rows; the
+# rows' words loaded twice, as 14 registers hold no mask):
+#   int4 rows, DSP:     4 LDR, 4 LDRD, 2 LSL, 4 AND, 8 SXTB16, 16 SMLAD   = 38
+#   int4 rows, M3:      8 LDRB, 16 SBFX, 16 LDRSH, 32 MLA                 = 72
 INNER_LOOP = {
     "CONV_PW_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
     "CONV_IM2COL_S8": {"dsp": 16 / 16, "scalar": 32 / 16},
     "CONV_PW_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
     "CONV_IM2COL_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
+    "CONV_PW_S4": {"dsp": 38 / 32, "scalar": 72 / 32},
+    "CONV_IM2COL_S4": {"dsp": 38 / 32, "scalar": 72 / 32},
 }
 
 

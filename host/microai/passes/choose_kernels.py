@@ -28,7 +28,8 @@ def kernels_for(op_type: str) -> list[native.Kernel]:
 
 
 def algorithms_for(op_type: str) -> list[str]:
-    return [k.algorithm for k in kernels_for(op_type)]
+    """The op type's algorithms, once each (kernels for other weights share names)."""
+    return list(dict.fromkeys(k.algorithm for k in kernels_for(op_type)))
 
 
 class _Context:
@@ -115,6 +116,11 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
         if not candidates:
             have = ", ".join(["auto", *algorithms_for(low.type)])
             raise ConvertError(f"{where}algorithm {algorithm!r}: a {low.type} op has {have}")
+        # The algorithm's kernels for the weights as the IR stores them (int8, int4...).
+        stored = weights_storage(graph, low)
+        candidates = [
+            k for k in candidates if k.weights == "none" or layouts.SOURCE.get(k.weights) == stored
+        ] or candidates
     if not candidates:
         stored = weights_storage(graph, low)
         raise ConvertError(
