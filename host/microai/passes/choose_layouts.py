@@ -5,7 +5,8 @@ Reads: a Compilation converted with every layer's weights in the standard layout
 layers, tensors and blob), the recipe, the golden's rounding, the target.
 Returns: {op index in the .tflite: algorithm}, the layers to convert again with a kernel
 that reads prepared weights (Recipe.choose). Only layers whose recipe algorithm is
-"auto" are switched, to a kernel of the same op type that supports the op and that
+"auto" are switched, to a kernel of the same op type that supports the op, reads a
+format made from the weights as stored (int4 weights are never widened), and that
 cost.py's inner-loop instructions say is faster on the target's core; the most
 instructions saved per extra blob byte first, while the blob stays within the target's
 budget. A target without the DSP extension gains nothing (cost.INNER_LOOP), so its
@@ -18,7 +19,7 @@ from .. import cost, layouts
 from ..boards import Target
 from ..golden import op_rounding
 from . import Compilation
-from .choose_kernels import kernels_for, supports
+from .choose_kernels import kernels_for, supports, weights_storage
 
 
 def _aligned(n: int) -> int:
@@ -34,9 +35,13 @@ def choose(c: Compilation, target: Target) -> dict[int, str]:
         if now is None:
             continue
         best = None
+        stored = weights_storage(c.graph, low)
         for k in kernels_for(low.type):
+            # Only formats made from the weights as stored: int4 weights stay int4.
+            if k.weights not in layouts.EXTRA_FLASH or layouts.SOURCE.get(k.weights) != stored:
+                continue
             after = cost.inner_instructions(k.name, target.dsp, layer.macs)
-            if k.weights not in layouts.EXTRA_FLASH or after is None or after >= now:
+            if after is None or after >= now:
                 continue
             if supports(c.graph, low, k, op_rounding(c.golden, low)) is not None:
                 continue
