@@ -12,7 +12,10 @@ same ops with them. The whole inference (every op and the executor's walk) is wh
 held against the targets of issue 9 (X-CUBE-AI's cycles on the M4, CMSIS-NN's M3 total).
 
     .venv/bin/python tests/bench/bench.py [--boards B,B] [--models NAME|PATH,...]
-        [--layers/--no-layers] [--host/--no-host] [--runs N] [--json]
+        [--int4 NAME,...] [--layers/--no-layers] [--host/--no-host] [--runs N] [--json]
+
+--int4 (default KWS and ResNet-8) also runs those models as `microai compress --weights
+int4` makes them, beside the int8 ones.
 
 Without ../shared/models (beside the repository) the shared models are skipped with a
 note; paths to other .tflite files can still be given.
