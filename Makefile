@@ -102,8 +102,8 @@ test-sanitize: setup
 	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	$(PY) -m pytest -p no:cacheprovider --capture=sys tests/host/test_kernels_conv.py \
-		tests/host/test_kernels_misc.py tests/host/test_kernels_sparse.py tests/host/test_blob.py \
-		tests/host/test_models.py \
+		tests/host/test_kernels_misc.py tests/host/test_kernels_s4.py \
+		tests/host/test_kernels_sparse.py tests/host/test_blob.py tests/host/test_models.py \
 		tests/host/test_fuzz.py tests/host/test_fuzz_regress.py tests/host/test_crafted_blobs.py
 
 # libFuzzer over the blob loader and executor (tests/fuzz/fuzz_blob.c, a structure-aware

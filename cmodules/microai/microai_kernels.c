@@ -139,6 +139,38 @@ static void check_tensor(const mp_buffer_info_t *b, qstr name, const nn_dims *d,
     }
 }
 
+// weights_bits=8 (int8) or 4 (int4, TFLite's packing: two a byte, element 2i in the
+// low nibble of byte i).
+static int32_t get_weights_bits(mp_obj_t obj) {
+    int32_t bits = get_int(obj, MP_QSTR_weights_bits, 4, 8);
+    if (bits != 4 && bits != 8) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("weights_bits: %d given, must be 8 (int8) or 4 (int4)"), (int)bits);
+    }
+    return bits;
+}
+
+// An int4 weights buffer in TFLite's packing of `elements` values: (elements + 1) / 2
+// bytes.
+static void check_int4(const mp_buffer_info_t *b, size_t elements) {
+    size_t need = elements / 2 + elements % 2;
+    if (b->len != need) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("weights: %u bytes given, %u int4 weights need %u"),
+            (unsigned)b->len, (unsigned)elements, (unsigned)need);
+    }
+}
+
+// The int4 weights [rows][k] repacked as the kernels' rows (nn_s4_rows_prepare()) in a
+// heap block (4-byte aligned, half the int8 weights' size): free with m_del(uint32_t,
+// rows_buf, *words).
+static uint32_t *int4_rows(const mp_buffer_info_t *w, int32_t rows, int32_t k, size_t *words) {
+    *words = nn_s4_rows_bytes(rows, k) / 4;
+    uint32_t *buf = m_new(uint32_t, *words);
+    nn_s4_rows_prepare(w->buf, rows, k, (uint8_t *)buf);
+    return buf;
+}
+
 static void check_aligned(const mp_buffer_info_t *b, qstr name) {
     if ((uintptr_t)b->buf % sizeof(int32_t) != 0) {
         mp_raise_msg_varg(&mp_type_ValueError,
@@ -278,7 +310,8 @@ static void check_axis(const char *axis, int32_t in, int32_t k, int32_t stride,
 enum {
     ARG_input, ARG_input_shape, ARG_weights, ARG_weights_shape, ARG_bias, ARG_output,
     ARG_output_shape, ARG_stride, ARG_dilation, ARG_padding, ARG_input_offset,
-    ARG_output_offset, ARG_multiplier, ARG_shift, ARG_act, ARG_scratch, ARG_depth_multiplier,
+    ARG_output_offset, ARG_multiplier, ARG_shift, ARG_act, ARG_scratch, ARG_weights_bits,
+    ARG_depth_multiplier,
 };
 
 static const mp_arg_t conv_allowed_args[] = {
@@ -298,6 +331,7 @@ static const mp_arg_t conv_allowed_args[] = {
     { MP_QSTR_shift, MP_ARG_KW_ONLY | MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     { MP_QSTR_act, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     { MP_QSTR_scratch, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+    { MP_QSTR_weights_bits, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(8)} },
     // depthwise_conv2d only: conv2d parses one argument less.
     { MP_QSTR_depth_multiplier, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(1)} },
 };
@@ -307,7 +341,10 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     mp_arg_val_t args[MP_ARRAY_SIZE(conv_allowed_args)];
     size_t n_allowed = MP_ARRAY_SIZE(conv_allowed_args) - (depthwise ? 0 : 1);
     mp_arg_parse_all(n_args, pos_args, kw_args, n_allowed, conv_allowed_args, args);
-    const char *kernel = depthwise ? "nn_dw_conv_wrapper_s8" : "nn_conv_s8";
+    const int32_t bits = get_weights_bits(args[ARG_weights_bits].u_obj);
+    const char *kernel = depthwise
+        ? (bits == 4 ? "nn_dw_conv_wrapper_s4" : "nn_dw_conv_wrapper_s8")
+        : (bits == 4 ? "nn_conv_s4" : "nn_conv_s8");
 
     mp_buffer_info_t in, w, out, scratch;
     get_buf(args[ARG_input].u_obj, &in, MP_BUFFER_READ, MP_QSTR_input, false);
@@ -393,7 +430,11 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
 
     // Buffers against the shapes.
     check_tensor(&in, MP_QSTR_input, &in_dims, MP_QSTR_input_shape);
-    check_tensor(&w, MP_QSTR_weights, &f_dims, MP_QSTR_weights_shape);
+    if (bits == 4) {
+        check_int4(&w, shape_elements(&f_dims, MP_QSTR_weights_shape));
+    } else {
+        check_tensor(&w, MP_QSTR_weights, &f_dims, MP_QSTR_weights_shape);
+    }
     check_tensor(&out, MP_QSTR_output, &out_dims, MP_QSTR_output_shape);
     const size_t channels = (size_t)out_dims.c;
     const int32_t *bias = get_bias(args[ARG_bias].u_obj, channels);
@@ -413,7 +454,9 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     check_disjoint(&scratch, MP_QSTR_scratch, &out, MP_QSTR_output);
 
     // Scratch: the caller's (from its first aligned byte) or a heap block for this call.
+    // (int4 depthwise kernels take their int8 twins' scratch.)
     size_t need = depthwise ? nn_dw_conv_wrapper_s8_scratch_size(&p, &in_dims, &f_dims, &out_dims)
+        : bits == 4 ? nn_conv_s4_scratch_size(&p, &in_dims, &f_dims, &out_dims)
         : nn_conv_s8_scratch_size(&p, &in_dims, &f_dims, &out_dims);
     void *s_buf = NULL;
     size_t s_len = 0;
@@ -439,9 +482,19 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     }
 
     nn_status s;
-    if (depthwise) {
+    if (depthwise && bits == 4) {
+        s = nn_dw_conv_wrapper_s4(&p, &kq.q, &in_dims, in.buf, &f_dims, w.buf, bias, &out_dims,
+            out.buf, s_buf, s_len);
+    } else if (depthwise) {
         s = nn_dw_conv_wrapper_s8(&p, &kq.q, &in_dims, in.buf, &f_dims, w.buf, bias, &out_dims,
             out.buf, s_buf, s_len);
+    } else if (bits == 4) {
+        // Repacked as the GEMM reads them: int4 rows (still packed, never widened).
+        size_t words;
+        uint32_t *rows = int4_rows(&w, f_dims.n, f_dims.h * f_dims.w * f_dims.c, &words);
+        s = nn_conv_s4(&p, &kq.q, &in_dims, in.buf, &f_dims, (const uint8_t *)rows, bias,
+            &out_dims, out.buf, s_buf, s_len);
+        m_del(uint32_t, rows, words);
     } else {
         s = nn_conv_s8(&p, &kq.q, &in_dims, in.buf, &f_dims, w.buf, bias, &out_dims, out.buf,
             s_buf, s_len);
@@ -481,6 +534,7 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
     enum {
         ARG_input, ARG_weights, ARG_bias, ARG_output, ARG_batches, ARG_input_offset,
         ARG_filter_offset, ARG_output_offset, ARG_multiplier, ARG_shift, ARG_act, ARG_rounding,
+        ARG_weights_bits,
     };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_input, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
@@ -495,6 +549,7 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
         { MP_QSTR_shift, MP_ARG_KW_ONLY | MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_act, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_rounding, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MICROAI_FC_ROUNDING} },
+        { MP_QSTR_weights_bits, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(8)} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -515,10 +570,16 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
         get_act(args[ARG_act].u_obj, &p.act);
     }
 
+    const int32_t bits = get_weights_bits(args[ARG_weights_bits].u_obj);
     int32_t in_depth = fc_depth(&in, MP_QSTR_input, batches);
     int32_t out_depth = fc_depth(&out, MP_QSTR_output, batches);
     uint64_t need = (uint64_t)in_depth * (uint64_t)out_depth;
-    if (w.len != need) {
+    if (bits == 4) {
+        if (need > KERNELS_MAX_ELEMENTS) {
+            mp_raise_ValueError(MP_ERROR_TEXT("weights: too many int4 weights"));
+        }
+        check_int4(&w, (size_t)need);
+    } else if (w.len != need) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("weights: %u bytes given, output depth %d x input depth %d needs %u"),
             (unsigned)w.len, (int)out_depth, (int)in_depth, (unsigned)need);
@@ -538,6 +599,16 @@ static mp_obj_t microai_fully_connected(size_t n_args, const mp_obj_t *pos_args,
     check_disjoint(&out, MP_QSTR_output, &mult_b, MP_QSTR_multiplier);
     check_disjoint(&out, MP_QSTR_output, &shift_b, MP_QSTR_shift);
 
+    if (bits == 4) {
+        // Repacked as the kernel reads them: int4 rows (still packed, never widened).
+        size_t words;
+        uint32_t *rows = int4_rows(&w, out_depth, in_depth, &words);
+        nn_status s = nn_fc_s4(&p, &kq.q, batches, in_depth, in.buf, out_depth,
+            (const uint8_t *)rows, bias, out.buf);
+        m_del(uint32_t, rows, words);
+        check_status("nn_fc_s4", s);
+        return mp_const_none;
+    }
     check_status("nn_fc_s8", nn_fc_s8(&p, &kq.q, batches, in_depth, in.buf, out_depth, w.buf,
         bias, out.buf));
     return mp_const_none;

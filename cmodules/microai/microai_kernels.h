@@ -13,7 +13,7 @@
 //
 // conv2d(input, input_shape, weights, weights_shape, bias, output, output_shape, *,
 //        stride=(1, 1), dilation=(1, 1), padding=(0, 0), input_offset=0, output_offset=0,
-//        multiplier, shift, act=(-128, 127), scratch=None)
+//        multiplier, shift, act=(-128, 127), scratch=None, weights_bits=8)
 //   Shapes are 4-tuples: input and output NHWC, weights OHWI (O = output channels,
 //   I = input channels). bias: None or int32[O].
 // depthwise_conv2d(..., depth_multiplier=1, ...): the same arguments plus
@@ -33,7 +33,7 @@
 //
 // fully_connected(input, weights, bias, output, *, batches=1, input_offset=0,
 //                 filter_offset=0, output_offset=0, multiplier, shift, act=(-128, 127),
-//                 rounding='double')
+//                 rounding='double', weights_bits=8)
 //   in_depth = len(input) / batches and out_depth = len(output) / batches (both exact);
 //   weights [out_depth][in_depth] (len out_depth * in_depth); bias None or int32[out_depth].
 //   rounding: 'double' (the default, as the default golden TFLite-Micro) or 'single' (as
@@ -52,6 +52,12 @@
 //   CMSIS-NN) or 'single' (nn_requantize_single: one rounding in 64 bits, as LiteRT's
 //   reference FULLY_CONNECTED). They differ by 1 on a few outputs, e.g. acc = 1,
 //   multiplier = 1288490189 (0.6 in Q31), shift = -1: 1 with double, 0 with single.
+//   weights_bits: 8 (the default: int8 weights, 1 byte each) or 4 (int4 weights in
+//   TFLite's INT4 packing of the same shape: (elements + 1) // 2 bytes, element 2i in the
+//   low nibble of byte i, values -8..7), for all three. conv2d and fully_connected then
+//   repack them into the GEMM's int4 rows (nn_s4_rows_prepare()) in a heap block of
+//   about the same size for the call; depthwise_conv2d reads them as given. They run
+//   nn_conv_s4, nn_dw_conv_wrapper_s4 and nn_fc_s4, the blob executor's int4 kernels.
 // A kernel status other than NN_OK is a ValueError naming the kernel and the status.
 #ifndef MICROAI_KERNELS_H
 #define MICROAI_KERNELS_H

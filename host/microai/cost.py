@@ -57,6 +57,10 @@ def layer_cost(
 #   int8 rows, DSP:     2 LDR, 2 LDRD, 4 SXTB16, 8 SMLAD     = 16
 #   widened rows, DSP:  4 LDRD, 8 SMLAD                       = 12
 #   either, Cortex-M3:  16 LDRSB/LDRSH, 16 MLA                = 32
+# and of its int4 form (eight taps of two int4 rows: 32 MACs, nn_dot.h's int4 rows; the
+# rows' words loaded twice, as 14 registers hold no mask):
+#   int4 rows, DSP:     4 LDR, 4 LDRD, 2 LSL, 4 AND, 8 SXTB16, 16 SMLAD   = 38
+#   int4 rows, M3:      8 LDRB, 16 SBFX, 16 LDRSH, 32 MLA                 = 72
 # The block-sparse kernels count per MAC of a stored block (4 taps x 4 columns = 16 MACs
 # a block; nn_conv_gemm_block4_s8.c), so their cost scales with the density:
 #   DSP:        LDRH, LDR, 2 ADD, 2 SXTB16, 4 LDRD, 8 SMLAD, CMP, BNE = 20
@@ -75,6 +79,8 @@ INNER_LOOP = {
     "CONV_IM2COL_S8W16": {"dsp": 12 / 16, "scalar": 32 / 16},
     "CONV_PW_S8_BLOCK4": {"dsp": 20 / 16, "scalar": 41 / 16},
     "CONV_IM2COL_S8_BLOCK4": {"dsp": 20 / 16, "scalar": 41 / 16},
+    "CONV_PW_S4": {"dsp": 38 / 32, "scalar": 72 / 32},
+    "CONV_IM2COL_S4": {"dsp": 38 / 32, "scalar": 72 / 32},
 }
 TAIL = {
     "CONV_PW_S8": {"dsp": 25, "scalar": 27},
@@ -83,6 +89,8 @@ TAIL = {
     "CONV_IM2COL_S8W16": {"dsp": 25, "scalar": 27},
     "CONV_PW_S8_BLOCK4": {"dsp": 20, "scalar": 21},
     "CONV_IM2COL_S8_BLOCK4": {"dsp": 20, "scalar": 21},
+    "CONV_PW_S4": {"dsp": 25, "scalar": 27},  # not measured: as the int8 kernels'
+    "CONV_IM2COL_S4": {"dsp": 25, "scalar": 27},
 }
 # Output pixels a pass of the kernel's GEMM takes (a last short pass repeats a pixel).
 PASS = {
@@ -92,6 +100,8 @@ PASS = {
     "CONV_IM2COL_S8W16": 2,
     "CONV_PW_S8_BLOCK4": 4,
     "CONV_IM2COL_S8_BLOCK4": 4,
+    "CONV_PW_S4": 2,
+    "CONV_IM2COL_S4": 2,
 }
 # Kernels whose inner loop runs over the stored blocks only.
 SPARSE = frozenset({"CONV_PW_S8_BLOCK4", "CONV_IM2COL_S8_BLOCK4", "FC_S8_BLOCK4"})

@@ -49,6 +49,11 @@ def rounding(golden: str, op_type: str) -> str:
     return "single" if golden == "litert" and op_type == "FC" else "double"
 
 
+def op_rounding(golden: str, low) -> str:
+    """A lowered op's rounding: its own when the lowering set one, else its op type's."""
+    return low.rounding or rounding(golden, low.type)
+
+
 def _check_name(golden: str) -> None:
     if golden not in GOLDENS:
         raise InputError(f"unknown golden {golden!r}; choose one of {', '.join(GOLDENS)}")

@@ -39,6 +39,9 @@ class Tensor:
     # which layout: the compression passes (int4, binary, sparse, Winograd) set these.
     storage_override: str = ""
     layout: str = "standard"
+    # Stored with TFLite's sparse encoding (SparsityParameters) in the model, densified on
+    # read: LiteRT runs such FC weights with its own (double-rounding) kernel.
+    sparse: bool = False
 
     @property
     def storage(self) -> str:

@@ -8,6 +8,12 @@ board cannot disagree on an order.
   each row padded with zeros to whole groups of 4 taps, every group in the order 0, 2,
   1, 3 (nn_conv_w16_prepare(); read by the *_S8W16 kernels). About twice the flash of
   int8; a quarter fewer inner-loop instructions on a DSP core (cost.INNER_LOOP).
+- "s4": int4, TFLite's INT4 packing (element 2i in the low nibble of byte i), for the
+  depthwise *_S4 kernels.
+- "s4_rows" (MAI_LAYOUT_S4_ROWS): CONV weights [out, kh, kw, in] and FC weights
+  [out, in] as int4 rows padded with zeros to whole groups of 8 taps, 4 bytes a group,
+  byte j holding taps j (low nibble) and 4 + j (high nibble) (nn_s4_rows_prepare(); read
+  by the CONV and FC *_S4 kernels). Half the flash of int8.
 - "s8_block4" (MAI_LAYOUT_BLOCK_SPARSE): CONV [out, kh, kw, in] or FC [out, in] weights
   as rows of k taps cut into blocks of 4 (rows padded with zeros); only the blocks with
   a non-zero tap are kept (nn_block4_prepare(); read by the *_BLOCK4 kernels, which
@@ -27,7 +33,7 @@ from . import blob as B
 from . import native
 
 # The IR storage (ir.Tensor.storage) each format is made from.
-SOURCE = {"s8": "s8", "wide": "s8", "s8_block4": "s8"}
+SOURCE = {"s8": "s8", "wide": "s8", "s4": "s4", "s4_rows": "s4", "s8_block4": "s8"}
 # Prepared formats that pay only on some layers, for some targets (more flash for fewer
 # instructions, or fewer of both past a density): only the cost model picks them
 # (passes/choose_layouts.py), or a recipe; "auto" never does.
@@ -85,6 +91,9 @@ def nbytes(fmt: str, shape, data: np.ndarray | None = None) -> int:
     if fmt == "wide":
         _, lib = native.load()
         return int(lib.nn_conv_w16_bytes(*_rows_k(shape)))
+    if fmt == "s4_rows":
+        _, lib = native.load()
+        return int(lib.nn_s4_rows_bytes(*_rows_k(shape)))
     if layout(fmt) == "standard":
         return B.storage_bytes(storage(fmt), tuple(shape))
     raise ValueError(f"no host preparation for weights format {fmt!r}")
@@ -132,4 +141,15 @@ def prepare(fmt: str, data: np.ndarray) -> Prepared:
         return Prepared(bytes(out))
     if fmt == "s8":
         return Prepared(np.ascontiguousarray(data, dtype=np.int8).tobytes())
+    if fmt == "s4":
+        return Prepared(B.element_bytes("s4", data))
+    if fmt == "s4_rows":
+        ffi, lib = native.load()
+        rows, k = _rows_k(data.shape)
+        packed = B.element_bytes("s4", data)
+        out = bytearray(nbytes(fmt, data.shape))
+        lib.nn_s4_rows_prepare(
+            ffi.from_buffer("uint8_t[]", packed), rows, k, ffi.from_buffer("uint8_t[]", out)
+        )
+        return Prepared(bytes(out))
     raise ValueError(f"no host preparation for weights format {fmt!r}")

@@ -127,7 +127,7 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
         if len(raw) % dtype.itemsize:
             raise ConvertError(f"tensor {i} '{name}': sparse values are not whole {dtype}")
         const = densify(values, shape, _sparsity(t.Sparsity()), f"tensor {i} '{name}'")
-        return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const)
+        return Tensor(i, name, shape, dtype, scale, zero_point, qdim, const, sparse=True)
     if t.Type() == tflite.TensorType.INT4:
         # Weights only: int8 values in the IR, stored as s4 (two per byte) in the blob.
         if not raw:

@@ -12,7 +12,10 @@ same ops with them. The whole inference (every op and the executor's walk) is wh
 held against the targets of issue 9 (X-CUBE-AI's cycles on the M4, CMSIS-NN's M3 total).
 
     .venv/bin/python tests/bench/bench.py [--boards B,B] [--models NAME|PATH,...]
-        [--layers/--no-layers] [--host/--no-host] [--runs N] [--json]
+        [--int4 NAME,...] [--layers/--no-layers] [--host/--no-host] [--runs N] [--json]
+
+--int4 (default KWS and ResNet-8) also runs those models as `microai compress --weights
+int4` makes them, beside the int8 ones.
 
 Without ../shared/models (beside the repository) the shared models are skipped with a
 note; paths to other .tflite files can still be given.
@@ -92,6 +95,23 @@ def resolve_models(
         else:
             notes.append(f"{path} not found: skipped")
     return paths, notes
+
+
+def with_int4(paths: list[Path], names: set[str]) -> list[Path]:
+    """paths, each model in `names` followed by its int4 version (microai compress
+    --weights int4, no calibration data), written under build/bench/."""
+    from microai.compress import compress
+    from microai.paths import BUILD_DIR
+
+    out = []
+    for p in paths:
+        out.append(p)
+        if p.stem in names:
+            q = BUILD_DIR / "bench" / f"{p.stem}_int4.tflite"
+            q.parent.mkdir(parents=True, exist_ok=True)
+            q.write_bytes(compress(p.read_bytes(), p.name).model)
+            out.append(q)
+    return out
 
 
 def compare(result: dict, ref_layers: list[dict] | None, cpu: str) -> dict:
@@ -288,6 +308,11 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         default=",".join(DEFAULT),
         help="comma-separated: names of models in ../shared/models, or paths to .tflite files",
     )
+    ap.add_argument(
+        "--int4",
+        default="kws_ref_model,pretrainedResnet_quant",
+        help="models also run as `microai compress --weights int4` makes them ('' for none)",
+    )
     ap.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--host", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--runs", type=int, default=20, help="host engine: calls per batch")
@@ -308,6 +333,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         err.print(f"bench: {e}")
         return 2
     paths, notes = resolve_models([m for m in args.models.split(",") if m])
+    paths = with_int4(paths, {m for m in args.int4.split(",") if m})
     for note in notes:
         say(note)
     reference = load_reference()

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from microai.convert import ConvertError, convert
 from microai.paths import BUILD_DIR, CMODULES_DIR, ROOT
+from microai.testing.int4 import seed_blobs
 
 NN_DIR = CMODULES_DIR / "microai" / "nn"
 RUNTIME_DIR = CMODULES_DIR / "microai" / "runtime"
@@ -78,7 +79,8 @@ def build(name: str, flags: list[str]) -> Path:
 
 
 def write_seeds() -> Path:
-    """build/fuzz/seeds: every fixture model the converter takes, as a blob."""
+    """build/fuzz/seeds: every fixture model the converter takes, as a blob, and the
+    int4 kernels' one-op blobs (microai.testing.int4)."""
     seeds = OUT / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     for model in sorted((ROOT / "tests" / "fixtures" / "models").glob("*.tflite")):
@@ -87,6 +89,11 @@ def write_seeds() -> Path:
         except ConvertError:
             continue  # a fixture of an unsupported op
         path = seeds / f"{model.stem}.mai"
+        if not path.is_file() or path.read_bytes() != blob:
+            path.write_bytes(blob)
+    # One-op blobs with int4 weights (until fixture models lower to them).
+    for name, blob in seed_blobs().items():
+        path = seeds / f"{name}.mai"
         if not path.is_file() or path.read_bytes() != blob:
             path.write_bytes(blob)
     # Block-sparse weights (their metadata is the loader's to check): digits_cnn with

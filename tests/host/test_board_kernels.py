@@ -44,6 +44,7 @@ class Case:
     rounding: str | None = None  # fc only: None = the board's default, "double"
     w_max: int = 127  # weights in [-w_max, w_max]
     shift: int | None = None  # the shifts' base (default: from the accumulators' size)
+    bits: int = 8  # 4: int4 weights in [-8, 7] (clipped to [-w_max, w_max]), the *_s4 kernels
 
 
 CASES = [
@@ -126,7 +127,13 @@ def _data(c: Case) -> dict:
         w_shape = (1, kh, kw, out_c) if c.kind == "dw" else (out_c, kh, kw, ch)
         out_shape = (n, oh, ow, out_c)
         taps = kh * kw * (1 if c.kind == "dw" else ch)
-    weights = rng.integers(-c.w_max, c.w_max + 1, w_shape, dtype=np.int8)
+    if c.bits == 4:
+        # Both int4 extremes (-8, 7) unless w_max narrows the range.
+        weights = rng.integers(-8, 8, w_shape, dtype=np.int8)
+        weights.flat[0], weights.flat[-1] = -8, 7
+        weights = np.clip(weights, -c.w_max, c.w_max).astype(np.int8)
+    else:
+        weights = rng.integers(-c.w_max, c.w_max + 1, w_shape, dtype=np.int8)
     acc_std = 74.0 * (0.6 * c.w_max if c.w_max < 127 else 74.0) * np.sqrt(taps)
     bias = rng.integers(-int(acc_std), int(acc_std), out_c).astype(np.int32) if c.bias else None
     nq = out_c if c.per_channel else 1
@@ -141,10 +148,29 @@ def _ptr(ffi, ctype: str, a: np.ndarray | None):
     return ffi.NULL if a is None else ffi.cast(ctype, ffi.from_buffer(a))
 
 
+def _s4_packed(w: np.ndarray) -> np.ndarray:
+    """int4 weights in TFLite's packing (what the board's weights_bits=4 takes)."""
+    from microai import blob as B
+
+    return np.frombuffer(B.element_bytes("s4", w), np.uint8).copy()
+
+
+def _s4_rows(w: np.ndarray) -> np.ndarray:
+    """int4 weights [rows, ...] as the GEMM's int4 rows (MAI_LAYOUT_S4_ROWS), in a
+    4-byte aligned buffer."""
+    from microai import layouts
+
+    raw = layouts.prepare("s4_rows", w).data
+    buf = np.zeros(len(raw) // 4, np.uint32)
+    buf.view(np.uint8)[:] = np.frombuffer(raw, np.uint8)
+    return buf
+
+
 def _host(c: Case, d: dict) -> bytes:
-    """The case through the host's C core."""
+    """The case through the host's C core (the *_s4 kernels for c.bits == 4)."""
     ffi, lib = native.load()
     x, w, b, mult, shift = d["x"], d["w"], d["bias"], d["mult"], d["shift"]
+    s4 = c.bits == 4
     y = np.full(d["out_shape"], 0x55, np.int8)
     q = ffi.new(
         "nn_quant *",
@@ -159,6 +185,9 @@ def _host(c: Case, d: dict) -> bytes:
         },
     )
     xp, wp, yp = (_ptr(ffi, "int8_t *", a) for a in (x, w, y))
+    if s4:
+        w4 = _s4_packed(w) if c.kind == "dw" else _s4_rows(w)
+        wp = _ptr(ffi, "uint8_t *", w4)
     bp = _ptr(ffi, "int32_t *", b)
     act = {"min": c.act[0], "max": c.act[1]}
     if c.kind == "fc":
@@ -172,7 +201,8 @@ def _host(c: Case, d: dict) -> bytes:
             },
         )
         batches, depth = x.shape
-        st = lib.nn_fc_s8(p, q, batches, depth, xp, w.shape[0], wp, bp, yp)
+        fc = lib.nn_fc_s4 if s4 else lib.nn_fc_s8
+        st = fc(p, q, batches, depth, xp, w.shape[0], wp, bp, yp)
     else:
         p = ffi.new(
             "nn_conv_params *",
@@ -195,6 +225,10 @@ def _host(c: Case, d: dict) -> bytes:
         ]
         name = "nn_dw_conv_wrapper_s8" if c.kind == "dw" else "nn_conv_s8"
         size = getattr(lib, name + "_scratch_size")(p, *dims)
+        if s4:  # the int4 depthwise kernels take their int8 twins' scratch
+            name = name.replace("_s8", "_s4")
+            if c.kind == "conv":
+                size = lib.nn_conv_s4_scratch_size(p, *dims)
         scratch = np.zeros(size // 4 + 1, np.int32)  # 4-byte aligned
         st = getattr(lib, name)(
             p, q, dims[0], xp, dims[1], wp, bp, dims[2], yp, _ptr(ffi, "void *", scratch), size
@@ -209,9 +243,10 @@ def _b64(a: np.ndarray) -> str:
 
 def _board_code(c: Case, d: dict) -> str:
     """MicroPython that runs the case and prints the output as base64."""
+    w = _s4_packed(d["w"]) if c.bits == 4 else d["w"]
     lines = [
         f"x = a2b({_b64(d['x'])})",
-        f"w = a2b({_b64(d['w'])})",
+        f"w = a2b({_b64(w)})",
         f"b = array('i', a2b({_b64(d['bias'])}))" if d["bias"] is not None else "b = None",
     ]
     if c.per_channel:
@@ -224,6 +259,8 @@ def _board_code(c: Case, d: dict) -> str:
     n_out = int(np.prod(d["out_shape"]))
     lines.append(f"y = bytearray({n_out})")
     kw = f"multiplier=m, shift=s, act={c.act}, input_offset={c.in_off}, output_offset={c.out_off}"
+    if c.bits == 4:
+        kw += ", weights_bits=4"
     if c.kind == "fc":
         rounding = f", rounding={c.rounding!r}" if c.rounding else ""
         lines.append(
@@ -390,3 +427,83 @@ def test_block_sparse_weights_on_board(board, name: str):
         want = m.run(x).tobytes()
     place_model(board, sparse.blob, None)
     assert board_run(board, x.tobytes()) == want
+
+
+# ---- int4 weights: the *_s4 kernels on each core ---------------------------------------
+
+S4_BOARD_CASES = [
+    "conv_im2col",
+    "conv_in4_groups_odd",
+    "conv_in16_stride2_pad",
+    "conv_in1_5x4",
+    "conv_in3_dilated",
+    "conv_relu_no_bias",
+    "conv_big_k_per_tensor",
+    "conv_3x3_shift_ge0",
+    "conv_pw_per_tensor_batch2",
+    "conv_pw_k8_odd",
+    "conv_pw_in1_out1",
+    "conv_pw_k24_relu",
+    "conv_pw_shift_ge0",
+    "dw3x3",
+    "dw3x3_ch1_stride2",
+    "dw3x3_ch7_per_tensor_batch2",
+    "dw_dm2_5x3",
+    "dw_dilated_ch5",
+    "dw_dm5_ch2",
+    "dw_5x5_ch6_per_tensor",
+    "dw_5x5_ch8_stride2",
+    "dw_dm3_ch2",
+    "fc",
+    "fc_per_channel_filter_off",
+    "fc_single",
+    "fc_in1_odd_units",
+    "fc_in8_one_unit",
+    "fc_in40_batch1",
+    "fc_in13_odd_units_per_tensor",
+]
+
+
+@pytest.mark.parametrize("name", S4_BOARD_CASES)
+def test_int4_weights_on_board(board, name: str):
+    """microai.conv2d / depthwise_conv2d / fully_connected(..., weights_bits=4) with the
+    weights in TFLite's INT4 packing equal the host's int4 kernels byte for byte: the
+    SXTB16/SMLAD form on the M4 and M7, the scalar one on the M3."""
+    from test_kernels_s4 import S4_CASES
+
+    case = next(c for c in S4_CASES if c.name == name)
+    d = _data(case)
+    want = _host(case, d)
+    got = base64.b64decode(board.exec(_board_code(case, d), timeout=30).strip())
+    assert got == want
+
+
+def test_int4_weights_errors_on_board(board):
+    """weights_bits other than 4 or 8, and an int4 buffer of the wrong length, are
+    ValueErrors that say what was expected."""
+    run = "try:\n microai.{}\nexcept ValueError as e:\n print('ValueError', e)"
+    conv = (
+        "conv2d(bytes(8), (1, 2, 2, 2), bytes({}), (3, 1, 1, 2), None, bytearray(12), "
+        "(1, 2, 2, 3), multiplier=1 << 30, shift=0, weights_bits={})"
+    )
+    fc = (
+        "fully_connected(bytes(5), bytes({}), None, bytearray(3), multiplier=1 << 30, "
+        "shift=0, weights_bits={})"
+    )
+    dw = (
+        "depthwise_conv2d(bytes(12), (1, 2, 2, 3), bytes({}), (1, 1, 1, 3), None, "
+        "bytearray(12), (1, 2, 2, 3), multiplier=1 << 30, shift=0, weights_bits={})"
+    )
+    cases = [
+        (conv.format(3, 5), "weights_bits: 5 given, must be 8 (int8) or 4 (int4)"),
+        (conv.format(4, 4), "weights: 4 bytes given, 6 int4 weights need 3"),
+        (fc.format(7, 4), "weights: 7 bytes given, 15 int4 weights need 8"),
+        (dw.format(1, 4), "weights: 1 bytes given, 3 int4 weights need 2"),
+        (fc.format(8, 3), "weights_bits: 3 given, must be 4..8"),
+    ]
+    for call, message in cases:
+        got = board.exec(run.format(call), timeout=30).strip()
+        assert got == f"ValueError {message}", call
+    # A valid call of each runs.
+    for call in (conv.format(3, 4), fc.format(8, 4), dw.format(2, 4)):
+        assert board.exec(f"microai.{call}\nprint('ok')", timeout=30).strip() == "ok"

@@ -123,3 +123,13 @@ def test_cli_convert_for_a_board_and_inspect(tmp_path):
     assert r.returncode == 0 and "wide" in r.stdout, r.stderr
     r = _cli("convert", str(DIGITS_PATH), "--upload", "-o", str(out))
     assert r.returncode != 0 and "--upload needs --board" in r.stderr
+
+
+def test_int4_weights_are_never_widened():
+    """An int4 model for a DSP board keeps its int4 kernels: the user chose the flash."""
+    from microai.compress import compress
+
+    four = compress(DIGITS, "digits").model
+    got = convert(four, "digits4", target=Target.of(load_board("QEMU_STM32F405")))
+    assert _kernels(got) == ["CONV_IM2COL_S4", "CONV_PW_S4"]
+    assert got.blob == convert(four, "digits4").blob

@@ -16,7 +16,7 @@ import pytest
 from microai import EXIT_INPUT
 from microai.convert import convert
 from microai.engine import Model
-from microai.golden import run_reference
+from microai.golden import DEFAULT_GOLDEN, run_reference
 from microai.ir import ConvertError
 from microai.paths import ROOT
 from microai.verify import verify
@@ -55,11 +55,16 @@ def test_shared_model_bit_exact_and_smaller_than_tflm(name):
     assert result["blob_bytes"] <= len(data)
 
 
-# The INT4 fixtures (make_int4_fixtures.py) wait for the host reader to read INT4 weights:
-# strict, so this fails once they convert and the mark must go.
-NO_INT4_YET = pytest.mark.xfail(
-    raises=ConvertError, strict=True, reason="the host reader does not read INT4 weights yet"
-)
+# The INT4 fixtures (make_int4_fixtures.py) run on the int4 kernels (*_S4). TFLite-Micro
+# refuses per-channel int4 FULLY_CONNECTED, which digits_int4_aeq has: checked against
+# LiteRT BUILTIN_REF instead.
+INT4_LITERT = {"digits_int4_aeq"}
+
+
+# The sparse fixtures (make_sparse_fixtures.py) hold DENSIFY ops or a block-sparse
+# FULLY_CONNECTED: TFLite-Micro cannot load DENSIFY and ignores the block-sparse encoding,
+# so they are checked against LiteRT BUILTIN_REF (test_sparse_fixtures.py has more).
+SPARSE_GOLDEN = "litert"
 
 
 def fixture_models() -> list[Path]:
@@ -68,13 +73,15 @@ def fixture_models() -> list[Path]:
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(p, id=p.stem, marks=[NO_INT4_YET] if "int4" in p.stem else [])
-        for p in fixture_models()
-    ],
+    [pytest.param(p, id=p.stem) for p in fixture_models()],
 )
 def test_fixture_model_bit_exact(path):
-    result = verify(path.read_bytes(), n_inputs=50, seed=2, name=path.name)
+    golden = DEFAULT_GOLDEN
+    if "sparse" in path.stem:
+        golden = SPARSE_GOLDEN
+    elif path.stem in INT4_LITERT:
+        golden = "litert"
+    result = verify(path.read_bytes(), n_inputs=50, seed=2, name=path.name, golden=golden)
     assert result["mismatches"] == 0, result["first_mismatch"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from microai import blob as B
-from microai import native
+from microai import layouts, native
 from microai.convert import convert
 from microai.inspect import describe
 from microai.passes.choose_kernels import kernels_for
@@ -33,9 +33,10 @@ def test_every_op_type_has_kernels_and_every_kernel_an_op():
         assert getattr(lib, f"NN_KERNEL_{name}") == k.id  # the table sits at the enum's numbers
     # Every kernel number but NONE has a row.
     assert sorted(k.id for k in t["kernels"].values()) == list(range(1, lib.NN_KERNEL_COUNT))
-    # Within an op, algorithm names are unique (a recipe names one kernel).
+    # Within an op and the IR storage its weights are made from, algorithm names are
+    # unique (a recipe names one kernel for a layer); an int4 kernel has its int8 twin's.
     for op in t["ops"]:
-        algs = [k.algorithm for k in kernels_for(op)]
+        algs = [(layouts.SOURCE.get(k.weights), k.algorithm) for k in kernels_for(op)]
         assert len(algs) == len(set(algs)), op
 
 

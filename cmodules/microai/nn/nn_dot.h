@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "nn_dsp.h"
+#include "nn_types.h"
 
 // ---- column pairs -------------------------------------------------------------------
 
@@ -437,5 +438,367 @@ NN_ALWAYS_INLINE void nn_dot_2x2_s8(const int8_t *x, int32_t dx, int32_t offset,
 }
 
 #endif
+
+
+// ---- int4 weights rows ----------------------------------------------------------------
+
+// Weights rows of int4 taps as nn_s4_rows_prepare() leaves them (the blob's
+// MAI_LAYOUT_S4_ROWS): each row padded with zero taps to k8 = 8 * ceil(k / 8); group g
+// (taps 8g .. 8g + 7) is one little-endian word whose byte j holds tap 8g + j in its low
+// nibble and tap 8g + 4 + j in its high nibble. Then (w << 4) & 0xF0F0F0F0 is taps
+// 8g .. 8g + 3 as four int8 times 16, and w & 0xF0F0F0F0 taps 8g + 4 .. 8g + 7: SXTB16
+// splits each into the pairs (0, 2) and (1, 3) (ROR #8) that the column pair's order
+// lines up with, as for int8 weights. The DSP sums come out times 16 and are divided
+// exactly (ASR #4) before they join the accumulators: exact while every |sum| < 2^27,
+// so at most NN_S4_MAX_TAPS taps (8 * 255 * 65,536 < 2^27, nn_types.h); the kernels
+// refuse more.
+#define NN_S4_HI_MASK (0xf0f0f0f0u)
+
+/// Tap p of an int4 row (row at its first group).
+static inline int32_t nn_s4_row_tap(const uint8_t *row, int32_t p) {
+    const uint32_t b = row[4 * (p >> 3) + (p & 3)];
+    return (int32_t)(b << (28 - 4 * ((p >> 2) & 1))) >> 28;
+}
+
+/// The low and high nibbles of byte b as signed int4 values.
+static inline int32_t nn_s4_lo(uint32_t b) {
+    return (int32_t)(b << 28) >> 28;
+}
+
+static inline int32_t nn_s4_hi(uint32_t b) {
+    return (int32_t)(b << 24) >> 28;
+}
+
+/// nn_dot_2x2_s8s16() for int4 rows (w0 = w, w1 = w + d bytes; d = 0 repeats the row) of
+/// k8 taps (a multiple of 8, at most NN_S4_MAX_TAPS) against a column pair of k8 taps:
+/// the exact sums are added to acc (wrapping, as int32 accumulators do).
+#if NN_DSP_ASM
+
+// Eight taps of the int4 2x2 block: the rows' words are loaded twice (once per half: 14
+// registers hold w, d, x, end, four accumulators and six temporaries, no mask, so the
+// AND takes it as an immediate): 4 LDR, 4 LDRD, 2 LSL, 4 AND, 8 SXTB16, 16 SMLAD = 38
+// for 32 MACs. The column pairs' words for the low taps come first, then the high.
+#define NN_DOT_2X2_S4_HALF \
+    "sxtb16 %[t2], %[t0], ror #8\n\t" \
+    "sxtb16 %[t0], %[t0]\n\t" \
+    "sxtb16 %[t3], %[t1], ror #8\n\t" \
+    "sxtb16 %[t1], %[t1]\n\t" \
+    "ldrd   %[t4], %[t5], [%[x]], #8\n\t" \
+    "smlad  %[a00], %[t0], %[t4], %[a00]\n\t" \
+    "smlad  %[a00], %[t2], %[t5], %[a00]\n\t" \
+    "smlad  %[a10], %[t1], %[t4], %[a10]\n\t" \
+    "smlad  %[a10], %[t3], %[t5], %[a10]\n\t" \
+    "ldrd   %[t4], %[t5], [%[x]], #8\n\t" \
+    "smlad  %[a01], %[t0], %[t4], %[a01]\n\t" \
+    "smlad  %[a01], %[t2], %[t5], %[a01]\n\t" \
+    "smlad  %[a11], %[t1], %[t4], %[a11]\n\t" \
+    "smlad  %[a11], %[t3], %[t5], %[a11]\n\t"
+#define NN_DOT_2X2_S4_GROUP \
+    "ldr    %[t1], [%[w], %[d]]\n\t" \
+    "ldr    %[t0], [%[w]]\n\t" \
+    "lsl    %[t0], %[t0], #4\n\t" \
+    "and    %[t0], %[t0], #0xf0f0f0f0\n\t" \
+    "lsl    %[t1], %[t1], #4\n\t" \
+    "and    %[t1], %[t1], #0xf0f0f0f0\n\t" \
+    NN_DOT_2X2_S4_HALF \
+    "ldr    %[t1], [%[w], %[d]]\n\t" \
+    "ldr    %[t0], [%[w]], #4\n\t" \
+    "and    %[t0], %[t0], #0xf0f0f0f0\n\t" \
+    "and    %[t1], %[t1], #0xf0f0f0f0\n\t" \
+    NN_DOT_2X2_S4_HALF
+
+#elif defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
+    && !NN_DSP
+#define NN_S4_M3_ASM (1)
+
+// Cortex-M3: one byte (two taps) of both rows by LDRB, SBFX, LDRSH and MLA (GCC spills
+// the C form's sixteen live values): 2 LDRB, 4 SBFX, 4 LDRSH, 8 MLA; the column's
+// slots at immediate offsets (X0, X1: the low tap's in columns 0 and 1; Y0, Y1: the
+// high tap's). The last byte (J = 0) steps the pointers.
+#define NN_S4_M3_BYTE(J, X0, X1, Y0, Y1) \
+    "ldrb   %[t0], [%[w], #" J "]\n\t" \
+    "ldrb   %[t2], [%[v], #" J "]\n\t" \
+    "sbfx   %[t1], %[t0], #4, #4\n\t" \
+    "sbfx   %[t0], %[t0], #0, #4\n\t" \
+    "sbfx   %[t3], %[t2], #4, #4\n\t" \
+    "sbfx   %[t2], %[t2], #0, #4\n\t" \
+    "ldrsh  %[t4], [%[x], #" X0 "]\n\t" \
+    "ldrsh  %[t5], [%[x], #" X1 "]\n\t" \
+    NN_S4_M3_MLA4("t0", "t2") \
+    "ldrsh  %[t4], [%[x], #" Y0 "]\n\t" \
+    "ldrsh  %[t5], [%[x], #" Y1 "]\n\t" \
+    NN_S4_M3_MLA4("t1", "t3")
+#define NN_S4_M3_MLA4(W, V) \
+    "mla    %[a00], %[" W "], %[t4], %[a00]\n\t" \
+    "mla    %[a01], %[" W "], %[t5], %[a01]\n\t" \
+    "mla    %[a10], %[" V "], %[t4], %[a10]\n\t" \
+    "mla    %[a11], %[" V "], %[t5], %[a11]\n\t"
+#define NN_S4_M3_GROUP \
+    NN_S4_M3_BYTE("1", "4", "12", "20", "28") \
+    NN_S4_M3_BYTE("2", "2", "10", "18", "26") \
+    NN_S4_M3_BYTE("3", "6", "14", "22", "30") \
+    "ldrb   %[t0], [%[w]], #4\n\t" \
+    "ldrb   %[t2], [%[v]], #4\n\t" \
+    "sbfx   %[t1], %[t0], #4, #4\n\t" \
+    "sbfx   %[t0], %[t0], #0, #4\n\t" \
+    "sbfx   %[t3], %[t2], #4, #4\n\t" \
+    "sbfx   %[t2], %[t2], #0, #4\n\t" \
+    "ldrsh  %[t4], [%[x], #16]\n\t" \
+    "ldrsh  %[t5], [%[x], #24]\n\t" \
+    NN_S4_M3_MLA4("t1", "t3") \
+    "ldrsh  %[t5], [%[x], #8]\n\t" \
+    "ldrsh  %[t4], [%[x]], #32\n\t" \
+    NN_S4_M3_MLA4("t0", "t2")
+
+#endif
+
+#ifndef NN_S4_M3_ASM
+#define NN_S4_M3_ASM (0)
+#endif
+
+NN_ALWAYS_INLINE void nn_dot_2x2_s4s16(const uint8_t *w, int32_t d, const int16_t *col,
+    int32_t k8, int32_t *acc) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    const int16_t *x = col;
+    #if NN_DSP_ASM
+    // d and end are in-out operands: as inputs GCC could give them an accumulator's
+    // register when it knows both hold the same value (d = 0 and the sums' 0).
+    const int32_t groups = k8 >> 3;
+    uint32_t t0, t1, t2, t3, t4, t5;
+    if (groups & 1) {
+        __asm__ (
+            NN_DOT_2X2_S4_GROUP
+            : [a00] "+r" (a00), [a01] "+r" (a01), [a10] "+r" (a10), [a11] "+r" (a11),
+            [w] "+r" (w), [x] "+r" (x), [t0] "=&r" (t0), [t1] "=&r" (t1), [t2] "=&r" (t2),
+            [t3] "=&r" (t3), [t4] "=&r" (t4), [t5] "=&r" (t5), [d] "+r" (d)
+            :
+            : "memory");
+    }
+    if (groups >= 2) {
+        const uint8_t *end = w + 4 * (groups & ~1);
+        __asm__ (
+            "1:\n\t"
+            NN_DOT_2X2_S4_GROUP
+            NN_DOT_2X2_S4_GROUP
+            "cmp    %[w], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r" (a00), [a01] "+r" (a01), [a10] "+r" (a10), [a11] "+r" (a11),
+            [w] "+r" (w), [x] "+r" (x), [t0] "=&r" (t0), [t1] "=&r" (t1), [t2] "=&r" (t2),
+            [t3] "=&r" (t3), [t4] "=&r" (t4), [t5] "=&r" (t5), [d] "+r" (d), [end] "+r" (end)
+            :
+            : "cc", "memory");
+    }
+    a00 >>= 4;
+    a01 >>= 4;
+    a10 >>= 4;
+    a11 >>= 4;
+    #elif NN_S4_M3_ASM
+    const int32_t groups = k8 >> 3;
+    const uint8_t *v = w + d;
+    uint32_t t0, t1, t2, t3, t4, t5;
+    if (groups & 1) {
+        __asm__ (
+            NN_S4_M3_GROUP
+            : [a00] "+r" (a00), [a01] "+r" (a01), [a10] "+r" (a10), [a11] "+r" (a11),
+            [w] "+r" (w), [v] "+r" (v), [x] "+r" (x), [t0] "=&r" (t0), [t1] "=&r" (t1),
+            [t2] "=&r" (t2), [t3] "=&r" (t3), [t4] "=&r" (t4), [t5] "=&r" (t5)
+            :
+            : "memory");
+    }
+    if (groups >= 2) {
+        const uint8_t *end = w + 4 * (groups & ~1);
+        __asm__ (
+            "1:\n\t"
+            NN_S4_M3_GROUP
+            NN_S4_M3_GROUP
+            "cmp    %[w], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r" (a00), [a01] "+r" (a01), [a10] "+r" (a10), [a11] "+r" (a11),
+            [w] "+r" (w), [v] "+r" (v), [x] "+r" (x), [t0] "=&r" (t0), [t1] "=&r" (t1),
+            [t2] "=&r" (t2), [t3] "=&r" (t3), [t4] "=&r" (t4), [t5] "=&r" (t5),
+            [end] "+r" (end)
+            :
+            : "cc", "memory");
+    }
+    #elif NN_DSP
+    // Per 8 taps: 2 LDR + 4 LDRD, 4 AND, 8 SXTB16, 16 SMLAD for 32 MACs.
+    for (int32_t g = k8 >> 3; g > 0; g--, w += 4, x += 16) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(w + d);
+        uint32_t ta = (wa << 4) & NN_S4_HI_MASK, tb = (wb << 4) & NN_S4_HI_MASK;
+        uint32_t wa02 = nn_sxtb16(ta), wa13 = nn_sxtb16_ror8(ta);
+        uint32_t wb02 = nn_sxtb16(tb), wb13 = nn_sxtb16_ror8(tb);
+        uint32_t xa = nn_read_u32(x), xb = nn_read_u32(x + 2);
+        a00 = nn_smlad(wa02, xa, a00);
+        a00 = nn_smlad(wa13, xb, a00);
+        a10 = nn_smlad(wb02, xa, a10);
+        a10 = nn_smlad(wb13, xb, a10);
+        xa = nn_read_u32(x + 4);
+        xb = nn_read_u32(x + 6);
+        a01 = nn_smlad(wa02, xa, a01);
+        a01 = nn_smlad(wa13, xb, a01);
+        a11 = nn_smlad(wb02, xa, a11);
+        a11 = nn_smlad(wb13, xb, a11);
+        ta = wa & NN_S4_HI_MASK;
+        tb = wb & NN_S4_HI_MASK;
+        wa02 = nn_sxtb16(ta);
+        wa13 = nn_sxtb16_ror8(ta);
+        wb02 = nn_sxtb16(tb);
+        wb13 = nn_sxtb16_ror8(tb);
+        xa = nn_read_u32(x + 8);
+        xb = nn_read_u32(x + 10);
+        a00 = nn_smlad(wa02, xa, a00);
+        a00 = nn_smlad(wa13, xb, a00);
+        a10 = nn_smlad(wb02, xa, a10);
+        a10 = nn_smlad(wb13, xb, a10);
+        xa = nn_read_u32(x + 12);
+        xb = nn_read_u32(x + 14);
+        a01 = nn_smlad(wa02, xa, a01);
+        a01 = nn_smlad(wa13, xb, a01);
+        a11 = nn_smlad(wb02, xa, a11);
+        a11 = nn_smlad(wb13, xb, a11);
+    }
+    a00 >>= 4;
+    a01 >>= 4;
+    a10 >>= 4;
+    a11 >>= 4;
+    #else
+    // Signed sums (|sum| < 2^27); byte j's taps sit at the column's slot O (order
+    // 0, 2, 1, 3) of the group's two halves. Per byte: 2 LDRB, 4 SBFX, 4 LDRSH, 8 MLA.
+    const uint8_t *v = w + d;
+    #define NN_S4_BYTE(J, O) { \
+        const int32_t wl = nn_s4_lo(w[J]), wh = nn_s4_hi(w[J]); \
+        const int32_t vl = nn_s4_lo(v[J]), vh = nn_s4_hi(v[J]); \
+        const int32_t x0 = x[O], x1 = x[4 + O], y0 = x[8 + O], y1 = x[12 + O]; \
+        a00 += wl * x0 + wh * y0; \
+        a01 += wl * x1 + wh * y1; \
+        a10 += vl * x0 + vh * y0; \
+        a11 += vl * x1 + vh * y1; \
+}
+    for (int32_t g = k8 >> 3; g > 0; g--, w += 4, v += 4, x += 16) {
+        NN_S4_BYTE(0, 0)
+        NN_S4_BYTE(1, 2)
+        NN_S4_BYTE(2, 1)
+        NN_S4_BYTE(3, 3)
+    }
+    #undef NN_S4_BYTE
+    #endif
+    acc[0] = nn_mac(acc[0], a00, 1);
+    acc[1] = nn_mac(acc[1], a01, 1);
+    acc[2] = nn_mac(acc[2], a10, 1);
+    acc[3] = nn_mac(acc[3], a11, 1);
+}
+
+/// nn_dot_1x2_s8() for int4 rows (w0 = w, w1 = w + d bytes; n <= NN_S4_MAX_TAPS taps,
+/// the rows padded to whole groups of 8): acc[0] += w0.(x + offset), acc[1] +=
+/// w1.(x + offset), x n int8.
+NN_ALWAYS_INLINE void nn_dot_1x2_s4(const int8_t *x, int32_t offset, const uint8_t *w,
+    int32_t d, int32_t n, int32_t *acc) {
+    int32_t a0 = 0, a1 = 0;
+    const uint8_t *v = w + d;
+    #if NN_DSP
+    // Per 8 taps: 2 LDR + 2 LDR (x), 4 SXTAB16, 2 LSL, 4 AND, 8 SXTB16, 8 SMLAD for 16 MACs.
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    for (int32_t g = n >> 3; g > 0; g--, x += 8, w += 4, v += 4) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(v);
+        uint32_t xv = nn_read_u32(x);
+        uint32_t x02 = nn_sxtab16(off2, xv), x13 = nn_sxtab16_ror8(off2, xv);
+        uint32_t ta = (wa << 4) & NN_S4_HI_MASK, tb = (wb << 4) & NN_S4_HI_MASK;
+        a0 = nn_smlad(nn_sxtb16(ta), x02, a0);
+        a0 = nn_smlad(nn_sxtb16_ror8(ta), x13, a0);
+        a1 = nn_smlad(nn_sxtb16(tb), x02, a1);
+        a1 = nn_smlad(nn_sxtb16_ror8(tb), x13, a1);
+        xv = nn_read_u32(x + 4);
+        x02 = nn_sxtab16(off2, xv);
+        x13 = nn_sxtab16_ror8(off2, xv);
+        ta = wa & NN_S4_HI_MASK;
+        tb = wb & NN_S4_HI_MASK;
+        a0 = nn_smlad(nn_sxtb16(ta), x02, a0);
+        a0 = nn_smlad(nn_sxtb16_ror8(ta), x13, a0);
+        a1 = nn_smlad(nn_sxtb16(tb), x02, a1);
+        a1 = nn_smlad(nn_sxtb16_ror8(tb), x13, a1);
+    }
+    a0 >>= 4;
+    a1 >>= 4;
+    #else
+    for (int32_t g = n >> 3; g > 0; g--, x += 8, w += 4, v += 4) {
+        for (int32_t j = 0; j < 4; j++) {
+            const int32_t xl = x[j] + offset, xh = x[4 + j] + offset;
+            a0 += nn_s4_lo(w[j]) * xl + nn_s4_hi(w[j]) * xh;
+            a1 += nn_s4_lo(v[j]) * xl + nn_s4_hi(v[j]) * xh;
+        }
+    }
+    #endif
+    for (int32_t i = 0; i < (n & 7); i++) {
+        const int32_t xi = x[i] + offset;
+        a0 += nn_s4_row_tap(w, i) * xi;
+        a1 += nn_s4_row_tap(v, i) * xi;
+    }
+    acc[0] = nn_mac(acc[0], a0, 1);
+    acc[1] = nn_mac(acc[1], a1, 1);
+}
+
+/// nn_dot_2x2_s8() for int4 rows (w0 = w, w1 = w + d bytes; n <= NN_S4_MAX_TAPS taps, the
+/// rows padded to whole groups of 8): acc[0] += w0.x0, acc[1] += w0.x1, acc[2] += w1.x0,
+/// acc[3] += w1.x1 with x0 = x, x1 = x + dx (n int8 each, + offset).
+NN_ALWAYS_INLINE void nn_dot_2x2_s4(const int8_t *x, int32_t dx, int32_t offset,
+    const uint8_t *w, int32_t d, int32_t n, int32_t *acc) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    const uint8_t *v = w + d;
+    #if NN_DSP
+    // Per 8 taps: 2 LDR + 4 LDR (x), 4 SXTAB16, 4 AND, 8 SXTB16, 16 SMLAD for 32 MACs.
+    const uint32_t off2 = ((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16);
+    for (int32_t g = n >> 3; g > 0; g--, x += 8, w += 4, v += 4) {
+        const uint32_t wa = nn_read_u32(w), wb = nn_read_u32(v);
+        for (int h = 0; h < 2; h++) {
+            const uint32_t ta = h ? wa & NN_S4_HI_MASK : (wa << 4) & NN_S4_HI_MASK;
+            const uint32_t tb = h ? wb & NN_S4_HI_MASK : (wb << 4) & NN_S4_HI_MASK;
+            const uint32_t wa02 = nn_sxtb16(ta), wa13 = nn_sxtb16_ror8(ta);
+            const uint32_t wb02 = nn_sxtb16(tb), wb13 = nn_sxtb16_ror8(tb);
+            uint32_t xv = nn_read_u32(x + 4 * h);
+            uint32_t x02 = nn_sxtab16(off2, xv), x13 = nn_sxtab16_ror8(off2, xv);
+            a00 = nn_smlad(wa02, x02, a00);
+            a00 = nn_smlad(wa13, x13, a00);
+            a10 = nn_smlad(wb02, x02, a10);
+            a10 = nn_smlad(wb13, x13, a10);
+            xv = nn_read_u32(x + dx + 4 * h);
+            x02 = nn_sxtab16(off2, xv);
+            x13 = nn_sxtab16_ror8(off2, xv);
+            a01 = nn_smlad(wa02, x02, a01);
+            a01 = nn_smlad(wa13, x13, a01);
+            a11 = nn_smlad(wb02, x02, a11);
+            a11 = nn_smlad(wb13, x13, a11);
+        }
+    }
+    a00 >>= 4;
+    a01 >>= 4;
+    a10 >>= 4;
+    a11 >>= 4;
+    #else
+    for (int32_t g = n >> 3; g > 0; g--, x += 8, w += 4, v += 4) {
+        for (int32_t j = 0; j < 4; j++) {
+            const int32_t wl = nn_s4_lo(w[j]), wh = nn_s4_hi(w[j]);
+            const int32_t vl = nn_s4_lo(v[j]), vh = nn_s4_hi(v[j]);
+            const int32_t xl = x[j] + offset, xh = x[4 + j] + offset;
+            const int32_t yl = x[dx + j] + offset, yh = x[dx + 4 + j] + offset;
+            a00 += wl * xl + wh * xh;
+            a01 += wl * yl + wh * yh;
+            a10 += vl * xl + vh * xh;
+            a11 += vl * yl + vh * yh;
+        }
+    }
+    #endif
+    for (int32_t i = 0; i < (n & 7); i++) {
+        const int32_t xa = x[i] + offset, xb = x[dx + i] + offset;
+        const int32_t wt = nn_s4_row_tap(w, i), vt = nn_s4_row_tap(v, i);
+        a00 += wt * xa;
+        a01 += wt * xb;
+        a10 += vt * xa;
+        a11 += vt * xb;
+    }
+    acc[0] = nn_mac(acc[0], a00, 1);
+    acc[1] = nn_mac(acc[1], a01, 1);
+    acc[2] = nn_mac(acc[2], a10, 1);
+    acc[3] = nn_mac(acc[3], a11, 1);
+}
 
 #endif // MICROAI_NN_DOT_H

@@ -132,6 +132,39 @@ nn_status nn_conv_im2col_s8_block4(const nn_conv_params *p, const nn_quant *q,
 size_t nn_conv_im2col_s8_block4_scratch_size(const nn_conv_params *p,
     const nn_dims *in_dims, const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// Int4 weights rows for the *_s4 convolutions and nn_fc_s4 (the blob's
+/// MAI_LAYOUT_S4_ROWS): rows (output channels) of k taps, each padded with zero taps to
+/// whole groups of 8; group g of a row is 4 bytes, byte j holding tap 8g + j in its low
+/// nibble and tap 8g + 4 + j in its high nibble. E.g. a row of taps 1, 2, .., 7, -8, -1
+/// (k = 9) is the bytes 0x51 0x62 0x73 0x84, 0x0f 0x00 0x00 0x00. rows * 4 * ceil(k / 8)
+/// bytes (nn_s4_rows_bytes()), 4-byte aligned. nn_s4_rows_prepare() makes them from
+/// TFLite's INT4 packing of [rows][k] (element 2i in the low nibble of byte i).
+size_t nn_s4_rows_bytes(int32_t rows, int32_t k);
+void nn_s4_rows_prepare(const uint8_t *packed, int32_t rows, int32_t k, uint8_t *dst);
+
+/// nn_conv_s8 (and its kernels) with int4 weights rows (4-byte aligned; at most 65,536
+/// taps kh * kw * in_ch, else NN_ERR_UNSUPPORTED: the DSP sums are x16, nn_dot.h).
+nn_status nn_conv_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_s4_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_kernel nn_conv_s4_kernel(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_status nn_conv_im2col_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_im2col_s4_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_status nn_conv_pw_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_pw_s4_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+
 /// DEPTHWISE_CONV_2D wrapper: nn_dw_conv_3x3_s8 for 3x3 / multiplier 1 / dilation 1,
 /// else nn_dw_conv_s8. f_dims is {1, kh, kw, out_ch}; out_ch = in_ch * depth_multiplier.
 nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,
@@ -159,12 +192,34 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
 size_t nn_dw_conv_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// The depthwise kernels with int4 weights in TFLite's packing ({1, kh, kw, out_ch},
+/// element 2i in the low nibble of byte i); scratch as their int8 twins'.
+nn_status nn_dw_conv_wrapper_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+nn_kernel nn_dw_conv_wrapper_s4_kernel(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+nn_status nn_dw_conv_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+nn_status nn_dw_conv_3x3_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+
 // ---- fully connected ----------------------------------------------------------------
 
 /// FULLY_CONNECTED: out[b][o] = act(requant(sum_i (in[b][i] + in_off) * (w[o][i] + f_off)
 /// + bias[o]) + out_off). Weights [out_depth][in_depth].
 nn_status nn_fc_s8(const nn_fc_params *p, const nn_quant *q, int32_t batches,
     int32_t in_depth, const int8_t *in, int32_t out_depth, const int8_t *weights,
+    const int32_t *bias, int8_t *out);
+/// nn_fc_s8 with int4 weights rows (nn_s4_rows_prepare(), 4-byte aligned; in_depth at
+/// most 65,536, else NN_ERR_UNSUPPORTED).
+nn_status nn_fc_s4(const nn_fc_params *p, const nn_quant *q, int32_t batches,
+    int32_t in_depth, const int8_t *in, int32_t out_depth, const uint8_t *weights,
     const int32_t *bias, int8_t *out);
 
 /// nn_fc_s8 with block-sparse weights (zero-skipping; any filter offset, folded out as

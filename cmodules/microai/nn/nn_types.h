@@ -40,11 +40,20 @@ typedef enum {
     NN_KERNEL_DEQUANTIZE_S8_F32 = 17,
     NN_KERNEL_CONV_IM2COL_S8W16 = 18, ///< nn_conv_im2col_s8w16: weights widened on the host
     NN_KERNEL_CONV_PW_S8W16 = 19,     ///< nn_conv_pw_s8w16: weights widened on the host
-    NN_KERNEL_CONV_PW_S8_BLOCK4 = 20,     ///< nn_conv_pw_s8_block4: block-sparse weights
-    NN_KERNEL_CONV_IM2COL_S8_BLOCK4 = 21, ///< nn_conv_im2col_s8_block4: block-sparse weights
-    NN_KERNEL_FC_S8_BLOCK4 = 22,          ///< nn_fc_s8_block4: block-sparse weights
-    NN_KERNEL_COUNT = 23,
+    NN_KERNEL_CONV_PW_S4 = 20,        ///< nn_conv_pw_s4: int4 weights (S4_ROWS)
+    NN_KERNEL_CONV_IM2COL_S4 = 21,    ///< nn_conv_im2col_s4: int4 weights (S4_ROWS)
+    NN_KERNEL_DW_CONV_3X3_S4 = 22,    ///< nn_dw_conv_3x3_s4: int4 weights (TFLite's packing)
+    NN_KERNEL_DW_CONV_S4 = 23,        ///< nn_dw_conv_s4: int4 weights (TFLite's packing)
+    NN_KERNEL_FC_S4 = 24,             ///< nn_fc_s4: int4 weights (S4_ROWS)
+    NN_KERNEL_CONV_PW_S8_BLOCK4 = 25,     ///< nn_conv_pw_s8_block4: block-sparse weights
+    NN_KERNEL_CONV_IM2COL_S8_BLOCK4 = 26, ///< nn_conv_im2col_s8_block4: block-sparse weights
+    NN_KERNEL_FC_S8_BLOCK4 = 27,          ///< nn_fc_s8_block4: block-sparse weights
+    NN_KERNEL_COUNT = 28,
 } nn_kernel;
+
+/// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
+/// are 16 times the taps' and exact while below 2^31).
+#define NN_S4_MAX_TAPS (65536)
 
 /// A 4-D NHWC shape. [batch, depth] is {n = batch, h = 1, w = 1, c = depth}.
 /// Filters: conv OHWI is {n = out_ch, h, w, c = in_ch}; depthwise 1HWO is

@@ -48,7 +48,11 @@ typedef enum {
     MAI_LAYOUT_WIDE = 3,        ///< int8 weights widened to int16 (storage S16) for SMLAD:
                                 ///< rows (dims[0]) padded to whole groups of 4 taps, each
                                 ///< group in the order 0, 2, 1, 3 (nn_conv_w16_prepare())
-    MAI_LAYOUT_COUNT = 4,
+    MAI_LAYOUT_S4_ROWS = 4,     ///< int4 weights (storage S4) for SXTB16: rows (dims[0])
+                                ///< padded to whole groups of 8 taps, 4 bytes a group, byte
+                                ///< j holding taps j (low nibble) and 4 + j (high nibble)
+                                ///< (nn_s4_rows_prepare())
+    MAI_LAYOUT_COUNT = 5,
 } mai_layout;
 
 

@@ -49,6 +49,8 @@
     X(NONE, S8, STANDARD) \
     X(S8, S8, STANDARD) \
     X(WIDE, S16, WIDE) \
+    X(S4, S4, STANDARD) \
+    X(S4_ROWS, S4, S4_ROWS) \
     X(S8_BLOCK4, S8, BLOCK_SPARSE)
 
 // X(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval): kernels (nn_kernel). NAME
@@ -64,21 +66,30 @@
     mai_scratch_conv_pw_s8, mai_eval_conv_pw_s8) \
     X(CONV_PW_S8_BLOCK4, CONV, pointwise_sparse, S8_BLOCK4, mai_supports_conv_pw_s8, \
     mai_scratch_conv_pw_s8_block4, mai_eval_conv_pw_s8_block4) \
+    X(CONV_PW_S4, CONV, pointwise, S4_ROWS, mai_supports_conv_pw_s4, \
+    mai_scratch_conv_pw_s4, mai_eval_conv_pw_s4) \
     X(CONV_IM2COL_S8, CONV, im2col, S8, mai_supports_conv_s8, \
     mai_scratch_conv_im2col_s8, mai_eval_conv_im2col_s8) \
     X(CONV_IM2COL_S8_BLOCK4, CONV, im2col_sparse, S8_BLOCK4, mai_supports_conv_s8, \
     mai_scratch_conv_im2col_s8_block4, mai_eval_conv_im2col_s8_block4) \
+    X(CONV_IM2COL_S4, CONV, im2col, S4_ROWS, mai_supports_conv_s4, \
+    mai_scratch_conv_im2col_s4, mai_eval_conv_im2col_s4) \
     X(CONV_PW_S8W16, CONV, pointwise_wide, WIDE, mai_supports_conv_pw_s8w16, \
     mai_scratch_conv_pw_s8w16, mai_eval_conv_pw_s8w16) \
     X(CONV_IM2COL_S8W16, CONV, im2col_wide, WIDE, mai_supports_conv_s8w16, \
     mai_scratch_conv_im2col_s8w16, mai_eval_conv_im2col_s8w16) \
     X(DW_CONV_3X3_S8, DWCONV, 3x3, S8, mai_supports_dw_conv_3x3_s8, \
     mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s8) \
+    X(DW_CONV_3X3_S4, DWCONV, 3x3, S4, mai_supports_dw_conv_3x3_s8, \
+    mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s4) \
     X(DW_CONV_S8, DWCONV, direct, S8, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
     mai_eval_dw_conv_s8) \
+    X(DW_CONV_S4, DWCONV, direct, S4, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
+    mai_eval_dw_conv_s4) \
     X(FC_S8, FC, direct, S8, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
     X(FC_S8_BLOCK4, FC, direct_sparse, S8_BLOCK4, mai_supports_any, \
     mai_scratch_fc_s8_block4, mai_eval_fc_s8_block4) \
+    X(FC_S4, FC, direct, S4_ROWS, mai_supports_fc_s4, mai_scratch_none, mai_eval_fc_s4) \
     X(AVGPOOL_S8, AVGPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_avgpool) \
     X(MAXPOOL_S8, MAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \

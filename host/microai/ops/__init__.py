@@ -34,6 +34,8 @@ class Lowered:
     kernel, scratch: the nn_kernel name (e.g. "CONV_IM2COL_S8") and the scratch bytes it
         needs, chosen from the C table (passes/choose_kernels.py), not by the lowering.
     in_place: the output may share the arena bytes of input 0 (elementwise ops).
+    rounding: "" for the golden's rounding of the op type (golden.rounding()), else the
+        one this op needs (LiteRT's block-sparse FULLY_CONNECTED rounds twice).
     """
 
     type: str
@@ -43,6 +45,7 @@ class Lowered:
     kernel: str = ""  # chosen from the C table by passes/choose_kernels.py
     scratch: int = 0
     in_place: bool = False
+    rounding: str = ""  # the golden's rounding for this op when it is not its op type's
 
     @property
     def params_type(self) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import MAX_ARENA_BYTES, cost, layouts, native
 from .. import blob as B
-from ..golden import rounding
+from ..golden import op_rounding
 from ..ir import STORAGE_OF, ConvertError
 from . import Layer
 
@@ -128,7 +128,7 @@ def run(c):
                 outputs=outs,
                 params=params,
                 scratch_size=low.scratch,
-                rounding=rounding(c.golden, low.type),
+                rounding=op_rounding(c.golden, low),
             )
         )
         weight_bytes = sum(  # a layout's metadata (aux) included

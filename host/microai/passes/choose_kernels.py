@@ -28,7 +28,8 @@ def kernels_for(op_type: str) -> list[native.Kernel]:
 
 
 def algorithms_for(op_type: str) -> list[str]:
-    return [k.algorithm for k in kernels_for(op_type)]
+    """The op type's algorithms, once each (kernels for other weights share names)."""
+    return list(dict.fromkeys(k.algorithm for k in kernels_for(op_type)))
 
 
 class _Context:
@@ -115,6 +116,11 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
         if not candidates:
             have = ", ".join(["auto", *algorithms_for(low.type)])
             raise ConvertError(f"{where}algorithm {algorithm!r}: a {low.type} op has {have}")
+        # The algorithm's kernels for the weights as the IR stores them (int8, int4...).
+        stored = weights_storage(graph, low)
+        candidates = [
+            k for k in candidates if k.weights == "none" or layouts.SOURCE.get(k.weights) == stored
+        ] or candidates
     if not candidates:
         stored = weights_storage(graph, low)
         raise ConvertError(
@@ -134,9 +140,9 @@ def choose(graph: Graph, low, rounding: str, algorithm: str = "auto", where: str
 
 def run(c):
     """The pass: every layer's kernel, honouring the recipe."""
-    from ..golden import rounding
+    from ..golden import op_rounding
 
     for op, low in zip(c.ops, c.lowered, strict=True):
         algorithm = c.recipe.algorithm(c.graph, op)
-        choose(c.graph, low, rounding(c.golden, low.type), algorithm, f"{c.describe(op)}: ")
+        choose(c.graph, low, op_rounding(c.golden, low), algorithm, f"{c.describe(op)}: ")
     return c

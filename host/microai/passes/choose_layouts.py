@@ -5,10 +5,11 @@ Reads: a Compilation converted with every layer's weights in the standard layout
 layers, tensors and blob), the recipe, the golden's rounding, the target.
 Returns: {op index in the .tflite: algorithm}, the layers to convert again with a kernel
 that reads prepared weights (Recipe.choose). Only layers whose recipe algorithm is
-"auto" are switched, to a kernel of the same op type that supports the op and that
+"auto" are switched, to a kernel of the same op type that supports the op, reads a
+format made from the weights as stored (int4 weights are never widened), and that
 cost.py's inner-loop instructions say is faster on the target's core (a block-sparse
 kernel's counted over the weights' stored blocks only). Formats that also save bytes
-(block-sparse weights dense enough in zeros) are taken first, the one that saves the
+(block-sparse weights with enough zero blocks) are taken first, the one that saves the
 most instructions per layer; then formats that cost bytes (widened weights), the most
 instructions saved per extra byte first, while the blob stays within the target's
 budget. A layer whose weights have few zero blocks, on a target without the DSP
@@ -21,9 +22,9 @@ import numpy as np
 
 from .. import cost, layouts
 from ..boards import Target
-from ..golden import rounding
+from ..golden import op_rounding
 from . import Compilation
-from .choose_kernels import kernels_for, supports
+from .choose_kernels import kernels_for, supports, weights_storage
 
 
 def _aligned(n: int) -> int:
@@ -44,20 +45,26 @@ def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float
     if layer.kernel not in cost.INNER_LOOP:
         return []
     t = c.tensors[layer.inputs[1]]
-    w = np.frombuffer(t.data, np.int8).reshape(t.shape) if t.data is not None else None
+    w = None
+    if t.data is not None and t.storage == "s8" and t.layout == "standard":
+        w = np.frombuffer(t.data, np.int8).reshape(t.shape)
     k = int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1
     outputs = layer.macs // max(k, 1)
     pixels = outputs // max(int(t.shape[0]), 1)
     now = cost.inner_instructions(layer.kernel, target.dsp, layer.macs, 1.0, outputs, pixels)
     out = []
+    stored_as = weights_storage(c.graph, low)
     for kern in kernels_for(low.type):
-        if kern.weights not in layouts.PREPARED or w is None:
+        # Only formats made from the weights as stored: int4 weights stay int4.
+        if kern.weights not in layouts.PREPARED or layouts.SOURCE.get(kern.weights) != stored_as:
+            continue
+        if w is None:
             continue
         stored = _stored(kern.weights, w)
         after = cost.inner_instructions(kern.name, target.dsp, layer.macs, stored, outputs, pixels)
         if after is None or after >= now:
             continue
-        if supports(c.graph, low, kern, rounding(c.golden, low.type)) is not None:
+        if supports(c.graph, low, kern, op_rounding(c.golden, low)) is not None:
             continue
         extra = layouts.blob_bytes(kern.weights, w) - _aligned(t.size)
         out.append((now - after, extra, kern.algorithm))

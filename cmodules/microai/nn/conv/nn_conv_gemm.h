@@ -1,8 +1,10 @@
 // microai nn: the GEMM step the convolutions (nn_conv_pw_s8, nn_conv_im2col_s8) share:
 // a column pair (two output pixels, nn_dot.h's layout, input offset already added)
 // against every output channel, two channels at a time, requantized as it goes
-// (nn_conv_gemm_s8.c). The weights are int8 as TFLite stores them, or widened on the host
-// (NN_CONV_GEMM_W16: nn_conv_w16_prepare(), nn_dot.h's widened rows).
+// (nn_conv_gemm_s8.c). The weights are int8 as TFLite stores them, widened on the host
+// (NN_CONV_GEMM_W16: nn_conv_w16_prepare(), nn_dot.h's widened rows), or int4 rows
+// (NN_CONV_GEMM_S4: nn_s4_rows_prepare(), nn_dot.h's int4 rows; the column pair then has
+// k8 = 8 * ceil(k / 8) taps, the ones past k zero).
 //
 // Scratch of a kernel that uses it (4-byte aligned), nn_conv_gemm_scratch(): the output
 // channels' constants (nn_conv_chan[out_ch]), one column pair (nn_dot.h), and for int8
@@ -37,11 +39,16 @@ enum {
     NN_CONV_GEMM_FULL = 1, ///< the activation clamps to [-128, 127] only (one SSAT)
     NN_CONV_GEMM_HI = 2,   ///< every channel's shift <= -1 (nn_requantize_hi())
     NN_CONV_GEMM_W16 = 4,  ///< the weights are widened rows (int16, k4 taps each)
+    NN_CONV_GEMM_S4 = 8,   ///< the weights are int4 rows (4 * ceil(k / 8) bytes each)
 };
 
-static inline size_t nn_conv_gemm_scratch(int32_t out_ch, int32_t k, int w16) {
+/// `form`: 0 (int8 weights), NN_CONV_GEMM_W16 or NN_CONV_GEMM_S4.
+static inline size_t nn_conv_gemm_scratch(int32_t out_ch, int32_t k, int form) {
+    if (form == NN_CONV_GEMM_S4) {
+        return (size_t)out_ch * sizeof(nn_conv_chan) + nn_col_bytes((k + 7) & ~7);
+    }
     return (size_t)out_ch * sizeof(nn_conv_chan) + nn_col_bytes(k)
-           + (!w16 && k % 4 != 0 ? (size_t)(k + 3) & ~(size_t)3 : 0);
+           + (!form && k % 4 != 0 ? (size_t)(k + 3) & ~(size_t)3 : 0);
 }
 
 /// The column pair in scratch as nn_conv_gemm_init_s8() leaves it.
@@ -49,12 +56,12 @@ static inline int16_t *nn_conv_gemm_col(void *scratch, int32_t out_ch) {
     return (int16_t *)((nn_conv_chan *)scratch + out_ch);
 }
 
-/// Prepares scratch (nn_conv_gemm_scratch(out_ch, k, w16) bytes, 4-byte aligned) for
-/// the weights (int8 [out_ch][k], or with w16 widened rows [out_ch][k4]): the channels'
-/// constants, a zeroed column pair, the padded last int8 row. Returns the NN_CONV_GEMM_*
-/// flags for p, q and the weights.
+/// Prepares scratch (nn_conv_gemm_scratch(out_ch, k, form) bytes, 4-byte aligned) for
+/// the weights (int8 [out_ch][k]; form NN_CONV_GEMM_W16: widened rows [out_ch][k4];
+/// NN_CONV_GEMM_S4: int4 rows): the channels' constants, a zeroed column pair, the
+/// padded last int8 row. Returns the NN_CONV_GEMM_* flags for p, q and the weights.
 int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const void *filter,
-    const int32_t *bias, int32_t k, int32_t out_ch, int w16, void *scratch);
+    const int32_t *bias, int32_t k, int32_t out_ch, int form, void *scratch);
 
 /// out0[oc] and out1[oc] for every output channel oc, from the column pair col (k taps)
 /// and the weights (as flags say). out1 may equal out0 when col's two columns are the

@@ -1,7 +1,8 @@
 // The GEMM step of the convolutions (nn_conv_gemm.h): a column pair against every
 // output channel, two channels per pass (nn_dot.h's 2x2 block), each block's four
-// accumulators requantized and stored at once. The weights are int8 rows, or rows the
-// host widened to int16 (nn_conv_w16_prepare(), below).
+// accumulators requantized and stored at once. The weights are int8 rows, rows the
+// host widened to int16 (nn_conv_w16_prepare(), below) or int4 rows
+// (nn_s4_rows_prepare(), below).
 //
 // Two requantizations: every shift <= -1: one SMLAL and a shift (nn_requantize_hi());
 // else the general nn_requantize(). The common case (every shift <= -1, the whole int8
@@ -24,17 +25,35 @@ void nn_conv_w16_prepare(const int8_t *w, int32_t rows, int32_t k, int16_t *dst)
     }
 }
 
+size_t nn_s4_rows_bytes(int32_t rows, int32_t k) {
+    return (size_t)rows * (size_t)((k + 7) / 8) * 4;
+}
+
+void nn_s4_rows_prepare(const uint8_t *packed, int32_t rows, int32_t k, uint8_t *dst) {
+    const int32_t groups = (k + 7) / 8;
+    for (int32_t r = 0; r < rows; r++, dst += 4 * groups) {
+        memset(dst, 0, (size_t)groups * 4);
+        for (int32_t p = 0; p < k; p++) {
+            const uint32_t e = (uint32_t)r * (uint32_t)k + (uint32_t)p; // TFLite's element
+            const uint32_t v = (packed[e >> 1] >> (4 * (e & 1))) & 0xf;
+            dst[4 * (p >> 3) + (p & 3)] |= (uint8_t)(v << (4 * ((p >> 2) & 1)));
+        }
+    }
+}
+
 int nn_conv_gemm_init_s8(const nn_conv_params *p, const nn_quant *q, const void *filter,
-    const int32_t *bias, int32_t k, int32_t out_ch, int w16, void *scratch) {
+    const int32_t *bias, int32_t k, int32_t out_ch, int form, void *scratch) {
     nn_conv_chan *chan = scratch;
     int16_t *col = nn_conv_gemm_col(scratch, out_ch);
-    memset(col, 0, nn_col_bytes(k)); // the taps past k in the last group stay 0
+    const int w16 = form != 0;
+    // The taps past k in the last group (of 8 for int4 rows) stay 0.
+    memset(col, 0, nn_col_bytes(form == NN_CONV_GEMM_S4 ? (k + 7) & ~7 : k));
     if (!w16 && k % 4 != 0) {
         int8_t *last = (int8_t *)col + nn_col_bytes(k);
         memcpy(last, (const int8_t *)filter + (size_t)(out_ch - 1) * k, (size_t)k);
         memset(last + k, 0, (size_t)(((k + 3) & ~3) - k));
     }
-    int flags = NN_CONV_GEMM_HI | (w16 ? NN_CONV_GEMM_W16 : 0);
+    int flags = NN_CONV_GEMM_HI | form;
     if (p->act.min <= -128 && p->act.max >= 127) {
         flags |= NN_CONV_GEMM_FULL;
     }
@@ -63,14 +82,17 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     const void *filter, int32_t k, int32_t out_ch, const int16_t *col, int8_t *out0,
     int8_t *out1, int flags) {
     const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
-    const int32_t k4 = (k + 3) & ~3;
+    const int32_t k4 = (k + 3) & ~3, k8 = (k + 7) & ~7;
     const int8_t *w = filter;
     const int16_t *w16 = filter;
+    const uint8_t *w4 = filter;
     int32_t oc = 0;
-    for (; oc + 1 < out_ch; oc += 2, w += 2 * k, w16 += 2 * k4, chan += 2) {
+    for (; oc + 1 < out_ch; oc += 2, w += 2 * k, w16 += 2 * k4, w4 += k8, chan += 2) {
         // The accumulators start at the bias.
         int32_t acc[4] = { chan[0].bias, chan[0].bias, chan[1].bias, chan[1].bias };
-        if (flags & NN_CONV_GEMM_W16) {
+        if (flags & NN_CONV_GEMM_S4) {
+            nn_dot_2x2_s4s16(w4, k8 / 2, col, k8, acc);
+        } else if (flags & NN_CONV_GEMM_W16) {
             nn_dot_2x2_s16s16(w16, k4, col, k4, acc);
         } else {
             nn_dot_2x2_s8s16(w, k, col, k, acc);
@@ -81,7 +103,9 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     }
     if (oc < out_ch) {
         int32_t acc[4] = { chan[0].bias, chan[0].bias, chan[0].bias, chan[0].bias };
-        if (flags & NN_CONV_GEMM_W16) {
+        if (flags & NN_CONV_GEMM_S4) {
+            nn_dot_2x2_s4s16(w4, 0, col, k8, acc);
+        } else if (flags & NN_CONV_GEMM_W16) {
             nn_dot_2x2_s16s16(w16, 0, col, k4, acc);
         } else {
             nn_dot_2x2_s8s16(w, 0, col, k, acc);
@@ -333,9 +357,17 @@ NN_HOST_CLONES void nn_conv_gemm_pair_s8(const nn_conv_params *p, const nn_conv_
         out_ch -= 2 * pairs;
     }
     #endif
-    // The rest in C, compiled for each form of the weights and requantization; the clamp
-    // is the activation's ([-128, 127] for the whole range).
-    switch (flags & (NN_CONV_GEMM_HI | NN_CONV_GEMM_W16)) {
+    // The rest in C (int4 rows all of it: nn_dot.h's DSP form on Cortex-M4/M7), compiled
+    // for each form of the weights and requantization; the clamp is the activation's
+    // ([-128, 127] for the whole range).
+    switch (flags & (NN_CONV_GEMM_HI | NN_CONV_GEMM_W16 | NN_CONV_GEMM_S4)) {
+        case NN_CONV_GEMM_HI | NN_CONV_GEMM_S4:
+            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1,
+                NN_CONV_GEMM_HI | NN_CONV_GEMM_S4);
+            break;
+        case NN_CONV_GEMM_S4:
+            nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1, NN_CONV_GEMM_S4);
+            break;
         case NN_CONV_GEMM_HI | NN_CONV_GEMM_W16:
             nn_conv_gemm_pair(p, chan, filter, k, out_ch, col, out0, out1,
                 NN_CONV_GEMM_HI | NN_CONV_GEMM_W16);

@@ -9,9 +9,11 @@
 // the zero point), which is then widened in groups of four.
 //
 // nn_conv_im2col_s8w16 is the same with the weights widened on the host
-// (nn_conv_w16_prepare()). Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the
-// output channels' constants, one column pair of k = kh * kw * in_ch taps, ...), then
-// for in_ch not a multiple of 4 an int8 staging column of k bytes (rounded up to 4).
+// (nn_conv_w16_prepare()), nn_conv_im2col_s4 with int4 weights rows
+// (nn_s4_rows_prepare(); the column pair then has 8 * ceil(k / 8) taps). Scratch
+// (4-byte aligned): the GEMM's (nn_conv_gemm.h: the output channels' constants, one
+// column pair of k = kh * kw * in_ch taps, ...), then for in_ch not a multiple of 4
+// an int8 staging column of k bytes (rounded up to 4).
 #include <string.h>
 
 #include "nn_conv_gemm.h"
@@ -22,8 +24,8 @@ static size_t nn_im2col_stage_bytes(const nn_dims *f_dims) {
     return f_dims->c % 4 != 0 ? (k + 3) & ~(size_t)3 : 0;
 }
 
-static size_t nn_im2col_scratch(const nn_dims *f_dims, int w16) {
-    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c, w16)
+static size_t nn_im2col_scratch(const nn_dims *f_dims, int form) {
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->h * f_dims->w * f_dims->c, form)
            + nn_im2col_stage_bytes(f_dims);
 }
 
@@ -34,7 +36,12 @@ size_t nn_conv_im2col_s8_scratch_size(const nn_conv_params *p, const nn_dims *in
 
 size_t nn_conv_im2col_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_im2col_scratch(f_dims, 1);
+    return nn_im2col_scratch(f_dims, NN_CONV_GEMM_W16);
+}
+
+size_t nn_conv_im2col_s4_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims) {
+    return nn_im2col_scratch(f_dims, NN_CONV_GEMM_S4);
 }
 
 static inline void nn_next_pixel(const nn_dims *out_dims, int32_t *b, int32_t *oy,
@@ -173,21 +180,21 @@ static void nn_im2col_run(const nn_conv_params *p, const nn_conv_chan *chan,
 static nn_status nn_im2col(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const void *filter,
     const int32_t *bias, const nn_dims *out_dims, int8_t *out, void *scratch,
-    size_t scratch_size, int w16) {
+    size_t scratch_size, int form) {
     if (f_dims->c != in_dims->c || f_dims->n != out_dims->c || in_dims->n != out_dims->n
         || p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1) {
         return NN_ERR_ARG;
     }
     if (scratch == NULL || (uintptr_t)scratch % sizeof(int32_t) != 0
-        || scratch_size < nn_im2col_scratch(f_dims, w16)) {
+        || scratch_size < nn_im2col_scratch(f_dims, form)) {
         return NN_ERR_SCRATCH;
     }
     const int32_t k = f_dims->h * f_dims->w * f_dims->c;
-    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, k, out_dims->c, w16, scratch);
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, k, out_dims->c, form, scratch);
     const nn_conv_chan *chan = scratch;
     int16_t *col = nn_conv_gemm_col(scratch, out_dims->c);
     int8_t *stage = nn_im2col_stage_bytes(f_dims)
-        ? (int8_t *)scratch + nn_conv_gemm_scratch(out_dims->c, k, w16) : NULL;
+        ? (int8_t *)scratch + nn_conv_gemm_scratch(out_dims->c, k, form) : NULL;
     nn_im2col_run(p, chan, in_dims, in, f_dims, filter, out_dims, out, col, stage, flags);
     return NN_OK;
 }
@@ -208,5 +215,19 @@ nn_status nn_conv_im2col_s8w16(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_ARG; // read by LDRD
     }
     return nn_im2col(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
-        scratch_size, 1);
+        scratch_size, NN_CONV_GEMM_W16);
+}
+
+nn_status nn_conv_im2col_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    if ((uintptr_t)filter % sizeof(int32_t) != 0) {
+        return NN_ERR_ARG; // read by LDR
+    }
+    if ((int64_t)f_dims->h * f_dims->w * f_dims->c > NN_S4_MAX_TAPS) {
+        return NN_ERR_UNSUPPORTED; // the x16 sums could overflow (nn_dot.h)
+    }
+    return nn_im2col(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size, NN_CONV_GEMM_S4);
 }

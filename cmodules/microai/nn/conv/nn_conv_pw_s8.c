@@ -6,7 +6,8 @@
 // the weights are never summed.
 //
 // nn_conv_pw_s8w16 is the same with the weights widened on the host
-// (nn_conv_w16_prepare()). Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the
+// (nn_conv_w16_prepare()), nn_conv_pw_s4 with int4 weights rows (nn_s4_rows_prepare()).
+// Scratch (4-byte aligned): the GEMM's (nn_conv_gemm.h: the
 // output channels' constants, one column pair of in_ch taps, ...).
 #include <string.h>
 
@@ -19,7 +20,12 @@ size_t nn_conv_pw_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dim
 
 size_t nn_conv_pw_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_conv_gemm_scratch(f_dims->n, f_dims->c, 1);
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->c, NN_CONV_GEMM_W16);
+}
+
+size_t nn_conv_pw_s4_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims) {
+    return nn_conv_gemm_scratch(f_dims->n, f_dims->c, NN_CONV_GEMM_S4);
 }
 
 static void nn_pw_run(const nn_conv_params *p, const nn_conv_chan *chan,
@@ -44,7 +50,7 @@ static void nn_pw_run(const nn_conv_params *p, const nn_conv_chan *chan,
 static nn_status nn_pw(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in, const nn_dims *f_dims, const void *filter,
     const int32_t *bias, const nn_dims *out_dims, int8_t *out, void *scratch,
-    size_t scratch_size, int w16) {
+    size_t scratch_size, int form) {
     const int32_t ch = in_dims->c;
     const int32_t out_ch = out_dims->c;
     if (f_dims->h != 1 || f_dims->w != 1 || f_dims->c != ch || f_dims->n != out_ch
@@ -53,11 +59,11 @@ static nn_status nn_pw(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_ARG;
     }
     if (scratch == NULL || (uintptr_t)scratch % sizeof(int32_t) != 0
-        || scratch_size < nn_conv_gemm_scratch(out_ch, ch, w16)) {
+        || scratch_size < nn_conv_gemm_scratch(out_ch, ch, form)) {
         return NN_ERR_SCRATCH;
     }
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, ch, out_ch, w16, scratch);
+    const int flags = nn_conv_gemm_init_s8(p, q, filter, bias, ch, out_ch, form, scratch);
     const nn_conv_chan *chan = scratch;
     int16_t *col = nn_conv_gemm_col(scratch, out_ch);
     nn_pw_run(p, chan, in, ch, pixels, filter, out, out_ch, col, flags);
@@ -80,5 +86,19 @@ nn_status nn_conv_pw_s8w16(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_ARG; // read by LDRD
     }
     return nn_pw(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
-        scratch_size, 1);
+        scratch_size, NN_CONV_GEMM_W16);
+}
+
+nn_status nn_conv_pw_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    if ((uintptr_t)filter % sizeof(int32_t) != 0) {
+        return NN_ERR_ARG; // read by LDR
+    }
+    if (f_dims->c > NN_S4_MAX_TAPS) {
+        return NN_ERR_UNSUPPORTED; // the x16 sums could overflow (nn_dot.h)
+    }
+    return nn_pw(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size, NN_CONV_GEMM_S4);
 }

@@ -1,6 +1,8 @@
 // DEPTHWISE_CONV_2D fast path: 3x3 filter, depth multiplier 1, dilation 1, any stride
-// and padding. Four channels go together (a "group"); every pixel of a group takes one
-// unrolled 9-tap loop, with the group's requantization right behind its sums.
+// and padding; int8 weights (nn_dw_conv_3x3_s8) or int4 in TFLite's packing
+// (nn_dw_conv_3x3_s4: only the group's nine widened taps are ever unpacked). Four
+// channels go together (a "group"); every pixel of a group takes one unrolled 9-tap
+// loop, with the group's requantization right behind its sums.
 //
 // Per group, the input rows are copied into scratch padded and widened: row[column] is
 // the group's four channels as int16 pairs in SXTB16's layout (lanes 0, 2 and 1, 3), the
@@ -200,9 +202,11 @@ static void nn_dw_3x3_out_row(const nn_dw_3x3_group *g, const nn_dw_col *x0,
     }
 }
 
-nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
+// Both kernels: the filter int8, or with s4 int4 in TFLite's packing (read once per
+// group, nn_dw_weight()).
+static nn_status nn_dw_conv_3x3(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
-    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *f_dims, const void *filter, int s4, const int32_t *bias,
     const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
     const int32_t ch = in_dims->c;
     if (f_dims->h != 3 || f_dims->w != 3 || f_dims->n != 1 || f_dims->c != ch
@@ -244,7 +248,8 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
             for (int32_t i = 0; i < 4; i++) {
                 uint32_t sum = i < lanes && bias != NULL ? (uint32_t)bias[c + i] : 0;
                 for (int32_t k = 0; i < lanes && k < 9; k++) {
-                    sum += (uint32_t)(filter[(size_t)k * ch + c + i] * p->input_offset);
+                    sum += (uint32_t)(nn_dw_weight(filter, s4, (size_t)k * ch + c + i)
+                        * p->input_offset);
                 }
                 grp.bias[i] = (int32_t)sum;
                 const int32_t qi = (i < lanes ? c + i : c) * q_step;
@@ -266,7 +271,8 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
             for (int32_t k = 0; k < 9; k++) {
                 int32_t v[4];
                 for (int32_t i = 0; i < 4; i++) {
-                    v[i] = i < lanes ? filter[(size_t)k * ch + c + i] * (1 << sh[i]) : 0;
+                    v[i] = i < lanes
+                        ? nn_dw_weight(filter, s4, (size_t)k * ch + c + i) * (1 << sh[i]) : 0;
                 }
                 grp.w[k].v02 = ((uint32_t)v[0] & 0xffffu) | (uint32_t)v[2] << 16;
                 grp.w[k].v13 = ((uint32_t)v[1] & 0xffffu) | (uint32_t)v[3] << 16;
@@ -297,4 +303,20 @@ nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
         }
     }
     return NN_OK;
+}
+
+nn_status nn_dw_conv_3x3_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    return nn_dw_conv_3x3(p, q, in_dims, in, f_dims, filter, 0, bias, out_dims, out, scratch,
+        scratch_size);
+}
+
+nn_status nn_dw_conv_3x3_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    return nn_dw_conv_3x3(p, q, in_dims, in, f_dims, filter, 1, bias, out_dims, out, scratch,
+        scratch_size);
 }

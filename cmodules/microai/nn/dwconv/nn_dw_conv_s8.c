@@ -91,7 +91,7 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_ARG;
     }
     nn_dw_rows r;
-    nn_status st = nn_dw_rows_init(&r, p, in_dims, f_dims, filter, bias, out_dims, scratch,
+    nn_status st = nn_dw_rows_init(&r, p, in_dims, f_dims, filter, 0, bias, out_dims, scratch,
         scratch_size);
     if (st != NN_OK) {
         return st;

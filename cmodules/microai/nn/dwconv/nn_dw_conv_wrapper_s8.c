@@ -29,3 +29,21 @@ nn_status nn_dw_conv_wrapper_s8(const nn_conv_params *p, const nn_quant *q,
     return nn_dw_conv_s8(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
         scratch_size);
 }
+
+// The same for int4 weights in TFLite's packing.
+nn_kernel nn_dw_conv_wrapper_s4_kernel(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims) {
+    return nn_dw_is_3x3(p, f_dims) ? NN_KERNEL_DW_CONV_3X3_S4 : NN_KERNEL_DW_CONV_S4;
+}
+
+nn_status nn_dw_conv_wrapper_s4(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const uint8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size) {
+    if (nn_dw_is_3x3(p, f_dims)) {
+        return nn_dw_conv_3x3_s4(p, q, in_dims, in, f_dims, filter, bias, out_dims, out,
+            scratch, scratch_size);
+    }
+    return nn_dw_conv_s4(p, q, in_dims, in, f_dims, filter, bias, out_dims, out, scratch,
+        scratch_size);
+}

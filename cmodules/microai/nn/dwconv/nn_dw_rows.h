@@ -56,10 +56,21 @@ static inline size_t nn_dw_rows_scratch_size(const nn_conv_params *p, const nn_d
     return 4 * (size_t)out_dims->c + 4 * slots + ((slots * len + 3) & ~(size_t)3);
 }
 
-// Lay the scratch out, fold the bias, fill every row with zero points.
+// Weight e (TFLite's element order) of a depthwise filter: int8, or with s4 int4 in
+// TFLite's packing (element 2i in the low nibble of byte i).
+static inline int32_t nn_dw_weight(const void *filter, int s4, size_t e) {
+    if (s4) {
+        const uint32_t b = ((const uint8_t *)filter)[e >> 1];
+        return (int32_t)(b << (28 - 4 * (e & 1))) >> 28;
+    }
+    return ((const int8_t *)filter)[e];
+}
+
+// Lay the scratch out, fold the bias, fill every row with zero points. The filter is
+// int8, or with s4 int4 (nn_dw_weight()).
 static inline nn_status nn_dw_rows_init(nn_dw_rows *r, const nn_conv_params *p,
-    const nn_dims *in_dims, const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
-    const nn_dims *out_dims, void *scratch, size_t scratch_size) {
+    const nn_dims *in_dims, const nn_dims *f_dims, const void *filter, int s4,
+    const int32_t *bias, const nn_dims *out_dims, void *scratch, size_t scratch_size) {
     if (scratch == NULL || ((uintptr_t)scratch & 3) != 0
         || scratch_size < nn_dw_rows_scratch_size(p, in_dims, f_dims, out_dims)) {
         return NN_ERR_ARG;
@@ -80,9 +91,10 @@ static inline nn_status nn_dw_rows_init(nn_dw_rows *r, const nn_conv_params *p,
     }
     const int32_t taps = f_dims->h * f_dims->w;
     for (int32_t k = 0; k < taps; k++) {
-        const int8_t *w = filter + (size_t)k * out_ch;
+        const size_t e = (size_t)k * out_ch;
         for (int32_t c = 0; c < out_ch; c++) {
-            r->bias[c] = (int32_t)((uint32_t)r->bias[c] + (uint32_t)(w[c] * p->input_offset));
+            r->bias[c] = (int32_t)((uint32_t)r->bias[c]
+                + (uint32_t)(nn_dw_weight(filter, s4, e + c) * p->input_offset));
         }
     }
     for (int32_t s = 0; s < r->slots; s++) {

@@ -1,9 +1,11 @@
 // microai: the op checks of MAI_OP_CONV, MAI_OP_DWCONV and MAI_OP_FC, and the table
 // glue (supports, scratch, eval) of their kernels.
 //
-// Inputs: [0] activation int8, [1] weights int8 (const; CONV's may be widened to int16
-// on the host, MAI_LAYOUT_WIDE, for the *_S8W16 kernels), [2] bias int32 (const) or
-// omitted, [3] multipliers int32[n], [4] shifts int32[n] (const, n = out channels or 1).
+// Inputs: [0] activation int8, [1] weights (const) in the kernel's format (mai_table.h:
+// int8; CONV's widened to int16 on the host, MAI_LAYOUT_WIDE, for the *_S8W16 kernels;
+// int4, TFLite's packing for DWCONV, MAI_LAYOUT_S4_ROWS for CONV and FC, for *_S4),
+// [2] bias int32 (const) or omitted, [3] multipliers int32[n], [4] shifts int32[n]
+// (const, n = out channels or 1).
 // Output: [0] int8. prepare() checks everything the kernels trust; eval() only calls.
 #include "common.h"
 
@@ -189,6 +191,45 @@ nn_status mai_eval_conv_pw_s8w16(const mai_op_ctx *ctx) {
         ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
+// The int4 kernels (the loader has checked the weights' format and size): the GEMM's
+// DSP sums are x16, exact up to 65,536 taps (nn_dot.h).
+const char *mai_supports_conv_s4(const mai_op_ctx *ctx) {
+    const nn_dims *f = &ctx->in[1].dims;
+    if ((int64_t)f->h * f->w * f->c > NN_S4_MAX_TAPS) {
+        return "int4 weights: at most 65,536 taps per output channel";
+    }
+    return mai_supports_conv_s8(ctx);
+}
+
+const char *mai_supports_conv_pw_s4(const mai_op_ctx *ctx) {
+    const char *why = mai_supports_conv_pw_s8(ctx);
+    return why != NULL ? why : mai_supports_conv_s4(ctx);
+}
+
+uint32_t mai_scratch_conv_im2col_s4(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_im2col_s4_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+nn_status mai_eval_conv_im2col_s4(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_im2col_s4(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
+uint32_t mai_scratch_conv_pw_s4(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_pw_s4_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+nn_status mai_eval_conv_pw_s4(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_pw_s4(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
 uint32_t mai_scratch_conv_im2col_s8(const mai_op_ctx *ctx) {
     return (uint32_t)nn_conv_im2col_s8_scratch_size(ctx->params, &ctx->in[0].dims,
         &ctx->in[1].dims, &ctx->out[0].dims);
@@ -258,6 +299,20 @@ nn_status mai_eval_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
         ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
 
+nn_status mai_eval_dw_conv_3x3_s4(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_dw_conv_3x3_s4(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
+nn_status mai_eval_dw_conv_s4(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_dw_conv_s4(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
 nn_status mai_eval_dw_conv_s8(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     return nn_dw_conv_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
@@ -309,5 +364,18 @@ nn_status mai_eval_fc_s8(const mai_op_ctx *ctx) {
     const nn_dims *w = &ctx->in[1].dims;
     int32_t batches = (int32_t)(ops_elements(&ctx->in[0].dims) / (uint32_t)w->c);
     return nn_fc_s8(ctx->params, &q, batches, w->c, ctx->in[0].data, w->w, ctx->in[1].data,
+        ctx->in[2].data, ctx->out[0].data);
+}
+
+const char *mai_supports_fc_s4(const mai_op_ctx *ctx) {
+    return ctx->in[1].dims.c <= NN_S4_MAX_TAPS ? NULL
+        : "int4 weights: an input depth of at most 65,536";
+}
+
+nn_status mai_eval_fc_s4(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    const nn_dims *w = &ctx->in[1].dims;
+    int32_t batches = (int32_t)(ops_elements(&ctx->in[0].dims) / (uint32_t)w->c);
+    return nn_fc_s4(ctx->params, &q, batches, w->c, ctx->in[0].data, w->w, ctx->in[1].data,
         ctx->in[2].data, ctx->out[0].data);
 }
