@@ -149,6 +149,17 @@ def _why_not(graph: Graph, op: Op, users: dict[int, int]) -> str | None:
 # ---- the quantizer ------------------------------------------------------------------------
 
 
+def real_weights(graph: Graph, op: Op) -> np.ndarray:
+    """An op's weights (input 1) as real values: scale x q, per channel or per tensor."""
+    w = graph.t(op.inputs[1])
+    scale = np.asarray(w.scale, np.float64)
+    if scale.size > 1:
+        shape = [1] * w.data.ndim
+        shape[w.quantized_dimension] = scale.size
+        return w.data.astype(np.float64) * scale.reshape(shape)
+    return w.data.astype(np.float64) * scale[0]
+
+
 def _channels(w: np.ndarray, axis: int | None) -> np.ndarray:
     """Weights as [channel, taps] (one channel for per-tensor)."""
     if axis is None:
@@ -321,27 +332,40 @@ def _sqnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * np.log10(max(signal, 1e-30) / noise)
 
 
-def _measure(
-    before: bytes, after: bytes, graph: Graph, ops: list[Op], xs: np.ndarray, y
+def evaluation_inputs(graph: Graph, data) -> tuple[np.ndarray, np.ndarray | None]:
+    """(inputs, labels or None) to measure on: the data given, else random inputs."""
+    return data if data is not None else (_random_inputs(graph), None)
+
+
+def measure(
+    before: bytes,
+    after: bytes,
+    graph: Graph,
+    tensors: list[int],
+    xs: np.ndarray,
+    y,
+    names: tuple[str, str] = ("int8", "int4"),
 ) -> tuple[dict, dict]:
-    """Per op output SQNR (after vs before, dequantized) and, with labels, accuracy."""
+    """The SQNR of each of `tensors` (after vs before, less the zero point: the tensors'
+    shapes and quantization must be the same in both) over the inputs, by LiteRT's
+    reference kernels, and with labels each model's accuracy, keyed by `names`."""
     from .golden import open_golden
 
     ga = open_golden(before, "litert", preserve_all_tensors=True)
     gb = open_golden(after, "litert", preserve_all_tensors=True)
-    outs = {op.index: ([], []) for op in ops}
-    hits = {"int8": 0, "int4": 0}
+    outs = {t: ([], []) for t in tensors}
+    hits = dict.fromkeys(names, 0)
     for i, x in enumerate(xs):
         ya = ga.run([x[None]])[0]
         yb = gb.run([x[None]])[0]
-        for op in ops:
-            t = graph.t(op.outputs[0])
-            outs[op.index][0].append(ga.tensor(op.outputs[0]).astype(np.float64) - t.zp)
-            outs[op.index][1].append(gb.tensor(op.outputs[0]).astype(np.float64) - t.zp)
+        for t in tensors:
+            zp = graph.t(t).zp
+            outs[t][0].append(ga.tensor(t).astype(np.float64) - zp)
+            outs[t][1].append(gb.tensor(t).astype(np.float64) - zp)
         if y is not None:
-            hits["int8"] += int(np.argmax(ya) == y[i])
-            hits["int4"] += int(np.argmax(yb) == y[i])
-    sqnr = {k: _sqnr(np.concatenate(a), np.concatenate(b)) for k, (a, b) in outs.items()}
+            hits[names[0]] += int(np.argmax(ya) == y[i])
+            hits[names[1]] += int(np.argmax(yb) == y[i])
+    sqnr = {t: _sqnr(np.concatenate(a), np.concatenate(b)) for t, (a, b) in outs.items()}
     acc = {k: v / len(xs) for k, v in hits.items()} if y is not None else {}
     return sqnr, acc
 
@@ -391,14 +415,7 @@ def compress(
         axis = AXIS[op.opcode]
         per_channel = axis is not None
         w_scale = np.asarray(w.scale, np.float64)
-        real = w.data.astype(np.float64)
-        if w_scale.size > 1:
-            shape = [1] * real.ndim
-            shape[w.quantized_dimension] = w_scale.size
-            real = real * w_scale.reshape(shape)
-        else:
-            real = real * w_scale[0]
-        wc = _channels(real, axis)
+        wc = _channels(real_weights(graph, op), axis)
         st = _stats(op, w.shape, inputs[op.index]) if inputs is not None else None
         if st is None:
             cov, rows = None, 1
@@ -447,12 +464,11 @@ def compress(
         out = _write(model, graph, edits) if edits else model
     except ConvertError as e:
         raise CompressError(str(e)) from None
-    measured = eval_data or data
-    xs, y = measured if measured is not None else (_random_inputs(graph), None)
-    done = [op for op in graph.ops if op.index in edits]
-    sqnr, acc = _measure(model, out, graph, done, xs, y) if done else ({}, {})
+    xs, y = evaluation_inputs(graph, eval_data or data)
+    done = {op.index: op.outputs[0] for op in graph.ops if op.index in edits}
+    sqnr, acc = measure(model, out, graph, list(done.values()), xs, y) if done else ({}, {})
     for rep in reports:
-        rep.sqnr_db = sqnr.get(rep.op)
+        rep.sqnr_db = sqnr.get(done.get(rep.op))
     return Result(
         out,
         reports,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compress import CompressError, _sqnr
+from .compress import CompressError, evaluation_inputs, measure, real_weights
 from .ir import Graph, Op
 from .tflite import read_model
 
@@ -184,16 +184,6 @@ def _channel_maps(graph: Graph) -> tuple[_Spaces, dict[int, list]]:
     return sp, maps
 
 
-def _real_weights(graph: Graph, op: Op) -> np.ndarray:
-    w = graph.t(op.inputs[1])
-    scale = np.asarray(w.scale, np.float64)
-    if scale.size > 1:
-        shape = [1] * w.data.ndim
-        shape[w.quantized_dimension] = scale.size
-        return w.data * scale.reshape(shape)
-    return w.data * scale[0]
-
-
 def _means(model: bytes, graph: Graph, tensors: set[int], xs: np.ndarray) -> dict:
     """Per tensor: mean of (q - zp) over every element but the last axis, and mean |real|."""
     from .golden import open_golden
@@ -276,7 +266,7 @@ def prune_channels(
                         imp[c] += stats[t][1][i]
         else:
             for p in prods:
-                w = _real_weights(graph, p)
+                w = real_weights(graph, p)
                 imp += np.sqrt((w.reshape(w.shape[0], -1) ** 2).sum(axis=1))
         order = np.argsort(imp, kind="stable")
         removed[s] = {int(c) for c in order[: n - keep]}
@@ -374,24 +364,7 @@ def prune_channels(
         tensor.shape = np.array(shape, np.int32)
         tensor.shapeSignature = None
     out = E.save(m)
-    # Measure.
-    from .compress import _random_inputs
-    from .golden import run_reference
-
-    measured = eval_data or data
-    xs, y = measured if measured is not None else (_random_inputs(graph), None)
-    hits = {"int8": 0, "pruned": 0}
-    a_all, b_all = [], []
-    for i, x in enumerate(xs):
-        ya = run_reference(model, [x[None]], "litert")[0]
-        yb = run_reference(out, [x[None]], "litert")[0]
-        o = graph.t(graph.outputs[0])
-        a_all.append(ya.astype(np.float64) - o.zp)
-        b_all.append(yb.astype(np.float64) - o.zp)
-        if y is not None:
-            hits["int8"] += int(np.argmax(ya) == y[i])
-            hits["pruned"] += int(np.argmax(yb) == y[i])
-    acc = {k: v / len(xs) for k, v in hits.items()} if y is not None else {}
-    return PruneResult(
-        out, reports, op_rows, len(xs), acc, _sqnr(np.concatenate(a_all), np.concatenate(b_all))
-    )
+    xs, y = evaluation_inputs(graph, eval_data or data)
+    o = graph.outputs[0]
+    sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
+    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o])

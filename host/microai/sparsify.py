@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compress import CompressError, _random_inputs, _sqnr
-from .prune import _real_weights
+from .compress import CompressError, evaluation_inputs, measure, real_weights
 from .tflite import read_model
 
 SPARSE_OPS = ("CONV_2D", "FULLY_CONNECTED")
@@ -88,7 +87,7 @@ def block_sparsify(
             )
             continue
         q = _blocks(w.data.astype(np.int64), block)
-        real = _blocks(_real_weights(graph, op), block)
+        real = _blocks(real_weights(graph, op), block)
         norm = np.sqrt((real**2).sum(axis=3)).ravel()
         total = norm.size
         zero_before = int((np.abs(q).sum(axis=3) == 0).sum())
@@ -110,20 +109,7 @@ def block_sparsify(
         zero_after = int((np.abs(q).sum(axis=3) == 0).sum())
         reports.append(SparseReport(op.index, op.opcode, total, zero_before, zero_after))
     out = E.save(m)
-    from .golden import run_reference
-
-    xs, y = eval_data if eval_data is not None else (_random_inputs(graph), None)
-    o = graph.t(graph.outputs[0])
-    a_all, b_all, hits = [], [], {"int8": 0, "sparse": 0}
-    for i, x in enumerate(xs):
-        ya = run_reference(model, [x[None]], "litert")[0]
-        yb = run_reference(out, [x[None]], "litert")[0]
-        a_all.append(ya.astype(np.float64) - o.zp)
-        b_all.append(yb.astype(np.float64) - o.zp)
-        if y is not None:
-            hits["int8"] += int(np.argmax(ya) == y[i])
-            hits["sparse"] += int(np.argmax(yb) == y[i])
-    acc = {k: v / len(xs) for k, v in hits.items()} if y is not None else {}
-    return SparseResult(
-        out, reports, len(xs), _sqnr(np.concatenate(a_all), np.concatenate(b_all)), acc
-    )
+    xs, y = evaluation_inputs(graph, eval_data)
+    o = graph.outputs[0]
+    sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "sparse"))
+    return SparseResult(out, reports, len(xs), sqnr[o], acc)
