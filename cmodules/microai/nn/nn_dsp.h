@@ -123,6 +123,15 @@ static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     return __smlad(x, y, acc);
 }
 
+/// x + y and x - y per halfword, wrapping (SADD16, SSUB16).
+static inline uint32_t nn_sadd16(uint32_t x, uint32_t y) {
+    return (uint32_t)__sadd16((int16x2_t)x, (int16x2_t)y);
+}
+
+static inline uint32_t nn_ssub16(uint32_t x, uint32_t y) {
+    return (uint32_t)__ssub16((int16x2_t)x, (int16x2_t)y);
+}
+
 /// (a * b + 2^31) >> 32: the rounded high word of the product (SMMULR).
 static inline int32_t nn_smmulr(int32_t a, int32_t b) {
     int32_t r;
@@ -187,6 +196,14 @@ static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
 static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     const int32_t lo = (int16_t)x * (int16_t)y, hi = (int16_t)(x >> 16) * (int16_t)(y >> 16);
     return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi);
+}
+
+static inline uint32_t nn_sadd16(uint32_t x, uint32_t y) {
+    return nn_halves((int16_t)x + (int16_t)y, (int16_t)(x >> 16) + (int16_t)(y >> 16));
+}
+
+static inline uint32_t nn_ssub16(uint32_t x, uint32_t y) {
+    return nn_halves((int16_t)x - (int16_t)y, (int16_t)(x >> 16) - (int16_t)(y >> 16));
 }
 
 static inline int32_t nn_smmulr(int32_t a, int32_t b) {

@@ -90,6 +90,27 @@ nn_status nn_conv_pw_s8w16(const nn_conv_params *p, const nn_quant *q,
 size_t nn_conv_pw_s8w16_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// Winograd F(2x2, 3x3) weights for nn_conv_winograd_3x3_s8 (the blob's
+/// MAI_LAYOUT_WINOGRAD): CONV weights [out_ch][3][3][in_ch] transformed to
+/// U = G' g G'^T (G' = [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]) per channel pair, as int16
+/// [out_ch][16][c4] (element e = 4 * row + column of U; c4 = 4 * ceil(in_ch / 4) input
+/// channels, zeros past in_ch, every four in the order 0, 2, 1, 3 as nn_dot.h's widened
+/// rows). 32 * c4 bytes an output channel: 3.56x the int8 weights for in_ch % 4 == 0.
+size_t nn_conv_winograd_bytes(int32_t out_ch, int32_t in_ch);
+void nn_conv_winograd_prepare(const int8_t *w, int32_t out_ch, int32_t in_ch, int16_t *dst);
+
+/// CONV_2D 3x3, stride 1, dilation 1 (any padding, any channels up to
+/// NN_WINOGRAD_MAX_IN inputs, else NN_ERR_UNSUPPORTED) by Winograd F(2x2, 3x3), bit-exact
+/// with nn_conv_im2col_s8; weights as nn_conv_winograd_prepare() left them (4-byte
+/// aligned). Scratch (4-byte aligned): the output channels' constants, 16 column pairs
+/// of in_ch taps, one padding pixel.
+nn_status nn_conv_winograd_3x3_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int16_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out, void *scratch, size_t scratch_size);
+size_t nn_conv_winograd_3x3_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
+    const nn_dims *f_dims, const nn_dims *out_dims);
+
 /// Block-sparse int8 weights (the blob's MAI_LAYOUT_BLOCK_SPARSE, weights format
 /// S8_BLOCK4): rows (output channels) of k taps (CONV [out, kh, kw, in], FC [out, in]),
 /// each padded with zeros to whole blocks of 4 consecutive taps; only the blocks with a

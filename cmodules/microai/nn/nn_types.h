@@ -48,12 +48,18 @@ typedef enum {
     NN_KERNEL_CONV_PW_S8_BLOCK4 = 25,     ///< nn_conv_pw_s8_block4: block-sparse weights
     NN_KERNEL_CONV_IM2COL_S8_BLOCK4 = 26, ///< nn_conv_im2col_s8_block4: block-sparse weights
     NN_KERNEL_FC_S8_BLOCK4 = 27,          ///< nn_fc_s8_block4: block-sparse weights
-    NN_KERNEL_COUNT = 28,
+    NN_KERNEL_CONV_WINOGRAD_3X3_S8 = 28,  ///< nn_conv_winograd_3x3_s8: Winograd F(2x2, 3x3)
+    NN_KERNEL_COUNT = 29,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
 /// are 16 times the taps' and exact while below 2^31).
 #define NN_S4_MAX_TAPS (65536)
+
+/// The most input channels nn_conv_winograd_3x3_s8 takes: its Y is 4 times the direct
+/// sum of w * x over 9 * in_ch taps, which is exact while below 2^29 in magnitude
+/// (9 * 3,640 * 128 * 128 < 2^29).
+#define NN_WINOGRAD_MAX_IN (3640)
 
 /// A 4-D NHWC shape. [batch, depth] is {n = batch, h = 1, w = 1, c = depth}.
 /// Filters: conv OHWI is {n = out_ch, h, w, c = in_ch}; depthwise 1HWO is

@@ -137,12 +137,16 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         }
     }
     // A standard layout is exactly as big as its storage packs the dims, and so is a
-    // widened one (int16 rows of whole groups of 4) and an int4 rows one (rows of whole
-    // groups of 8 taps, 4 bytes each); another prepared one (Winograd, block-sparse) is
-    // a blob constant whose size its kernel checks.
+    // widened one (int16 rows of whole groups of 4), an int4 rows one (rows of whole
+    // groups of 8 taps, 4 bytes each) and a Winograd one (3x3 filters as 16 int16 per
+    // channel pair, input channels in whole groups of 4); a block-sparse one is a blob
+    // constant whose size its index sets (check_block4()).
     if (t->layout >= MAI_LAYOUT_COUNT
         || (t->layout != MAI_LAYOUT_STANDARD && t->mem != MAI_MEM_BLOB)
-        || (t->layout == MAI_LAYOUT_WIDE && t->storage != MAI_STORAGE_S16)
+        || ((t->layout == MAI_LAYOUT_WIDE || t->layout == MAI_LAYOUT_WINOGRAD)
+            && t->storage != MAI_STORAGE_S16)
+        || (t->layout == MAI_LAYOUT_WINOGRAD
+            && (t->rank != 4 || t->dims[1] != 3 || t->dims[2] != 3))
         || (t->layout == MAI_LAYOUT_S4_ROWS && t->storage != MAI_STORAGE_S4)
         || (t->layout == MAI_LAYOUT_BLOCK_SPARSE && t->storage != MAI_STORAGE_S8)) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
@@ -151,11 +155,13 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         && storage_bytes(t->storage, (uint32_t)n, (uint32_t)t->dims[3]) != t->size) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
     }
-    if (t->layout == MAI_LAYOUT_WIDE || t->layout == MAI_LAYOUT_S4_ROWS) {
+    if (t->layout == MAI_LAYOUT_WIDE || t->layout == MAI_LAYOUT_S4_ROWS
+        || t->layout == MAI_LAYOUT_WINOGRAD) {
         uint32_t rows = (uint32_t)t->dims[MAI_MAX_RANK - t->rank], k = (uint32_t)n / rows;
         uint64_t size = t->layout == MAI_LAYOUT_WIDE
             ? (uint64_t)rows * ((k + 3) & ~3u) * 2  // < 2^23 * 2^16 * 2
-            : (uint64_t)rows * ((k + 7) / 8) * 4;
+            : t->layout == MAI_LAYOUT_S4_ROWS ? (uint64_t)rows * ((k + 7) / 8) * 4
+            : (uint64_t)rows * 16 * (((uint32_t)t->dims[3] + 3) & ~3u) * 2;
         if (size != t->size) {
             return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
         }
@@ -178,7 +184,7 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
     }
     if (t->offset % storage_align(t->storage)
         || ((t->layout == MAI_LAYOUT_WIDE || t->layout == MAI_LAYOUT_S4_ROWS
-             || t->layout == MAI_LAYOUT_BLOCK_SPARSE)
+             || t->layout == MAI_LAYOUT_BLOCK_SPARSE || t->layout == MAI_LAYOUT_WINOGRAD)
             && t->offset % 4)) { // read by LDRD, LDR
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_ALIGN);
     }

@@ -51,7 +51,8 @@
     X(WIDE, S16, WIDE) \
     X(S4, S4, STANDARD) \
     X(S4_ROWS, S4, S4_ROWS) \
-    X(S8_BLOCK4, S8, BLOCK_SPARSE)
+    X(S8_BLOCK4, S8, BLOCK_SPARSE) \
+    X(WINOGRAD, S16, WINOGRAD)
 
 // X(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval): kernels (nn_kernel). NAME
 // runs op type OP with ALGORITHM (the name a recipe asks for it by), reading its weights
@@ -78,6 +79,8 @@
     mai_scratch_conv_pw_s8w16, mai_eval_conv_pw_s8w16) \
     X(CONV_IM2COL_S8W16, CONV, im2col_wide, WIDE, mai_supports_conv_s8w16, \
     mai_scratch_conv_im2col_s8w16, mai_eval_conv_im2col_s8w16) \
+    X(CONV_WINOGRAD_3X3_S8, CONV, winograd, WINOGRAD, mai_supports_conv_winograd, \
+    mai_scratch_conv_winograd, mai_eval_conv_winograd) \
     X(DW_CONV_3X3_S8, DWCONV, 3x3, S8, mai_supports_dw_conv_3x3_s8, \
     mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s8) \
     X(DW_CONV_3X3_S4, DWCONV, 3x3, S4, mai_supports_dw_conv_3x3_s8, \

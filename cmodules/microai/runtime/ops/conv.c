@@ -2,7 +2,8 @@
 // glue (supports, scratch, eval) of their kernels.
 //
 // Inputs: [0] activation int8, [1] weights (const) in the kernel's format (mai_table.h:
-// int8; CONV's widened to int16 on the host, MAI_LAYOUT_WIDE, for the *_S8W16 kernels;
+// int8; CONV's widened to int16 on the host, MAI_LAYOUT_WIDE, for the *_S8W16 kernels,
+// or Winograd-transformed, MAI_LAYOUT_WINOGRAD, for CONV_WINOGRAD_3X3_S8;
 // int4, TFLite's packing for DWCONV, MAI_LAYOUT_S4_ROWS for CONV and FC, for *_S4),
 // [2] bias int32 (const) or omitted, [3] multipliers int32[n], [4] shifts int32[n]
 // (const, n = out channels or 1).
@@ -187,6 +188,34 @@ uint32_t mai_scratch_conv_pw_s8w16(const mai_op_ctx *ctx) {
 nn_status mai_eval_conv_pw_s8w16(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     return nn_conv_pw_s8w16(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data, ctx->scratch, ctx->scratch_size);
+}
+
+// Winograd F(2x2, 3x3) (nn_conv_winograd_3x3_s8.c): 3x3, stride 1, dilation 1, the
+// weights transformed on the host (the loader has checked the layout and its size).
+const char *mai_supports_conv_winograd(const mai_op_ctx *ctx) {
+    const nn_conv_params *p = ctx->params;
+    const nn_dims *f = &ctx->in[1].dims;
+    if (f->h != 3 || f->w != 3 || p->stride_h != 1 || p->stride_w != 1 || p->dilation_h != 1
+        || p->dilation_w != 1) {
+        return "needs a 3x3 filter, stride 1, dilation 1";
+    }
+    if (f->c > NN_WINOGRAD_MAX_IN) {
+        return "Winograd: at most 3,640 input channels";
+    }
+    return ctx->in[1].layout == MAI_LAYOUT_WINOGRAD ? mai_supports_conv_s8(ctx)
+        : "needs weights transformed on the host";
+}
+
+uint32_t mai_scratch_conv_winograd(const mai_op_ctx *ctx) {
+    return (uint32_t)nn_conv_winograd_3x3_s8_scratch_size(ctx->params, &ctx->in[0].dims,
+        &ctx->in[1].dims, &ctx->out[0].dims);
+}
+
+nn_status mai_eval_conv_winograd(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_winograd_3x3_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
         &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
         ctx->out[0].data, ctx->scratch, ctx->scratch_size);
 }
