@@ -85,4 +85,61 @@ void nn_conv_gemm_block4_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     const nn_block4 *w, int32_t out_ch, const int16_t *col, int32_t pair,
     int8_t *const out[4], int flags);
 
+// The GEMM loops in hand-written assembly (Thumb-2; the DSP or the Cortex-M3 form),
+// for nn_conv_gemm_s8.c and nn_conv_winograd_3x3_s8.c.
+#if defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
+    && !MICROAI_DSP_EMULATE
+#define NN_GEMM_ASM (1)
+#else
+#define NN_GEMM_ASM (0)
+#endif
+
+#if NN_GEMM_ASM
+
+// Four taps of nn_dot.h's 2x2 block of widened rows: row 0 r0, row 1 r1, the column
+// pair r2 (all three post-incremented), the accumulators a00 r4, a01 r5, a10 r6,
+// a11 r7; the pairs as they are loaded (nn_dot.h), temporaries r8-r12, lr.
+#define NN_GEMM_ROW1_W16 "add    r1, r0, r1\n\t" // r1 = row 1
+#if NN_DSP_ASM
+// 4 LDRD, 8 SMLAD for 16 MACs.
+#define NN_DOT_2X2_GROUP_W16_R \
+    "ldrd   r8, r10, [r0], #8\n\t" \
+    "ldrd   r9, r11, [r1], #8\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    "smlad  r4, r8, r12, r4\n\t" \
+    "smlad  r4, r10, lr, r4\n\t" \
+    "smlad  r6, r9, r12, r6\n\t" \
+    "smlad  r6, r11, lr, r6\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    "smlad  r5, r8, r12, r5\n\t" \
+    "smlad  r5, r10, lr, r5\n\t" \
+    "smlad  r7, r9, r12, r7\n\t" \
+    "smlad  r7, r11, lr, r7\n\t"
+#else
+// Cortex-M3: LDRSH for both, the weights' taps at the column 0 offsets.
+#define NN_DOT_2X2_TAP_W16_R(X0, X1) \
+    "ldrsh  r8, [r0, #" X0 "]\n\t" \
+    "ldrsh  r9, [r1, #" X0 "]\n\t" \
+    "ldrsh  r12, [r2, #" X0 "]\n\t" \
+    "ldrsh  lr, [r2, #" X1 "]\n\t" \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
+#define NN_DOT_2X2_GROUP_W16_R \
+    NN_DOT_2X2_TAP_W16_R("2", "10") \
+    NN_DOT_2X2_TAP_W16_R("4", "12") \
+    NN_DOT_2X2_TAP_W16_R("6", "14") \
+    "ldrsh  r8, [r0], #8\n\t" \
+    "ldrsh  r9, [r1], #8\n\t" \
+    "ldrsh  lr, [r2, #8]\n\t" \
+    "ldrsh  r12, [r2], #16\n\t" \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
+#endif
+
+#endif // NN_GEMM_ASM
+
 #endif // MICROAI_NN_CONV_GEMM_H

@@ -25,6 +25,7 @@
 // Scratch (4-byte aligned): the output channels' constants (nn_conv_gemm.h), then the
 // 16 column pairs of V (16 x nn_col_bytes(in_ch)), then one padding pixel (in_ch bytes
 // of the zero point, rounded up to 4).
+#include <stddef.h>
 #include <string.h>
 
 #include "nn_conv_gemm.h"
@@ -82,16 +83,10 @@ size_t nn_conv_winograd_3x3_s8_scratch_size(const nn_conv_params *p, const nn_di
     return nn_wino_scratch(f_dims);
 }
 
-// One 4-point pass of B^T over x[0], x[s], x[2s], x[3s] into o (same stride): in the
-// kernel's two arithmetics, int32 (one channel) and int16 halves (two channels).
-#define NN_WINO_BT(ADD, SUB, x, o, s) do { \
-        const uint32_t b0 = x[0], b1 = x[s], b2 = x[2 * (s)], b3 = x[3 * (s)]; \
-        o[0] = SUB(b0, b2); \
-        o[s] = ADD(b1, b2); \
-        o[2 * (s)] = SUB(b2, b1); \
-        o[3 * (s)] = SUB(b1, b3); \
-} while (0)
-
+// V = B^T d B (B^T d's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3; then the same across
+// each row), in two arithmetics: int32 (one channel) and two int16 halves (two
+// channels, SADD16/SSUB16). Row i of d B is h_i; V's rows are h0 - h2, h1 + h2,
+// h2 - h1, h1 - h3, made in an order that keeps 12 values live at most.
 static inline uint32_t nn_add32(uint32_t a, uint32_t b) {
     return a + b;
 }
@@ -100,33 +95,35 @@ static inline uint32_t nn_sub32(uint32_t a, uint32_t b) {
     return a - b;
 }
 
-// V = B^T d B, in place over the 16 values (row-major): the rows' pass, then the
-// columns'.
-#define NN_WINO_BTDB(ADD, SUB, d) do { \
-        for (int32_t i = 0; i < 4; i++) { \
-            uint32_t *row = d + 4 * i; \
-            NN_WINO_BT(ADD, SUB, row, row, 1); \
-        } \
-        for (int32_t i = 0; i < 4; i++) { \
-            uint32_t *col = d + i; \
-            NN_WINO_BT(ADD, SUB, col, col, 4); \
-        } \
+// Row r of d B: its four pixels' values (LOAD(i), i = 4r .. 4r + 3) across.
+#define NN_WINO_ROW(ADD, SUB, LOAD, r, h) do { \
+        const uint32_t x0 = LOAD(4 * (r)), x1 = LOAD(4 * (r) + 1); \
+        const uint32_t x2 = LOAD(4 * (r) + 2), x3 = LOAD(4 * (r) + 3); \
+        h[0] = SUB(x0, x2); \
+        h[1] = ADD(x1, x2); \
+        h[2] = SUB(x2, x1); \
+        h[3] = SUB(x1, x3); \
 } while (0)
 
-// Channel c of the tile at pix (its 16 pixels, row-major) transformed into slot `slot`
-// of the 16 column pairs at v (pair: int16 elements a column pair takes).
-static void nn_wino_channel(const int8_t *const *pix, int32_t c, int16_t *v, int32_t pair,
-    int32_t slot) {
-    uint32_t d[NN_WINO_E];
-    for (int32_t i = 0; i < NN_WINO_E; i++) {
-        d[i] = (uint32_t)(int32_t)pix[i][c];
-    }
-    NN_WINO_BTDB(nn_add32, nn_sub32, d);
-    const int32_t at = nn_col_index(slot, c);
-    for (int32_t e = 0; e < NN_WINO_E; e++) {
-        v[e * pair + at] = (int16_t)d[e];
-    }
-}
+// V of the values LOAD(i) (i: the tile's pixels, row-major), each element e given to
+// STORE(e, value).
+#define NN_WINO_BTDB(ADD, SUB, LOAD, STORE) do { \
+        uint32_t h1[4], h2[4], h[4]; \
+        NN_WINO_ROW(ADD, SUB, LOAD, 1, h1); \
+        NN_WINO_ROW(ADD, SUB, LOAD, 2, h2); \
+        for (int32_t j = 0; j < 4; j++) { \
+            STORE(4 + j, ADD(h1[j], h2[j])); \
+            STORE(8 + j, SUB(h2[j], h1[j])); \
+        } \
+        NN_WINO_ROW(ADD, SUB, LOAD, 0, h); \
+        for (int32_t j = 0; j < 4; j++) { \
+            STORE(j, SUB(h[j], h2[j])); \
+        } \
+        NN_WINO_ROW(ADD, SUB, LOAD, 3, h); \
+        for (int32_t j = 0; j < 4; j++) { \
+            STORE(12 + j, SUB(h1[j], h[j])); \
+        } \
+} while (0)
 
 // The tile whose output's top left is (oy, ox) of image `in` (one batch's pixels),
 // transformed into slot `slot` of the 16 column pairs at v.
@@ -144,32 +141,38 @@ static void nn_wino_tile(const nn_conv_params *p, const nn_dims *in_dims, const 
     }
     int32_t c = 0;
     #if NN_DSP
-    // Four channels a pass: bytes 0, 2 and 1, 3 as int16 halves, which are the column
-    // pair's taps 4g, 4g + 2 and 4g + 1, 4g + 3 (nn_dot.h).
+    // Four channels a pass: bytes 0, 2 (then 1, 3) of each pixel's word as int16 halves,
+    // which are the column pair's taps 4g, 4g + 2 (then 4g + 1, 4g + 3; nn_dot.h).
     for (; c + 4 <= ch; c += 4) {
-        uint32_t lo[NN_WINO_E], hi[NN_WINO_E];
-        for (int32_t i = 0; i < NN_WINO_E; i++) {
-            const uint32_t x = nn_read_u32(pix[i] + c);
-            lo[i] = nn_sxtb16(x);
-            hi[i] = nn_sxtb16_ror8(x);
-        }
-        NN_WINO_BTDB(nn_sadd16, nn_ssub16, lo);
-        NN_WINO_BTDB(nn_sadd16, nn_ssub16, hi);
         int16_t *d = v + 2 * c + 4 * slot;
-        for (int32_t e = 0; e < NN_WINO_E; e++, d += pair) {
-            memcpy(d, &lo[e], sizeof(lo[e]));
-            memcpy(d + 2, &hi[e], sizeof(hi[e]));
-        }
+        #define NN_WINO_LO(i) nn_sxtb16(nn_read_u32(pix[i] + c))
+        #define NN_WINO_HI(i) nn_sxtb16_ror8(nn_read_u32(pix[i] + c))
+        #define NN_WINO_PUT_LO(e, x) do { const uint32_t w_ = (x); \
+            memcpy(d + (e) * pair, &w_, sizeof(w_)); } while (0)
+        #define NN_WINO_PUT_HI(e, x) do { const uint32_t w_ = (x); \
+            memcpy(d + (e) * pair + 2, &w_, sizeof(w_)); } while (0)
+        NN_WINO_BTDB(nn_sadd16, nn_ssub16, NN_WINO_LO, NN_WINO_PUT_LO);
+        NN_WINO_BTDB(nn_sadd16, nn_ssub16, NN_WINO_HI, NN_WINO_PUT_HI);
+        #undef NN_WINO_LO
+        #undef NN_WINO_HI
+        #undef NN_WINO_PUT_LO
+        #undef NN_WINO_PUT_HI
     }
     #endif
     for (; c < ch; c++) {
-        nn_wino_channel(pix, c, v, pair, slot);
+        int16_t *d = v + nn_col_index(slot, c);
+        #define NN_WINO_ONE(i) ((uint32_t)(int32_t)pix[i][c])
+        #define NN_WINO_PUT(e, x) (d[(e) * pair] = (int16_t)(x))
+        NN_WINO_BTDB(nn_add32, nn_sub32, NN_WINO_ONE, NN_WINO_PUT);
+        #undef NN_WINO_ONE
+        #undef NN_WINO_PUT
     }
 }
 
 // Y = A^T M A of one output channel's 16 sums m[4 e] (every fourth: m holds the 2x2
-// block's four), over 4: the direct sums of w * x of the tile's four outputs.
-static inline void nn_wino_output(const int32_t *m, int32_t y[4]) {
+// block's four), over 4: the direct sums of w * x of the tile's four outputs, plus
+// the bias.
+NN_ALWAYS_INLINE void nn_wino_output(const int32_t *m, uint32_t bias, int32_t y[4]) {
     uint32_t a0[4], a1[4];
     for (int32_t s = 0; s < 4; s++) {
         const uint32_t m0 = (uint32_t)m[4 * s], m1 = (uint32_t)m[4 * (4 + s)];
@@ -177,24 +180,28 @@ static inline void nn_wino_output(const int32_t *m, int32_t y[4]) {
         a0[s] = m0 + m1 + m2;
         a1[s] = m1 - m2 - m3;
     }
-    y[0] = (int32_t)(a0[0] + a0[1] + a0[2]) >> 2;
-    y[1] = (int32_t)(a0[1] - a0[2] - a0[3]) >> 2;
-    y[2] = (int32_t)(a1[0] + a1[1] + a1[2]) >> 2;
-    y[3] = (int32_t)(a1[1] - a1[2] - a1[3]) >> 2;
+    y[0] = (int32_t)(((uint32_t)((int32_t)(a0[0] + a0[1] + a0[2]) >> 2)) + bias);
+    y[1] = (int32_t)(((uint32_t)((int32_t)(a0[1] - a0[2] - a0[3]) >> 2)) + bias);
+    y[2] = (int32_t)(((uint32_t)((int32_t)(a1[0] + a1[1] + a1[2]) >> 2)) + bias);
+    y[3] = (int32_t)(((uint32_t)((int32_t)(a1[1] - a1[2] - a1[3]) >> 2)) + bias);
 }
 
-// Output channel c's four outputs y (the tile's 2x2, + bias) requantized into the
-// tile's pixels o[0..3] (NULL: outside the output, not written).
-NN_ALWAYS_INLINE void nn_wino_store(const int32_t y[4], const nn_conv_chan *c, int32_t off,
+// One output channel (constants c) of a tile: its sums m (nn_wino_output()), requantized
+// into the tile's pixels o[0..3] + oc (o[1], o[3]: NULL past the right edge; o[2], o[3]:
+// NULL past the bottom).
+NN_ALWAYS_INLINE void nn_wino_store(const int32_t *m, const nn_conv_chan *c, int32_t off,
     int32_t lo, int32_t hi, int flags, int8_t *const o[4], int32_t oc) {
+    int32_t y[4];
+    nn_wino_output(m, (uint32_t)c->bias, y);
+    if (o[3] != NULL) { // the whole tile
+        nn_conv_out2(y[0], y[1], c, off, lo, hi, flags, o[0] + oc, o[1] + oc);
+        nn_conv_out2(y[2], y[3], c, off, lo, hi, flags, o[2] + oc, o[3] + oc);
+        return;
+    }
     int8_t sink;
-    for (int32_t r = 0; r < 2; r++) {
-        const int32_t a0 = (int32_t)((uint32_t)y[2 * r] + (uint32_t)c->bias);
-        const int32_t a1 = (int32_t)((uint32_t)y[2 * r + 1] + (uint32_t)c->bias);
-        int8_t *const o0 = o[2 * r], *const o1 = o[2 * r + 1];
-        if (o0 != NULL) {
-            nn_conv_out2(a0, a1, c, off, lo, hi, flags, o0 + oc, o1 != NULL ? o1 + oc : &sink);
-        }
+    nn_conv_out2(y[0], y[1], c, off, lo, hi, flags, o[0] + oc, o[1] != NULL ? o[1] + oc : &sink);
+    if (o[2] != NULL) {
+        nn_conv_out2(y[2], y[3], c, off, lo, hi, flags, o[2] + oc, &sink);
     }
 }
 
@@ -209,9 +216,81 @@ static void nn_wino_pixels(const nn_dims *o, int32_t b, int32_t oy, int32_t ox, 
     }
 }
 
+// m[4e .. 4e + 4) = the 2x2 block of element e (nn_dot.h: channels oc, oc + 1 = U's rows
+// u + e * c4 and u + d + e * c4 against the column pair v + 2 * e * c4), e < 16: the
+// rows of U and the column pairs of V follow each other, so that one walk through
+// them does all 16.
+#if NN_GEMM_ASM
+
+typedef struct {
+    const int16_t *u; // 0: channel oc's U
+    int32_t d;        // 4: bytes from channel oc's U to channel oc + 1's
+    const int16_t *v; // 8: the column pairs
+    int32_t *m;       // 12: the sums (advanced in place)
+    int32_t n;        // 16: bytes of a row of U (2 * c4: whole groups of 4 taps)
+    int32_t *end;     // 20: m + 64
+} nn_wino_job;
+
+typedef char nn_wino_job_layout_ok[offsetof(nn_wino_job, end) == 20 ? 1 : -1];
+
+// In assembly: nn_conv_gemm.h's group of four taps, twice a pass (an odd number of
+// groups enters halfway), the four sums of an element stored by one STM.
+__attribute__((naked, noinline)) static void nn_wino_dot_job(nn_wino_job *job) {
+    __asm__ (
+        "push   {r0, r4-r11, lr}\n\t"
+        "ldr    r2, [r0, #8]\n\t"            // v
+        "ldr    r1, [r0, #4]\n\t"            // d
+        "ldr    r0, [r0, #0]\n\t"            // u
+        NN_GEMM_ROW1_W16
+        "1:\n\t"                              // each element
+        "ldr    r12, [sp]\n\t"               // job
+        "mov    r4, #0\n\t"
+        "mov    r5, #0\n\t"
+        "mov    r6, #0\n\t"
+        "mov    r7, #0\n\t"
+        "ldr    r3, [r12, #16]\n\t"          // n
+        "tst    r3, #8\n\t"                  // odd groups: enter halfway
+        "add    r3, r0, r3\n\t"              // the end of row 0
+        "bne    3f\n\t"
+        "2:\n\t"
+        NN_DOT_2X2_GROUP_W16_R
+        "3:\n\t"
+        NN_DOT_2X2_GROUP_W16_R
+        "cmp    r0, r3\n\t"
+        "bne    2b\n\t"
+        "ldr    r12, [sp]\n\t"
+        "ldr    r8, [r12, #12]\n\t"          // m
+        "ldr    r3, [r12, #20]\n\t"          // end
+        "stmia  r8!, {r4-r7}\n\t"
+        "str    r8, [r12, #12]\n\t"
+        "cmp    r8, r3\n\t"
+        "bne    1b\n\t"
+        "pop    {r0, r4-r11, pc}\n\t"
+        );
+}
+
+static void nn_wino_dot(const int16_t *u, int32_t d, const int16_t *v, int32_t c4,
+    int32_t *m) {
+    nn_wino_job job = { u, d * (int32_t)sizeof(int16_t), v, m, c4 * (int32_t)sizeof(int16_t),
+                        m + 4 * NN_WINO_E };
+    nn_wino_dot_job(&job);
+}
+
+#else
+
+static void nn_wino_dot(const int16_t *u, int32_t d, const int16_t *v, int32_t c4,
+    int32_t *m) {
+    for (int32_t e = 0; e < NN_WINO_E; e++, u += c4, v += 2 * c4, m += 4) {
+        m[0] = m[1] = m[2] = m[3] = 0;
+        nn_dot_2x2_s16s16(u, d, v, c4, m);
+    }
+}
+
+#endif
+
 // The two tiles in v (their pixels t0, t1; t1 all NULL for a single tile) against
-// every output channel, two at a time.
-static void nn_wino_gemm(const nn_conv_params *p, const nn_conv_chan *chan,
+// every output channel, two at a time; flags constant (nn_conv_gemm_init_s8()'s).
+NN_ALWAYS_INLINE void nn_wino_gemm_flags(const nn_conv_params *p, const nn_conv_chan *chan,
     const int16_t *u, int32_t c4, int32_t out_ch, const int16_t *v, int8_t *const t0[4],
     int8_t *const t1[4], int flags) {
     const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
@@ -219,28 +298,28 @@ static void nn_wino_gemm(const nn_conv_params *p, const nn_conv_chan *chan,
     for (int32_t oc = 0; oc < out_ch; oc += 2, u += 2 * row) {
         const int32_t two = oc + 1 < out_ch;
         int32_t m[NN_WINO_E * 4];
-        const int16_t *ue = u, *ve = v;
-        for (int32_t e = 0; e < NN_WINO_E; e++, ue += c4, ve += 2 * c4) {
-            int32_t *acc = &m[4 * e];
-            acc[0] = acc[1] = acc[2] = acc[3] = 0;
-            nn_dot_2x2_s16s16(ue, two ? row : 0, ve, c4, acc);
-        }
-        int32_t y[4];
+        nn_wino_dot(u, two ? row : 0, v, c4, m);
         // m[4e + j]: j = 0 channel oc tile 0, 1 oc tile 1, 2 oc + 1 tile 0, 3 oc + 1 tile 1.
-        nn_wino_output(&m[0], y);
-        nn_wino_store(y, &chan[oc], off, lo, hi, flags, t0, oc);
+        nn_wino_store(&m[0], &chan[oc], off, lo, hi, flags, t0, oc);
         if (t1[0] != NULL) {
-            nn_wino_output(&m[1], y);
-            nn_wino_store(y, &chan[oc], off, lo, hi, flags, t1, oc);
+            nn_wino_store(&m[1], &chan[oc], off, lo, hi, flags, t1, oc);
         }
         if (two) {
-            nn_wino_output(&m[2], y);
-            nn_wino_store(y, &chan[oc + 1], off, lo, hi, flags, t0, oc + 1);
+            nn_wino_store(&m[2], &chan[oc + 1], off, lo, hi, flags, t0, oc + 1);
             if (t1[0] != NULL) {
-                nn_wino_output(&m[3], y);
-                nn_wino_store(y, &chan[oc + 1], off, lo, hi, flags, t1, oc + 1);
+                nn_wino_store(&m[3], &chan[oc + 1], off, lo, hi, flags, t1, oc + 1);
             }
         }
+    }
+}
+
+static void nn_wino_gemm(const nn_conv_params *p, const nn_conv_chan *chan,
+    const int16_t *u, int32_t c4, int32_t out_ch, const int16_t *v, int8_t *const t0[4],
+    int8_t *const t1[4], int flags) {
+    if (flags & NN_CONV_GEMM_HI) {
+        nn_wino_gemm_flags(p, chan, u, c4, out_ch, v, t0, t1, NN_CONV_GEMM_HI);
+    } else {
+        nn_wino_gemm_flags(p, chan, u, c4, out_ch, v, t0, t1, 0);
     }
 }
 
