@@ -8,8 +8,10 @@ bytes are the kernel's own (the C table's).
 
 Instructions: the inner loops' instructions per MAC of the kernels that have a twin
 reading prepared weights (INNER_LOOP), on a core with the DSP extension (SMLAD) and
-without; the rest of such a layer (im2col, requantization) costs the same for both, so
-the difference decides whether a layout pays for its flash (passes/choose_layouts.py).
+without, with the im2col kernels' gathering (IM2COL), and Winograd's whole layer
+(WINOGRAD); what the kernels of a layer do alike (the requantization's constants...)
+is left out, so the difference decides whether a layout pays for its flash
+(passes/choose_layouts.py).
 Whole-layer counts are measured, never estimated: `microai hil`, `make bench`.
 """
 
@@ -105,6 +107,61 @@ PASS = {
 }
 # Kernels whose inner loop runs over the stored blocks only.
 SPARSE = frozenset({"CONV_PW_S8_BLOCK4", "CONV_IM2COL_S8_BLOCK4", "FC_S8_BLOCK4"})
+# The im2col kernels' gathering of the columns (the same for every weights format):
+# instructions per output pixel and tap, and per output pixel. Fitted, with INNER_LOOP
+# and TAIL fixed, to `microai hil` counts of twelve single 3x3 layers (8x8 to 32x32,
+# 3 to 128 inputs, 4 to 64 outputs; tests/bench/winograd.py --calibrate): within 5 % of
+# the whole layer but for the smallest (4 in, 4 out: 16 %).
+IM2COL = {
+    "CONV_IM2COL_S8": {"dsp": (2.5, 429.0), "scalar": (4.1, 444.0)},
+    "CONV_IM2COL_S8W16": {"dsp": (2.5, 429.0), "scalar": (4.1, 444.0)},
+    "CONV_IM2COL_S8_BLOCK4": {"dsp": (2.5, 429.0), "scalar": (4.1, 444.0)},
+    "CONV_IM2COL_S4": {"dsp": (2.5, 429.0), "scalar": (4.1, 444.0)},
+}
+# Winograd F(2x2, 3x3) (CONV_WINOGRAD_3X3_S8), the whole layer, from its loops'
+# structure (nn_conv_winograd_3x3_s8.c): per tile pair and output channel pair, 16
+# elements of `group` instructions per 4 input channels (nn_conv_gemm.h's 2x2 group: 12
+# and a branch) and `element` more; per tile and output channel, the output transform
+# and requantization of 4 outputs; per tile, its input transform (`in4` per 4 input
+# channels on a DSP core, `in1` per other channel) and pixels; per output channel and
+# group of 4 inputs, the set-up. Fitted to the same twelve layers (non-negative least
+# squares): within 5 % of each.
+WINOGRAD = {
+    "dsp": {
+        "group": 12.8,
+        "element": 27.3,
+        "tile_out": 127.9,
+        "in4": 453.5,
+        "in1": 221.8,
+        "tile": 467.7,
+        "setup": 28.0,
+    },
+    "scalar": {
+        "group": 32.8,
+        "element": 35.4,
+        "tile_out": 94.7,
+        "in4": 4 * 202.0,
+        "in1": 202.0,
+        "tile": 521.1,
+        "setup": 28.5,
+    },
+}
+
+
+def winograd_instructions(dsp: bool, n: int, oh: int, ow: int, cin: int, cout: int) -> float:
+    """CONV_WINOGRAD_3X3_S8's instructions for a layer with output [n, oh, ow, cout]
+    and cin input channels (WINOGRAD)."""
+    c = WINOGRAD["dsp" if dsp else "scalar"]
+    tiles = n * -(-oh // 2) * -(-ow // 2)
+    groups = -(-cin // 4)
+    quads = cin // 4
+    calls = -(-tiles // 2) * -(-cout // 2)
+    return (
+        calls * 16 * (c["group"] * groups + c["element"])
+        + tiles * (cout * c["tile_out"] + quads * c["in4"] + (cin - 4 * quads) * c["in1"])
+        + tiles * c["tile"]
+        + cout * groups * c["setup"]
+    )
 
 
 def inner_instructions(
@@ -114,17 +171,29 @@ def inner_instructions(
     stored: float = 1.0,
     outputs: int = 0,
     pixels: int = 0,
+    out_shape: tuple[int, ...] | None = None,
 ) -> float | None:
-    """The inner loop's instructions for `macs` MACs, and the rows' tails for `outputs`
-    outputs (TAIL), or None for a kernel not in INNER_LOOP. For a block-sparse kernel
+    """The instructions of a conv layer that depend on its kernel: the inner loop's for
+    `macs` MACs, the rows' tails for `outputs` outputs (TAIL) and an im2col kernel's
+    gathering (IM2COL); for Winograd, the whole layer (WINOGRAD; needs `out_shape`,
+    [n, oh, ow, cout]). None for a kernel without a model. For a block-sparse kernel
     (SPARSE), `stored` is the fraction of the MACs its blocks hold: nnz x 4 taps over the
     rows' k taps (the density of blocks, with the rows' padding to whole blocks). With
     the layer's output `pixels`, its last short pass counts whole (PASS)."""
+    core = "dsp" if dsp else "scalar"
+    if kernel == "CONV_WINOGRAD_3X3_S8":
+        if out_shape is None or outputs <= 0:
+            return None
+        n, oh, ow, cout = (int(d) for d in out_shape[-4:])
+        return winograd_instructions(dsp, n, oh, ow, macs // outputs // 9, cout)
     row = INNER_LOOP.get(kernel)
     if row is None:
         return None
-    core = "dsp" if dsp else "scalar"
     n = PASS[kernel]
     whole = -(-pixels // n) * n / pixels if pixels > 0 else 1.0
     inner = row[core] * macs * (stored if kernel in SPARSE else 1.0)
-    return (inner + TAIL[kernel][core] * outputs) * whole
+    gather = 0.0
+    if kernel in IM2COL and outputs > 0:
+        tap, pixel = IM2COL[kernel][core]
+        gather = pixels * (tap * macs / outputs + pixel)
+    return (inner + TAIL[kernel][core] * outputs) * whole + gather

@@ -694,6 +694,166 @@ def test_widened_weights_refused(wide: bool, edit, message: str):
         Model(_tampered(blob, edit))
 
 
+# ---- Winograd F(2x2, 3x3) (MAI_LAYOUT_WINOGRAD, CONV_WINOGRAD_3X3_S8) --------------------
+
+# 3x3, stride 1, dilation 1 layers: both paddings, sizes that leave partial tiles at the
+# right and bottom edges (odd outputs), outputs smaller than a tile, input channels
+# around the groups of 4 (the DSP transform's four a pass, the rest one by one), odd
+# output channel counts, every activation, per-tensor and per-channel scales, zero
+# points at both ends, no bias, batches, shifts >= 0, and many input channels.
+WINO_CASES = [
+    Conv("wino_same_8x8_in3", (1, 8, 8, 3), 5),
+    Conv("wino_valid_odd", (1, 9, 7, 5), 7, padding="VALID"),
+    Conv("wino_same_odd_relu", (1, 7, 9, 4), 3, act="RELU", in_zp=-128, out_zp=-128),
+    Conv("wino_per_tensor_batch2", (2, 5, 6, 8), 4, per_channel=False),
+    Conv("wino_in1_out1_no_bias", (1, 5, 5, 1), 1, bias=False, in_zp=127),
+    Conv("wino_in32_zp", (1, 6, 6, 32), 8, in_zp=100, out_zp=-100),
+    Conv("wino_1x1_input", (1, 1, 1, 6), 2),
+    Conv("wino_2x1_input_valid", (1, 3, 4, 2), 3, padding="VALID"),
+    Conv("wino_shift_ge0", (1, 5, 5, 1), 4, w_max=1, out_gain=400.0, in_zp=0),
+    Conv("wino_relu6_in7", (1, 6, 11, 7), 9, act="RELU6", in_zp=127, out_zp=-128),
+    Conv("wino_n1_to_1_in12", (1, 4, 5, 12), 6, act="RELU_N1_TO_1", out_zp=127),
+    Conv("wino_in16_out16", (1, 10, 10, 16), 16, in_zp=-1, out_zp=3),
+    Conv("wino_in2_out33", (1, 3, 3, 2), 33, w_max=127),
+    Conv("wino_in300_odd_tiles", (1, 3, 5, 300), 3, seed=2),
+]
+
+
+def _winograd(case: Conv, golden: str = DEFAULT_GOLDEN):
+    """The case's blob with its conv by Winograd (the recipe asks for it)."""
+    from microai.convert import convert
+    from microai.recipe import Recipe
+
+    model, _ = _conv_model(case)
+    recipe = Recipe.from_dict({"layers": {"0": {"algorithm": "winograd"}}})
+    return convert(model, case.name, golden, recipe)
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+@pytest.mark.parametrize("case", WINO_CASES, ids=lambda c: c.name)
+def test_conv_winograd(case: Conv, golden: str):
+    """Winograd gives the golden's bytes, and the direct kernel's, for every case."""
+    from microai.convert import convert
+    from microai.engine import Model
+
+    conv = _winograd(case, golden)
+    (layer,) = conv.layers
+    assert layer.kernel == "CONV_WINOGRAD_3X3_S8"
+    x = _conv_model(case)[1]
+    want = run_reference(_conv_model(case, True)[0], [x], golden)[0]
+    direct = convert(_conv_model(case)[0], case.name, golden)
+    assert direct.layers[0].kernel != "CONV_WINOGRAD_3X3_S8"
+    with Model(conv.blob) as m, Model(direct.blob) as d:
+        got = m.run(x)
+        np.testing.assert_array_equal(got, d.run(x))
+        np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+def test_conv_winograd_random_layers():
+    """Random 3x3 layers (sizes, channels, padding, zero points, scales, activations)
+    by Winograd and by the direct kernel, bit for bit."""
+    from microai.convert import convert
+    from microai.engine import Model
+    from microai.recipe import Recipe
+
+    rng = np.random.default_rng(13)
+    recipe = Recipe.from_dict({"layers": {"0": {"algorithm": "winograd"}}})
+    for i in range(12):
+        case = Conv(
+            f"wino_random_{i}",
+            (int(rng.integers(1, 3)), *map(int, rng.integers(1, 12, 2)), int(rng.integers(1, 20))),
+            int(rng.integers(1, 20)),
+            padding=str(rng.choice(["SAME", "VALID"])),
+            act=str(rng.choice(["NONE", "RELU", "RELU6"])),
+            in_zp=int(rng.integers(-128, 128)),
+            out_zp=int(rng.integers(-128, 128)),
+            per_channel=bool(rng.integers(0, 2)),
+            bias=bool(rng.integers(0, 2)),
+            seed=i,
+        )
+        if case.padding == "VALID" and min(case.shape[1:3]) < 3:
+            case = replace(case, padding="SAME")
+        model, x = _conv_model(case)
+        wino, direct = convert(model, case.name, recipe=recipe), convert(model, case.name)
+        assert wino.layers[0].kernel == "CONV_WINOGRAD_3X3_S8"
+        with Model(wino.blob) as m, Model(direct.blob) as d:
+            np.testing.assert_array_equal(m.run(x), d.run(x), err_msg=str(case))
+
+
+def test_winograd_layout_values():
+    """nn_conv_winograd_prepare(): U = G' g G'^T per channel pair (G' = 2G), int16
+    [out][16][in padded to 4], the inputs of every four in the order 0, 2, 1, 3."""
+    from microai import layouts
+
+    rng = np.random.default_rng(0)
+    w = rng.integers(-128, 128, (3, 3, 3, 5)).astype(np.int8)  # [out, 3, 3, in]
+    g2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]])
+    want = np.einsum("ar,orsc,bs->oabc", g2, w.astype(np.int64), g2).reshape(3, 16, 5)
+    got = np.frombuffer(layouts.prepare("winograd", w).data, "<i2").reshape(3, 16, 8)
+    np.testing.assert_array_equal(got[:, :, [0, 2, 1, 3, 4]], want)
+    assert not got[:, :, 5:].any()
+    assert layouts.nbytes("winograd", w.shape) == 3 * 16 * 8 * 2
+    assert np.abs(got).max() <= 9 * 128
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        (Conv("5x5", (1, 6, 6, 2), 2, kernel=(5, 5)), "needs a 3x3 filter, stride 1, dilation 1"),
+        (Conv("stride2", (1, 6, 6, 2), 2, stride=(2, 2)), "needs a 3x3 filter, stride 1"),
+        (Conv("dilated", (1, 6, 6, 2), 2, dilation=(2, 2)), "needs a 3x3 filter, stride 1"),
+        (Conv("in3641", (1, 3, 3, 3641), 1, padding="VALID"), "at most 3,640 input channels"),
+    ],
+    ids=lambda v: v.name if isinstance(v, Conv) else "",
+)
+def test_winograd_refused(case: Conv, message: str):
+    """A layer Winograd cannot take exactly is refused at convert, with the reason."""
+    with pytest.raises(ConvertError, match=f"algorithm 'winograd'.*{message}"):
+        _winograd(case)
+
+
+def _set_winograd_kernel_on_int8(b, at, op, h):
+    b[at + 1] = native.load()[1].NN_KERNEL_CONV_WINOGRAD_3X3_S8
+
+
+def _set_int8_kernel_on_winograd(b, at, op, h):
+    b[at + 1] = native.load()[1].NN_KERNEL_CONV_IM2COL_S8
+
+
+def _set_winograd_dims(b, at, op, h):
+    from microai import blob as B
+
+    t_at, t = _weights_at(b, h)
+    off = t_at + B.TENSOR.offsets()["dims"]
+    dims = list(t["dims"])
+    dims[1], dims[2] = 1, 9  # [out, 1, 9, in]: as many taps, not 3x3
+    b[off : off + 16] = b"".join(int(d).to_bytes(4, "little") for d in dims)
+
+
+@pytest.mark.parametrize(
+    "wino, edit, message",
+    [
+        (False, _set_winograd_kernel_on_int8, "op 0: a layout this tensor or op cannot have"),
+        (True, _set_int8_kernel_on_winograd, "op 0: a layout this tensor or op cannot have"),
+        (True, _set_wide_size, "tensor 1: .*size"),
+        (True, _set_wide_storage, "tensor 1: a layout this tensor or op cannot have"),
+        (True, _set_winograd_dims, "tensor 1: a layout this tensor or op cannot have"),
+    ],
+    ids=["winograd_kernel_int8", "int8_kernel_winograd", "size", "storage", "not_3x3"],
+)
+def test_winograd_weights_refused(wino: bool, edit, message: str):
+    """The loader takes Winograd weights only for the kernel that reads them, in int16,
+    for 3x3 filters, exactly as big as the layout makes them."""
+    from microai.convert import convert
+    from microai.engine import Model, ModelError
+
+    case = WINO_CASES[1]
+    blob = _winograd(case).blob if wino else convert(_conv_model(case)[0]).blob
+    Model(blob).close()
+    with pytest.raises(ModelError, match=message):
+        Model(_tampered(blob, edit))
+
+
 # ---- unsupported -----------------------------------------------------------------------
 
 

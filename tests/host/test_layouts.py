@@ -133,3 +133,56 @@ def test_int4_weights_are_never_widened():
     got = convert(four, "digits4", target=Target.of(load_board("QEMU_STM32F405")))
     assert _kernels(got) == ["CONV_IM2COL_S4", "CONV_PW_S4"]
     assert got.blob == convert(four, "digits4").blob
+
+
+# ---- Winograd F(2x2, 3x3) -------------------------------------------------------------
+
+
+def _conv3x3(shape, out_c: int) -> tuple[bytes, np.ndarray]:
+    from test_kernels_conv import Conv, _conv_model
+
+    return _conv_model(Conv(f"wino_{shape[-1]}_{out_c}", shape, out_c))
+
+
+def test_winograd_where_it_pays():
+    """cost.py's whole-layer model: a 3x3 layer with 32 channels in and out gets
+    Winograd's weights on both cores (1.4x and 1.7x fewer instructions measured), one
+    with 3 input channels keeps the direct kernel (widened on the M4: Winograd's input
+    transform costs more than it saves there); the blobs stay bit-exact."""
+    m4 = Target.of(load_board("QEMU_STM32F405"))
+    m3 = Target.of(load_board("QEMU_STM32F205"))
+    model, x = _conv3x3((1, 16, 16, 32), 32)
+    base = convert(model, "wino")
+    for target in (m4, m3):
+        got = convert(model, "wino", target=target)
+        assert _kernels(got) == ["CONV_WINOGRAD_3X3_S8"], target.name
+        with Model(base.blob) as a, Model(got.blob) as b:
+            np.testing.assert_array_equal(a.run(x), b.run(x))
+    thin, _ = _conv3x3((1, 32, 32, 3), 16)
+    assert _kernels(convert(thin, "thin", target=m4)) == ["CONV_IM2COL_S8W16"]
+
+
+def test_winograd_within_the_budget():
+    """Winograd's weights are 3.56x int8's, widened ones 2x: with room for the widened
+    ones only, the layer gets those; with room for Winograd's, the upgrade; the blob
+    never passes the budget."""
+    model, _ = _conv3x3((1, 16, 16, 32), 32)
+    n = len(convert(model, "wino").blob)
+    ask = Recipe.from_dict({"layers": {"0": {"algorithm": "im2col_wide"}}})
+    wide = len(convert(model, "wino", recipe=ask).blob)
+    for room, want in (
+        (wide - n, ["CONV_IM2COL_S8W16"]),
+        (None, ["CONV_WINOGRAD_3X3_S8"]),
+        (0, ["CONV_IM2COL_S8"]),
+    ):
+        budget = None if room is None else n + room
+        got = convert(model, "wino", target=Target("t", True, budget))
+        assert _kernels(got) == want, room
+        assert budget is None or len(got.blob) <= budget
+
+
+def test_recipe_keeps_a_layer_off_winograd():
+    model, _ = _conv3x3((1, 16, 16, 32), 32)
+    keep = Recipe.from_dict({"layers": {"0": {"algorithm": "im2col"}}})
+    board = Target.of(load_board("QEMU_STM32F405"))
+    assert _kernels(convert(model, "wino", recipe=keep, target=board)) == ["CONV_IM2COL_S8"]

@@ -49,7 +49,7 @@ def test_recipe_picks_the_kernel_and_outputs_stay_bit_exact():
     "layer, fields, message",
     [
         ("0", {"algorithm": "pointwise"}, r"CONV_2D \(op 0.*algorithm.*CONV_PW_S8: needs a 1x1"),
-        ("0", {"algorithm": "winograd"}, r"algorithm 'winograd': a CONV op has auto, pointwise"),
+        ("0", {"algorithm": "fft"}, r"algorithm .fft.: a CONV op has auto, pointwise"),
         ("0", {"weights": "int4"}, r"layer '0': weights 'int4': .*microai compress --weights"),
         ("0", {"prune": 0.5}, r"layer '0': unknown field 'prune' \(fields: weights, algorithm\)"),
         ("99", {"algorithm": "auto"}, r"no layer '99' in the model"),

@@ -7,13 +7,15 @@ Returns: {op index in the .tflite: algorithm}, the layers to convert again with 
 that reads prepared weights (Recipe.choose). Only layers whose recipe algorithm is
 "auto" are switched, to a kernel of the same op type that supports the op, reads a
 format made from the weights as stored (int4 weights are never widened), and that
-cost.py's inner-loop instructions say is faster on the target's core (a block-sparse
-kernel's counted over the weights' stored blocks only). Formats that also save bytes
-(block-sparse weights with enough zero blocks) are taken first, the one that saves the
-most instructions per layer; then formats that cost bytes (widened weights), the most
-instructions saved per extra byte first, while the blob stays within the target's
-budget. A layer whose weights have few zero blocks, on a target without the DSP
-extension, gains nothing (cost.INNER_LOOP), so its blob is unchanged.
+cost.py says is faster on the target's core (a block-sparse kernel's counted over the
+weights' stored blocks only; Winograd's whole layer against the direct kernel's inner
+loop and gathering). Formats that also save bytes (block-sparse weights with enough
+zero blocks) are taken first, the one that saves the most instructions per layer; then
+formats that cost bytes (widened weights, Winograd's), one upgrade at a time, the one
+that saves the most instructions per extra byte over the layer's format so far first,
+while the blob stays within the target's budget. A layer whose weights have few zero
+blocks, on a target without the DSP extension, gains nothing from widened weights
+(cost.INNER_LOOP); Winograd pays on both cores where the layer has enough channels.
 """
 
 from __future__ import annotations
@@ -51,7 +53,14 @@ def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float
     k = int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1
     outputs = layer.macs // max(k, 1)
     pixels = outputs // max(int(t.shape[0]), 1)
-    now = cost.inner_instructions(layer.kernel, target.dsp, layer.macs, 1.0, outputs, pixels)
+    shape = c.tensors[layer.outputs[0]].shape
+
+    def instructions(kernel: str, stored: float = 1.0) -> float | None:
+        return cost.inner_instructions(
+            kernel, target.dsp, layer.macs, stored, outputs, pixels, shape
+        )
+
+    now = instructions(layer.kernel)
     out = []
     stored_as = weights_storage(c.graph, low)
     for kern in kernels_for(low.type):
@@ -61,7 +70,7 @@ def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float
         if w is None:
             continue
         stored = _stored(kern.weights, w)
-        after = cost.inner_instructions(kern.name, target.dsp, layer.macs, stored, outputs, pixels)
+        after = instructions(kern.name, stored)
         if after is None or after >= now:
             continue
         if supports(c.graph, low, kern, op_rounding(c.golden, low)) is not None:
@@ -74,27 +83,35 @@ def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float
 def choose(c: Compilation, target: Target) -> dict[int, str]:
     chosen: dict[int, str] = {}
     room = float("inf") if target.blob_bytes is None else target.blob_bytes - len(c.blob)
-    upgrades = []  # (saved per extra byte, op index, algorithm, extra, saved beyond)
+    options: dict[int, list[tuple[float, int, str]]] = {}
+    now: dict[int, tuple[float, int]] = {}  # op index -> (saved, extra) of its choice
     for op, low, layer in zip(c.ops, c.lowered, c.layers, strict=True):
         if c.recipe.algorithm(c.graph, op) != "auto":
             continue
-        options = _options(c, target, op, low, layer)
-        free = [o for o in options if o[1] <= 0]
-        base_saved, base_extra = 0.0, 0
+        opts = _options(c, target, op, low, layer)
+        free = [o for o in opts if o[1] <= 0]
+        now[op.index] = (0.0, 0)
         if free:  # fewer bytes and fewer instructions: always
-            base_saved, base_extra, algorithm = max(free)
+            saved, extra, algorithm = max(free)
             chosen[op.index] = algorithm
-            room -= base_extra
-        best = None
-        for saved, extra, algorithm in options:
-            if extra > base_extra and saved > base_saved:
-                more, cost_bytes = saved - base_saved, extra - base_extra
-                offer = (more / cost_bytes, op.index, algorithm, cost_bytes)
-                best = max(best, offer) if best else offer
-        if best:
-            upgrades.append(best)
-    for _, index, algorithm, extra in sorted(upgrades, reverse=True):
-        if extra <= room:
-            chosen[index] = algorithm
+            now[op.index] = (saved, extra)
             room -= extra
-    return chosen
+        options[op.index] = opts
+    # Then, while the bytes last, the upgrade (a layer's faster format, over the one it
+    # has) that saves the most instructions per extra byte: widened weights first where
+    # they pay best, Winograd's (more bytes, more saved) where room remains.
+    while True:
+        best = None
+        for index, opts in options.items():
+            saved0, extra0 = now[index]
+            for saved, extra, algorithm in opts:
+                more, cost_bytes = saved - saved0, extra - extra0
+                if more > 0 and 0 < cost_bytes <= room:
+                    offer = (more / cost_bytes, index, algorithm, saved, extra)
+                    best = max(best, offer) if best else offer
+        if best is None:
+            return chosen
+        _, index, algorithm, saved, extra = best
+        room -= extra - now[index][1]
+        chosen[index] = algorithm
+        now[index] = (saved, extra)
