@@ -394,6 +394,44 @@ def test_widened_weights_on_board(board, name: str):
     assert board_run(board, x.tobytes()) == want
 
 
+# ---- Winograd F(2x2, 3x3): its transforms and the 16 sums' assembly on each core -----
+
+WINO_CASES = [
+    "wino_same_8x8_in3",
+    "wino_valid_odd",
+    "wino_same_odd_relu",
+    "wino_per_tensor_batch2",
+    "wino_in1_out1_no_bias",
+    "wino_in32_zp",
+    "wino_1x1_input",
+    "wino_shift_ge0",
+    "wino_relu6_in7",
+    "wino_in2_out33",
+]
+
+
+@pytest.mark.parametrize("name", WINO_CASES)
+def test_winograd_on_board(board, name: str):
+    """A one-conv blob by Winograd (MAI_LAYOUT_WINOGRAD), uploaded and run on the board,
+    equals the host engine's output byte for byte, which equals the direct kernel's
+    (test_kernels_conv.py): the SADD16/SSUB16 input transform and the SMLAD assembly on
+    the M4 and M7, the plain C transform and LDRSH/MLA assembly on the M3."""
+    from test_kernels_conv import WINO_CASES as CASES
+    from test_kernels_conv import _conv_model, _winograd
+
+    from microai.engine import Model
+    from microai.hil import board_run, place_model
+
+    case = next(c for c in CASES if c.name == name)
+    conv = _winograd(case)
+    assert conv.layers[0].kernel == "CONV_WINOGRAD_3X3_S8"
+    x = _conv_model(case)[1]
+    with Model(conv.blob) as m:
+        want = m.run(x).tobytes()
+    place_model(board, conv.blob, None)
+    assert board_run(board, x.tobytes()) == want
+
+
 SPARSE_CASES = [
     "pw_odd_channels",
     "pw_multiple_of_4",
