@@ -25,7 +25,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize test-fuzz lint bench bench-sparsity fuzz fuzz-board fault \
+	test test-host test-mpy test-sanitize test-fuzz lint bench bench-sparsity bench-winograd fuzz fuzz-board fault \
 	qemu-plugin clean distclean
 
 all: demo
@@ -144,6 +144,11 @@ bench: setup qemu-plugin
 # of make test): a table, and build/bench/sparsity.png.
 bench-sparsity: setup qemu-plugin
 	$(PY) tests/bench/sparsity.py $(BENCH_ARGS)
+
+# Winograd vs the direct kernels, layer by layer, on ResNet-8 (tests/bench/winograd.py;
+# BENCH_ARGS=--calibrate fits cost.py's constants to single layers instead).
+bench-winograd: setup qemu-plugin
+	$(PY) tests/bench/winograd.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build/firmware build/native build/qemu-plugin

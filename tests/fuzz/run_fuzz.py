@@ -39,6 +39,7 @@ from pathlib import Path
 
 from microai.convert import ConvertError, convert
 from microai.paths import BUILD_DIR, CMODULES_DIR, ROOT
+from microai.recipe import Recipe
 from microai.testing.int4 import seed_blobs
 
 NN_DIR = CMODULES_DIR / "microai" / "nn"
@@ -79,8 +80,9 @@ def build(name: str, flags: list[str]) -> Path:
 
 
 def write_seeds() -> Path:
-    """build/fuzz/seeds: every fixture model the converter takes, as a blob, and the
-    int4 kernels' one-op blobs (microai.testing.int4)."""
+    """build/fuzz/seeds: every fixture model the converter takes, as a blob, the int4
+    kernels' one-op blobs (microai.testing.int4), and blobs with block-sparse and
+    Winograd weights."""
     seeds = OUT / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     for model in sorted((ROOT / "tests" / "fixtures" / "models").glob("*.tflite")):
@@ -102,11 +104,20 @@ def write_seeds() -> Path:
     blob = _block4_seed(ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite")
     if not path.is_file() or path.read_bytes() != blob:
         path.write_bytes(blob)
+    # Winograd weights (the loader checks their dims and size): digits_cnn's 3x3 conv.
+    path = seeds / "digits_cnn_winograd.mai"
+    recipe = Recipe.from_dict({"layers": {"0": {"algorithm": "winograd"}}})
+    blob = convert(
+        (ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite").read_bytes(),
+        "digits_winograd",
+        recipe=recipe,
+    ).blob
+    if not path.is_file() or path.read_bytes() != blob:
+        path.write_bytes(blob)
     return seeds
 
 
 def _block4_seed(model_path: Path) -> bytes:
-    from microai.recipe import Recipe
     from microai.sparsify import block_sparsify
     from microai.tflite import read_model
 
