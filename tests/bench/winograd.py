@@ -15,6 +15,7 @@ error.
 
     .venv/bin/python tests/bench/winograd.py [--boards B,B] [--calibrate] [--json]
 
+The figures are also written to build/bench/winograd.json (winograd_calibration.json).
 Without ../shared/models (beside the repository) the ResNet part says so and exits 0.
 """
 
@@ -31,7 +32,7 @@ from rich.table import Table
 
 from microai import cost
 from microai.hil import hil
-from microai.paths import ROOT
+from microai.paths import BUILD_DIR, ROOT
 from microai.recipe import Recipe
 from microai.tflite import read_model
 
@@ -258,13 +259,18 @@ def main() -> int:
     unknown = [b for b in boards if b not in DSP]
     if unknown:
         raise SystemExit(f"unknown board {unknown[0]!r}; choose from {', '.join(DSP)}")
-    console = Console()
+    console = Console(width=200)
     if args.calibrate:
         out = calibrate([b for b in boards if b != "QEMU_M7"], console)
     else:
         out = resnet(boards, console, args.json)
     if args.json:
         print(json.dumps(out, indent=1))
+    (BUILD_DIR / "bench").mkdir(parents=True, exist_ok=True)
+    path = (
+        BUILD_DIR / "bench" / ("winograd_calibration.json" if args.calibrate else "winograd.json")
+    )
+    path.write_text(json.dumps(out, indent=1))
     return 0
 
 

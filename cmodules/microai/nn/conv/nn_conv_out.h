@@ -46,8 +46,8 @@ NN_ALWAYS_INLINE void nn_conv_rq2_hi(int32_t a0, int32_t a1, const nn_conv_chan 
     #endif
 }
 
-// Channel c's two outputs, requantized, offset, clamped to [lo, hi] (the assembly
-// takes the whole-range case).
+// Channel c's two outputs, requantized, offset, clamped to [lo, hi] (by one SSAT for
+// NN_CONV_GEMM_FULL).
 NN_ALWAYS_INLINE void nn_conv_out2(int32_t a0, int32_t a1, const nn_conv_chan *c,
     int32_t off, int32_t lo, int32_t hi, int flags, int8_t *o0, int8_t *o1) {
     int32_t v0, v1;
@@ -58,8 +58,13 @@ NN_ALWAYS_INLINE void nn_conv_out2(int32_t a0, int32_t a1, const nn_conv_chan *c
         v0 = (int32_t)((uint32_t)nn_requantize_lr(a0, c->mult, c->left, right) + (uint32_t)off);
         v1 = (int32_t)((uint32_t)nn_requantize_lr(a1, c->mult, c->left, right) + (uint32_t)off);
     }
-    v0 = v0 < lo ? lo : (v0 > hi ? hi : v0);
-    v1 = v1 < lo ? lo : (v1 > hi ? hi : v1);
+    if (flags & NN_CONV_GEMM_FULL) { // [lo, hi] is the whole int8 range: one SSAT
+        v0 = nn_ssat8(v0);
+        v1 = nn_ssat8(v1);
+    } else {
+        v0 = v0 < lo ? lo : (v0 > hi ? hi : v0);
+        v1 = v1 < lo ? lo : (v1 > hi ? hi : v1);
+    }
     *o0 = (int8_t)v0;
     *o1 = (int8_t)v1;
 }

@@ -125,6 +125,133 @@ static inline uint32_t nn_sub32(uint32_t a, uint32_t b) {
         } \
 } while (0)
 
+#if !NN_GEMM_ASM
+
+// One channel c of the tile's pixels pix into its int16 slot d of the column pairs
+// (element e at d + e * pair bytes).
+static void nn_wino_one(const int8_t *const *pix, int32_t c, int16_t *d, int32_t pair) {
+    uint8_t *b = (uint8_t *)d;
+    #define NN_WINO_ONE(i) ((uint32_t)(int32_t)pix[i][c])
+    #define NN_WINO_PUT(e, x) do { const int16_t h_ = (int16_t)(x); \
+        memcpy(b + (e) * pair, &h_, sizeof(h_)); } while (0)
+    NN_WINO_BTDB(nn_add32, nn_sub32, NN_WINO_ONE, NN_WINO_PUT);
+    #undef NN_WINO_ONE
+    #undef NN_WINO_PUT
+}
+
+#endif
+
+#if NN_GEMM_ASM
+
+// NN_WINO_BTDB in assembly (the compiler spills the C form's values to the stack), for
+// one value of each pixel, loaded by LD(X, I) from pixel I / 4 (pix r0, c r1), added
+// and subtracted by ADD and SUB, stored by ST; d r2 (element 0), pair r3 (bytes between
+// elements); the rows of the tile in r4-r7 and r8-r11, r12 and lr temporaries.
+// A row of d B in place: x0..x3 -> x0 - x2, x1 + x2, x2 - x1, x1 - x3.
+#define NN_WINO_ROW_R(ADD, SUB, A, B, C, D) \
+    SUB "   " A ", " A ", " C "\n\t" \
+    SUB "   " D ", " B ", " D "\n\t" \
+    SUB "   r12, " C ", " B "\n\t" \
+    ADD "   " B ", " B ", " C "\n\t" \
+    "mov    " C ", r12\n\t"
+#define NN_WINO_ROW_LD_R(LD, ADD, SUB, A, B, C, D, I0, I1, I2, I3) \
+    LD(A, I0) LD(B, I1) LD(C, I2) LD(D, I3) \
+    NN_WINO_ROW_R(ADD, SUB, A, B, C, D)
+// V's rows 1 and 2 (h1 + h2, h2 - h1) of column j, at lr and lr + 4 pair; lr += pair.
+#define NN_WINO_V12_R(ADD, SUB, ST, H1, H2) \
+    ADD "   r12, " H1 ", " H2 "\n\t" \
+    ST "    r12, [lr]\n\t" \
+    SUB "   r12, " H2 ", " H1 "\n\t" \
+    ST "    r12, [lr, r3, lsl #2]\n\t" \
+    "add    lr, lr, r3\n\t"
+// One element A - B at lr; lr += pair.
+#define NN_WINO_VSUB_R(SUB, ST, A, B) \
+    SUB "   r12, " A ", " B "\n\t" \
+    ST "    r12, [lr]\n\t" \
+    "add    lr, lr, r3\n\t"
+#define NN_WINO_BTDB_R(LD, ADD, SUB, ST) \
+    NN_WINO_ROW_LD_R(LD, ADD, SUB, "r4", "r5", "r6", "r7", "16", "20", "24", "28") /* h1 */ \
+    NN_WINO_ROW_LD_R(LD, ADD, SUB, "r8", "r9", "r10", "r11", "32", "36", "40", "44") \
+    "add    lr, r2, r3, lsl #2\n\t"                                      /* element 4 */ \
+    NN_WINO_V12_R(ADD, SUB, ST, "r4", "r8") NN_WINO_V12_R(ADD, SUB, ST, "r5", "r9") \
+    NN_WINO_V12_R(ADD, SUB, ST, "r6", "r10") NN_WINO_V12_R(ADD, SUB, ST, "r7", "r11") \
+    "push   {r4-r7}\n\t"                                                 /* h1 */ \
+    NN_WINO_ROW_LD_R(LD, ADD, SUB, "r4", "r5", "r6", "r7", "0", "4", "8", "12") /* h0 */ \
+    "mov    lr, r2\n\t"                                                  /* element 0 */ \
+    NN_WINO_VSUB_R(SUB, ST, "r4", "r8") NN_WINO_VSUB_R(SUB, ST, "r5", "r9") \
+    NN_WINO_VSUB_R(SUB, ST, "r6", "r10") NN_WINO_VSUB_R(SUB, ST, "r7", "r11") \
+    "pop    {r4-r7}\n\t" \
+    NN_WINO_ROW_LD_R(LD, ADD, SUB, "r8", "r9", "r10", "r11", "48", "52", "56", "60") /* h3 */ \
+    "add    lr, r2, r3, lsl #3\n\t" \
+    "add    lr, lr, r3, lsl #2\n\t"                                      /* element 12 */ \
+    NN_WINO_VSUB_R(SUB, ST, "r4", "r8") NN_WINO_VSUB_R(SUB, ST, "r5", "r9") \
+    NN_WINO_VSUB_R(SUB, ST, "r6", "r10") NN_WINO_VSUB_R(SUB, ST, "r7", "r11")
+
+// One channel: LDRSB, ADD/SUB, STRH (d: the channel's int16 slot of element 0).
+#define NN_WINO_LD1_R(X, I) \
+    "ldr    r12, [r0, #" I "]\n\t" \
+    "ldrsb  " X ", [r12, r1]\n\t"
+
+__attribute__((naked, noinline)) static void nn_wino_one(const int8_t *const *pix, int32_t c,
+    int16_t *d, int32_t pair) {
+    __asm__ (
+        "push   {r4-r11, lr}\n\t"
+        NN_WINO_BTDB_R(NN_WINO_LD1_R, "add", "sub", "strh")
+        "pop    {r4-r11, pc}\n\t"
+        );
+}
+
+#endif
+
+#if NN_GEMM_ASM && NN_DSP_ASM
+
+// Four channels: each pixel's word split by SXTB16 into bytes 0, 2 (then 1, 3) as int16
+// halves, which are the column pair's taps 4g, 4g + 2 (then 4g + 1, 4g + 3; nn_dot.h),
+// by SADD16/SSUB16 (d: element 0's first word; the second follows it).
+#define NN_WINO_LDLO_R(X, I) \
+    "ldr    r12, [r0, #" I "]\n\t" \
+    "ldr    " X ", [r12, r1]\n\t" \
+    "sxtb16 " X ", " X "\n\t"
+#define NN_WINO_LDHI_R(X, I) \
+    "ldr    r12, [r0, #" I "]\n\t" \
+    "ldr    " X ", [r12, r1]\n\t" \
+    "sxtb16 " X ", " X ", ror #8\n\t"
+
+__attribute__((naked, noinline)) static void nn_wino_group4(const int8_t *const *pix,
+    int32_t c, int16_t *d, int32_t pair) {
+    __asm__ (
+        "push   {r4-r11, lr}\n\t"
+        NN_WINO_BTDB_R(NN_WINO_LDLO_R, "sadd16", "ssub16", "str")
+        "add    r2, r2, #4\n\t"
+        NN_WINO_BTDB_R(NN_WINO_LDHI_R, "sadd16", "ssub16", "str")
+        "pop    {r4-r11, pc}\n\t"
+        );
+}
+
+#elif NN_DSP
+
+// Channels c .. c + 3 of the tile's pixels pix into the column pairs at d (element e's
+// two words at d + e * pair bytes): bytes 0, 2 (then 1, 3) of each pixel's word as
+// int16 halves, which are the column pair's taps 4g, 4g + 2 (then 4g + 1, 4g + 3;
+// nn_dot.h), by SADD16/SSUB16.
+static void nn_wino_group4(const int8_t *const *pix, int32_t c, int16_t *d, int32_t pair) {
+    uint8_t *b = (uint8_t *)d;
+    #define NN_WINO_LO(i) nn_sxtb16(nn_read_u32(pix[i] + c))
+    #define NN_WINO_HI(i) nn_sxtb16_ror8(nn_read_u32(pix[i] + c))
+    #define NN_WINO_PUT_LO(e, x) do { const uint32_t w_ = (x); \
+        memcpy(b + (e) * pair, &w_, sizeof(w_)); } while (0)
+    #define NN_WINO_PUT_HI(e, x) do { const uint32_t w_ = (x); \
+        memcpy(b + (e) * pair + 4, &w_, sizeof(w_)); } while (0)
+    NN_WINO_BTDB(nn_sadd16, nn_ssub16, NN_WINO_LO, NN_WINO_PUT_LO);
+    NN_WINO_BTDB(nn_sadd16, nn_ssub16, NN_WINO_HI, NN_WINO_PUT_HI);
+    #undef NN_WINO_LO
+    #undef NN_WINO_HI
+    #undef NN_WINO_PUT_LO
+    #undef NN_WINO_PUT_HI
+}
+
+#endif
+
 // The tile whose output's top left is (oy, ox) of image `in` (one batch's pixels),
 // transformed into slot `slot` of the 16 column pairs at v.
 static void nn_wino_tile(const nn_conv_params *p, const nn_dims *in_dims, const int8_t *in,
@@ -141,31 +268,12 @@ static void nn_wino_tile(const nn_conv_params *p, const nn_dims *in_dims, const 
     }
     int32_t c = 0;
     #if NN_DSP
-    // Four channels a pass: bytes 0, 2 (then 1, 3) of each pixel's word as int16 halves,
-    // which are the column pair's taps 4g, 4g + 2 (then 4g + 1, 4g + 3; nn_dot.h).
     for (; c + 4 <= ch; c += 4) {
-        int16_t *d = v + 2 * c + 4 * slot;
-        #define NN_WINO_LO(i) nn_sxtb16(nn_read_u32(pix[i] + c))
-        #define NN_WINO_HI(i) nn_sxtb16_ror8(nn_read_u32(pix[i] + c))
-        #define NN_WINO_PUT_LO(e, x) do { const uint32_t w_ = (x); \
-            memcpy(d + (e) * pair, &w_, sizeof(w_)); } while (0)
-        #define NN_WINO_PUT_HI(e, x) do { const uint32_t w_ = (x); \
-            memcpy(d + (e) * pair + 2, &w_, sizeof(w_)); } while (0)
-        NN_WINO_BTDB(nn_sadd16, nn_ssub16, NN_WINO_LO, NN_WINO_PUT_LO);
-        NN_WINO_BTDB(nn_sadd16, nn_ssub16, NN_WINO_HI, NN_WINO_PUT_HI);
-        #undef NN_WINO_LO
-        #undef NN_WINO_HI
-        #undef NN_WINO_PUT_LO
-        #undef NN_WINO_PUT_HI
+        nn_wino_group4(pix, c, v + 2 * c + 4 * slot, pair * (int32_t)sizeof(int16_t));
     }
     #endif
     for (; c < ch; c++) {
-        int16_t *d = v + nn_col_index(slot, c);
-        #define NN_WINO_ONE(i) ((uint32_t)(int32_t)pix[i][c])
-        #define NN_WINO_PUT(e, x) (d[(e) * pair] = (int16_t)(x))
-        NN_WINO_BTDB(nn_add32, nn_sub32, NN_WINO_ONE, NN_WINO_PUT);
-        #undef NN_WINO_ONE
-        #undef NN_WINO_PUT
+        nn_wino_one(pix, c, v + nn_col_index(slot, c), pair * (int32_t)sizeof(int16_t));
     }
 }
 
@@ -316,10 +424,13 @@ NN_ALWAYS_INLINE void nn_wino_gemm_flags(const nn_conv_params *p, const nn_conv_
 static void nn_wino_gemm(const nn_conv_params *p, const nn_conv_chan *chan,
     const int16_t *u, int32_t c4, int32_t out_ch, const int16_t *v, int8_t *const t0[4],
     int8_t *const t1[4], int flags) {
-    if (flags & NN_CONV_GEMM_HI) {
-        nn_wino_gemm_flags(p, chan, u, c4, out_ch, v, t0, t1, NN_CONV_GEMM_HI);
+    // The common case (every shift <= -1, the whole int8 range) with its flags
+    // constant, the rest as they come.
+    if ((flags & (NN_CONV_GEMM_HI | NN_CONV_GEMM_FULL)) == (NN_CONV_GEMM_HI | NN_CONV_GEMM_FULL)) {
+        nn_wino_gemm_flags(p, chan, u, c4, out_ch, v, t0, t1,
+            NN_CONV_GEMM_HI | NN_CONV_GEMM_FULL);
     } else {
-        nn_wino_gemm_flags(p, chan, u, c4, out_ch, v, t0, t1, 0);
+        nn_wino_gemm_flags(p, chan, u, c4, out_ch, v, t0, t1, flags);
     }
 }
 
