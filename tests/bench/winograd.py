@@ -228,7 +228,7 @@ def calibrate(boards: list[str], console: Console) -> dict:
         names = ["group", "element", "tile_out", "in4" if dsp else "-", "in1", "tile", "setup"]
         fits[board] = {
             "winograd": dict(zip(names, np.round(x, 1).tolist(), strict=True)),
-            "im2col": {"tap": round(y[0], 2), "pixel": round(y[1], 1)},
+            "im2col": {"tap": round(float(y[0]), 2), "pixel": round(float(y[1]), 1)},
         }
         t = Table(title=f"{board}: measured vs fitted (instructions)")
         for col in ("layer", "Winograd", "fit", "direct", "fit"):
@@ -236,7 +236,7 @@ def calibrate(boards: list[str], console: Console) -> dict:
         for (case, wino, direct), fa, fg in zip(measured, a, g, strict=True):
             n, h, w, cin, cout = case
             fw = float(np.dot(fa, x))
-            fd = float(np.dot(fg, y)) + (inner * k + tail) * n * h * w * cout
+            fd = float(np.dot(fg, y)) + (inner * 9 * cin + tail) * n * h * w * cout
             t.add_row(
                 f"{cin}->{cout} @ {n}x{h}x{w}",
                 f"{wino:,}",
