@@ -186,3 +186,24 @@ def test_recipe_keeps_a_layer_off_winograd():
     keep = Recipe.from_dict({"layers": {"0": {"algorithm": "im2col"}}})
     board = Target.of(load_board("QEMU_STM32F405"))
     assert _kernels(convert(model, "wino", recipe=keep, target=board)) == ["CONV_IM2COL_S8"]
+
+
+def test_cli_recipe_winograd_and_inspect(tmp_path):
+    """`convert --recipe` forces Winograd on a layer; `inspect` shows its layout and its
+    flash (32 bytes an output channel per 4 input channels: 3.56x int8's)."""
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"layers": {"0": {"algorithm": "winograd"}}}))
+    out = tmp_path / "w.mai"
+    r = _cli("convert", str(DIGITS_PATH), "--recipe", str(recipe), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    r = _cli("inspect", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    first = json.loads(r.stdout)["layers"][0]
+    assert (first["kernel"], first["weights_layout"]) == ("CONV_WINOGRAD_3X3_S8", "winograd")
+    # 16 outputs x 16 elements x 4 (1 input channel padded) x 2 bytes, + bias and
+    # requantization arrays (3 x 16 int32)
+    assert first["weight_bytes"] >= 16 * 16 * 4 * 2 + 3 * 16 * 4
+    recipe.write_text(json.dumps({"layers": {"2": {"algorithm": "winograd"}}}))
+    r = _cli("convert", str(DIGITS_PATH), "--recipe", str(recipe), "-o", str(out))
+    assert r.returncode != 0 and "needs a 3x3 filter, stride 1, dilation 1" in r.stderr
+    assert "Traceback" not in r.stderr
