@@ -476,6 +476,157 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
 
 @main.command()
 @click.argument("model", type=FILE)
+@click.option(
+    "--data",
+    "data_file",
+    type=FILE,
+    help="An .npz: x (inputs, int8 or float), optional y (labels); measures sensitivity "
+    "and calibrates pruning and int4 (default: random inputs, output error only).",
+)
+@click.option(
+    "--board",
+    "-b",
+    default=DEFAULT_BOARD,
+    show_default=True,
+    help="An emulated board (instructions are counted on it).",
+)
+@click.option("--flash", type=click.IntRange(min=1), help="Most bytes of blob.")
+@click.option("--ram", type=click.IntRange(min=1), help="Most bytes of arena.")
+@click.option("--instructions", type=click.IntRange(min=1), help="Most instructions per inference.")
+@click.option(
+    "--min-accuracy", type=click.FloatRange(0, 1), help="Least top-1 accuracy (0..1; with labels)."
+)
+@click.option(
+    "--ratios",
+    default=",".join(str(r) for r in (0.125, 0.25, 0.375, 0.5)),
+    show_default=True,
+    help="Channel-pruning fractions to try per space (comma-separated; empty: no pruning).",
+)
+@click.option(
+    "--pareto",
+    type=click.IntRange(0, 50),
+    default=6,
+    show_default=True,
+    help="Flash budgets on the Pareto front.",
+)
+@click.option(
+    "--plot", type=click.Path(path_type=Path), help="Draw the Pareto front into this PNG."
+)
+@click.option(
+    "--verify-on-board", is_flag=True, help="Run the recipe found with `hil` on the board."
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), required=True, help="The recipe (JSON)."
+)
+@_json_option
+def search(
+    model: Path,
+    data_file: Path | None,
+    board: str,
+    flash: int | None,
+    ram: int | None,
+    instructions: int | None,
+    min_accuracy: float | None,
+    ratios: str,
+    pareto: int,
+    plot: Path | None,
+    verify_on_board: bool,
+    output: Path,
+    as_json: bool,
+) -> None:
+    """Find per-layer weights (int8 / int4), channel pruning and algorithms for a board
+    within flash, RAM and instruction budgets: costs measured on the board, sensitivity
+    on your data, an integer linear program; writes the recipe (`convert --recipe`) and
+    prints the Pareto front. Exit 1 when nothing fits the budgets."""
+    from rich.progress import Progress
+
+    from .search import plot as plot_front
+    from .search import search as run_search
+
+    try:
+        rs = tuple(float(r) for r in ratios.split(",") if r.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{ratios!r}: fractions, comma-separated", param_hint="--ratios"
+        ) from None
+    data = read_input(model, "a TFLite model")
+    with Progress(console=console, transient=True, disable=as_json) as bar:
+
+        class Track:
+            def track(self, seq, what):
+                seq = list(seq)
+                task = bar.add_task(what, total=len(seq))
+                for item in seq:
+                    yield item
+                    bar.advance(task)
+
+        r = run_search(
+            data,
+            model.stem,
+            data_file,
+            board,
+            flash,
+            ram,
+            instructions,
+            min_accuracy,
+            rs,
+            pareto,
+            verify_on_board,
+            Track(),
+        )
+    if plot is not None and r["pareto"]:
+        plot_front(r, plot)
+        r["plot"] = str(plot)
+    if r["found"]:
+        recipe = dict(r["recipe"])
+        if "calibration" in recipe:  # relative to the recipe's folder
+            recipe["calibration"] = os.path.relpath(
+                Path(recipe["calibration"]).resolve(), output.resolve().parent
+            )
+        write_output(output, (json.dumps(recipe, indent=1) + "\n").encode())
+        r["output"] = str(output)
+    if as_json:
+        click.echo(json.dumps(r, indent=2, default=lambda v: None))
+    else:
+        table = Table(
+            "flash",
+            "arena",
+            "instructions (predicted)",
+            "accuracy" if r["int8_accuracy"] is not None else "SQNR",
+            title=f"{model.name} on {board}: Pareto front",
+        )
+        for q in r["pareto"]:
+            quality = (
+                f"{q['accuracy']:.1%}"
+                if q["accuracy"] is not None
+                else (f"{q['sqnr_db']:.1f} dB" if q["sqnr_db"] is not None else "exact")
+            )
+            table.add_row(
+                f"{q['flash_bytes']:,}",
+                f"{q['arena_bytes']:,}",
+                f"{q['predicted_instructions']:,}",
+                quality,
+            )
+        console.print(table)
+        if r["found"]:
+            line = (
+                f"{output}: blob {r['flash_bytes']:,} bytes (int8 {r['int8_flash_bytes']:,}), "
+                f"arena {r['arena_bytes']:,}, {r['predicted_instructions']:,} instructions "
+                "predicted"
+            )
+            if r["accuracy"] is not None:
+                line += f", accuracy {r['accuracy']:.1%} (int8 {r['int8_accuracy']:.1%})"
+            if "measured_instructions" in r:
+                line += (
+                    f"; on the board {r['measured_instructions']:,} ({r['prediction_error']:+.1%})"
+                )
+            console.print(line)
+    if not r["found"]:
+        _fail("no recipe fits the budgets (see the Pareto front)", EXIT_MISMATCH)
+
+
+@main.command()
+@click.argument("model", type=FILE)
 @click.option("--weights", type=click.Choice(["int4"]), help="Re-quantize weights to int4.")
 @click.option(
     "--prune-channels",

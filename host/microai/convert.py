@@ -6,7 +6,9 @@ elementwise op's output over an input that dies there), pack (checked by the C
 loader). The result keeps the map from the model's tensors to the blob's, so
 verification can compare every intermediate tensor.
 
-For a target (a board: its core and the bytes its blob may have), the model is
+A recipe that prunes layers or makes their weights int4 (recipe.py) first rewrites
+the .tflite as `microai compress` would. For a target (a board: its core and the bytes
+its blob may have), the model is
 converted once with standard weights, then again with the layers choose_layouts picks
 reading weights prepared for that core, within the budget.
 """
@@ -51,6 +53,7 @@ def convert(
 
     recipe = recipe or Recipe()
     try:
+        model = recipe.model(model, name)  # pruned and int4 layers, when it asks
         c = run_passes(Compilation(read_model(model, name), name, golden, recipe))
         chosen = choose_layouts.choose(c, target) if target is not None else {}
         if chosen:

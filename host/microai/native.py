@@ -87,6 +87,16 @@ def sources() -> list[Path]:
 
 
 @cache
+def source_hash() -> str:
+    """A hash of the C core's sources and headers: what a build of it, or a measurement
+    of its kernels, depends on."""
+    h = hashlib.sha256()
+    for p in sorted(p for d in C_DIRS for p in d.rglob("*.h")) + sources():
+        h.update(str(p.relative_to(CMODULES_DIR)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+@cache
 def load():
     """(ffi, lib) for the C core, building it first if needed."""
     import cffi
@@ -96,9 +106,7 @@ def load():
     flags = CFLAGS + os.environ.get("MICROAI_HOST_CFLAGS", "").split()
     cdef = _cdef(headers) + LIBC_CDEF
     h = hashlib.sha256(cdef.encode())
-    all_headers = sorted(p for d in C_DIRS for p in d.rglob("*.h"))
-    for p in all_headers + srcs:
-        h.update(str(p.relative_to(CMODULES_DIR)).encode() + b"\0" + p.read_bytes())
+    h.update(source_hash().encode())
     h.update(" ".join(flags).encode())
     key = h.hexdigest()[:16]
     name = f"_microai_nn_{key}"

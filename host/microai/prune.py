@@ -184,6 +184,15 @@ def _channel_maps(graph: Graph) -> tuple[_Spaces, dict[int, list]]:
     return sp, maps
 
 
+def kept_channels(n: int, ratio: float) -> int:
+    """Channels a space of n keeps when the fraction `ratio` is pruned: at least one,
+    a multiple of 4 (at least 4) when n is one (the DSP kernels' groups)."""
+    keep = max(1, int(round(n * (1 - ratio))))
+    if n % 4 == 0 and n >= 8:
+        keep = max(4, int(round(keep / 4)) * 4)
+    return keep
+
+
 def _means(model: bytes, graph: Graph, tensors: set[int], xs: np.ndarray) -> dict:
     """Per tensor: mean of (q - zp) over every element but the last axis, and mean |real|."""
     from .golden import open_golden
@@ -248,9 +257,7 @@ def prune_channels(
         why = sp.fixed.get(s)
         if why is None and layers is not None and not any(p.index in wanted for p in prods):
             why = "not in --layers"
-        keep = max(1, int(round(n * (1 - ratio))))
-        if n % 4 == 0 and n >= 8:
-            keep = max(4, int(round(keep / 4)) * 4)
+        keep = kept_channels(n, ratio)
         if why is None and keep >= n:
             why = "too few channels to remove any"
         reports.append(SpaceReport([p.index for p in prods], n, n if why else keep, why))

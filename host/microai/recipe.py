@@ -1,14 +1,24 @@
-"""Per-layer choices as data: a recipe (JSON) that `convert`, `verify` and `hil` take
-with --recipe, and that `microai search` will write.
+"""Per-layer choices as data: a recipe (JSON) that `convert`, `verify`, `hil` and
+`validate` take with --recipe, and that `microai search` writes.
 
     {"layers": {"3": {"algorithm": "im2col"},
-                "conv2d_1/Relu": {"weights": "int8", "algorithm": "auto"}}}
+                "conv2d_1/Relu": {"weights": "int4", "prune": 0.25}}}
 
 A layer is named by its op's index in the .tflite ("3") or by its output tensor's name.
-Fields: `weights` (the weights' storage: "int8") and `algorithm` ("auto", or one of the
-C table's algorithms for the op, e.g. "im2col", "pointwise", "3x3", "direct"). A field a
-layer cannot take is an error naming the layer, the field and why; the passes read the
-recipe, never flags of their own.
+Fields: `weights` ("int8" keeps the model's weights; "int4" makes them int4 as
+`microai compress --weights int4 --layers L` does, without calibration data),
+`prune` (a CONV_2D's or FULLY_CONNECTED's fraction of output channels removed, as
+`microai compress --prune-channels R --layers L` does without data: the whole channel
+space the layer starts, its consumers losing the matching inputs) and `algorithm`
+("auto", or one of the C table's algorithms for the op, e.g. "im2col", "winograd",
+"pointwise", "3x3", "direct"). Pruning comes first, then int4, both on the .tflite
+(a standard model), then the conversion; the same recipe always gives the same blob.
+With "calibration": "data.npz" beside "layers" (a path relative to the recipe's file),
+both use that data as `microai compress --data` does (channels ranked by their
+activations, the removed ones' mean folded into the consumers' bias; int4 scales and
+bias corrected on it); without, the weights alone.
+A field a layer cannot take is an error naming the layer, the field and why; the passes
+read the recipe, never flags of their own.
 """
 
 from __future__ import annotations
@@ -20,8 +30,9 @@ from pathlib import Path
 from . import MAX_FILE_BYTES, InputError
 from .ir import Graph, Op
 
-FIELDS = ("weights", "algorithm")
-WEIGHTS = ("int8",)
+FIELDS = ("weights", "algorithm", "prune")
+WEIGHTS = ("int8", "int4")
+PRUNED = ("CONV_2D", "FULLY_CONNECTED")  # the ops whose output channels a recipe prunes
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
@@ -33,13 +44,17 @@ class RecipeError(InputError):
 class Recipe:
     layers: dict[str, dict] = field(default_factory=dict)
     source: str = "recipe"
+    # Calibration data (an .npz, compress.load_data's) for the recipe's pruning and int4
+    # weights: importance by activations and bias compensation, as `microai compress
+    # --data` does; a path, relative to the recipe file's folder when read from one.
+    calibration: str | None = None
     # What microai chose for layers left at "auto" (op index -> algorithm), for a target
     # (passes/choose_layouts.py); never read from a file.
     chosen: dict[int, str] = field(default_factory=dict)
 
     def choose(self, chosen: dict[int, str]) -> Recipe:
         """This recipe with microai's choices for some of its "auto" layers."""
-        return Recipe(self.layers, self.source, {**self.chosen, **chosen})
+        return Recipe(self.layers, self.source, self.calibration, {**self.chosen, **chosen})
 
     @classmethod
     def load(cls, path: Path | str | None) -> Recipe:
@@ -54,12 +69,21 @@ class Recipe:
             raise RecipeError(f"{path}: cannot read the recipe ({e.strerror})") from None
         except (ValueError, UnicodeDecodeError) as e:
             raise RecipeError(f"{path}: not JSON ({e})") from None
-        return cls.from_dict(data, str(path))
+        recipe = cls.from_dict(data, str(path))
+        if recipe.calibration is not None:
+            recipe.calibration = str(path.parent / recipe.calibration)
+        return recipe
 
     @classmethod
     def from_dict(cls, data, source: str = "recipe") -> Recipe:
-        if not isinstance(data, dict) or set(data) - {"layers"}:
-            raise RecipeError(f'{source}: a recipe is {{"layers": {{layer: {{field: value}}}}}}')
+        if not isinstance(data, dict) or set(data) - {"layers", "calibration"}:
+            raise RecipeError(
+                f'{source}: a recipe is {{"layers": {{layer: {{field: value}}}}}} '
+                'and optionally "calibration": "data.npz"'
+            )
+        cal = data.get("calibration")
+        if cal is not None and not isinstance(cal, str):
+            raise RecipeError(f"{source}: 'calibration' must be the path of an .npz")
         layers = data.get("layers", {})
         if not isinstance(layers, dict):
             raise RecipeError(f"{source}: 'layers' must map layer names or indices to fields")
@@ -72,7 +96,7 @@ class Recipe:
                     f"{source}: layer {key!r}: unknown field {sorted(unknown)[0]!r} "
                     f"(fields: {', '.join(FIELDS)})"
                 )
-        return cls({str(k): dict(v) for k, v in layers.items()}, source)
+        return cls({str(k): dict(v) for k, v in layers.items()}, source, cal)
 
     def _fields(self, graph: Graph, op: Op) -> dict:
         out = {}
@@ -96,12 +120,6 @@ class Recipe:
                     f"{self.source}: layer {key!r}: weights: a {op.opcode} has no weights"
                 )
             w = fields.get("weights", "int8")
-            if w == "int4":
-                raise RecipeError(
-                    f"{self.source}: layer {key!r}: weights 'int4': a recipe keeps the "
-                    "model's weights; make int4 ones with `microai compress --weights int4 "
-                    f"--layers {key}` (a standard .tflite), then convert that"
-                )
             if w not in WEIGHTS:
                 raise RecipeError(
                     f"{self.source}: layer {key!r}: weights {w!r}: this microai stores "
@@ -109,10 +127,60 @@ class Recipe:
                 )
             if not isinstance(fields.get("algorithm", "auto"), str):
                 raise RecipeError(f"{self.source}: layer {key!r}: algorithm must be a string")
+            if "prune" in fields:
+                r = fields["prune"]
+                if op.opcode not in PRUNED:
+                    raise RecipeError(
+                        f"{self.source}: layer {key!r}: prune: a {op.opcode} starts no "
+                        f"channels to prune ({', '.join(PRUNED)} do)"
+                    )
+                if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < 1:
+                    raise RecipeError(
+                        f"{self.source}: layer {key!r}: prune {r!r}: a fraction of the "
+                        "output channels in [0, 1)"
+                    )
+
+    def compression(self, graph: Graph) -> tuple[dict[int, float], list[int]]:
+        """What the recipe asks of the .tflite before conversion: {op index: fraction of
+        output channels to prune} and the op indices whose weights become int4."""
+        self.check(graph, graph.ops)
+        prune, int4 = {}, []
+        for op in graph.ops:
+            fields = self._fields(graph, op)
+            if fields.get("prune", 0) > 0:
+                prune[op.index] = float(fields["prune"])
+            if fields.get("weights", "int8") == "int4":
+                int4.append(op.index)
+        return prune, int4
 
     def algorithm(self, graph: Graph, op: Op) -> str:
         asked = self._fields(graph, op).get("algorithm", "auto")
         return self.chosen.get(op.index, asked) if asked == "auto" else asked
 
-    def weights(self, graph: Graph, op: Op) -> str:
-        return self._fields(graph, op).get("weights", "int8")
+    def model(self, model: bytes, name: str = "model") -> bytes:
+        """The .tflite the recipe asks for: `model` with its layers pruned (each at its
+        fraction, in op order), then its int4 layers compressed, on the calibration data
+        when the recipe names some; `model` itself when the recipe asks neither."""
+        from .prune import prune_channels
+        from .tflite import read_model
+
+        graph = read_model(model, name)
+        prune, int4 = self.compression(graph)
+        if not prune and not int4:
+            return model
+        data = None
+        if self.calibration is not None:
+            from .compress import load_data
+
+            data = load_data(self.calibration, graph)
+        for index, ratio in sorted(prune.items()):
+            model = prune_channels(model, name, ratio, [str(index)], data=data).model
+        if int4:
+            from .compress import compress
+
+            graph = read_model(model, name)
+            ops = {op.index: op for op in graph.ops}
+            todo = [str(i) for i in int4 if graph.t(ops[i].inputs[1]).storage != "s4"]
+            if todo:
+                model = compress(model, name, "int4", todo, data=data).model
+        return model

@@ -50,12 +50,25 @@ def test_recipe_picks_the_kernel_and_outputs_stay_bit_exact():
     [
         ("0", {"algorithm": "pointwise"}, r"CONV_2D \(op 0.*algorithm.*CONV_PW_S8: needs a 1x1"),
         ("0", {"algorithm": "fft"}, r"algorithm .fft.: a CONV op has auto, pointwise"),
-        ("0", {"weights": "int4"}, r"layer '0': weights 'int4': .*microai compress --weights"),
-        ("0", {"prune": 0.5}, r"layer '0': unknown field 'prune' \(fields: weights, algorithm\)"),
+        ("0", {"weights": "int2"}, r"layer '0': weights 'int2': this microai stores weights"),
+        ("0", {"sparsity": 0.5}, r"layer '0': unknown field 'sparsity' \(fields: weights, algo"),
         ("99", {"algorithm": "auto"}, r"no layer '99' in the model"),
         ("3", {"weights": "int8"}, r"layer '3': weights: a MAX_POOL_2D has no weights"),
+        ("1", {"prune": 0.5}, r"layer '1': prune: a DEPTHWISE_CONV_2D starts no channels"),
+        ("0", {"prune": 1.0}, r"layer '0': prune 1.0: a fraction of the output channels"),
+        ("0", {"prune": "half"}, r"layer '0': prune 'half': a fraction"),
     ],
-    ids=["unsupported", "unknown_algorithm", "int4", "unknown_field", "no_layer", "no_weights"],
+    ids=[
+        "unsupported",
+        "unknown_algorithm",
+        "int2",
+        "unknown_field",
+        "no_layer",
+        "no_weights",
+        "prune_depthwise",
+        "prune_all",
+        "prune_text",
+    ],
 )
 def test_a_field_a_layer_cannot_take_is_an_error(layer, fields, message):
     with pytest.raises((ConvertError, RecipeError), match=message):
@@ -69,6 +82,7 @@ def test_a_field_a_layer_cannot_take_is_an_error(layer, fields, message):
         ('{"layers": [1]}', "'layers' must map"),
         ('{"other": {}}', "a recipe is"),
         ('{"layers": {"0": 3}}', "fields must be an object"),
+        ('{"layers": {}, "calibration": 3}', "'calibration' must be the path"),
     ],
 )
 def test_malformed_recipe_files(tmp_path, text, message):
@@ -115,3 +129,49 @@ def test_cli_bad_recipe_is_one_line(tmp_path):
     r = _cli("convert", model, "-o", tmp_path / "d.mai", "--recipe", recipe)
     assert r.returncode == 3 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "CONV_PW_S8: needs a 1x1" in r.stderr
+
+
+# ---- weights and pruning in a recipe ---------------------------------------------------
+
+DATA = ROOT / "tests" / "fixtures" / "models" / "digits_test.npz"
+
+
+def test_recipe_int4_and_prune_are_compress_steps():
+    """A recipe's `prune` and `weights: int4` rewrite the .tflite as `microai compress`
+    does, in that order (the same bytes), then convert it; with "calibration", on
+    that data."""
+    from microai.compress import compress, load_data
+    from microai.prune import prune_channels
+    from microai.tflite import read_model
+
+    layers = {"2": {"prune": 0.25}, "5": {"weights": "int4"}}
+    for cal in (None, str(DATA)):
+        data = load_data(DATA, read_model(DIGITS)) if cal else None
+        want = prune_channels(DIGITS, "digits", 0.25, ["2"], data=data).model
+        want = compress(want, "digits", "int4", ["5"], data=data).model
+        got = convert(DIGITS, "digits", recipe=Recipe({**{}, **layers}, calibration=cal))
+        assert got.blob == convert(want, "digits").blob, cal
+        kernels = [L.kernel for L in got.layers]
+        assert "FC_S4" in kernels
+    assert convert(DIGITS, "digits", recipe=Recipe({"0": {"algorithm": "im2col"}})).blob == (
+        convert(DIGITS, "digits").blob
+    )
+
+
+def test_recipe_calibration_is_relative_to_its_file(tmp_path):
+    sub = tmp_path / "r"
+    sub.mkdir()
+    (sub / "recipe.json").write_text(
+        json.dumps({"layers": {"5": {"weights": "int4"}}, "calibration": str(DATA)})
+    )
+    assert Recipe.load(sub / "recipe.json").calibration == str(DATA)  # absolute stays
+    (sub / "d.npz").write_bytes(DATA.read_bytes())
+    (sub / "recipe.json").write_text(
+        json.dumps({"layers": {"5": {"weights": "int4"}}, "calibration": "d.npz"})
+    )
+    r = Recipe.load(sub / "recipe.json")
+    assert r.calibration == str(sub / "d.npz")
+    convert(DIGITS, "digits", recipe=r)
+    (sub / "d.npz").unlink()
+    with pytest.raises(Exception, match="d.npz"):
+        convert(DIGITS, "digits", recipe=r)

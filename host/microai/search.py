@@ -1,0 +1,674 @@
+"""`microai search`: per-layer weights precision, channel pruning and algorithm for a
+board, under flash / RAM / instruction budgets, written as a recipe (recipe.py).
+
+1. Options, from what the layers can take: int8 or int4 weights (compress.py's rules),
+   each prunable channel space (prune.py) kept whole or pruned by each of `ratios`, and
+   for int8 weights each algorithm of the C table that reads a prepared format
+   (widened, Winograd) and supports the layer, beside the layer's own.
+2. Costs. Flash: the weights' bytes in each format for the pruned shapes (layouts.py,
+   the C core's own sizes) plus the per-channel constants, the rest of the blob as
+   converted. Instructions: measured on the board (`microai hil`, the QEMU plugin's
+   per-layer counts) for each family of options (int8 / int4, each algorithm) with no
+   channel pruned and with every space pruned by the largest ratio; a layer's count
+   between the two is a line in its MACs kept (or, for an op without weights, in its
+   channels kept). RAM: the arena of the recipe as converted (checked, not modelled).
+3. Sensitivity, measured by the host engine (bit-exact with the board) on the data:
+   the output's mean squared error against the int8 model's with one option taken
+   alone; with labels, accuracy too. The data also calibrate the pruning and the int4
+   weights (the recipe names it: "calibration"), as `microai compress --data` does.
+4. An integer linear program (scipy.optimize.milp) picks one option per layer and one
+   ratio per space, consistent with each other (a layer's input and output channels are
+   its spaces'), with the least total error within the budgets; the pick is then
+   converted and measured whole (flash, arena, accuracy or SQNR), and a pick that
+   misses the RAM budget or --min-accuracy is cut off and the program solved again.
+5. The Pareto front: the same program at flash budgets from the least possible to the
+   int8 model's, each point measured whole.
+
+Every layer's algorithm is written into the recipe, so `convert --board` keeps the
+search's choice (its layout choice only touches "auto" layers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import InputError, layouts, native
+from .boards import Target, load_board
+from .convert import convert
+from .ir import ConvertError, Graph
+from .paths import BUILD_DIR
+from .recipe import Recipe
+from .tflite import read_model
+
+RATIOS = (0.125, 0.25, 0.375, 0.5)
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+MAX_CUTS = 12
+
+
+class SearchError(InputError):
+    pass
+
+
+@dataclass
+class Space:
+    """A prunable channel space: its channels and the op that names it in a recipe."""
+
+    producers: list[int]
+    channels: int
+    ratios: tuple[float, ...]  # 0 first
+
+    def kept(self, r: float) -> int:
+        from .prune import kept_channels
+
+        return self.channels if r == 0 else kept_channels(self.channels, r)
+
+
+@dataclass
+class Option:
+    """One choice for a weighted layer: weights, algorithm, its spaces' ratios, and what
+    it costs."""
+
+    layer: int
+    weights: str
+    algorithm: str
+    r_in: float
+    r_out: float
+    flash: float = 0.0
+    instructions: float = 0.0
+    loss: float = 0.0
+
+
+@dataclass
+class Pick:
+    recipe: dict
+    flash_bytes: int
+    arena_bytes: int
+    predicted_instructions: int
+    predicted_flash: int
+    mse: float
+    sqnr_db: float | None
+    accuracy: float | None
+    layers: list[dict] = field(default_factory=list)
+
+
+def _aligned(n: int) -> int:
+    return -(-n // 16) * 16
+
+
+def _space_of(sp, maps, t: int, prunable: dict[int, int]) -> int | None:
+    m = maps.get(t)
+    if not m:
+        return None
+    return prunable.get(sp.find(m[0][0]))
+
+
+class Problem:
+    """The model's options and their costs (module text, steps 1-3)."""
+
+    def __init__(self, model: bytes, name: str, data_path, board: str, ratios, progress):
+        from .compress import _why_not, evaluation_inputs, load_data
+        from .prune import _channel_maps, prune_channels
+
+        self.model, self.name, self.board = model, name, board
+        self.progress = progress
+        self.graph = g = read_model(model, name)
+        data = None if data_path is None else load_data(data_path, g)
+        self.calibration = None if data_path is None else str(data_path)
+        self.x, self.y = evaluation_inputs(g, data)
+        ops = {op.index: op for op in g.ops}
+        self.ops = ops
+        # Spaces (prune.py's, the prunable ones).
+        sp, maps = _channel_maps(g)
+        try:
+            report = prune_channels(model, name, max(ratios)).spaces if ratios else []
+        except InputError:
+            report = []  # weights not int8 (already compressed): nothing to prune
+        self.spaces: list[Space] = []
+        prunable: dict[int, int] = {}
+        for rep in report:
+            if rep.reason is None and rep.producers:
+                root = sp.find(self._space_id(sp, maps, g, rep.producers[0]))
+                prunable[root] = len(self.spaces)
+                self.spaces.append(Space(rep.producers, rep.channels, (0.0, *ratios)))
+        # Layers and the spaces they read and make.
+        users: dict[int, int] = {}
+        for op in g.ops:
+            for t in op.inputs:
+                if t >= 0:
+                    users[t] = users.get(t, 0) + 1
+        base = convert(model, name)
+        self.base = base
+        kernels = native.table()["kernels"]
+        self.weighted = [op.index for op in g.ops if op.opcode in WEIGHTED]
+        self.in_space: dict[int, int | None] = {}
+        self.out_space: dict[int, int | None] = {}
+        self.space_ops: dict[int, int | None] = {}  # op without weights -> its space
+        for op in g.ops:
+            if not op.outputs:
+                continue
+            s_out = _space_of(sp, maps, op.outputs[0], prunable)
+            if op.index in self.weighted:
+                self.in_space[op.index] = _space_of(sp, maps, op.inputs[0], prunable)
+                self.out_space[op.index] = s_out
+            else:
+                self.space_ops[op.index] = s_out
+        by_source = {L.source: L for L in base.layers}
+        self.layer_of = by_source
+        self.natural: dict[int, str] = {}
+        self.precisions: dict[int, list[str]] = {}
+        self.algorithms: dict[int, list[str]] = {}
+        for i in self.weighted:
+            op = ops[i]
+            kern = kernels[by_source[i].kernel]
+            self.natural[i] = kern.algorithm
+            stored = g.t(op.inputs[1]).storage
+            can4 = stored == "s8" and _why_not(g, op, users) is None
+            self.precisions[i] = (
+                ["int8", "int4"] if can4 else ["int4" if stored == "s4" else "int8"]
+            )
+            algs = [kern.algorithm]
+            if stored == "s8":
+                low_type = kern.op
+                for k in kernels.values():
+                    if (
+                        k.op == low_type
+                        and k.weights in ("wide", "winograd")
+                        and k.algorithm not in algs
+                        and self._takes(i, k.algorithm)
+                    ):
+                        algs.append(k.algorithm)
+            self.algorithms[i] = algs
+        self.overhead = len(base.blob) - sum(by_source[i].weight_bytes for i in self.weighted)
+
+    @staticmethod
+    def _space_id(sp, maps, g: Graph, producer: int) -> int:
+        op = next(o for o in g.ops if o.index == producer)
+        return maps[op.outputs[0]][0][0]
+
+    def _takes(self, i: int, algorithm: str) -> bool:
+        try:
+            convert(
+                self.model,
+                self.name,
+                recipe=Recipe.from_dict({"layers": {str(i): {"algorithm": algorithm}}}),
+            )
+        except ConvertError:
+            return False
+        return True
+
+    # ---- recipes ---------------------------------------------------------------------------
+
+    def recipe(
+        self, weights: dict[int, str], algorithms: dict[int, str], ratios: dict[int, float]
+    ) -> dict:
+        """The recipe for per-layer weights and algorithms and per-space ratios."""
+        layers: dict[str, dict] = {}
+        for i in self.weighted:
+            f = {"algorithm": algorithms.get(i, self.natural[i])}
+            if (
+                weights.get(i, "int8") == "int4"
+                and "int4" in self.precisions[i]
+                and self.precisions[i][0] == "int8"
+            ):
+                f["weights"] = "int4"
+            layers[str(i)] = f
+        for s, r in ratios.items():
+            if r > 0:
+                layers.setdefault(str(self.spaces[s].producers[0]), {})["prune"] = r
+        compressed = any("prune" in f or "weights" in f for f in layers.values())
+        if compressed and self.calibration is not None:
+            return {"layers": layers, "calibration": self.calibration}
+        return {"layers": layers}
+
+    def family_recipe(self, weights: str, algorithm: str | None, r: float) -> dict:
+        w = {i: weights for i in self.weighted if weights in self.precisions[i]}
+        a = {}
+        for i in self.weighted:
+            if (
+                algorithm is not None
+                and algorithm in self.algorithms[i]
+                and w.get(i, "int8") == "int8"
+            ):
+                a[i] = algorithm
+        return self.recipe(w, a, dict.fromkeys(range(len(self.spaces)), r))
+
+    # ---- measurements ----------------------------------------------------------------------
+
+    def families(self) -> list[tuple[str, str | None]]:
+        fams: list[tuple[str, str | None]] = [("int8", None)]
+        extra = sorted({a for i in self.weighted for a in self.algorithms[i][1:]})
+        fams += [("int8", a) for a in extra]
+        if any("int4" in self.precisions[i] for i in self.weighted):
+            fams.append(("int4", None))
+        return fams
+
+    def counts(self) -> dict:
+        """Per family and ratio (0 and the largest), each op's instructions on the board
+        (cached by the model, the options and the C sources' hash)."""
+        from .hil import hil
+
+        rmax = max((s.ratios[-1] for s in self.spaces), default=0.0)
+        runs = [(w, a, r) for w, a in self.families() for r in sorted({0.0, rmax})]
+        key = hashlib.sha256(
+            self.model + json.dumps([self.board, runs]).encode() + native.source_hash().encode()
+        ).hexdigest()[:16]
+        path = BUILD_DIR / "search" / f"{self.name}-{key}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        out = {}
+        for w, a, r in self.progress.track(runs, "measuring on the board"):
+            recipe = Recipe.from_dict(self.family_recipe(w, a, r))
+            res = hil(self.model, self.board, n_inputs=1, name=self.name, recipe=recipe)
+            if res["mismatches"]:
+                raise SearchError(f"{self.name}: the board's output differs from the host's")
+            out[f"{w}|{a}|{r}"] = {str(L["source"]): L["instructions"] for L in res["layers"]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out))
+        return out
+
+    def outputs(self, recipe: dict) -> tuple[np.ndarray, bytes, object]:
+        """The model's outputs (real values) over the data by the host engine, the blob."""
+        from .engine import Model
+
+        conv = convert(self.model, self.name, recipe=Recipe.from_dict(recipe))
+        with Model(conv.blob) as m:
+            scale, zp = m.output_scale, m.output_zero_point
+            ys = np.stack([m.run(x) for x in self.x]).astype(np.float64)
+        return (ys - zp) * (scale or 1.0), conv.blob, conv
+
+    def score(self, ys: np.ndarray) -> tuple[float, float | None, float | None]:
+        """(MSE against the int8 model, SQNR dB, accuracy or None)."""
+        err = float(((ys - self.ref) ** 2).mean())
+        signal = float((self.ref**2).mean())
+        sqnr = None if err == 0 else 10 * np.log10(max(signal, 1e-30) / err)
+        acc = None
+        if self.y is not None:
+            acc = float((ys.reshape(len(ys), -1).argmax(1) == self.y).mean())
+        return err, sqnr, acc
+
+    def sensitivities(self) -> None:
+        self.ref, _, _ = self.outputs(self.recipe({}, {}, {}))
+        _, _, self.int8_accuracy = self.score(self.ref)
+        self.loss_int4: dict[int, float] = {}
+        self.loss_prune: dict[tuple[int, float], float] = {}
+        jobs = [("int4", i) for i in self.weighted if len(self.precisions[i]) > 1]
+        jobs += [("prune", (s, r)) for s, sp in enumerate(self.spaces) for r in sp.ratios[1:]]
+        for kind, what in self.progress.track(jobs, "measuring sensitivities"):
+            if kind == "int4":
+                ys, _, _ = self.outputs(self.recipe({what: "int4"}, {}, {}))
+                self.loss_int4[what] = self.score(ys)[0]
+            else:
+                s, r = what
+                ys, _, _ = self.outputs(self.recipe({}, {}, {s: r}))
+                self.loss_prune[(s, r)] = self.score(ys)[0]
+
+    # ---- costs -----------------------------------------------------------------------------
+
+    def _fmt(self, i: int, weights: str, algorithm: str) -> str:
+        kernels = native.table()["kernels"]
+        op = self.ops[i]
+        if weights == "int4":
+            return "s4" if op.opcode == "DEPTHWISE_CONV_2D" else "s4_rows"
+        for k in kernels.values():
+            if k.op == kernels[self.layer_of[i].kernel].op and k.algorithm == algorithm:
+                if layouts.SOURCE.get(k.weights) == "s8":
+                    return k.weights
+        return "s8"
+
+    def _fraction(self, i: int, r_in: float, r_out: float) -> tuple[float, tuple]:
+        """The fraction of layer i's MACs kept, and its weights' pruned shape."""
+        op = self.ops[i]
+        shape = list(self.graph.t(op.inputs[1]).shape)
+        f = 1.0
+        s_in, s_out = self.in_space[i], self.out_space[i]
+        if op.opcode == "DEPTHWISE_CONV_2D":
+            if s_in is not None and r_in > 0:
+                k = self.spaces[s_in].kept(r_in)
+                f = k / shape[-1]
+                shape[-1] = k
+            return f, tuple(shape)
+        if s_out is not None and r_out > 0:
+            k = self.spaces[s_out].kept(r_out)
+            f *= k / shape[0]
+            shape[0] = k
+        if s_in is not None and r_in > 0:
+            k = self.spaces[s_in].kept(r_in)
+            f *= k / self.spaces[s_in].channels
+            shape[-1] = int(round(shape[-1] * k / self.spaces[s_in].channels))
+        return f, tuple(shape)
+
+    def options(self, counts: dict) -> list[Option]:
+        rmax = max((s.ratios[-1] for s in self.spaces), default=0.0)
+        out = []
+        for i in self.weighted:
+            op = self.ops[i]
+            base = self.layer_of[i]
+            w_full = self.graph.t(op.inputs[1]).shape
+            consts = base.weight_bytes - _aligned(
+                layouts.nbytes(self._fmt(i, self.precisions[i][0], self.natural[i]), w_full)
+            )
+            s_in, s_out = self.in_space[i], self.out_space[i]
+            r_ins = self.spaces[s_in].ratios if s_in is not None else (0.0,)
+            if op.opcode == "DEPTHWISE_CONV_2D":
+                r_outs = None
+            else:
+                r_outs = self.spaces[s_out].ratios if s_out is not None else (0.0,)
+            f_max, _ = self._fraction(
+                i, rmax if s_in is not None else 0.0, rmax if s_out is not None else 0.0
+            )
+            for w in self.precisions[i]:
+                for a in self.algorithms[i] if w == "int8" else [self.natural[i]]:
+                    fam = "None" if a == self.natural[i] else a
+                    c0 = counts[f"{w}|{fam}|0.0"][str(i)]
+                    c1 = counts.get(f"{w}|{fam}|{rmax}", {}).get(str(i), c0)
+                    for r_in in r_ins:
+                        for r_out in r_outs if r_outs is not None else (r_in,):
+                            f, shape = self._fraction(i, r_in, r_out)
+                            ins = c0 if f_max >= 1 else c0 + (c1 - c0) * (1 - f) / (1 - f_max)
+                            kept_out = (
+                                f
+                                if op.opcode == "DEPTHWISE_CONV_2D"
+                                else (
+                                    self.spaces[s_out].kept(r_out) / self.spaces[s_out].channels
+                                    if s_out is not None
+                                    else 1.0
+                                )
+                            )
+                            flash = (
+                                _aligned(layouts.nbytes(self._fmt(i, w, a), shape))
+                                + consts * kept_out
+                            )
+                            loss = (
+                                self.loss_int4.get(i, 0.0)
+                                if w == "int4" and len(self.precisions[i]) > 1
+                                else 0.0
+                            )
+                            out.append(Option(i, w, a, r_in, r_out, flash, ins, loss))
+        return out
+
+    def space_costs(self, counts: dict) -> tuple[dict[tuple[int, float], float], float]:
+        """Instructions of the ops without weights per (space, ratio), and those of the ops
+        outside every space (constant)."""
+        rmax = max((s.ratios[-1] for s in self.spaces), default=0.0)
+        c0, c1 = counts["int8|None|0.0"], counts.get(f"int8|None|{rmax}", counts["int8|None|0.0"])
+        per: dict[tuple[int, float], float] = {}
+        const = 0.0
+        for i, s in self.space_ops.items():
+            if str(i) not in c0:
+                continue  # a view (RESHAPE): no op on the board
+            a, b = c0[str(i)], c1.get(str(i), c0[str(i)])
+            if s is None:
+                const += a
+                continue
+            sp = self.spaces[s]
+            fmax = sp.kept(rmax) / sp.channels
+            for r in sp.ratios:
+                f = sp.kept(r) / sp.channels
+                per[(s, r)] = per.get((s, r), 0.0) + (
+                    a if fmax >= 1 else a + (b - a) * (1 - f) / (1 - fmax)
+                )
+        return per, const
+
+
+def _solve(
+    p: Problem,
+    opts: list[Option],
+    space_ins,
+    const_ins,
+    flash: float | None,
+    instructions: float | None,
+    cuts: list[list[int]],
+) -> list[int] | None:
+    """The options (indices into opts) and ratios the program picks, or None."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
+    n = len(opts) + len(ys)
+    yi = {k: len(opts) + j for j, k in enumerate(ys)}
+    rows, lo, hi = [], [], []
+
+    def row(entries: dict[int, float], a: float, b: float) -> None:
+        v = np.zeros(n)
+        for k, x in entries.items():
+            v[k] += x
+        rows.append(v)
+        lo.append(a)
+        hi.append(b)
+
+    for i in p.weighted:
+        row({k: 1 for k, o in enumerate(opts) if o.layer == i}, 1, 1)
+    for s, sp in enumerate(p.spaces):
+        row({yi[(s, r)]: 1 for r in sp.ratios}, 1, 1)
+    for i in p.weighted:
+        for which, s in (("r_in", p.in_space[i]), ("r_out", p.out_space[i])):
+            if s is None:
+                continue
+            for r in p.spaces[s].ratios:
+                e = {k: 1 for k, o in enumerate(opts) if o.layer == i and getattr(o, which) == r}
+                e[yi[(s, r)]] = -1
+                row(e, 0, 0)
+    if flash is not None:
+        row({k: o.flash for k, o in enumerate(opts)}, -np.inf, flash - p.overhead)
+    if instructions is not None:
+        e = {k: o.instructions for k, o in enumerate(opts)}
+        for (s, r), c in space_ins.items():
+            e[yi[(s, r)]] = c
+        row(e, -np.inf, instructions - const_ins)
+    for cut in cuts:  # not this exact pick again
+        row(dict.fromkeys(cut, 1), -np.inf, len(cut) - 1)
+    scale = max([o.loss for o in opts] + [v for v in p.loss_prune.values()] + [1e-30])
+    c = np.zeros(n)
+    fl = max(o.flash for o in opts) or 1.0
+    ins = max(o.instructions for o in opts) or 1.0
+    for k, o in enumerate(opts):
+        c[k] = o.loss / scale + 1e-4 * (o.flash / fl + o.instructions / ins) / len(p.weighted)
+    for (s, r), k in yi.items():
+        c[k] = p.loss_prune.get((s, r), 0.0) / scale
+    res = milp(
+        c,
+        constraints=LinearConstraint(np.array(rows), lo, hi),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+    )
+    if res.x is None:
+        return None
+    return [k for k in range(n) if res.x[k] > 0.5]
+
+
+class _Quiet:
+    def track(self, seq, what):
+        return seq
+
+
+def search(
+    model: bytes,
+    name: str,
+    data,
+    board: str,
+    flash: int | None = None,
+    ram: int | None = None,
+    instructions: int | None = None,
+    min_accuracy: float | None = None,
+    ratios=RATIOS,
+    pareto: int = 6,
+    verify_on_board: bool = False,
+    progress=None,
+) -> dict:
+    """The search (module text) on the data at path `data` (an .npz: compress.load_data;
+    None: random inputs, output error only); the result as a dict (the CLI's --json)."""
+    t0 = time.monotonic()
+    progress = progress or _Quiet()
+    load_board(board)  # a clear error for an unknown board, before any work
+    bad = [r for r in ratios if not 0 < r < 1]
+    if bad:
+        raise SearchError(f"--ratios: {bad[0]} is not a fraction in (0, 1)")
+    p = Problem(model, name, data, board, tuple(sorted(set(ratios))), progress)
+    counts = p.counts()
+    p.sensitivities()
+    opts = p.options(counts)
+    space_ins, const_ins = p.space_costs(counts)
+    target = Target.of(load_board(board))
+
+    def predict(picked: list[int]) -> tuple[int, int]:
+        ins = const_ins + sum(opts[k].instructions for k in picked if k < len(opts))
+        fl = p.overhead + sum(opts[k].flash for k in picked if k < len(opts))
+        ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
+        ins += sum(space_ins.get(ys[k - len(opts)], 0.0) for k in picked if k >= len(opts))
+        return int(round(ins)), int(round(fl))
+
+    def realise(picked: list[int]) -> Pick:
+        chosen = [opts[k] for k in picked if k < len(opts)]
+        ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
+        ratios_ = dict(ys[k - len(opts)] for k in picked if k >= len(opts))
+        recipe = p.recipe(
+            {o.layer: o.weights for o in chosen}, {o.layer: o.algorithm for o in chosen}, ratios_
+        )
+        out, _, _ = p.outputs(recipe)
+        mse, sqnr, acc = p.score(out)
+        conv = convert(p.model, p.name, recipe=Recipe.from_dict(recipe), target=target)
+        ins, fl = predict(picked)
+        layers = [
+            {
+                "op": o.layer,
+                "weights": o.weights,
+                "algorithm": o.algorithm,
+                "prune_in": o.r_in,
+                "prune_out": o.r_out,
+                "flash": int(o.flash),
+                "instructions": int(o.instructions),
+            }
+            for o in chosen
+        ]
+        return Pick(recipe, len(conv.blob), conv.arena_size, ins, fl, mse, sqnr, acc, layers)
+
+    def best(flash_budget, cuts_from=None) -> Pick | None:
+        cuts: list[list[int]] = []
+        for _ in range(MAX_CUTS):
+            picked = _solve(p, opts, space_ins, const_ins, flash_budget, instructions, cuts)
+            if picked is None:
+                return None
+            pick = realise(picked)
+            ok = (
+                (ram is None or pick.arena_bytes <= ram)
+                and (flash_budget is None or pick.flash_bytes <= flash_budget)
+                and (min_accuracy is None or pick.accuracy is None or pick.accuracy >= min_accuracy)
+            )
+            if ok:
+                return pick
+            cuts.append(picked)
+        return None
+
+    chosen = best(flash)
+    # The Pareto front: flash budgets from the least the options allow to the int8 blob's.
+    least = _solve(p, [replace_loss(o) for o in opts], space_ins, const_ins, None, None, [])
+    lo_flash = predict(least)[1] if least else len(p.base.blob)
+    front = []
+    for fb in np.linspace(lo_flash, len(p.base.blob), max(pareto, 0)) if pareto else []:
+        pk = best(float(fb) * 1.02)
+        if pk is not None and all(_key(pk) != _key(q) for q in front):
+            front.append(pk)
+    front = [a for a in front if not any(_dominates(b, a) for b in front)]
+    front.sort(key=lambda q: q.flash_bytes)
+    measured = {}
+    if verify_on_board and chosen is not None:
+        from .hil import hil
+
+        r = hil(p.model, board, n_inputs=3, name=name, recipe=Recipe.from_dict(chosen.recipe))
+        measured = {
+            "measured_instructions": r["instructions"],
+            "bit_exact": not r["mismatches"],
+            "prediction_error": round(chosen.predicted_instructions / r["instructions"] - 1, 4),
+        }
+    return {
+        "model": name,
+        "board": board,
+        "budgets": {
+            "flash": flash,
+            "ram": ram,
+            "instructions": instructions,
+            "min_accuracy": min_accuracy,
+        },
+        "int8_accuracy": p.int8_accuracy,
+        "int8_flash_bytes": len(p.base.blob),
+        "found": chosen is not None,
+        **(
+            {}
+            if chosen is None
+            else {
+                "accuracy": chosen.accuracy,
+                "sqnr_db": chosen.sqnr_db,
+                "mse": chosen.mse,
+                "flash_bytes": chosen.flash_bytes,
+                "arena_bytes": chosen.arena_bytes,
+                "predicted_instructions": chosen.predicted_instructions,
+                "predicted_flash_bytes": chosen.predicted_flash,
+                "recipe": chosen.recipe,
+                "layers": chosen.layers,
+                **measured,
+            }
+        ),
+        "pareto": [{k: v for k, v in asdict(q).items() if k != "layers"} for q in front],
+        "options": len(opts),
+        "spaces": [asdict(s) for s in p.spaces],
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+
+
+def _key(q: Pick) -> tuple:
+    return (q.flash_bytes, q.predicted_instructions, q.mse)
+
+
+def replace_loss(o: Option) -> Option:
+    """The option with flash as its loss: the program then finds the smallest blob."""
+    from dataclasses import replace
+
+    return replace(o, loss=o.flash)
+
+
+def _dominates(a: Pick, b: Pick) -> bool:
+    qa = a.accuracy if a.accuracy is not None else -a.mse
+    qb = b.accuracy if b.accuracy is not None else -b.mse
+    no_worse = (
+        a.flash_bytes <= b.flash_bytes
+        and a.predicted_instructions <= b.predicted_instructions
+        and qa >= qb
+    )
+    better = (
+        a.flash_bytes < b.flash_bytes
+        or a.predicted_instructions < b.predicted_instructions
+        or qa > qb
+    )
+    return no_worse and better
+
+
+def plot(result: dict, path) -> None:
+    """Accuracy (or SQNR) against flash for the Pareto front, coloured by instructions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = result["pareto"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    labelled = result.get("int8_accuracy") is not None
+    ys = [(q["accuracy"] * 100 if labelled else (q["sqnr_db"] or 99.0)) for q in pts]
+    xs = [q["flash_bytes"] / 1024 for q in pts]
+    sc = ax.scatter(
+        xs, ys, c=[q["predicted_instructions"] / 1e6 for q in pts], cmap="viridis", s=60
+    )
+    ax.plot(xs, ys, color="grey", lw=0.8, zorder=0)
+    fig.colorbar(sc, label="instructions (M, predicted)")
+    if labelled:
+        ax.axhline(result["int8_accuracy"] * 100, color="red", ls="--", lw=0.8, label="int8")
+        ax.legend()
+    ax.set_xlabel("blob (KiB)")
+    ax.set_ylabel("accuracy (%)" if labelled else "output SQNR vs int8 (dB)")
+    ax.set_title(f"{result['model']} on {result['board']}: Pareto front")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,90 @@
+"""`microai search`: per-layer int4 / int8 weights, channel pruning and algorithms under
+budgets, by an integer linear program over costs measured on the emulated board and
+sensitivities measured on the data (search.py). On the digits CNN with its labelled
+data: the recipe found fits the flash budget, the board's count is within 5 % of the
+predicted one, the JSON carries the figures, `convert --recipe` gives the blob the
+search measured, and budgets nothing meets exit 1 with a clear message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from microai.paths import ROOT
+
+DIGITS = ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite"
+DATA = ROOT / "tests" / "fixtures" / "models" / "digits_test.npz"
+INT8_BLOB = 8464  # convert(digits_cnn).blob
+
+
+def _cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "microai", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    out = tmp_path_factory.mktemp("search")
+    t0 = time.monotonic()
+    r = _cli(
+        "search", str(DIGITS), "--data", str(DATA), "--board", "QEMU_STM32F405",
+        "--flash", str(INT8_BLOB // 2), "--pareto", "3", "--plot", str(out / "front.png"),
+        "--verify-on-board", "-o", str(out / "recipe.json"), "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout), out, time.monotonic() - t0
+
+
+def test_search_digits_within_half_the_flash(found):
+    r, out, seconds = found
+    for key in ("accuracy", "int8_accuracy", "flash_bytes", "arena_bytes",
+                "predicted_instructions", "measured_instructions", "pareto"):  # fmt: skip
+        assert key in r, key
+    assert r["flash_bytes"] <= INT8_BLOB // 2
+    assert r["bit_exact"]
+    assert abs(r["prediction_error"]) <= 0.05
+    assert 0.8 <= r["accuracy"] <= r["int8_accuracy"] + 0.02
+    assert abs(r["predicted_flash_bytes"] - r["flash_bytes"]) <= 0.05 * r["flash_bytes"]
+    assert (out / "front.png").stat().st_size > 10_000
+    assert seconds < 300
+    # The front: smaller blobs never more accurate than larger ones it keeps.
+    front = r["pareto"]
+    assert front and all(
+        a["flash_bytes"] <= b["flash_bytes"] for a, b in zip(front, front[1:], strict=False)
+    )
+    assert front[-1]["accuracy"] >= r["accuracy"]
+
+
+def test_search_recipe_converts_to_the_blob_it_measured(found, tmp_path):
+    r, out, _ = found
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert any("prune" in f or f.get("weights") == "int4" for f in recipe["layers"].values())
+    blob = tmp_path / "d.mai"
+    c = _cli("convert", str(DIGITS), "--recipe", str(out / "recipe.json"), "--board",
+             "QEMU_STM32F405", "-o", str(blob))  # fmt: skip
+    assert c.returncode == 0, c.stderr
+    assert blob.stat().st_size == r["flash_bytes"]
+
+
+def test_search_nothing_fits(found, tmp_path):
+    """A budget below the smallest option: exit 1, a message, no recipe written."""
+    out = tmp_path / "r.json"
+    r = _cli("search", str(DIGITS), "--data", str(DATA), "--flash", "1000", "--pareto", "0",
+             "-o", str(out))  # fmt: skip
+    assert r.returncode == 1
+    assert "no recipe fits the budgets" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_search_bad_ratios():
+    r = _cli("search", str(DIGITS), "--ratios", "0.5,1.5", "-o", "/tmp/never.json")
+    assert r.returncode != 0 and "1.5" in r.stderr and "Traceback" not in r.stderr
