@@ -516,6 +516,16 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     "--verify-on-board", is_flag=True, help="Run the recipe found with `hil` on the board."
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Local processes measuring the candidates.",
+)
+@click.option(
+    "--cluster", metavar="ADDRESS", help="A Dask scheduler (tcp://host:8786) to measure them on."
+)
+@click.option(
     "--output", "-o", type=click.Path(path_type=Path), required=True, help="The recipe (JSON)."
 )
 @_json_option
@@ -531,6 +541,8 @@ def search(
     pareto: int,
     plot: Path | None,
     verify_on_board: bool,
+    workers: int,
+    cluster: str | None,
     output: Path,
     as_json: bool,
 ) -> None:
@@ -553,27 +565,19 @@ def search(
     with Progress(console=console, transient=True, disable=as_json) as bar:
 
         class Track:
-            def track(self, seq, what):
-                seq = list(seq)
-                task = bar.add_task(what, total=len(seq))
+            def track(self, seq, what, total=None):
+                if total is None:
+                    seq = list(seq)
+                    total = len(seq)
+                task = bar.add_task(what, total=total)
                 for item in seq:
                     yield item
                     bar.advance(task)
 
         r = run_search(
-            data,
-            model.stem,
-            data_file,
-            board,
-            flash,
-            ram,
-            instructions,
-            min_accuracy,
-            rs,
-            pareto,
-            verify_on_board,
-            Track(),
-        )
+            data, model.stem, data_file, board, flash, ram, instructions, min_accuracy, rs,
+            pareto, verify_on_board, Track(), workers, cluster,
+        )  # fmt: skip
     if plot is not None and r["pareto"]:
         plot_front(r, plot)
         r["plot"] = str(plot)

@@ -51,10 +51,15 @@ class Recipe:
     # What microai chose for layers left at "auto" (op index -> algorithm), for a target
     # (passes/choose_layouts.py); never read from a file.
     chosen: dict[int, str] = field(default_factory=dict)
+    # The calibration data itself ((x, y) arrays), when given in memory: used instead of
+    # reading `calibration` (a worker of `microai search` on another machine).
+    data: tuple | None = field(default=None, compare=False, repr=False)
 
     def choose(self, chosen: dict[int, str]) -> Recipe:
         """This recipe with microai's choices for some of its "auto" layers."""
-        return Recipe(self.layers, self.source, self.calibration, {**self.chosen, **chosen})
+        return Recipe(
+            self.layers, self.source, self.calibration, {**self.chosen, **chosen}, self.data
+        )
 
     @classmethod
     def load(cls, path: Path | str | None) -> Recipe:
@@ -168,8 +173,8 @@ class Recipe:
         prune, int4 = self.compression(graph)
         if not prune and not int4:
             return model
-        data = None
-        if self.calibration is not None:
+        data = self.data
+        if data is None and self.calibration is not None:
             from .compress import load_data
 
             data = load_data(self.calibration, graph)

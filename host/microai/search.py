@@ -107,18 +107,78 @@ def _space_of(sp, maps, t: int, prunable: dict[int, int]) -> int | None:
     return prunable.get(sp.find(m[0][0]))
 
 
+def evaluate(model: bytes, name: str, recipe: dict, x: np.ndarray, data=None):
+    """The model as the recipe makes it (calibrated on `data`, in memory, when the recipe
+    asks for calibration): its outputs over x by the host engine (real values), its blob
+    and its conversion."""
+    from .engine import Model
+
+    r = Recipe.from_dict(recipe)
+    r.data = data
+    conv = convert(model, name, recipe=r)
+    with Model(conv.blob) as m:
+        scale, zp = m.output_scale, m.output_zero_point
+        ys = np.stack([m.run(xi) for xi in x]).astype(np.float64)
+    return (ys - zp) * (scale or 1.0), conv.blob, conv
+
+
+def evaluate_outputs(args: tuple) -> np.ndarray:
+    """evaluate()'s outputs only: what a worker runs (module level, so that local
+    processes and Dask workers import it by name)."""
+    return evaluate(*args)[0]
+
+
+class Runner:
+    """Where candidate evaluations run: in this process (workers 1), in local processes
+    (workers > 1) or on a Dask cluster (`cluster`: a scheduler's address, or a
+    distributed.Client), through one interface, concurrent.futures' executor."""
+
+    def __init__(self, workers: int = 1, cluster=None):
+        self.client = None
+        self.pool = None
+        if cluster is not None:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise SearchError(
+                    "--cluster needs Dask: pip install 'microai[cluster]' (dask, distributed)"
+                ) from None
+            self.client = cluster if isinstance(cluster, Client) else Client(cluster)
+            self.pool = self.client.get_executor()
+        elif workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=workers)
+
+    def map(self, fn, items: list, progress, what: str) -> list:
+        if self.pool is None:
+            return [fn(a) for a in progress.track(items, what)]
+        from concurrent.futures import as_completed
+
+        futures = {self.pool.submit(fn, a): k for k, a in enumerate(items)}
+        out: list = [None] * len(items)
+        for f in progress.track(as_completed(futures), what, len(items)):
+            out[futures[f]] = f.result()
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None and self.client is None:
+            self.pool.shutdown()
+
+
 class Problem:
     """The model's options and their costs (module text, steps 1-3)."""
 
-    def __init__(self, model: bytes, name: str, data_path, board: str, ratios, progress):
+    def __init__(self, model: bytes, name: str, data_path, board: str, ratios, progress, runner):
         from .compress import _why_not, evaluation_inputs, load_data
         from .prune import _channel_maps, prune_channels
 
         self.model, self.name, self.board = model, name, board
-        self.progress = progress
+        self.progress, self.runner = progress, runner
         self.graph = g = read_model(model, name)
         data = None if data_path is None else load_data(data_path, g)
         self.calibration = None if data_path is None else str(data_path)
+        self.data = data
         self.x, self.y = evaluation_inputs(g, data)
         ops = {op.index: op for op in g.ops}
         self.ops = ops
@@ -273,13 +333,16 @@ class Problem:
 
     def outputs(self, recipe: dict) -> tuple[np.ndarray, bytes, object]:
         """The model's outputs (real values) over the data by the host engine, the blob."""
-        from .engine import Model
+        return evaluate(self.model, self.name, recipe, self.x, self.data)
 
-        conv = convert(self.model, self.name, recipe=Recipe.from_dict(recipe))
-        with Model(conv.blob) as m:
-            scale, zp = m.output_scale, m.output_zero_point
-            ys = np.stack([m.run(x) for x in self.x]).astype(np.float64)
-        return (ys - zp) * (scale or 1.0), conv.blob, conv
+    def track_map(self, recipes: list[dict], what: str) -> list[np.ndarray]:
+        """evaluate() on each recipe through the runner, in order, with progress."""
+        return self.runner.map(
+            evaluate_outputs,
+            [(self.model, self.name, r, self.x, self.data) for r in recipes],
+            self.progress,
+            what,
+        )
 
     def score(self, ys: np.ndarray) -> tuple[float, float | None, float | None]:
         """(MSE against the int8 model, SQNR dB, accuracy or None)."""
@@ -298,14 +361,19 @@ class Problem:
         self.loss_prune: dict[tuple[int, float], float] = {}
         jobs = [("int4", i) for i in self.weighted if len(self.precisions[i]) > 1]
         jobs += [("prune", (s, r)) for s, sp in enumerate(self.spaces) for r in sp.ratios[1:]]
-        for kind, what in self.progress.track(jobs, "measuring sensitivities"):
+        recipes = [
+            self.recipe({what: "int4"}, {}, {})
+            if kind == "int4"
+            else self.recipe({}, {}, dict([what]))
+            for kind, what in jobs
+        ]
+        for (kind, what), ys in zip(
+            jobs, self.track_map(recipes, "measuring sensitivities"), strict=True
+        ):
             if kind == "int4":
-                ys, _, _ = self.outputs(self.recipe({what: "int4"}, {}, {}))
                 self.loss_int4[what] = self.score(ys)[0]
             else:
-                s, r = what
-                ys, _, _ = self.outputs(self.recipe({}, {}, {s: r}))
-                self.loss_prune[(s, r)] = self.score(ys)[0]
+                self.loss_prune[what] = self.score(ys)[0]
 
     # ---- costs -----------------------------------------------------------------------------
 
@@ -481,7 +549,7 @@ def _solve(
 
 
 class _Quiet:
-    def track(self, seq, what):
+    def track(self, seq, what, total=None):
         return seq
 
 
@@ -498,16 +566,58 @@ def search(
     pareto: int = 6,
     verify_on_board: bool = False,
     progress=None,
+    workers: int = 1,
+    cluster=None,
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
-    None: random inputs, output error only); the result as a dict (the CLI's --json)."""
+    None: random inputs, output error only); the result as a dict (the CLI's --json).
+    The sensitivities are measured by `workers` local processes, or on a Dask `cluster`
+    (Runner)."""
     t0 = time.monotonic()
     progress = progress or _Quiet()
     load_board(board)  # a clear error for an unknown board, before any work
     bad = [r for r in ratios if not 0 < r < 1]
     if bad:
         raise SearchError(f"--ratios: {bad[0]} is not a fraction in (0, 1)")
-    p = Problem(model, name, data, board, tuple(sorted(set(ratios))), progress)
+    runner = Runner(workers, cluster)
+    try:
+        return _search(
+            model,
+            name,
+            data,
+            board,
+            flash,
+            ram,
+            instructions,
+            min_accuracy,
+            tuple(sorted(set(ratios))),
+            pareto,
+            verify_on_board,
+            progress,
+            runner,
+            t0,
+        )
+    finally:
+        runner.close()
+
+
+def _search(
+    model,
+    name,
+    data,
+    board,
+    flash,
+    ram,
+    instructions,
+    min_accuracy,
+    ratios,
+    pareto,
+    verify_on_board,
+    progress,
+    runner,
+    t0,
+) -> dict:
+    p = Problem(model, name, data, board, ratios, progress, runner)
     counts = p.counts()
     p.sensitivities()
     opts = p.options(counts)

@@ -88,3 +88,25 @@ def test_search_nothing_fits(found, tmp_path):
 def test_search_bad_ratios():
     r = _cli("search", str(DIGITS), "--ratios", "0.5,1.5", "-o", "/tmp/never.json")
     assert r.returncode != 0 and "1.5" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found):
+    """The candidates measured by two local processes and by a local Dask cluster (two
+    worker processes, the models and data pickled to them) give the recipe the
+    in-process search gives."""
+    from distributed import Client, LocalCluster
+
+    from microai.search import search
+
+    model = DIGITS.read_bytes()
+    args = (model, "digits_cnn", DATA, "QEMU_STM32F405")
+    kw = dict(flash=INT8_BLOB // 2, pareto=0, ratios=(0.25, 0.5))
+    here = search(*args, **kw)
+    pool = search(*args, **kw, workers=2)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        dask = search(*args, **kw, cluster=client)
+    assert here["found"] and here["recipe"] == pool["recipe"] == dask["recipe"]
+    assert here["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
