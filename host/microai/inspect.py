@@ -200,7 +200,8 @@ def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
 
 def plot_memory(info: dict, path, title: str = "") -> None:
     """The arena timeline as a PNG: each buffer a box (ops it lives over x its bytes),
-    the arena size and the lower bound marked."""
+    the arena size and the lower bound marked; below it the bytes live per op, and each
+    layer's cost: MACs, weight (flash) bytes and scratch bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -208,8 +209,8 @@ def plot_memory(info: dict, path, title: str = "") -> None:
 
     mem = info["memory"]
     n = len(info["layers"])
-    fig, (ax, ax2) = plt.subplots(
-        2, 1, figsize=(max(6, 0.5 * n + 3), 7), sharex=True, height_ratios=[3, 1]
+    fig, (ax, ax2, ax3) = plt.subplots(
+        3, 1, figsize=(max(6, 0.5 * n + 3), 9), sharex=True, height_ratios=[3, 1, 1.2]
     )
     colors = plt.get_cmap("tab20")
     for i, b in enumerate(mem["buffers"]):
@@ -241,9 +242,33 @@ def plot_memory(info: dict, path, title: str = "") -> None:
         label=f"lower bound {mem['lower_bound']:,} B (op {mem['peak_op']})",
     )
     ax2.set_ylabel("bytes live")
-    ax2.set_xlabel("op")
-    ax2.set_xticks(range(n), [f"{L['index']}\n{L['op']}" for L in info["layers"]], fontsize=7)
     ax2.legend(loc="upper right")
+    layers = info["layers"]
+    ax3.bar(range(n), [L["macs"] for L in layers], color="darkorange", label="MACs")
+    ax3.set_ylabel("MACs")
+    ax4 = ax3.twinx()
+    ax4.plot(
+        range(n),
+        [L["weight_bytes"] for L in layers],
+        "o-",
+        color="purple",
+        ms=4,
+        label="weight bytes",
+    )
+    ax4.plot(
+        range(n),
+        [(L["scratch"] or [0, 0])[1] for L in layers],
+        "s:",
+        color="grey",
+        ms=3,
+        label="scratch bytes",
+    )
+    ax4.set_ylabel("bytes")
+    handles = ax3.get_legend_handles_labels()
+    more = ax4.get_legend_handles_labels()
+    ax4.legend(handles[0] + more[0], handles[1] + more[1], loc="upper right", fontsize=7)
+    ax3.set_xlabel("op")
+    ax3.set_xticks(range(n), [f"{L['index']}\n{L['op']}" for L in layers], fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
