@@ -35,6 +35,16 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "emulator": ((dict,), False),
     "mpy_board": ((str,), False),
     "flashers": ((dict,), False),
+    "energy": ((dict,), False),
+}
+# An energy estimate's fields (board.json "energy"): the part's typical run-mode current
+# per MHz (code from flash, peripherals off, from its datasheet), the supply it is given
+# at, the cycles per instruction assumed for the core, and where the figures come from.
+_ENERGY = {
+    "run_ua_per_mhz": (int, float),
+    "supply_v": (int, float),
+    "cpi": (int, float),
+    "source": (str,),
 }
 
 
@@ -59,6 +69,8 @@ class Board:
     # tool -> command template ({elf}, {bin}, {hex}: the firmware in that form), in order
     # of preference: `microai flash` runs the first one installed.
     flashers: dict | None = None
+    # The energy model (_ENERGY), or None: no estimate for this board.
+    energy: dict | None = None
 
     @property
     def emulated(self) -> bool:
@@ -71,6 +83,17 @@ class Board:
         if self.flash_bytes is None:
             return None
         return max(self.flash_bytes - (self.firmware_bytes or 0), 0)
+
+    def energy_uj(self, instructions: float | None) -> float | None:
+        """An ESTIMATE of the energy of `instructions` instructions, in µJ: cycles =
+        instructions x cpi, at run_ua_per_mhz x f µA from supply_v for cycles / f seconds,
+        so E = instructions x cpi x supply_v x run_ua_per_mhz x 1e-6 whatever the clock.
+        None without a model (or a count). The CPI is an assumption: QEMU counts
+        instructions, not cycles."""
+        if self.energy is None or instructions is None:
+            return None
+        e = self.energy
+        return instructions * e["cpi"] * e["supply_v"] * e["run_ua_per_mhz"] * 1e-6
 
     @property
     def blob_ram_bytes(self) -> int | None:
@@ -156,6 +179,19 @@ def load_board(name: str, boards_dir: Path = BOARDS_DIR) -> Board:
             raise BoardError(
                 f"{path}: flashers[{tool!r}] must be a command with {{elf}}, {{bin}} or {{hex}}"
             )
+    energy = data.get("energy")
+    if energy is not None:
+        for key, types in _ENERGY.items():
+            v = energy.get(key)
+            if not isinstance(v, types) or isinstance(v, bool) or (key != "source" and v <= 0):
+                raise BoardError(
+                    f"{path}: energy[{key!r}] must be a positive number"
+                    if key != "source"
+                    else f"{path}: energy['source'] must be text"
+                )
+        unknown = sorted(set(energy) - set(_ENERGY))
+        if unknown:
+            raise BoardError(f"{path}: energy: unknown field(s) {', '.join(unknown)}")
     if data["port"] == "stm32" and not data.get("mpy_board"):
         raise BoardError(f"{path}: an stm32 board needs 'mpy_board' (its ports/stm32 board name)")
     return Board(dir=path.parent, **data)

@@ -494,6 +494,11 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
 @click.option("--ram", type=click.IntRange(min=1), help="Most bytes of arena.")
 @click.option("--instructions", type=click.IntRange(min=1), help="Most instructions per inference.")
 @click.option(
+    "--energy",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Most µJ per inference (the board's estimate, board.json 'energy').",
+)
+@click.option(
     "--min-accuracy", type=click.FloatRange(0, 1), help="Least top-1 accuracy (0..1; with labels)."
 )
 @click.option(
@@ -543,6 +548,7 @@ def search(
     verify_on_board: bool,
     workers: int,
     cluster: str | None,
+    energy: float | None,
     output: Path,
     as_json: bool,
 ) -> None:
@@ -576,7 +582,7 @@ def search(
 
         r = run_search(
             data, model.stem, data_file, board, flash, ram, instructions, min_accuracy, rs,
-            pareto, verify_on_board, Track(), workers, cluster,
+            pareto, verify_on_board, Track(), workers, cluster, energy,
         )  # fmt: skip
     if plot is not None and r["pareto"]:
         plot_front(r, plot)
@@ -1279,6 +1285,12 @@ def hil(
             "first mismatch "
             f"{r['first_mismatch']}; instructions/inference {ins}; arena "
             f"{r['arena_bytes']:,} B; blob {r['blob_bytes']:,} B"
+            + (
+                f"; about {r['energy_uj_estimate']:,.0f} µJ an inference (estimate: "
+                "boards/<board>/board.json 'energy')"
+                if r.get("energy_uj_estimate") is not None
+                else ""
+            )
         )
     if r["mismatches"] or r["reference_mismatches"]:
         raise SystemExit(EXIT_MISMATCH)

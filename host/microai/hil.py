@@ -194,6 +194,13 @@ def first_bad_layer(t: Transport, engine: Model, conv: Converted, x: np.ndarray)
     return {"layer": None, "note": "layers agree; outputs differ"}
 
 
+def _energy(board_name: str | None, per_inference: list[int]) -> float | None:
+    if not board_name or not per_inference:
+        return None
+    e = load_board(board_name).energy_uj(float(np.median(per_inference)))
+    return None if e is None else round(e, 1)
+
+
 def hil(
     model: bytes,
     board_name: str | None = None,
@@ -275,6 +282,8 @@ def hil(
             "instructions_min_max": [min(per_inference), max(per_inference)]
             if per_inference
             else None,
+            # An estimate from the board's energy model (boards.Board.energy_uj).
+            "energy_uj_estimate": _energy(board_name, per_inference),
             "layers": [
                 {
                     "index": L.index,

@@ -171,7 +171,7 @@ class Problem:
 
     def __init__(self, model: bytes, name: str, data_path, board: str, ratios, progress, runner):
         from .compress import _why_not, evaluation_inputs, load_data
-        from .prune import _channel_maps, prune_channels
+        from .prune import _channel_maps, kept_channels, prune_channels
 
         self.model, self.name, self.board = model, name, board
         self.progress, self.runner = progress, runner
@@ -193,8 +193,18 @@ class Problem:
         for rep in report:
             if rep.reason is None and rep.producers:
                 root = sp.find(self._space_id(sp, maps, g, rep.producers[0]))
-                prunable[root] = len(self.spaces)
-                self.spaces.append(Space(rep.producers, rep.channels, (0.0, *ratios)))
+                # Only ratios that remove channels, one per kept count (kept counts
+                # round to multiples of 4: prune.kept_channels).
+                by_kept = {}
+                for r in ratios:
+                    k = kept_channels(rep.channels, r)
+                    if k < rep.channels:
+                        by_kept.setdefault(k, r)
+                if by_kept:
+                    prunable[root] = len(self.spaces)
+                    self.spaces.append(
+                        Space(rep.producers, rep.channels, (0.0, *sorted(by_kept.values())))
+                    )
         # Layers and the spaces they read and make.
         users: dict[int, int] = {}
         for op in g.ops:
@@ -568,17 +578,27 @@ def search(
     progress=None,
     workers: int = 1,
     cluster=None,
+    energy: float | None = None,
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
     None: random inputs, output error only); the result as a dict (the CLI's --json).
     The sensitivities are measured by `workers` local processes, or on a Dask `cluster`
-    (Runner)."""
+    (Runner). `energy` (µJ, the board's estimate: boards.Board.energy_uj) is a budget of
+    instructions."""
     t0 = time.monotonic()
     progress = progress or _Quiet()
     load_board(board)  # a clear error for an unknown board, before any work
     bad = [r for r in ratios if not 0 < r < 1]
     if bad:
         raise SearchError(f"--ratios: {bad[0]} is not a fraction in (0, 1)")
+    b = load_board(board)
+    if energy is not None:
+        per = b.energy_uj(1.0)
+        if per is None:
+            raise SearchError(f"--energy: board {board} has no energy model (board.json 'energy')")
+        # Energy is linear in instructions (boards.Board.energy_uj): a budget of them.
+        cap = int(energy / per)
+        instructions = cap if instructions is None else min(instructions, cap)
     runner = Runner(workers, cluster)
     try:
         return _search(
@@ -716,17 +736,29 @@ def _search(
                 "flash_bytes": chosen.flash_bytes,
                 "arena_bytes": chosen.arena_bytes,
                 "predicted_instructions": chosen.predicted_instructions,
+                "energy_uj_estimate": _uj(board, chosen.predicted_instructions),
                 "predicted_flash_bytes": chosen.predicted_flash,
                 "recipe": chosen.recipe,
                 "layers": chosen.layers,
                 **measured,
             }
         ),
-        "pareto": [{k: v for k, v in asdict(q).items() if k != "layers"} for q in front],
+        "pareto": [
+            {
+                **{k: v for k, v in asdict(q).items() if k != "layers"},
+                "energy_uj_estimate": _uj(board, q.predicted_instructions),
+            }
+            for q in front
+        ],
         "options": len(opts),
         "spaces": [asdict(s) for s in p.spaces],
         "seconds": round(time.monotonic() - t0, 1),
     }
+
+
+def _uj(board: str, instructions: int) -> float | None:
+    e = load_board(board).energy_uj(instructions)
+    return None if e is None else round(e, 1)
 
 
 def _key(q: Pick) -> tuple:

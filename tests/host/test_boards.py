@@ -22,6 +22,9 @@ GOOD = {
 }
 
 
+ENERGY = {"run_ua_per_mhz": 200.0, "supply_v": 3.3, "cpi": 1.25, "source": "a datasheet"}
+
+
 def write_board(tmp_path, **changes):
     data = {**GOOD, **changes}
     data = {k: v for k, v in data.items() if v is not ...}
@@ -80,6 +83,10 @@ def test_unknown_board_lists_known_ones():
         ({"heap_bytes": None}, r"a qemu board needs 'heap_bytes'"),
         ({"ram": 5}, r"unknown field\(s\) ram"),
         ({"port": "stm32", "emulator": ...}, r"an stm32 board needs 'mpy_board'"),
+        ({"energy": {**ENERGY, "cpi": 0}}, r"energy\['cpi'\] must be a positive number"),
+        ({"energy": {**ENERGY, "supply_v": "3V3"}}, r"energy\['supply_v'\] must be a positive"),
+        ({"energy": {**ENERGY, "source": 1}}, r"energy\['source'\] must be text"),
+        ({"energy": {**ENERGY, "mA": 40}}, r"energy: unknown field\(s\) mA"),
     ],
 )
 def test_bad_board_names_file_and_field(tmp_path, changes, message):
@@ -93,3 +100,14 @@ def test_bad_json(tmp_path):
     (tmp_path / "B" / "board.json").write_text("{'name': 'B',}")
     with pytest.raises(BoardError, match="not valid JSON"):
         load_board("B", tmp_path)
+
+
+def test_energy_estimate(tmp_path):
+    """E = instructions x cpi x V x µA/MHz x 1e-6 µJ: the clock cancels out."""
+    board = load_board("B", write_board(tmp_path, energy=ENERGY))
+    assert board.energy_uj(1_000_000) == pytest.approx(1e6 * 1.25 * 3.3 * 200.0 * 1e-6)
+    assert board.energy_uj(None) is None
+    assert load_board("unix").energy_uj(1000) is None
+    for name in ("QEMU_STM32F405", "QEMU_STM32F205", "NUCLEO_F446RE", "NUCLEO_H743ZI"):
+        e = load_board(name).energy
+        assert e and "source" in e, name

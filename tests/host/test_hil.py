@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from microai.blob import read_header
+from microai.boards import load_board
 from microai.convert import convert
 from microai.device import DeviceError, connect
 from microai.device.transport import Transport
@@ -36,6 +37,9 @@ def test_digits_bit_exact_on_board(board):
     assert r["placement"] == "upload"
     assert r["instructions"] and r["instructions"] > 0
     assert all(L["instructions"] for L in r["layers"])
+    # The energy estimate: instructions x the board's CPI, volts and µA/MHz.
+    want = load_board(board).energy_uj(r["instructions"])
+    assert r["energy_uj_estimate"] == pytest.approx(want, abs=0.1) and want > 0
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/models not beside the repo")
