@@ -1107,3 +1107,90 @@ def test_dw3x3_extreme_requantization_matches_generic(seed: int):
         assert st == lib.NN_OK
         outs.append(y)
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+# ---- in place: an output over its input --------------------------------------------------
+
+
+def _io_offsets(b, h, op):
+    """(offset field's byte index, value) of op 0's input 0 and output 0 tensors."""
+    from microai import blob as B
+
+    ids = [
+        int.from_bytes(b[op["io_offset"] + 2 * k : op["io_offset"] + 2 * k + 2], "little")
+        for k in (0, op["n_in"])
+    ]
+    out = []
+    for i in ids:
+        at, t = _blob_tensor(b, h, i)
+        out.append((at + B.TENSOR.offsets()["offset"], t["offset"], t["size"]))
+    return out
+
+
+def _move_output(delta: int):
+    """An edit: op 0's output at its input's offset + delta."""
+
+    def edit(b, at, op, h):
+        (_, i_off, _), (o_field, _, _) = _io_offsets(b, h, op)
+        b[o_field : o_field + 4] = (i_off + delta).to_bytes(4, "little")
+
+    return edit
+
+
+def _move_input(b, at, op, h):
+    """An edit: op 0's input at its output's offset (a bigger output over it)."""
+    (i_field, _, _), (_, o_off, _) = _io_offsets(b, h, op)
+    b[i_field : i_field + 4] = o_off.to_bytes(4, "little")
+
+
+IN_PLACE_CASES = [
+    (Conv("pw_in_place", (1, 5, 6, 8), 8, kernel=(1, 1), expect_kernel="CONV_PW_S8"), True),
+    (Conv("pw_fewer_out", (1, 3, 5, 12), 5, kernel=(1, 1), act="RELU"), True),
+    (Conv("dw3x3_in_place", (1, 7, 6, 9), dm=1, expect_kernel="DW_CONV_3X3_S8"), True),
+    (Conv("dw3x3_stride2", (1, 9, 8, 5), dm=1, stride=(2, 2), padding="VALID"), True),
+    (Conv("pw_more_out", (1, 4, 4, 4), 12, kernel=(1, 1)), False),  # output bigger
+    (Conv("im2col_3x3", (1, 6, 6, 4), 4), False),  # reads pixels it has written over
+    (Conv("dw_dm2", (1, 6, 5, 3), dm=2), False),
+]
+
+
+@pytest.mark.parametrize("case, in_place", IN_PLACE_CASES, ids=lambda v: getattr(v, "name", ""))
+def test_in_place_where_the_kernel_allows_it(case: Conv, in_place: bool):
+    """The planner puts a conv's output over its input (which dies there) exactly when
+    the kernel's supports() takes it: the pointwise kernels (no more output than input)
+    and the 3x3 depthwise ones; the outputs stay the golden's."""
+    from microai import blob as B
+    from microai.convert import convert
+    from microai.engine import Model
+
+    model, x = _conv_model(case)
+    conv = convert(model, case.name)
+    b = bytearray(conv.blob)
+    h = B.read_header(b)
+    (_, i_off, _), (_, o_off, _) = _io_offsets(b, h, B.OP.unpack(b, h["ops_offset"]))
+    assert (i_off == o_off) == in_place, conv.layers[0].kernel
+    want = run_reference(_conv_model(case, True)[0], [x], DEFAULT_GOLDEN)[0]
+    with Model(conv.blob) as m:
+        np.testing.assert_array_equal(m.run(x).reshape(want.shape), want)
+
+
+@pytest.mark.parametrize(
+    "case, edit, message",
+    [
+        (IN_PLACE_CASES[0][0], _move_output(16), "op 0: .*overlap"),
+        (IN_PLACE_CASES[5][0], _move_output(0), "op 0: .*cannot write its output over its input"),
+        (IN_PLACE_CASES[4][0], _move_input, "op 0: .*overlap"),
+    ],
+    ids=["pw_partial_overlap", "im2col_in_place", "pw_bigger_output"],
+)
+def test_in_place_refused(case: Conv, edit, message: str):
+    """A blob that lies about in place: an output overlapping its input but not at the
+    same start, or over it for a kernel that cannot, or bigger than it: refused at
+    load, naming the op."""
+    from microai.convert import convert
+    from microai.engine import Model, ModelError
+
+    blob = convert(_conv_model(case)[0], case.name).blob
+    Model(blob).close()
+    with pytest.raises(ModelError, match=message):
+        Model(_tampered(blob, edit))

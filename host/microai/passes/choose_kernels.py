@@ -34,14 +34,18 @@ def algorithms_for(op_type: str) -> list[str]:
 
 class _Context:
     """A mai_op_ctx for the op as the runtime will see it with `kernel` (shapes, storage,
-    params, rounding, the weights in the kernel's layout; data pointers stand in for the
-    bytes), kept alive with its buffers."""
+    params, rounding, the weights in the kernel's layout; a distinct stand-in pointer for
+    each tensor's bytes, output 0's the same as input 0's when `in_place`), kept alive
+    with its buffers."""
 
-    def __init__(self, graph: Graph, low, rounding: str, kernel: native.Kernel):
+    def __init__(
+        self, graph: Graph, low, rounding: str, kernel: native.Kernel, in_place: bool = False
+    ):
         ffi, _ = native.load()
         self.ffi = ffi
         self.params = ffi.from_buffer(native.pack(low.params_type, low.params))
-        self.dummy = ffi.new("int32_t[4]")
+        self.dummy = ffi.new("int32_t[]", 4 * (len(low.inputs) + len(low.outputs)))
+        self.n = 0
         c = self.ctx = ffi.new("mai_op_ctx *")
         c.params = self.params
         c.params_size = len(self.params)
@@ -51,6 +55,8 @@ class _Context:
             self._view(getattr(c, "in")[i], graph, x)
         for i, t in enumerate(low.outputs):
             self._view(c.out[i], graph, t)
+        if in_place:
+            c.out[0].data = getattr(c, "in")[0].data
         if kernel.weights != "none" and len(low.inputs) > 1:
             w = getattr(c, "in")[1]
             w.storage = B.STORAGES[layouts.storage(kernel.weights)]
@@ -73,7 +79,8 @@ class _Context:
         dims = [1] * (B.MAX_RANK - len(shape)) + [int(d) for d in shape]
         name = STORAGE_OF.get(np.dtype(dtype), "s8")
         storage = B.STORAGES[name]
-        v.data = self.dummy
+        v.data = self.dummy + 4 * self.n
+        self.n += 1
         v.dims = dict(zip("nhwc", dims, strict=True))
         v.size = B.storage_bytes(name, tuple(shape))
         v.storage, v.rank, v.is_const = storage, len(shape), int(const)
@@ -90,10 +97,13 @@ def weights_storage(graph: Graph, low) -> str:
     return "" if isinstance(x, int) and x < 0 else graph.t(x).storage
 
 
-def supports(graph: Graph, low, kernel: native.Kernel, rounding: str) -> str | None:
-    """None if the C kernel takes the op, else its reason."""
+def supports(
+    graph: Graph, low, kernel: native.Kernel, rounding: str, in_place: bool = False
+) -> str | None:
+    """None if the C kernel takes the op (with its output over input 0's bytes when
+    `in_place`), else its reason."""
     _, lib = native.load()
-    c = _Context(graph, low, rounding, kernel)
+    c = _Context(graph, low, rounding, kernel, in_place)
     why = lib.mai_kernel_supports(kernel.id, c.ctx)
     return None if why == c.ffi.NULL else c.ffi.string(why).decode()
 

@@ -2,9 +2,12 @@
 
 Reads: Compilation.blob_ops, tensors, group (tensors sharing bytes: views).
 Changes: each arena tensor's offset, each op's scratch_offset, Compilation.arena_size.
-Guarantees: buffers live at the same time never share bytes, except an elementwise op's
-output placed exactly over an input that dies there (the op allows it); the arena is
-at most MAX_ARENA_BYTES.
+Guarantees: buffers live at the same time never share bytes, except an op's output
+placed exactly over an input that dies there when the op allows it: elementwise ops
+(Lowered.in_place), and a conv or depthwise conv whose kernel's own supports() takes its
+output over its input (the pointwise kernels, no bigger than the input; the 3x3
+depthwise ones, no taller or wider); the arena is at most
+MAX_ARENA_BYTES.
 """
 
 from __future__ import annotations
@@ -13,6 +16,18 @@ from .. import MAX_ARENA_BYTES
 from .. import blob as B
 from ..ir import ConvertError
 from ..planner import Buffer, plan
+
+
+def _kernel_in_place(c, low) -> bool:
+    """The op's kernel takes its output over its input (its C supports() says so)."""
+    from .. import native
+    from ..golden import op_rounding
+    from .choose_kernels import supports
+
+    if low.type not in ("CONV", "DWCONV"):
+        return False
+    kernel = native.table()["kernels"][low.kernel]
+    return supports(c.graph, low, kernel, op_rounding(c.golden, low), in_place=True) is None
 
 
 def run(c):
@@ -47,16 +62,20 @@ def run(c):
             touch(tid, n)
         return s
 
-    # Elementwise outputs over an input that dies at that op.
+    # Outputs over an input that dies at that op.
     out_roots = {find(group[t]) for t in model_outputs}
     s = spans()
     for k, ((_, low), op) in enumerate(zip(lowered, blob_ops, strict=True)):
-        if not low.in_place or op.inputs[0] not in group:
+        if op.inputs[0] not in group or not op.outputs or op.outputs[0] not in group:
             continue
         a, b = find(group[op.inputs[0]]), find(group[op.outputs[0]])
         if a == b or a in out_roots or s[a][1] != k:
             continue
-        if tensors[op.inputs[0]].size != tensors[op.outputs[0]].size:
+        size_in, size_out = tensors[op.inputs[0]].size, tensors[op.outputs[0]].size
+        if low.in_place:
+            if size_in != size_out:
+                continue
+        elif not (size_out <= size_in and _kernel_in_place(c, low)):
             continue
         parent[b] = a
         if b in out_roots:

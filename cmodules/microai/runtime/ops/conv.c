@@ -13,7 +13,7 @@
 // Checks common to the three ops: io counts, dtypes, constness, zero points against the
 // params' offsets, bias and requantization arrays for `channels` output channels.
 static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
-    int32_t input_offset, int32_t output_offset) {
+    int32_t input_offset, int32_t output_offset, int in_place_ok) {
     if (ctx->n_in != 5 || ctx->n_out != 1) {
         return MAI_CHECK_IO_COUNT;
     }
@@ -36,9 +36,12 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if (input_offset != -in->zero_point || output_offset != out->zero_point) {
         return MAI_CHECK_PARAM;
     }
-    // The kernels read the input while they write the output: no shared bytes.
+    // The kernels read the input while they write the output: no shared bytes; for
+    // CONV (in_place_ok) the output may start exactly at the input, no bigger than it,
+    // and its kernel's supports() says whether it can write there (mai_separate()).
     const uint8_t *i0 = in->data, *o0 = out->data;
-    if (i0 < o0 + out->size && o0 < i0 + in->size) {
+    if (i0 < o0 + out->size && o0 < i0 + in->size
+        && !(in_place_ok && i0 == o0 && out->size <= in->size)) {
         return MAI_CHECK_OVERLAP;
     }
     if (bias->data != NULL && ops_elements(&bias->dims) != channels) {
@@ -109,12 +112,12 @@ static nn_quant mai_quant(const mai_op_ctx *ctx) {
 }
 
 // The checks CONV and DWCONV share: params, weighted-op inputs, and the spatial shapes.
-static mai_check mai_check_conv_common(const mai_op_ctx *ctx) {
+static mai_check mai_check_conv_common(const mai_op_ctx *ctx, int in_place_ok) {
     mai_check c = mai_check_conv_params(ctx);
     if (c == MAI_CHECK_NONE) {
         const nn_conv_params *p = ctx->params;
         c = mai_check_weighted_op(ctx, (uint32_t)ctx->out[0].dims.c, p->input_offset,
-            p->output_offset);
+            p->output_offset, in_place_ok);
     }
     if (c == MAI_CHECK_NONE) {
         c = mai_check_conv_shapes(ctx);
@@ -125,7 +128,7 @@ static mai_check mai_check_conv_common(const mai_op_ctx *ctx) {
 // ---- CONV ---------------------------------------------------------------------------
 
 mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = mai_check_conv_common(ctx);
+    mai_check c = mai_check_conv_common(ctx, 1);
     if (c != MAI_CHECK_NONE) {
         return ops_fail(err, c);
     }
@@ -141,8 +144,22 @@ mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
 }
 
 // Both goldens' conv and depthwise kernels round twice; so do ours.
-const char *mai_supports_conv_s8(const mai_op_ctx *ctx) {
+static const char *mai_rounds_double(const mai_op_ctx *ctx) {
     return ctx->rounding == NN_ROUNDING_DOUBLE ? NULL : "rounds double only";
+}
+
+// A kernel that reads input pixels after writing outputs needs them apart (the
+// pointwise ones copy each pass's pixels into their column pair first, then write
+// those pixels' outputs, no more bytes than they read: they take the output over the
+// input, which the op's check allows at the same start only).
+static const char *mai_separate(const mai_op_ctx *ctx) {
+    return ctx->in[0].data != ctx->out[0].data ? NULL
+        : "cannot write its output over its input";
+}
+
+const char *mai_supports_conv_s8(const mai_op_ctx *ctx) {
+    const char *why = mai_rounds_double(ctx);
+    return why != NULL ? why : mai_separate(ctx);
 }
 
 const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
@@ -153,7 +170,7 @@ const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
         || i->w != o->w) {
         return "needs a 1x1 filter, stride 1, dilation 1, no padding";
     }
-    return mai_supports_conv_s8(ctx);
+    return mai_rounds_double(ctx); // in place or not
 }
 
 // The widened kernels: the same, with the weights as nn_conv_w16_prepare() left them
@@ -164,8 +181,8 @@ const char *mai_supports_conv_s8w16(const mai_op_ctx *ctx) {
 }
 
 const char *mai_supports_conv_pw_s8w16(const mai_op_ctx *ctx) {
-    const char *why = mai_supports_conv_s8w16(ctx);
-    return why != NULL ? why : mai_supports_conv_pw_s8(ctx);
+    return ctx->in[1].layout == MAI_LAYOUT_WIDE ? mai_supports_conv_pw_s8(ctx)
+        : "needs weights widened on the host";
 }
 
 uint32_t mai_scratch_conv_im2col_s8w16(const mai_op_ctx *ctx) {
@@ -231,8 +248,11 @@ const char *mai_supports_conv_s4(const mai_op_ctx *ctx) {
 }
 
 const char *mai_supports_conv_pw_s4(const mai_op_ctx *ctx) {
-    const char *why = mai_supports_conv_pw_s8(ctx);
-    return why != NULL ? why : mai_supports_conv_s4(ctx);
+    const nn_dims *f = &ctx->in[1].dims;
+    if ((int64_t)f->c > NN_S4_MAX_TAPS) {
+        return "int4 weights: at most 65,536 taps per output channel";
+    }
+    return mai_supports_conv_pw_s8(ctx);
 }
 
 uint32_t mai_scratch_conv_im2col_s4(const mai_op_ctx *ctx) {
@@ -286,7 +306,7 @@ nn_status mai_eval_conv_pw_s8(const mai_op_ctx *ctx) {
 // ---- DWCONV -------------------------------------------------------------------------
 
 mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = mai_check_conv_common(ctx);
+    mai_check c = mai_check_conv_common(ctx, 1);
     if (c != MAI_CHECK_NONE) {
         return ops_fail(err, c);
     }
@@ -308,7 +328,14 @@ const char *mai_supports_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
         || p->dilation_w != 1) {
         return "needs a 3x3 filter, depth multiplier 1, dilation 1";
     }
-    return mai_supports_conv_s8(ctx);
+    // In place: a group of channels writes an output row only over input rows its ring
+    // of three has already read (rows < oy * stride - pad + 3), which holds for any
+    // stride and padding when the output is no taller and no wider than the input.
+    const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
+    if (ctx->in[0].data == ctx->out[0].data && (o->h > i->h || o->w > i->w)) {
+        return "in place only with an output no taller or wider than the input";
+    }
+    return mai_rounds_double(ctx);
 }
 
 uint32_t mai_scratch_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
@@ -368,7 +395,7 @@ mai_status mai_prepare_fc(const mai_op_ctx *ctx, mai_error *err) {
     }
     const nn_dims *w = &ctx->in[1].dims;
     mai_check c = mai_check_weighted_op(ctx, (uint32_t)w->w, p->input_offset,
-        p->output_offset);
+        p->output_offset, 0);
     if (c == MAI_CHECK_NONE && p->filter_offset != -ctx->in[1].zero_point) {
         c = MAI_CHECK_PARAM;
     }
