@@ -1194,3 +1194,37 @@ def test_in_place_refused(case: Conv, edit, message: str):
     Model(blob).close()
     with pytest.raises(ModelError, match=message):
         Model(_tampered(blob, edit))
+
+
+def test_every_unsupported_op_listed_at_once(tmp_path):
+    """A model with several things microai cannot run (int16 activations in a CONV_2D, a
+    TANH, int16 at the model's edges) is refused once, listing each with its op index or
+    tensor: the user does not learn them one conversion at a time."""
+    import subprocess
+    import sys
+
+    from microai.convert import convert
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 3), np.int16, scale=0.1)
+    w = mb.const("w", np.ones((2, 3, 3, 3), np.int8), scale=0.1)
+    y = mb.tensor("y", (1, 4, 4, 2), np.int16, scale=0.1)
+    mb.op("CONV_2D", [x, w], [y], "Conv2DOptions", Padding=PAD["SAME"], StrideH=1, StrideW=1)
+    z = mb.tensor("z", (1, 4, 4, 2), np.int16, scale=0.1)
+    mb.op("TANH", [y], [z])
+    mb.output(z)
+    model = mb.build()
+    with pytest.raises(ConvertError) as e:
+        convert(model, "two")
+    msg = str(e.value)
+    assert "1 unsupported op(s):\n  TANH (op 1" in msg and "and 3 other problem(s)" in msg
+    assert "'x' is int16" in msg and "'z' is int16" in msg
+    assert "CONV_2D (op 0" in msg and "int16" in msg, msg
+    path = tmp_path / "two.tflite"
+    path.write_bytes(model)
+    r = subprocess.run(
+        [sys.executable, "-m", "microai", "convert", str(path), "-o", str(tmp_path / "t.mai")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    assert "op 0" in r.stderr and "TANH (op 1" in r.stderr

@@ -47,6 +47,11 @@ class Compilation:
     group: dict[int, int] = field(default_factory=dict)  # blob tensor -> bytes' model tensor
     blob_ops: list[B.BlobOp] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)
+    # What the model has that microai cannot run, found by aliases and lower, refused
+    # together by lower (one message listing all): unsupported ops, and other problems
+    # (each naming its op or tensor).
+    unsupported: list[Op] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
     model_inputs: list[int] = field(default_factory=list)
     model_outputs: list[int] = field(default_factory=list)
     arena_size: int = 0

@@ -30,17 +30,19 @@ def _check_alias(g: Graph, op) -> None:
 
 
 def run(c):
-    g, name = c.graph, c.name
-    unsupported = [op for op in g.ops if op.opcode not in LOWERINGS and op.opcode not in ALIASES]
-    if unsupported:
-        lines = "\n".join(f"  {g.describe(op)}" for op in unsupported)
-        raise ConvertError(
-            f"{name}: {len(unsupported)} unsupported op(s):\n{lines}\n"
-            f"supported ops: {', '.join(supported_ops())}"
-        )
+    """Views become aliases; unsupported ops and the model's edges' types are noted in
+    c.unsupported and c.problems (lower.run refuses them together)."""
+    g = c.graph
+    c.unsupported = [op for op in g.ops if op.opcode not in LOWERINGS and op.opcode not in ALIASES]
     for op in g.ops:
+        if op in c.unsupported:
+            continue
         if op.opcode in ALIASES:
-            _check_alias(g, op)
+            try:
+                _check_alias(g, op)
+            except ConvertError as e:
+                c.problems.append(str(e))
+                continue
             src, dst = op.inputs[0], op.outputs[0]
             if g.t(src).is_const:
                 g.t(dst).data = g.t(src).data.reshape(g.t(dst).shape)
@@ -50,8 +52,29 @@ def run(c):
             c.ops.append(op)
     for t in g.inputs + g.outputs:
         if g.t(t).dtype not in (np.dtype(np.int8), np.dtype(np.float32)):
-            raise ConvertError(
-                f"{name}: model input/output '{g.t(t).name}' is {g.t(t).dtype}; "
+            c.problems.append(
+                f"model input/output '{g.t(t).name}' is {g.t(t).dtype}; "
                 "microai takes int8 or float32 at the model's edges"
             )
     return c
+
+
+def refuse(c) -> None:
+    """One ConvertError listing everything c.unsupported and c.problems hold (nothing
+    when both are empty)."""
+    g, name = c.graph, c.name
+    if not c.unsupported and not c.problems:
+        return
+    if not c.unsupported and len(c.problems) == 1:
+        text = c.problems[0]
+        raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}")
+    parts = []
+    if c.unsupported:
+        lines = "\n".join(f"  {g.describe(op)}" for op in c.unsupported)
+        parts.append(f"{len(c.unsupported)} unsupported op(s):\n{lines}")
+    if c.problems:
+        lines = "\n".join(f"  {p}" for p in c.problems)
+        more = "and " if c.unsupported else ""
+        parts.append(f"{more}{len(c.problems)} other problem(s):\n{lines}")
+    tail = f"\nsupported ops: {', '.join(supported_ops())}" if c.unsupported else ""
+    raise ConvertError(f"{name}: " + "\n".join(parts) + tail)

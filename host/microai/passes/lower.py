@@ -4,7 +4,7 @@ Reads: Compilation.ops, the golden (the few values the goldens compute different
 the recipe (checked here against the model).
 Changes: Compilation.lowered (one ops.Lowered per op, with the table's preferred kernel).
 Guarantees: every op's params and constants are what the golden's kernels compute;
-anything the lowering cannot take is a ConvertError naming the op.
+anything the lowering cannot take is a ConvertError naming the op, all of them at once.
 """
 
 from __future__ import annotations
@@ -35,8 +35,18 @@ def _check_int4(graph, op) -> None:
 
 
 def run(c):
+    """Every op is tried, so that a model with several things microai cannot run is
+    refused once, with all of them listed (each naming its op and tensors)."""
+    from .aliases import refuse
+
     c.recipe.check(c.graph, c.ops)
+    lowered = []
     for op in c.ops:
-        _check_int4(c.graph, op)
-    c.lowered = [lower(c.graph, op, c.golden) for op in c.ops]
+        try:
+            _check_int4(c.graph, op)
+            lowered.append(lower(c.graph, op, c.golden))
+        except ConvertError as e:
+            c.problems.append(str(e))
+    refuse(c)
+    c.lowered = lowered
     return c
