@@ -165,6 +165,12 @@ class Runner:
         if self.pool is not None and self.client is None:
             self.pool.shutdown()
 
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 class Problem:
     """The model's options and their costs (module text, steps 1-3)."""
@@ -599,161 +605,131 @@ def search(
         # Energy is linear in instructions (boards.Board.energy_uj): a budget of them.
         cap = int(energy / per)
         instructions = cap if instructions is None else min(instructions, cap)
-    runner = Runner(workers, cluster)
-    try:
-        return _search(
-            model,
-            name,
-            data,
-            board,
-            flash,
-            ram,
-            instructions,
-            min_accuracy,
-            tuple(sorted(set(ratios))),
-            pareto,
-            verify_on_board,
-            progress,
-            runner,
-            t0,
-        )
-    finally:
-        runner.close()
+    ratios = tuple(sorted(set(ratios)))
+    with Runner(workers, cluster) as runner:
+        p = Problem(model, name, data, board, ratios, progress, runner)
+        counts = p.counts()
+        p.sensitivities()
+        opts = p.options(counts)
+        space_ins, const_ins = p.space_costs(counts)
+        target = Target.of(load_board(board))
 
+        def predict(picked: list[int]) -> tuple[int, int]:
+            ins = const_ins + sum(opts[k].instructions for k in picked if k < len(opts))
+            fl = p.overhead + sum(opts[k].flash for k in picked if k < len(opts))
+            ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
+            ins += sum(space_ins.get(ys[k - len(opts)], 0.0) for k in picked if k >= len(opts))
+            return int(round(ins)), int(round(fl))
 
-def _search(
-    model,
-    name,
-    data,
-    board,
-    flash,
-    ram,
-    instructions,
-    min_accuracy,
-    ratios,
-    pareto,
-    verify_on_board,
-    progress,
-    runner,
-    t0,
-) -> dict:
-    p = Problem(model, name, data, board, ratios, progress, runner)
-    counts = p.counts()
-    p.sensitivities()
-    opts = p.options(counts)
-    space_ins, const_ins = p.space_costs(counts)
-    target = Target.of(load_board(board))
-
-    def predict(picked: list[int]) -> tuple[int, int]:
-        ins = const_ins + sum(opts[k].instructions for k in picked if k < len(opts))
-        fl = p.overhead + sum(opts[k].flash for k in picked if k < len(opts))
-        ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
-        ins += sum(space_ins.get(ys[k - len(opts)], 0.0) for k in picked if k >= len(opts))
-        return int(round(ins)), int(round(fl))
-
-    def realise(picked: list[int]) -> Pick:
-        chosen = [opts[k] for k in picked if k < len(opts)]
-        ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
-        ratios_ = dict(ys[k - len(opts)] for k in picked if k >= len(opts))
-        recipe = p.recipe(
-            {o.layer: o.weights for o in chosen}, {o.layer: o.algorithm for o in chosen}, ratios_
-        )
-        out, _, _ = p.outputs(recipe)
-        mse, sqnr, acc = p.score(out)
-        conv = convert(p.model, p.name, recipe=Recipe.from_dict(recipe), target=target)
-        ins, fl = predict(picked)
-        layers = [
-            {
-                "op": o.layer,
-                "weights": o.weights,
-                "algorithm": o.algorithm,
-                "prune_in": o.r_in,
-                "prune_out": o.r_out,
-                "flash": int(o.flash),
-                "instructions": int(o.instructions),
-            }
-            for o in chosen
-        ]
-        return Pick(recipe, len(conv.blob), conv.arena_size, ins, fl, mse, sqnr, acc, layers)
-
-    def best(flash_budget, cuts_from=None) -> Pick | None:
-        cuts: list[list[int]] = []
-        for _ in range(MAX_CUTS):
-            picked = _solve(p, opts, space_ins, const_ins, flash_budget, instructions, cuts)
-            if picked is None:
-                return None
-            pick = realise(picked)
-            ok = (
-                (ram is None or pick.arena_bytes <= ram)
-                and (flash_budget is None or pick.flash_bytes <= flash_budget)
-                and (min_accuracy is None or pick.accuracy is None or pick.accuracy >= min_accuracy)
+        def realise(picked: list[int]) -> Pick:
+            chosen = [opts[k] for k in picked if k < len(opts)]
+            ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
+            ratios_ = dict(ys[k - len(opts)] for k in picked if k >= len(opts))
+            recipe = p.recipe(
+                {o.layer: o.weights for o in chosen},
+                {o.layer: o.algorithm for o in chosen},
+                ratios_,
             )
-            if ok:
-                return pick
-            cuts.append(picked)
-        return None
+            out, _, _ = p.outputs(recipe)
+            mse, sqnr, acc = p.score(out)
+            conv = convert(p.model, p.name, recipe=Recipe.from_dict(recipe), target=target)
+            ins, fl = predict(picked)
+            layers = [
+                {
+                    "op": o.layer,
+                    "weights": o.weights,
+                    "algorithm": o.algorithm,
+                    "prune_in": o.r_in,
+                    "prune_out": o.r_out,
+                    "flash": int(o.flash),
+                    "instructions": int(o.instructions),
+                }
+                for o in chosen
+            ]
+            return Pick(recipe, len(conv.blob), conv.arena_size, ins, fl, mse, sqnr, acc, layers)
 
-    chosen = best(flash)
-    # The Pareto front: flash budgets from the least the options allow to the int8 blob's.
-    least = _solve(p, [replace_loss(o) for o in opts], space_ins, const_ins, None, None, [])
-    lo_flash = predict(least)[1] if least else len(p.base.blob)
-    front = []
-    for fb in np.linspace(lo_flash, len(p.base.blob), max(pareto, 0)) if pareto else []:
-        pk = best(float(fb) * 1.02)
-        if pk is not None and all(_key(pk) != _key(q) for q in front):
-            front.append(pk)
-    front = [a for a in front if not any(_dominates(b, a) for b in front)]
-    front.sort(key=lambda q: q.flash_bytes)
-    measured = {}
-    if verify_on_board and chosen is not None:
-        from .hil import hil
+        def best(flash_budget, cuts_from=None) -> Pick | None:
+            cuts: list[list[int]] = []
+            for _ in range(MAX_CUTS):
+                picked = _solve(p, opts, space_ins, const_ins, flash_budget, instructions, cuts)
+                if picked is None:
+                    return None
+                pick = realise(picked)
+                ok = (
+                    (ram is None or pick.arena_bytes <= ram)
+                    and (flash_budget is None or pick.flash_bytes <= flash_budget)
+                    and (
+                        min_accuracy is None
+                        or pick.accuracy is None
+                        or pick.accuracy >= min_accuracy
+                    )
+                )
+                if ok:
+                    return pick
+                cuts.append(picked)
+            return None
 
-        r = hil(p.model, board, n_inputs=3, name=name, recipe=Recipe.from_dict(chosen.recipe))
-        measured = {
-            "measured_instructions": r["instructions"],
-            "bit_exact": not r["mismatches"],
-            "prediction_error": round(chosen.predicted_instructions / r["instructions"] - 1, 4),
+        chosen = best(flash)
+        # The Pareto front: flash budgets from the least the options allow to the int8 blob's.
+        least = _solve(p, [replace_loss(o) for o in opts], space_ins, const_ins, None, None, [])
+        lo_flash = predict(least)[1] if least else len(p.base.blob)
+        front = []
+        for fb in np.linspace(lo_flash, len(p.base.blob), max(pareto, 0)) if pareto else []:
+            pk = best(float(fb) * 1.02)
+            if pk is not None and all(_key(pk) != _key(q) for q in front):
+                front.append(pk)
+        front = [a for a in front if not any(_dominates(b, a) for b in front)]
+        front.sort(key=lambda q: q.flash_bytes)
+        measured = {}
+        if verify_on_board and chosen is not None:
+            from .hil import hil
+
+            r = hil(p.model, board, n_inputs=3, name=name, recipe=Recipe.from_dict(chosen.recipe))
+            measured = {
+                "measured_instructions": r["instructions"],
+                "bit_exact": not r["mismatches"],
+                "prediction_error": round(chosen.predicted_instructions / r["instructions"] - 1, 4),
+            }
+        return {
+            "model": name,
+            "board": board,
+            "budgets": {
+                "flash": flash,
+                "ram": ram,
+                "instructions": instructions,
+                "min_accuracy": min_accuracy,
+            },
+            "int8_accuracy": p.int8_accuracy,
+            "int8_flash_bytes": len(p.base.blob),
+            "found": chosen is not None,
+            **(
+                {}
+                if chosen is None
+                else {
+                    "accuracy": chosen.accuracy,
+                    "sqnr_db": chosen.sqnr_db,
+                    "mse": chosen.mse,
+                    "flash_bytes": chosen.flash_bytes,
+                    "arena_bytes": chosen.arena_bytes,
+                    "predicted_instructions": chosen.predicted_instructions,
+                    "energy_uj_estimate": _uj(board, chosen.predicted_instructions),
+                    "predicted_flash_bytes": chosen.predicted_flash,
+                    "recipe": chosen.recipe,
+                    "layers": chosen.layers,
+                    **measured,
+                }
+            ),
+            "pareto": [
+                {
+                    **{k: v for k, v in asdict(q).items() if k != "layers"},
+                    "energy_uj_estimate": _uj(board, q.predicted_instructions),
+                }
+                for q in front
+            ],
+            "options": len(opts),
+            "spaces": [asdict(s) for s in p.spaces],
+            "seconds": round(time.monotonic() - t0, 1),
         }
-    return {
-        "model": name,
-        "board": board,
-        "budgets": {
-            "flash": flash,
-            "ram": ram,
-            "instructions": instructions,
-            "min_accuracy": min_accuracy,
-        },
-        "int8_accuracy": p.int8_accuracy,
-        "int8_flash_bytes": len(p.base.blob),
-        "found": chosen is not None,
-        **(
-            {}
-            if chosen is None
-            else {
-                "accuracy": chosen.accuracy,
-                "sqnr_db": chosen.sqnr_db,
-                "mse": chosen.mse,
-                "flash_bytes": chosen.flash_bytes,
-                "arena_bytes": chosen.arena_bytes,
-                "predicted_instructions": chosen.predicted_instructions,
-                "energy_uj_estimate": _uj(board, chosen.predicted_instructions),
-                "predicted_flash_bytes": chosen.predicted_flash,
-                "recipe": chosen.recipe,
-                "layers": chosen.layers,
-                **measured,
-            }
-        ),
-        "pareto": [
-            {
-                **{k: v for k, v in asdict(q).items() if k != "layers"},
-                "energy_uj_estimate": _uj(board, q.predicted_instructions),
-            }
-            for q in front
-        ],
-        "options": len(opts),
-        "spaces": [asdict(s) for s in p.spaces],
-        "seconds": round(time.monotonic() - t0, 1),
-    }
 
 
 def _uj(board: str, instructions: int) -> float | None:

@@ -27,13 +27,12 @@ import math
 import sys
 
 import numpy as np
+from forced import hil_forced
 from rich.console import Console
 from rich.table import Table
 
 from microai import cost
-from microai.hil import hil
 from microai.paths import BUILD_DIR, ROOT
-from microai.recipe import Recipe
 from microai.tflite import read_model
 
 MODELS = ROOT.parent / "shared" / "models"
@@ -58,16 +57,6 @@ CALIBRATION = [
 
 def _direct(board: str) -> str:
     return "im2col_wide" if DSP[board] else "im2col"
-
-
-def _hil(model: bytes, board: str, name: str, layers: dict[int, str] | None = None) -> dict:
-    recipe = Recipe.from_dict(
-        {"layers": {str(i): {"algorithm": a} for i, a in (layers or {}).items()}}
-    )
-    r = hil(model, board, n_inputs=1, name=name, recipe=recipe)
-    if r["mismatches"]:
-        raise SystemExit(f"{name} on {board}: the board's output differs from the host's")
-    return r
 
 
 def _predict(kernel: str, dsp: bool, shape: tuple[int, ...], cin: int) -> float:
@@ -102,9 +91,9 @@ def resnet(boards: list[str], console: Console, as_json: bool) -> list[dict]:
     rows = []
     for board in boards:
         dsp = DSP[board]
-        direct = _hil(model, board, "resnet_direct", dict.fromkeys(layers, _direct(board)))
-        wino = _hil(model, board, "resnet_winograd", dict.fromkeys(layers, "winograd"))
-        chosen = _hil(model, board, "resnet")
+        direct = hil_forced(model, board, "resnet_direct", dict.fromkeys(layers, _direct(board)))
+        wino = hil_forced(model, board, "resnet_winograd", dict.fromkeys(layers, "winograd"))
+        chosen = hil_forced(model, board, "resnet")
         by = {
             k: {lay["source"]: lay for lay in r["layers"]}
             for k, r in (("d", direct), ("w", wino), ("c", chosen))
@@ -215,8 +204,10 @@ def calibrate(boards: list[str], console: Console) -> dict:
         for case in CALIBRATION:
             n, h, w, cin, cout = case
             model, _ = _conv_model(Conv(f"cal_{'_'.join(map(str, case))}", (n, h, w, cin), cout))
-            wino = _hil(model, board, "cal", {0: "winograd"})["layers"][0]["instructions"]
-            direct = _hil(model, board, "cal", {0: _direct(board)})["layers"][0]["instructions"]
+            wino = hil_forced(model, board, "cal", {0: "winograd"})["layers"][0]["instructions"]
+            direct = hil_forced(model, board, "cal", {0: _direct(board)})["layers"][0][
+                "instructions"
+            ]
             pixels, k = n * h * w, 9 * cin
             a.append(_features(case, dsp))
             b.append(wino)

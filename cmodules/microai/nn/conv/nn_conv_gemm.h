@@ -101,11 +101,10 @@ void nn_conv_gemm_block4_s8(const nn_conv_params *p, const nn_conv_chan *chan,
 // a11 r7; the pairs as they are loaded (nn_dot.h), temporaries r8-r12, lr.
 #define NN_GEMM_ROW1_W16 "add    r1, r0, r1\n\t" // r1 = row 1
 #if NN_DSP_ASM
-// 4 LDRD, 8 SMLAD for 16 MACs.
-#define NN_DOT_2X2_GROUP_W16_R \
-    "ldrd   r8, r10, [r0], #8\n\t" \
-    "ldrd   r9, r11, [r1], #8\n\t" \
-    "ldrd   r12, lr, [r2], #8\n\t" \
+// The 2x2 block's eight SMLADs over four taps, the same for every weights form: row 0's
+// pairs in r8, r10 and row 1's in r9, r11, against column 0's (r12, lr, loaded before),
+// then column 1's (loaded here).
+#define NN_DOT_2X2_SMLAD_R \
     "smlad  r4, r8, r12, r4\n\t" \
     "smlad  r4, r10, lr, r4\n\t" \
     "smlad  r6, r9, r12, r6\n\t" \
@@ -115,17 +114,27 @@ void nn_conv_gemm_block4_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     "smlad  r5, r10, lr, r5\n\t" \
     "smlad  r7, r9, r12, r7\n\t" \
     "smlad  r7, r11, lr, r7\n\t"
+// 4 LDRD, 8 SMLAD for 16 MACs.
+#define NN_DOT_2X2_GROUP_W16_R \
+    "ldrd   r8, r10, [r0], #8\n\t" \
+    "ldrd   r9, r11, [r1], #8\n\t" \
+    "ldrd   r12, lr, [r2], #8\n\t" \
+    NN_DOT_2X2_SMLAD_R
 #else
+// A tap of the 2x2 block on the Cortex-M3: row 0's weight r8, row 1's r9, against the
+// columns' r12 and lr (the same for every weights form).
+#define NN_DOT_2X2_MLA_R \
+    "mla    r4, r8, r12, r4\n\t" \
+    "mla    r5, r8, lr, r5\n\t" \
+    "mla    r6, r9, r12, r6\n\t" \
+    "mla    r7, r9, lr, r7\n\t"
 // Cortex-M3: LDRSH for both, the weights' taps at the column 0 offsets.
 #define NN_DOT_2X2_TAP_W16_R(X0, X1) \
     "ldrsh  r8, [r0, #" X0 "]\n\t" \
     "ldrsh  r9, [r1, #" X0 "]\n\t" \
     "ldrsh  r12, [r2, #" X0 "]\n\t" \
     "ldrsh  lr, [r2, #" X1 "]\n\t" \
-    "mla    r4, r8, r12, r4\n\t" \
-    "mla    r5, r8, lr, r5\n\t" \
-    "mla    r6, r9, r12, r6\n\t" \
-    "mla    r7, r9, lr, r7\n\t"
+    NN_DOT_2X2_MLA_R
 #define NN_DOT_2X2_GROUP_W16_R \
     NN_DOT_2X2_TAP_W16_R("2", "10") \
     NN_DOT_2X2_TAP_W16_R("4", "12") \
@@ -134,10 +143,7 @@ void nn_conv_gemm_block4_s8(const nn_conv_params *p, const nn_conv_chan *chan,
     "ldrsh  r9, [r1], #8\n\t" \
     "ldrsh  lr, [r2, #8]\n\t" \
     "ldrsh  r12, [r2], #16\n\t" \
-    "mla    r4, r8, r12, r4\n\t" \
-    "mla    r5, r8, lr, r5\n\t" \
-    "mla    r6, r9, r12, r6\n\t" \
-    "mla    r7, r9, lr, r7\n\t"
+    NN_DOT_2X2_MLA_R
 #endif
 
 #endif // NN_GEMM_ASM

@@ -133,15 +133,7 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     "sxtb16 r8, r8\n\t" \
     "sxtb16 r11, r9, ror #8\n\t" \
     "sxtb16 r9, r9\n\t" \
-    "smlad  r4, r8, r12, r4\n\t" \
-    "smlad  r4, r10, lr, r4\n\t" \
-    "smlad  r6, r9, r12, r6\n\t" \
-    "smlad  r6, r11, lr, r6\n\t" \
-    "ldrd   r12, lr, [r2], #8\n\t" \
-    "smlad  r5, r8, r12, r5\n\t" \
-    "smlad  r5, r10, lr, r5\n\t" \
-    "smlad  r7, r9, r12, r7\n\t" \
-    "smlad  r7, r11, lr, r7\n\t"
+    NN_DOT_2X2_SMLAD_R
 #else
 // Cortex-M3: the same 4 taps by LDRSB, LDRSH and MLA, 16 loads and 16 MACs (the column's
 // tap order 0, 2, 1, 3 costs nothing: immediate offsets). w r0, row 1 r1, x r2,
@@ -152,10 +144,7 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     "ldrsb  r9, [r1, #" W "]\n\t" \
     "ldrsh  r12, [r2, #" X0 "]\n\t" \
     "ldrsh  lr, [r2, #" X1 "]\n\t" \
-    "mla    r4, r8, r12, r4\n\t" \
-    "mla    r5, r8, lr, r5\n\t" \
-    "mla    r6, r9, r12, r6\n\t" \
-    "mla    r7, r9, lr, r7\n\t"
+    NN_DOT_2X2_MLA_R
 #define NN_DOT_2X2_GROUP_R \
     NN_DOT_2X2_TAP_R("1", "4", "12") \
     NN_DOT_2X2_TAP_R("2", "2", "10") \
@@ -164,10 +153,7 @@ NN_ALWAYS_INLINE void nn_conv_gemm_pair(const nn_conv_params *p, const nn_conv_c
     "ldrsb  r9, [r1], #4\n\t" \
     "ldrsh  lr, [r2, #8]\n\t" \
     "ldrsh  r12, [r2], #16\n\t" \
-    "mla    r4, r8, r12, r4\n\t" \
-    "mla    r5, r8, lr, r5\n\t" \
-    "mla    r6, r9, r12, r6\n\t" \
-    "mla    r7, r9, lr, r7\n\t"
+    NN_DOT_2X2_MLA_R
 #endif
 
 
