@@ -670,11 +670,16 @@ def search(
             return None
 
         chosen = best(flash)
-        # The Pareto front: flash budgets from the least the options allow to the int8 blob's.
-        least = _solve(p, [replace_loss(o) for o in opts], space_ins, const_ins, None, None, [])
+        # The Pareto front: flash budgets from the least the options allow to the most a
+        # lossless pick can use (the fastest one: prepared layouts cost flash).
+        least = _solve(p, [replace_loss(o, "flash") for o in opts], space_ins, const_ins,
+                       None, None, [])  # fmt: skip
+        fastest = _solve(p, [replace_loss(o, "instructions") for o in opts], space_ins,
+                         const_ins, None, None, [])  # fmt: skip
         lo_flash = predict(least)[1] if least else len(p.base.blob)
+        hi_flash = max(len(p.base.blob), predict(fastest)[1] if fastest else 0)
         front = []
-        for fb in np.linspace(lo_flash, len(p.base.blob), max(pareto, 0)) if pareto else []:
+        for fb in np.linspace(lo_flash, hi_flash, max(pareto, 0)) if pareto else []:
             pk = best(float(fb) * 1.02)
             if pk is not None and all(_key(pk) != _key(q) for q in front):
                 front.append(pk)
@@ -741,11 +746,13 @@ def _key(q: Pick) -> tuple:
     return (q.flash_bytes, q.predicted_instructions, q.mse)
 
 
-def replace_loss(o: Option) -> Option:
-    """The option with flash as its loss: the program then finds the smallest blob."""
+def replace_loss(o: Option, what: str) -> Option:
+    """The option with its flash or instructions as its loss: the program then finds the
+    smallest blob, or (over the lossless options) the fastest pick."""
     from dataclasses import replace
 
-    return replace(o, loss=o.flash)
+    lossy = o.loss > 0 or o.r_in > 0 or o.r_out > 0
+    return replace(o, loss=getattr(o, what) + (1e12 if what == "instructions" and lossy else 0))
 
 
 def _dominates(a: Pick, b: Pick) -> bool:
