@@ -507,8 +507,10 @@ def _solve(
     flash: float | None,
     instructions: float | None,
     cuts: list[list[int]],
+    lossless: bool = False,
 ) -> list[int] | None:
-    """The options (indices into opts) and ratios the program picks, or None."""
+    """The options (indices into opts) and ratios the program picks, or None; only
+    options that lose nothing (int8 as stored, no channel pruned) when `lossless`."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
@@ -550,14 +552,27 @@ def _solve(
     fl = max(o.flash for o in opts) or 1.0
     ins = max(o.instructions for o in opts) or 1.0
     for k, o in enumerate(opts):
-        c[k] = o.loss / scale + 1e-4 * (o.flash / fl + o.instructions / ins) / len(p.weighted)
+        # Ties (equal error) go to fewer instructions, then to fewer bytes: flash the
+        # budget leaves is spent on speed.
+        c[k] = o.loss / scale + (1e-4 * o.instructions / ins + 1e-7 * o.flash / fl) / len(
+            p.weighted
+        )
     for (s, r), k in yi.items():
         c[k] = p.loss_prune.get((s, r), 0.0) / scale
+    upper = np.ones(n)
+    if lossless:
+        for k, o in enumerate(opts):
+            if (
+                o.r_in > 0
+                or o.r_out > 0
+                or (o.weights == "int4" and len(p.precisions[o.layer]) > 1)
+            ):
+                upper[k] = 0
     res = milp(
         c,
         constraints=LinearConstraint(np.array(rows), lo, hi),
         integrality=np.ones(n),
-        bounds=Bounds(0, 1),
+        bounds=Bounds(0, upper),
     )
     if res.x is None:
         return None
@@ -675,7 +690,7 @@ def search(
         least = _solve(p, [replace_loss(o, "flash") for o in opts], space_ins, const_ins,
                        None, None, [])  # fmt: skip
         fastest = _solve(p, [replace_loss(o, "instructions") for o in opts], space_ins,
-                         const_ins, None, None, [])  # fmt: skip
+                         const_ins, None, None, [], lossless=True)  # fmt: skip
         lo_flash = predict(least)[1] if least else len(p.base.blob)
         hi_flash = max(len(p.base.blob), predict(fastest)[1] if fastest else 0)
         front = []
@@ -748,11 +763,10 @@ def _key(q: Pick) -> tuple:
 
 def replace_loss(o: Option, what: str) -> Option:
     """The option with its flash or instructions as its loss: the program then finds the
-    smallest blob, or (over the lossless options) the fastest pick."""
+    smallest blob, or (lossless) the fastest pick."""
     from dataclasses import replace
 
-    lossy = o.loss > 0 or o.r_in > 0 or o.r_out > 0
-    return replace(o, loss=getattr(o, what) + (1e12 if what == "instructions" and lossy else 0))
+    return replace(o, loss=getattr(o, what))
 
 
 def _dominates(a: Pick, b: Pick) -> bool:
