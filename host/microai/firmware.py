@@ -12,6 +12,7 @@ import fcntl
 import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 from . import BuildError, __version__
@@ -194,6 +195,40 @@ def build(
         return _build_locked(board, mpy, jobs, verbose, models)
 
 
+def _make_with_progress(cmd: list[str], env: dict, name: str):
+    """Run make, its output collected; on a terminal, a line on stderr says what it is
+    compiling as it goes (a build takes 20-40 s), and is gone when it is done."""
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    status = None
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        status = Console(stderr=True).status(f"building firmware for {name}")
+    started, compiled = False, 0
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            words = line.split()
+            if status is None or len(words) < 2 or words[0] not in ("CC", "LINK", "GEN"):
+                continue
+            if not started:
+                status.start()
+                started = True
+            compiled += words[0] == "CC"
+            status.update(
+                f"building firmware for {name}: {compiled} files compiled, "
+                f"{words[0]} {Path(words[-1]).name}"
+            )
+    finally:
+        proc.wait()
+        if started:
+            status.stop()
+    return proc, "".join(lines)
+
+
 def _build_locked(board: Board, mpy: Path, jobs: int | None, verbose: bool, models: Models) -> Path:
     gen = build_dir(board, models) / "genmicroai"
     _write_if_changed(gen / "microai_board.h", board_header(board))
@@ -204,16 +239,13 @@ def _build_locked(board: Board, mpy: Path, jobs: int | None, verbose: bool, mode
         print("microai:", shlex.join(cmd))
     # A parent make's jobserver flags would confuse the sub-make's -j.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    result = subprocess.run(
-        cmd,
-        check=False,
-        env=env,
-        stdout=None if verbose else subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    if verbose:
+        result = subprocess.run(cmd, check=False, env=env, text=True)
+        output = ""
+    else:
+        result, output = _make_with_progress(cmd, env, board.name)
     if result.returncode != 0:
-        tail = "" if verbose else "\n".join(result.stdout.splitlines()[-40:])
+        tail = "" if verbose else "\n".join(output.splitlines()[-40:])
         raise FirmwareError(
             f"firmware build for {board.name} failed:\n{tail}\ncommand: {shlex.join(cmd)}"
         )

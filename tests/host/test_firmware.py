@@ -62,3 +62,28 @@ def test_no_64_bit_division_helpers(firmware, name):
     nm = shutil.which("arm-none-eabi-nm")
     symbols = subprocess.run([nm, str(fw)], capture_output=True, text=True, check=True).stdout
     assert "__aeabi_uldivmod" not in symbols and "__aeabi_ldivmod" not in symbols
+
+
+def test_build_progress_on_a_terminal(monkeypatch):
+    """On a terminal, make's output becomes one status line on stderr (what it compiles,
+    how many files so far); the output is still collected for an error message. Off a
+    terminal, nothing is printed."""
+    import io
+    import os
+
+    from microai.firmware import _make_with_progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    cmd = ["sh", "-c", "echo CC a.c; sleep 0.3; echo CC b.c; sleep 0.3; echo LINK fw.elf"]
+    tty = Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    proc, out = _make_with_progress(cmd, dict(os.environ), "QEMU_X")
+    assert proc.returncode == 0 and out.splitlines() == ["CC a.c", "CC b.c", "LINK fw.elf"]
+    assert "building firmware for QEMU_X" in tty.getvalue()
+    pipe = io.StringIO()
+    monkeypatch.setattr("sys.stderr", pipe)
+    proc, out = _make_with_progress(["sh", "-c", "echo CC a.c; exit 2"], dict(os.environ), "X")
+    assert proc.returncode == 2 and out == "CC a.c\n" and pipe.getvalue() == ""
