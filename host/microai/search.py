@@ -47,7 +47,7 @@ from .tflite import read_model
 
 RATIOS = (0.125, 0.25, 0.375, 0.5)
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-MAX_CUTS = 12
+MAX_CUTS = 24
 
 
 class SearchError(InputError):
@@ -545,7 +545,7 @@ def _solve(
         for (s, r), c in space_ins.items():
             e[yi[(s, r)]] = c
         row(e, -np.inf, instructions - const_ins)
-    for cut in cuts:  # not this exact pick again
+    for cut in cuts:  # not these choices together again
         row(dict.fromkeys(cut, 1), -np.inf, len(cut) - 1)
     scale = max([o.loss for o in opts] + [v for v in p.loss_prune.values()] + [1e-30])
     c = np.zeros(n)
@@ -663,15 +663,16 @@ def search(
             ]
             return Pick(recipe, len(conv.blob), conv.arena_size, ins, fl, mse, sqnr, acc, layers)
 
-        def best(flash_budget, cuts_from=None) -> Pick | None:
+        def best(flash_budget) -> Pick | None:
             cuts: list[list[int]] = []
             for _ in range(MAX_CUTS):
                 picked = _solve(p, opts, space_ins, const_ins, flash_budget, instructions, cuts)
                 if picked is None:
                     return None
                 pick = realise(picked)
+                over_ram = ram is not None and pick.arena_bytes > ram
                 ok = (
-                    (ram is None or pick.arena_bytes <= ram)
+                    not over_ram
                     and (flash_budget is None or pick.flash_bytes <= flash_budget)
                     and (
                         min_accuracy is None
@@ -681,7 +682,10 @@ def search(
                 )
                 if ok:
                     return pick
-                cuts.append(picked)
+                # Not this pick again; over the RAM budget, not these channel counts
+                # either (they size the activations) when the model has spaces.
+                ratios_ = [k for k in picked if k >= len(opts)]
+                cuts.append(ratios_ if over_ram and ratios_ else picked)
             return None
 
         chosen = best(flash)

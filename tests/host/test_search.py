@@ -110,3 +110,17 @@ def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found
         dask = search(*args, **kw, cluster=client)
     assert here["found"] and here["recipe"] == pool["recipe"] == dask["recipe"]
     assert here["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
+
+
+def test_search_cuts_picks_that_miss_accuracy_or_ram(found):
+    """A pick below --min-accuracy or over --ram (neither is in the program: both are
+    measured on the converted pick) is cut off and the program solved again: what comes
+    back meets both."""
+    from microai.search import search
+
+    model = DIGITS.read_bytes()
+    args = (model, "digits_cnn", DATA, "QEMU_STM32F405")
+    r = search(*args, flash=5200, min_accuracy=0.95, pareto=0)
+    assert r["found"] and r["accuracy"] >= 0.95 and r["flash_bytes"] <= 5200
+    r = search(*args, ram=3300, pareto=0)
+    assert r["found"] and r["arena_bytes"] <= 3300 < 3904  # int8's arena
