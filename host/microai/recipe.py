@@ -179,7 +179,14 @@ class Recipe:
 
             data = load_data(self.calibration, graph)
         for index, ratio in sorted(prune.items()):
-            model = prune_channels(model, name, ratio, [str(index)], data=data).model
+            result = prune_channels(model, name, ratio, [str(index)], data=data)
+            for space in result.spaces:
+                if index in space.producers and space.reason is not None:
+                    raise RecipeError(
+                        f"{self.source}: layer '{index}': prune {ratio}: its channels cannot "
+                        f"be pruned ({space.reason})"
+                    )
+            model = result.model
         if int4:
             from .compress import compress
 
