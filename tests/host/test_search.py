@@ -93,23 +93,22 @@ def test_search_bad_ratios():
 def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found):
     """The candidates measured by two local processes and by a local Dask cluster (two
     worker processes, the models and data pickled to them) give the recipe the
-    in-process search gives."""
+    in-process search (the CLI's, above) gives."""
     from distributed import Client, LocalCluster
 
     from microai.search import search
 
-    model = DIGITS.read_bytes()
-    args = (model, "digits_cnn", DATA, "QEMU_STM32F405")
-    kw = dict(flash=INT8_BLOB // 2, pareto=0, ratios=(0.25, 0.5))
-    here = search(*args, **kw)
+    r, _, _ = found
+    args = (DIGITS.read_bytes(), "digits_cnn", DATA, "QEMU_STM32F405")
+    kw = dict(flash=INT8_BLOB // 2, pareto=0)
     pool = search(*args, **kw, workers=2)
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
         dask = search(*args, **kw, cluster=client)
-    assert here["found"] and here["recipe"] == pool["recipe"] == dask["recipe"]
-    assert here["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
+    assert r["recipe"] == pool["recipe"] == dask["recipe"]
+    assert r["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
 
 
 def test_search_cuts_picks_that_miss_accuracy_or_ram(found):
