@@ -241,12 +241,15 @@ def boards(as_json: bool) -> None:
             "heap_bytes",
             "arena_bytes",
             "flash",
+            "energy",
         )
         click.echo(
             json.dumps([{k: getattr(load_board(n), k) for k in keep} for n in names], indent=2)
         )
         return
-    table = Table("board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "emulator", "flashed with")
+    table = Table(
+        "board", "port", "mcu", "cpu", "DSP", "RAM", "arena", "µA/MHz", "emulator", "flashed with"
+    )
     for name in names:
         b = load_board(name)
         table.add_row(
@@ -257,6 +260,7 @@ def boards(as_json: bool) -> None:
             "yes" if b.dsp else "no",
             f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-",
             f"{b.arena_bytes // 1024} KiB",
+            f"{b.energy['run_ua_per_mhz']:g}" if b.energy else "-",
             b.emulator["machine"] if b.emulator else "-",
             ", ".join(b.flashers) if b.flashers else ("microai emulate" if b.emulated else "-"),
         )
