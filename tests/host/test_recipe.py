@@ -180,9 +180,8 @@ def test_recipe_calibration_is_relative_to_its_file(tmp_path):
 def test_recipe_prune_a_layer_that_cannot_be_pruned():
     """Pruning a layer whose channels reach a model output (or too few to remove any) is
     refused with prune.py's reason, never silently skipped."""
-    with pytest.raises(
-        RecipeError, match=r"layer '5': prune 0.5: its channels cannot be pruned \(SOFTMAX \(op 6\) reads it"
-    ):
+    why = r"layer '5': prune 0.5: its channels cannot be pruned \(SOFTMAX \(op 6\) reads it"
+    with pytest.raises(RecipeError, match=why):
         _layers({"layers": {"5": {"prune": 0.5}}})
     with pytest.raises(RecipeError, match=r"layer '0': prune 0.01: .*too few channels"):
         _layers({"layers": {"0": {"prune": 0.01}}})
