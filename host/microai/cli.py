@@ -934,10 +934,15 @@ def _identifier(name: str) -> str:
     return name
 
 
+def _frozen_name(path: Path) -> str:
+    """The name a model file is frozen under (microai.frozen()[name])."""
+    return path.stem.replace("-", "_")
+
+
 def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
     """(name, blob) pairs to freeze into a firmware, named after the files; checked
     against the board's flash and arena before anything is built."""
-    blobs = [(m.stem.replace("-", "_"), _load_blob(m, board, frozen=True)) for m in models]
+    blobs = [(_frozen_name(m), _load_blob(m, board, frozen=True)) for m in models]
     if blobs:
         check_fit(
             board,
@@ -980,19 +985,21 @@ def _arena_size(blob: bytes) -> int:
 @click.option("--port", "-p", help="Serial port of a real board.")
 @click.option(
     "--name",
-    default="blob",
-    show_default=True,
-    callback=lambda ctx, param, value: _identifier(value),
-    help="Name on the board (a Python identifier).",
+    default=None,
+    callback=lambda ctx, param, value: None if value is None else _identifier(value),
+    help="Name on the board (a Python identifier); default: 'blob' with --port, with "
+    "--board the file's name, as `emulate --model` names it.",
 )
 @_json_option
-def deploy(model: Path, board: str | None, port: str | None, name: str, as_json: bool) -> None:
+def deploy(
+    model: Path, board: str | None, port: str | None, name: str | None, as_json: bool
+) -> None:
     """Put a blob on a board.
 
     With --port: uploaded over serial into the board's RAM (checksummed chunks) as the
     REPL variable NAME and loaded once with microai.Model to check it. With --board (an
     emulated board): frozen into a firmware image's flash, as microai.frozen()[NAME];
-    boot it with `microai emulate --board B --model MODEL`.
+    `microai emulate --board B --model MODEL` boots that same image (no rebuild).
     """
     from .device import connect
     from .device.upload import upload
@@ -1002,6 +1009,7 @@ def deploy(model: Path, board: str | None, port: str | None, name: str, as_json:
         raise click.UsageError("give exactly one of --board and --port")
     blob = _load_blob(model, load_board(board) if board else None, frozen=True)
     if port:
+        name = name or "blob"
         with connect(port=port) as t:
             upload(t, blob, name)
             info = t.eval(f"__import__('microai').Model({name}).arena_info()")
@@ -1021,6 +1029,8 @@ def deploy(model: Path, board: str | None, port: str | None, name: str, as_json:
             click.echo(f"{port}: {len(blob):,} bytes in RAM as '{name}'; arena_info() = {info}")
         return
     b = load_board(board)
+    # Named as `emulate --model` names it (_frozen()), so that both build one image.
+    name = name or _identifier(_frozen_name(model))
     check_fit(b, len(blob), _arena_size(blob), frozen=True, name=str(model))
     fw = build(b, models=[(name, blob)])
     if as_json:
@@ -1036,7 +1046,10 @@ def deploy(model: Path, board: str | None, port: str | None, name: str, as_json:
             )
         )
     else:
-        click.echo(f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash")
+        click.echo(
+            f"{fw}: firmware with '{name}' ({len(blob):,} bytes) frozen into flash; boot "
+            f"it with `microai emulate --board {board} --model {model}`"
+        )
 
 
 @main.command("run")

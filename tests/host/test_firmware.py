@@ -87,3 +87,33 @@ def test_build_progress_on_a_terminal(monkeypatch):
     monkeypatch.setattr("sys.stderr", pipe)
     proc, out = _make_with_progress(["sh", "-c", "echo CC a.c; exit 2"], dict(os.environ), "X")
     assert proc.returncode == 2 and out == "CC a.c\n" and pipe.getvalue() == ""
+
+
+def test_deploy_board_and_emulate_model_build_one_image(tmp_path, monkeypatch):
+    """`deploy M --board B` freezes the model under the name `emulate --board B --model M`
+    gives it, with the same bytes: one firmware image, which emulate then boots without
+    a rebuild; the message says how."""
+    from click.testing import CliRunner
+
+    from microai import cli, firmware
+    from microai.boards import load_board
+    from microai.convert import convert
+    from microai.paths import ROOT
+
+    seen = []
+
+    def fake_build(board, models=None, **kw):
+        seen.append(models)
+        return tmp_path / "firmware.elf"
+
+    monkeypatch.setattr(firmware, "build", fake_build)
+    model = tmp_path / "my-digits.mai"
+    digits = ROOT / "tests" / "fixtures" / "models" / "digits_cnn.tflite"
+    model.write_bytes(convert(digits.read_bytes(), "digits").blob)
+    r = CliRunner().invoke(cli.main, ["deploy", str(model), "--board", "QEMU_M7"])
+    assert r.exit_code == 0, r.output
+    assert f"microai emulate --board QEMU_M7 --model {model}" in r.output
+    assert seen[0] == cli._frozen((model,), load_board("QEMU_M7"))
+    assert seen[0][0][0] == "my_digits"
+    r = CliRunner().invoke(cli.main, ["deploy", str(model), "--board", "QEMU_M7", "--name", "kw"])
+    assert r.exit_code == 0 and seen[1][0][0] == "kw"
