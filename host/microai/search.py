@@ -40,7 +40,7 @@ import numpy as np
 from . import InputError, layouts, native
 from .boards import Target, load_board
 from .convert import convert
-from .ir import ConvertError, Graph
+from .ir import ConvertError
 from .paths import BUILD_DIR
 from .recipe import Recipe
 from .tflite import read_model
@@ -172,6 +172,16 @@ class Runner:
         self.close()
 
 
+def _count_key(weights: str, algorithm: str | None, ratio: float) -> str:
+    """The key of one board measurement: a family of options at a ratio."""
+    return f"{weights}|{algorithm}|{ratio}"
+
+
+def _between(c0: float, c1: float, f: float, f_max: float) -> float:
+    """Instructions at fraction f kept, on the line through (1, c0) and (f_max, c1)."""
+    return c0 if f_max >= 1 else c0 + (c1 - c0) * (1 - f) / (1 - f_max)
+
+
 class Problem:
     """The model's options and their costs (module text, steps 1-3)."""
 
@@ -198,7 +208,7 @@ class Problem:
         prunable: dict[int, int] = {}
         for rep in report:
             if rep.reason is None and rep.producers:
-                root = sp.find(self._space_id(sp, maps, g, rep.producers[0]))
+                root = sp.find(maps[ops[rep.producers[0]].outputs[0]][0][0])
                 # Only ratios that remove channels, one per kept count (kept counts
                 # round to multiples of 4: prune.kept_channels).
                 by_kept = {}
@@ -261,10 +271,9 @@ class Problem:
             self.algorithms[i] = algs
         self.overhead = len(base.blob) - sum(by_source[i].weight_bytes for i in self.weighted)
 
-    @staticmethod
-    def _space_id(sp, maps, g: Graph, producer: int) -> int:
-        op = next(o for o in g.ops if o.index == producer)
-        return maps[op.outputs[0]][0][0]
+    def can_int4(self, i: int) -> bool:
+        """Layer i's int8 weights may become int4 (an option; int4 already is none)."""
+        return self.precisions[i] == ["int8", "int4"]
 
     def _takes(self, i: int, algorithm: str) -> bool:
         try:
@@ -286,11 +295,7 @@ class Problem:
         layers: dict[str, dict] = {}
         for i in self.weighted:
             f = {"algorithm": algorithms.get(i, self.natural[i])}
-            if (
-                weights.get(i, "int8") == "int4"
-                and "int4" in self.precisions[i]
-                and self.precisions[i][0] == "int8"
-            ):
+            if weights.get(i, "int8") == "int4" and self.can_int4(i):
                 f["weights"] = "int4"
             layers[str(i)] = f
         for s, r in ratios.items():
@@ -315,6 +320,11 @@ class Problem:
 
     # ---- measurements ----------------------------------------------------------------------
 
+    @property
+    def rmax(self) -> float:
+        """The largest ratio of any space: the second board measurement's."""
+        return max((s.ratios[-1] for s in self.spaces), default=0.0)
+
     def families(self) -> list[tuple[str, str | None]]:
         fams: list[tuple[str, str | None]] = [("int8", None)]
         extra = sorted({a for i in self.weighted for a in self.algorithms[i][1:]})
@@ -328,8 +338,7 @@ class Problem:
         (cached by the model, the options and the C sources' hash)."""
         from .hil import hil
 
-        rmax = max((s.ratios[-1] for s in self.spaces), default=0.0)
-        runs = [(w, a, r) for w, a in self.families() for r in sorted({0.0, rmax})]
+        runs = [(w, a, r) for w, a in self.families() for r in sorted({0.0, self.rmax})]
         key = hashlib.sha256(
             self.model + json.dumps([self.board, runs]).encode() + native.source_hash().encode()
         ).hexdigest()[:16]
@@ -342,7 +351,7 @@ class Problem:
             res = hil(self.model, self.board, n_inputs=1, name=self.name, recipe=recipe)
             if res["mismatches"]:
                 raise SearchError(f"{self.name}: the board's output differs from the host's")
-            out[f"{w}|{a}|{r}"] = {str(L["source"]): L["instructions"] for L in res["layers"]}
+            out[_count_key(w, a, r)] = {str(L["source"]): L["instructions"] for L in res["layers"]}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out))
         return out
@@ -375,7 +384,7 @@ class Problem:
         _, _, self.int8_accuracy = self.score(self.ref)
         self.loss_int4: dict[int, float] = {}
         self.loss_prune: dict[tuple[int, float], float] = {}
-        jobs = [("int4", i) for i in self.weighted if len(self.precisions[i]) > 1]
+        jobs = [("int4", i) for i in self.weighted if self.can_int4(i)]
         jobs += [("prune", (s, r)) for s, sp in enumerate(self.spaces) for r in sp.ratios[1:]]
         recipes = [
             self.recipe({what: "int4"}, {}, {})
@@ -427,7 +436,7 @@ class Problem:
         return f, tuple(shape)
 
     def options(self, counts: dict) -> list[Option]:
-        rmax = max((s.ratios[-1] for s in self.spaces), default=0.0)
+        rmax = self.rmax
         out = []
         for i in self.weighted:
             op = self.ops[i]
@@ -447,13 +456,13 @@ class Problem:
             )
             for w in self.precisions[i]:
                 for a in self.algorithms[i] if w == "int8" else [self.natural[i]]:
-                    fam = "None" if a == self.natural[i] else a
-                    c0 = counts[f"{w}|{fam}|0.0"][str(i)]
-                    c1 = counts.get(f"{w}|{fam}|{rmax}", {}).get(str(i), c0)
+                    fam = None if a == self.natural[i] else a
+                    c0 = counts[_count_key(w, fam, 0.0)][str(i)]
+                    c1 = counts.get(_count_key(w, fam, rmax), {}).get(str(i), c0)
                     for r_in in r_ins:
                         for r_out in r_outs if r_outs is not None else (r_in,):
                             f, shape = self._fraction(i, r_in, r_out)
-                            ins = c0 if f_max >= 1 else c0 + (c1 - c0) * (1 - f) / (1 - f_max)
+                            ins = _between(c0, c1, f, f_max)
                             kept_out = (
                                 f
                                 if op.opcode == "DEPTHWISE_CONV_2D"
@@ -467,19 +476,16 @@ class Problem:
                                 _aligned(layouts.nbytes(self._fmt(i, w, a), shape))
                                 + consts * kept_out
                             )
-                            loss = (
-                                self.loss_int4.get(i, 0.0)
-                                if w == "int4" and len(self.precisions[i]) > 1
-                                else 0.0
-                            )
+                            loss = self.loss_int4.get(i, 0.0) if w == "int4" else 0.0
                             out.append(Option(i, w, a, r_in, r_out, flash, ins, loss))
         return out
 
     def space_costs(self, counts: dict) -> tuple[dict[tuple[int, float], float], float]:
         """Instructions of the ops without weights per (space, ratio), and those of the ops
         outside every space (constant)."""
-        rmax = max((s.ratios[-1] for s in self.spaces), default=0.0)
-        c0, c1 = counts["int8|None|0.0"], counts.get(f"int8|None|{rmax}", counts["int8|None|0.0"])
+        rmax = self.rmax
+        c0 = counts[_count_key("int8", None, 0.0)]
+        c1 = counts.get(_count_key("int8", None, rmax), c0)
         per: dict[tuple[int, float], float] = {}
         const = 0.0
         for i, s in self.space_ops.items():
@@ -493,9 +499,7 @@ class Problem:
             fmax = sp.kept(rmax) / sp.channels
             for r in sp.ratios:
                 f = sp.kept(r) / sp.channels
-                per[(s, r)] = per.get((s, r), 0.0) + (
-                    a if fmax >= 1 else a + (b - a) * (1 - f) / (1 - fmax)
-                )
+                per[(s, r)] = per.get((s, r), 0.0) + _between(a, b, f, fmax)
         return per, const
 
 
@@ -562,11 +566,7 @@ def _solve(
     upper = np.ones(n)
     if lossless:
         for k, o in enumerate(opts):
-            if (
-                o.r_in > 0
-                or o.r_out > 0
-                or (o.weights == "int4" and len(p.precisions[o.layer]) > 1)
-            ):
+            if o.r_in > 0 or o.r_out > 0 or (o.weights == "int4" and p.can_int4(o.layer)):
                 upper[k] = 0
     res = milp(
         c,
