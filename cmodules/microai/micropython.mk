@@ -26,4 +26,7 @@ CFLAGS_USERMOD += -I$(MICROAI_MOD_DIR) -I$(MICROAI_MOD_DIR)/nn -I$(MICROAI_MOD_D
 # on QEMU_STM32F405: kws_ref_model 25,031,392 -> 13,597,672 instructions per inference,
 # pretrainedResnet_quant 105,137,598 -> 44,265,930, for 2.9 KB more flash; bit-exact.
 $(BUILD)/microai/nn/%.o: CFLAGS += -O2
+# A float multiply and add stay two roundings, never fused: the binary output transform
+# is Larq Compute Engine's, bit for bit (nn/binary/nn_bconv_b1.c).
+$(BUILD)/microai/nn/%.o: CFLAGS += -ffp-contract=off
 $(BUILD)/microai/runtime/%.o: CFLAGS += -O2

@@ -164,7 +164,8 @@ def storage_bytes(storage: str, shape: tuple[int, ...]) -> int:
 def element_bytes(storage: str, values) -> bytes:
     """The bytes of integer `values` (any shape, row-major) in `storage`, standard
     layout: little-endian s8/s16/s32/f32; s4 two per byte over the whole tensor, element
-    2i in the low nibble, an odd count leaving a zero high nibble (TFLite's INT4)."""
+    2i in the low nibble, an odd count leaving a zero high nibble (TFLite's INT4); b1
+    from its int32 words (LCE's bit-packed tensors)."""
     import numpy as np
 
     a = np.ascontiguousarray(values).reshape(-1)
@@ -175,6 +176,8 @@ def element_bytes(storage: str, values) -> bytes:
         if n.size % 2:
             n = np.append(n, 0)
         return (n[0::2] | (n[1::2] << 4)).astype(np.uint8).tobytes()
+    if storage == "b1":  # the words themselves ([..., ceil(channels / 32)], int32)
+        return a.astype("<i4").tobytes()
     dtypes = {"s8": "<i1", "s16": "<i2", "s32": "<i4", "f32": "<f4"}
     if storage not in dtypes:
         raise BlobError(f"no standard byte order for storage {storage!r}")

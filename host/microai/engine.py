@@ -19,8 +19,9 @@ import numpy as np
 from . import MAX_ARENA_BYTES, InputError, native
 from . import blob as B
 
-# numpy views of each storage type; packed ones (s4, b1) are shown as their raw bytes.
-_NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16, 4: np.uint8, 5: np.uint8}
+# numpy views of each storage type; s4 is shown as its raw bytes, b1 as its int32 words
+# [..., ceil(channels / 32)] (Larq Compute Engine's bit-packed tensors).
+_NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16, 4: np.uint8, 5: np.int32}
 _DTYPE_NAMES = {0: "int8", 1: "int32", 2: "float32", 3: "int16"}  # as the board names them
 
 
@@ -114,8 +115,10 @@ class Model:
         ptr = self._lib.mai_tensor_data(self._m, t)
         buf = self._ffi.buffer(ptr, e["size"])
         shape = tuple(e["dims"][B.MAX_RANK - e["rank"] :])
-        if _NP[e["storage"]] == np.uint8:  # packed: the bytes as stored
+        if e["storage"] == B.STORAGES["s4"]:  # packed: the bytes as stored
             shape = (e["size"],)
+        elif e["storage"] == B.STORAGES["b1"] and shape:  # words along the innermost axis
+            shape = (*shape[:-1], (shape[-1] + 31) // 32)
         arr = np.frombuffer(buf, dtype=_NP[e["storage"]]).reshape(shape)
         if e["mem"] == B.MEM_BLOB:
             arr.flags.writeable = False

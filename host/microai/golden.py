@@ -7,6 +7,9 @@
 - **litert**: LiteRT with its *reference* op resolver (BUILTIN_REF), never the default
   resolver or XNNPACK, which are not bit-exact with TFLite's reference kernels.
 
+A model with Larq Compute Engine's binary ops runs op by op (LceGolden): its builtin ops
+by the chosen golden, its Lce ops by microai's numpy reference of LCE's kernels (lce.py).
+
 They differ in one place: LiteRT >= 2's reference FULLY_CONNECTED rescales its
 accumulators with a single rounding, TFLite-Micro with gemmlowp's double rounding
 (rounding() below). A blob records the rounding of the golden it was converted for.
@@ -312,6 +315,141 @@ class TFLMGolden(Golden):
 _CLASSES = {"tflm": TFLMGolden, "litert": LiteRTGolden}
 
 
+def _lce_opcode(opcode: str) -> str | None:
+    """'LceBconv2d' for 'CUSTOM(LceBconv2d)', else None."""
+    if opcode.startswith("CUSTOM(Lce") and opcode.endswith(")"):
+        return opcode[len("CUSTOM(") : -1]
+    return None
+
+
+class LceGolden(Golden):
+    """A model with Larq Compute Engine ops, op by op: each builtin op by the chosen
+    golden (TFLite-Micro or LiteRT) as a model of that one op, each Lce op by microai's
+    numpy reference of LCE's kernels (lce.py, checked against LCE's own interpreter on
+    stored outputs: LCE's builtin kernels are TFLite's optimized ones, not a golden).
+    Every tensor is kept, so tensor(t) always works."""
+
+    def __init__(self, model: bytes, base: str, label: str = ""):
+        super().__init__(model, True, label)
+        from . import tflite as T
+        from . import tflite_edit
+        from .ir import ConvertError
+
+        self.name = base
+        self.title = f"{TITLES[base]} with microai's LCE reference"
+        self.package = _CLASSES[base].package
+        try:
+            self.graph = g = T.read_model(model, label or "model")
+            m = tflite_edit.load(model)
+        except ConvertError as e:
+            raise self._fail("refused the model", _first_line(e)) from None
+        self._steps = []  # (op, one-op golden or None for an Lce op)
+        for op in g.ops:
+            if _lce_opcode(op.opcode):
+                self._steps.append((op, None))
+                continue
+            sub = self._one_op(m, op)
+            self._steps.append((op, _CLASSES[base](sub, False, label)))
+        self.inputs = [self._detail(k, t) for k, t in enumerate(g.inputs)]
+        self.outputs = [self._detail(k, t) for k, t in enumerate(g.outputs)]
+        self._values: dict = {}
+
+    def _detail(self, k: int, t: int) -> dict:
+        import numpy as np
+
+        T = self.graph.t(t)
+        q = {"scales": np.zeros(0, np.float32), "zero_points": np.zeros(0, np.int64)}
+        if T.scale is not None:
+            q = {"scales": T.scale, "zero_points": T.zero_point}
+        return {
+            "index": k,
+            "name": T.name,
+            "shape": np.array(T.shape, np.int32),
+            "dtype": np.dtype(T.dtype),
+            "quantization_parameters": q,
+        }
+
+    @staticmethod
+    def _one_op(m, op) -> bytes:
+        """The model cut down to op: its non-constant inputs become the model's inputs
+        (flatbuffer object API; unused tensors stay, unreferenced buffers go)."""
+        import copy
+
+        from . import tflite_edit
+
+        one = copy.deepcopy(m)
+        sg = one.subgraphs[0]
+        o = sg.operators[op.index]
+        sg.operators = [o]
+        const = lambda t: (
+            one.buffers[sg.tensors[t].buffer].data is not None  # noqa: E731
+            and len(one.buffers[sg.tensors[t].buffer].data) > 0
+        )
+        sg.inputs = list(dict.fromkeys(t for t in o.inputs if t >= 0 and not const(t)))
+        sg.outputs = list(o.outputs)
+        one.signatureDefs = None
+        return tflite_edit.save(one)
+
+    def set_input(self, i: int, x: np.ndarray) -> None:
+        self._values[self.graph.inputs[i]] = self._as_input(i, x)
+
+    def invoke(self) -> None:
+        import numpy as np
+
+        from . import lce
+
+        g, v = self.graph, self._values
+        for t in g.inputs:
+            if t not in v:
+                raise self._fail("failed to run the model", f"input tensor {t} was not set")
+        for op, sub in self._steps:
+            ins = [None if t < 0 else v[t] if t in v else g.t(t).data for t in op.inputs]
+            if sub is None:
+                y = g.t(op.outputs[0])
+                x = g.t(op.inputs[0])
+                out_q = (y.scale1, y.zp) if y.scale is not None else None
+                try:
+                    v[op.outputs[0]] = lce.run_op(
+                        _lce_opcode(op.opcode), op.options, ins, x.zp, y.dtype, y.shape, out_q
+                    )
+                except lce.Unsupported as e:
+                    raise self._fail("failed to run the model", f"{g.describe(op)}: {e}") from None
+                continue
+            fed = dict.fromkeys(t for t in op.inputs if t >= 0 and g.t(t).data is None)
+            for k, t in enumerate(fed):
+                sub.set_input(k, v[t])
+            sub.invoke()
+            for j, t in enumerate(op.outputs):
+                v[t] = np.asarray(sub.output(j)).reshape(g.t(t).shape)
+
+    def output(self, i: int) -> np.ndarray:
+        return self._values[self.graph.outputs[i]].copy()
+
+    def tensor(self, t: int) -> np.ndarray:
+        if t not in self._values:
+            data = self.graph.t(t).data
+            if data is None:
+                raise IndexError(f"tensor {t} has no value (run the model first)")
+            return data.copy()
+        return self._values[t].copy()
+
+
+def has_lce_ops(model: bytes) -> bool:
+    """Whether the model has Larq Compute Engine custom ops (read from its operator codes
+    without building the IR)."""
+    import tflite
+
+    try:
+        m = tflite.Model.GetRootAs(bytes(model), 0)
+        for i in range(m.OperatorCodesLength()):
+            code = m.OperatorCodes(i).CustomCode()
+            if code and code.decode(errors="replace").startswith("Lce"):
+                return True
+    except Exception:  # not a readable model: the golden's own error follows
+        return False
+    return False
+
+
 def open_golden(
     model: bytes,
     golden: str = DEFAULT_GOLDEN,
@@ -322,6 +460,8 @@ def open_golden(
     golden and pointing to the other) when it refuses the model. preserve_all_tensors
     keeps every intermediate tensor for tensor(t)."""
     _check_name(golden)
+    if has_lce_ops(model):
+        return LceGolden(model, golden, name)
     return _CLASSES[golden](model, preserve_all_tensors, name)
 
 

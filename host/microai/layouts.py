@@ -25,6 +25,7 @@ board cannot disagree on an order.
   channel pair, as int16 [out][16][in padded to 4], the inputs in the order 0, 2, 1, 3
   of every four (nn_conv_winograd_prepare(); read by CONV_WINOGRAD_3X3_S8). 3.56x the
   flash of int8 for 2.25x fewer multiplies (cost.winograd_instructions).
+- "b1": bit-packed binary weights, LCE's order ([out, kh, kw, in] as in/32 words a tap).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ SOURCE = {
     "s4_rows": "s4",
     "s8_block4": "s8",
     "winograd": "s8",
+    "b1": "b1",
 }
 # Prepared formats that pay only on some layers, for some targets (more flash for fewer
 # instructions, or fewer of both past a density): only the cost model picks them

@@ -38,8 +38,11 @@ HEADERS = [
 # -fno-semantic-interposition lets it inline and call directly between the core's own
 # functions instead of through the PLT. Neither changes a result: the core is integer.
 # A later -O in MICROAI_HOST_CFLAGS wins (the sanitizer build keeps -O2).
+# -ffp-contract=off: a float multiply and add stay two roundings (the binary output
+# transform is LCE's, bit for bit), never a fused multiply-add, as on the boards.
 CFLAGS = [
     "-std=c99",
+    "-ffp-contract=off",
     "-O3",
     "-fno-semantic-interposition",
     "-fno-wrapv",

@@ -82,6 +82,25 @@ def _options(op) -> dict:
     return out
 
 
+def _custom_options(op, name: str, opcode: str, index: int) -> dict:
+    """A custom op's options: Larq Compute Engine writes a flexbuffer map (read with the
+    flatbuffers package's flexbuffers, not by hand); other custom ops' are not read."""
+    if not opcode.startswith("CUSTOM(Lce") or op.CustomOptionsLength() == 0:
+        return {}
+    from flatbuffers import flexbuffers
+
+    raw = op.CustomOptionsAsNumpy().tobytes()
+    try:
+        options = flexbuffers.Loads(raw)
+    except Exception as e:  # the flexbuffer reader fails with IndexError, struct.error...
+        raise ConvertError(
+            f"{name}: op {index} {opcode}: custom options are not a flexbuffer ({type(e).__name__})"
+        ) from None
+    if not isinstance(options, dict):
+        raise ConvertError(f"{name}: op {index} {opcode}: custom options are not a map")
+    return options
+
+
 def _opcode_name(model, index: int) -> str:
     code = model.OperatorCodes(index)
     builtin = code.BuiltinCode()
@@ -353,7 +372,9 @@ def read_model(data: bytes, name: str = "model") -> Graph:
             for t in inputs + outputs:
                 if t >= len(tensors) or t < -1:
                     raise ConvertError(f"{name}: op {i} refers to tensor {t}, which does not exist")
-            ops.append(Op(i, _opcode_name(model, op.OpcodeIndex()), inputs, outputs, _options(op)))
+            opcode = _opcode_name(model, op.OpcodeIndex())
+            options = _options(op) or _custom_options(op, name, opcode, i)
+            ops.append(Op(i, opcode, inputs, outputs, options))
         ops = _fold_densify(ops, tensors, name)
         graph_inputs = [int(x) for x in _vector(sg.InputsAsNumpy())]
         graph_outputs = [int(x) for x in _vector(sg.OutputsAsNumpy())]

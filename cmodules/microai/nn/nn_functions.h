@@ -288,6 +288,37 @@ nn_status nn_quantize_f32_s8(const nn_affine_params *p, int32_t size, const floa
 nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const int8_t *in,
     float *out);
 
+// ---- binary (Larq Compute Engine) ---------------------------------------------------
+// Bit-packed tensors: NN_B1_WORDS(c) little-endian uint32 words per row (nn_types.h).
+
+/// LceBconv2d (nn_bconv_params). out_storage: 0 int8, 1 float32, 2 bit-packed (then
+/// thresholds is read, else mul and bias). scratch: nn_bconv_b1_scratch_size() bytes,
+/// 4-byte aligned.
+nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const uint32_t *in,
+    const nn_dims *f_dims, const uint32_t *filter, const float *mul, const float *bias,
+    const int32_t *thresholds, const nn_dims *out_dims, void *out, int32_t out_storage,
+    void *scratch);
+size_t nn_bconv_b1_scratch_size(const nn_bconv_params *p, const nn_dims *f_dims);
+/// The int8 and float32 output transforms of one accumulator (exposed for the host's
+/// exhaustive check against LCE's arithmetic).
+int32_t nn_bconv_out_s8(int32_t acc, int32_t clamp_min, int32_t clamp_max, float mul,
+    float bias);
+float nn_bconv_out_f32(int32_t acc, int32_t clamp_min, int32_t clamp_max, float mul,
+    float bias);
+/// The number of bits that differ between a[0..n) and b[0..n).
+uint32_t nn_xor_popcount(const uint32_t *a, const uint32_t *b, uint32_t n);
+
+nn_status nn_bmaxpool_b1(const nn_bpool_params *p, const nn_dims *in_dims,
+    const uint32_t *in, const nn_dims *out_dims, uint32_t *out);
+/// rows x depth values in, rows x NN_B1_WORDS(depth) words out (and back).
+nn_status nn_bquantize_s8_b1(const nn_bquant_params *p, int32_t rows, int32_t depth,
+    const int8_t *in, uint32_t *out);
+nn_status nn_bquantize_f32_b1(int32_t rows, int32_t depth, const float *in, uint32_t *out);
+nn_status nn_bdequantize_b1_s8(const nn_bquant_params *p, int32_t rows, int32_t depth,
+    const uint32_t *in, int8_t *out);
+nn_status nn_bdequantize_b1_f32(int32_t rows, int32_t depth, const uint32_t *in,
+    float *out);
+
 // ---- activations --------------------------------------------------------------------
 
 /// SOFTMAX along the last axis: rows x depth; output scale 1/256, zero point -128.

@@ -49,7 +49,13 @@ typedef enum {
     NN_KERNEL_CONV_IM2COL_S8_BLOCK4 = 26, ///< nn_conv_im2col_s8_block4: block-sparse weights
     NN_KERNEL_FC_S8_BLOCK4 = 27,          ///< nn_fc_s8_block4: block-sparse weights
     NN_KERNEL_CONV_WINOGRAD_3X3_S8 = 28,  ///< nn_conv_winograd_3x3_s8: Winograd F(2x2, 3x3)
-    NN_KERNEL_COUNT = 29,
+    NN_KERNEL_BCONV_B1 = 29,              ///< nn_bconv_b1: binary conv, XOR-popcount
+    NN_KERNEL_BMAXPOOL_B1 = 30,           ///< nn_bmaxpool_b1: binary max pool, AND
+    NN_KERNEL_BQUANTIZE_S8_B1 = 31,       ///< nn_bquantize_s8_b1: int8 -> bits
+    NN_KERNEL_BQUANTIZE_F32_B1 = 32,      ///< nn_bquantize_f32_b1: float32 -> bits
+    NN_KERNEL_BDEQUANTIZE_B1_S8 = 33,     ///< nn_bdequantize_b1_s8: bits -> int8
+    NN_KERNEL_BDEQUANTIZE_B1_F32 = 34,    ///< nn_bdequantize_b1_f32: bits -> float32
+    NN_KERNEL_COUNT = 35,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -200,6 +206,52 @@ typedef struct {
     float scale;
     int32_t zero_point;
 } nn_affine_params;
+
+/// Binary (bit-packed) tensors, as Larq Compute Engine stores them: along the innermost
+/// axis, channel c is bit c % 32 of little-endian 32-bit word c / 32; bit 1 means -1,
+/// bit 0 means +1; the bits past the last channel of a row are 0.
+#define NN_B1_WORDS(c) (((c) + 31) / 32)
+
+/// LceBconv2d: a binary convolution with Larq Compute Engine's semantics. Input and
+/// filter (OHWI, c = channels_in) are bit-packed; for each output and channel,
+/// acc = sum over the kh x kw taps of popcount(x XOR w) (0..K, K = kh * kw * channels_in;
+/// a padding tap is +1: LCE's pad_values = 1). Then, per output storage:
+/// - bit-packed: bit = acc > threshold[c];
+/// - int8 / float32: x = clamp(2 * acc, clamp_min, clamp_max); y = (float)x * mul[c]
+///   + bias[c] in single precision, a multiply and then an add (never fused); int8 is y
+///   rounded half away from zero and saturated. mul, bias and the clamp are LCE's
+///   output transform (its OneTimeSetup), computed by the host.
+typedef struct {
+    int32_t channels_in;
+    int16_t stride_h;
+    int16_t stride_w;
+    int16_t dilation_h;
+    int16_t dilation_w;
+    int16_t pad_h; ///< padding rows above the input (bottom is implied by shapes)
+    int16_t pad_w;
+    int32_t clamp_min; ///< on 2 * acc (int8 / float32 outputs)
+    int32_t clamp_max;
+} nn_bconv_params;
+
+/// LceBMaxPool2d: the AND of the window's words (the max of +1/-1 values), the window
+/// clipped to the input.
+typedef struct {
+    int16_t stride_h;
+    int16_t stride_w;
+    int16_t filter_h;
+    int16_t filter_w;
+    int16_t pad_h;
+    int16_t pad_w;
+} nn_bpool_params;
+
+/// LceQuantize (int8 or float32 -> bits): bit 1 where x < zero_point (0 for float32).
+/// LceDequantize (bits -> int8 or float32): bit 0 becomes plus, bit 1 minus (the int8
+/// values LCE computes from the output quantization; +1 and -1 for float32).
+typedef struct {
+    int32_t zero_point; ///< quantize
+    int32_t plus;       ///< dequantize
+    int32_t minus;
+} nn_bquant_params;
 
 /// CONCATENATION: inputs and output share scale and zero point (TFLite int8 rule).
 typedef struct {

@@ -79,7 +79,11 @@ typedef enum {
     MAI_OP_REQUANTIZE = 12, ///< QUANTIZE int8 -> int8
     MAI_OP_QUANTIZE = 13,   ///< QUANTIZE float32 -> int8
     MAI_OP_DEQUANTIZE = 14, ///< DEQUANTIZE int8 -> float32
-    MAI_OP_COUNT = 15,
+    MAI_OP_BCONV = 15,      ///< LceBconv2d: in (b1), filter (b1), mul|none, bias|thresholds
+    MAI_OP_BMAXPOOL = 16,   ///< LceBMaxPool2d
+    MAI_OP_BQUANTIZE = 17,  ///< LceQuantize: int8 / float32 -> b1
+    MAI_OP_BDEQUANTIZE = 18,///< LceDequantize: b1 -> int8 / float32
+    MAI_OP_COUNT = 19,
 } mai_op_type;
 
 /// The blob header (64 bytes).

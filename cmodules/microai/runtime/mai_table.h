@@ -40,7 +40,11 @@
     X(CONCAT, mai_prepare_concat, nn_concat_params) \
     X(REQUANTIZE, mai_prepare_requantize, nn_requantize_params) \
     X(QUANTIZE, mai_prepare_quantize, nn_affine_params) \
-    X(DEQUANTIZE, mai_prepare_dequantize, nn_affine_params)
+    X(DEQUANTIZE, mai_prepare_dequantize, nn_affine_params) \
+    X(BCONV, mai_prepare_bconv, nn_bconv_params) \
+    X(BMAXPOOL, mai_prepare_bmaxpool, nn_bpool_params) \
+    X(BQUANTIZE, mai_prepare_bquantize, nn_bquant_params) \
+    X(BDEQUANTIZE, mai_prepare_bdequantize, nn_bquant_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -52,7 +56,8 @@
     X(S4, S4, STANDARD) \
     X(S4_ROWS, S4, S4_ROWS) \
     X(S8_BLOCK4, S8, BLOCK_SPARSE) \
-    X(WINOGRAD, S16, WINOGRAD)
+    X(WINOGRAD, S16, WINOGRAD) \
+    X(B1, B1, STANDARD)
 
 // X(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval): kernels (nn_kernel). NAME
 // runs op type OP with ALGORITHM (the name a recipe asks for it by), reading its weights
@@ -112,7 +117,19 @@
     X(QUANTIZE_F32_S8, QUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_quantize) \
     X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_dequantize)
+    mai_eval_dequantize) \
+    X(BCONV_B1, BCONV, xnor_popcount, B1, mai_supports_any, mai_scratch_bconv_b1, \
+    mai_eval_bconv_b1) \
+    X(BMAXPOOL_B1, BMAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_bmaxpool_b1) \
+    X(BQUANTIZE_S8_B1, BQUANTIZE, direct, NONE, mai_supports_bquantize_s8, \
+    mai_scratch_none, mai_eval_bquantize_s8) \
+    X(BQUANTIZE_F32_B1, BQUANTIZE, direct, NONE, mai_supports_bquantize_f32, \
+    mai_scratch_none, mai_eval_bquantize_f32) \
+    X(BDEQUANTIZE_B1_S8, BDEQUANTIZE, direct, NONE, mai_supports_bdequantize_s8, \
+    mai_scratch_none, mai_eval_bdequantize_s8) \
+    X(BDEQUANTIZE_B1_F32, BDEQUANTIZE, direct, NONE, mai_supports_bdequantize_f32, \
+    mai_scratch_none, mai_eval_bdequantize_f32)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

@@ -102,6 +102,18 @@ class ModelBuilder:
             self.opcodes.append(code)
         self.ops.append((self.opcodes.index(code), list(inputs), list(outputs), options, fields))
 
+    def custom_op(
+        self, name: str, inputs: Sequence[int], outputs: Sequence[int], options: dict | None = None
+    ) -> None:
+        """Add a custom op (e.g. Larq Compute Engine's "LceBconv2d") whose options are a
+        flexbuffer map, as LCE's converter writes them."""
+        from flatbuffers import flexbuffers
+
+        if name not in self.opcodes:
+            self.opcodes.append(name)
+        raw = bytes(flexbuffers.Dumps(options)) if options is not None else None
+        self.ops.append((self.opcodes.index(name), list(inputs), list(outputs), raw, {}))
+
     # ---- serialization ----------------------------------------------------------------
 
     @staticmethod
@@ -165,6 +177,10 @@ class ModelBuilder:
         for opcode_index, ins, outs, options, fields in self.ops:
             ins_v = self._int_vector(b, tflite.OperatorStartInputsVector, ins)
             outs_v = self._int_vector(b, tflite.OperatorStartOutputsVector, outs)
+            custom = None
+            if isinstance(options, bytes):  # a custom op's flexbuffer options
+                custom = b.CreateNumpyVector(np.frombuffer(options, np.uint8))
+                options = None
             opts = self._options(b, options, fields) if options else None
             tflite.OperatorStart(b)
             tflite.OperatorAddOpcodeIndex(b, opcode_index)
@@ -173,9 +189,21 @@ class ModelBuilder:
             if opts is not None:
                 tflite.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, options))
                 tflite.OperatorAddBuiltinOptions(b, opts)
+            if custom is not None:
+                tflite.OperatorAddCustomOptions(b, custom)
+                tflite.OperatorAddCustomOptionsFormat(b, tflite.CustomOptionsFormat.FLEXBUFFERS)
             ops.append(tflite.OperatorEnd(b))
         codes = []
+        custom_names = {c: b.CreateString(c) for c in self.opcodes if isinstance(c, str)}
         for code in self.opcodes:
+            if isinstance(code, str):
+                tflite.OperatorCodeStart(b)
+                tflite.OperatorCodeAddDeprecatedBuiltinCode(b, tflite.BuiltinOperator.CUSTOM)
+                tflite.OperatorCodeAddBuiltinCode(b, tflite.BuiltinOperator.CUSTOM)
+                tflite.OperatorCodeAddCustomCode(b, custom_names[code])
+                tflite.OperatorCodeAddVersion(b, 1)
+                codes.append(tflite.OperatorCodeEnd(b))
+                continue
             tflite.OperatorCodeStart(b)
             tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
             tflite.OperatorCodeAddBuiltinCode(b, code)

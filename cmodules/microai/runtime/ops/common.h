@@ -82,4 +82,12 @@ static inline mai_check ops_check_unary(const mai_op_ctx *ctx) {
     return MAI_CHECK_NONE;
 }
 
+// One spatial axis: every output window overlaps the input (the kernels divide by the
+// number of taps inside it), and the leading padding is smaller than the filter.
+static inline int ops_pool_axis_ok(int32_t in, int32_t filter, int32_t stride, int32_t pad,
+    int32_t out) {
+    return filter >= 1 && stride >= 1 && out >= 1 && pad >= 0 && pad < filter
+           && (int64_t)(out - 1) * stride - pad < in;
+}
+
 #endif // MICROAI_OPS_COMMON_H

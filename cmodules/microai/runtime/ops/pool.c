@@ -3,14 +3,6 @@
 
 // ---- pooling ------------------------------------------------------------------------
 
-// One spatial axis: every output window overlaps the input (the kernels divide by the
-// number of taps inside it), and the leading padding is smaller than the filter.
-static int ops_pool_axis_ok(int32_t in, int32_t filter, int32_t stride, int32_t pad,
-    int32_t out) {
-    return filter >= 1 && stride >= 1 && out >= 1 && pad >= 0 && pad < filter
-           && (int64_t)(out - 1) * stride - pad < in;
-}
-
 static mai_check ops_check_pool(const mai_op_ctx *ctx) {
     mai_check c = ops_check_common(ctx, sizeof(nn_pool_params), 1, 1,
         MAI_STORAGE_S8, MAI_STORAGE_S8);
