@@ -29,7 +29,14 @@ MAX_TENSOR_BYTES = 2**31 - 1
 # roundings (nn_rounding). tests/host/test_blob.py checks them against the C headers.
 STORAGES = {"s8": 0, "s32": 1, "f32": 2, "s16": 3, "s4": 4, "b1": 5}
 STORAGE_BITS = {"s8": 8, "s32": 32, "f32": 32, "s16": 16, "s4": 4, "b1": 1}
-LAYOUTS = {"standard": 0, "winograd": 1, "block_sparse": 2, "wide": 3, "s4_rows": 4}
+LAYOUTS = {
+    "standard": 0,
+    "winograd": 1,
+    "block_sparse": 2,
+    "wide": 3,
+    "s4_rows": 4,
+    "b1_dense": 5,
+}
 ROUNDINGS = {"double": 0, "single": 1}
 MAX_ELEMENTS = 1 << 23  # MAI_MAX_ELEMENTS
 MEM_ARENA, MEM_BLOB = 0, 1

@@ -2,7 +2,8 @@
 
 `convert` (each Layer), `inspect` (read back from a blob), `hil` and the coming search
 all ask here, so they cannot count differently. MACs are the weighted ops'
-multiply-accumulates (CONV, DWCONV, FC), as MLPerf Tiny counts them (DS-CNN: 2,656,768);
+multiply-accumulates (CONV, DWCONV, FC), as MLPerf Tiny counts them (DS-CNN: 2,656,768),
+and BCONV's binary ones (one XOR-popcount bit each);
 weight bytes are the op's blob constants (weights, bias, multipliers, shifts); scratch
 bytes are the kernel's own (the C table's).
 
@@ -32,7 +33,7 @@ def macs(op_type: str, inputs: list, outputs: list, params: dict) -> int:
     if not outputs:
         return 0
     out = _n(outputs[0])
-    if op_type == "CONV":  # weights [out_c, kh, kw, in_c]
+    if op_type in ("CONV", "BCONV"):  # weights [out_c, kh, kw, in_c]; BCONV: binary MACs
         return out * _n(inputs[1][-3:])
     if op_type == "DWCONV":  # weights [1, kh, kw, out_c]
         return out * _n(inputs[1][-3:-1])

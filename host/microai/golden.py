@@ -381,10 +381,11 @@ class LceGolden(Golden):
         sg = one.subgraphs[0]
         o = sg.operators[op.index]
         sg.operators = [o]
-        const = lambda t: (
-            one.buffers[sg.tensors[t].buffer].data is not None  # noqa: E731
-            and len(one.buffers[sg.tensors[t].buffer].data) > 0
-        )
+
+        def const(t: int) -> bool:
+            data = one.buffers[sg.tensors[t].buffer].data
+            return data is not None and len(data) > 0
+
         sg.inputs = list(dict.fromkeys(t for t in o.inputs if t >= 0 and not const(t)))
         sg.outputs = list(o.outputs)
         one.signatureDefs = None

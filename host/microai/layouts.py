@@ -25,7 +25,9 @@ board cannot disagree on an order.
   channel pair, as int16 [out][16][in padded to 4], the inputs in the order 0, 2, 1, 3
   of every four (nn_conv_winograd_prepare(); read by CONV_WINOGRAD_3X3_S8). 3.56x the
   flash of int8 for 2.25x fewer multiplies (cost.winograd_instructions).
-- "b1": bit-packed binary weights, LCE's order ([out, kh, kw, in] as in/32 words a tap).
+- "b1" (MAI_LAYOUT_B1_DENSE): binary weights [out, kh, kw, in] (LCE's bit-packed words,
+  a whole number a tap) with each row's kh x kw x in bits back to back
+  (nn_b1_dense_prepare(); read by BCONV_B1, which gathers its input the same way).
 """
 
 from __future__ import annotations
@@ -111,6 +113,10 @@ def nbytes(fmt: str, shape, data: np.ndarray | None = None) -> int:
     if fmt == "winograd":
         _, lib = native.load()
         return int(lib.nn_conv_winograd_bytes(int(shape[0]), int(shape[-1])))
+    if fmt == "b1":
+        _, lib = native.load()
+        rows, k = _rows_k(shape)
+        return rows * 4 * int(lib.nn_b1_dense_words(1, k))
     if layout(fmt) == "standard":
         return B.storage_bytes(storage(fmt), tuple(shape))
     raise ValueError(f"no host preparation for weights format {fmt!r}")
@@ -127,9 +133,23 @@ def blob_bytes(fmt: str, data: np.ndarray) -> int:
     return _aligned(len(p.data)) + (_aligned(len(p.aux)) if p.aux else 0)
 
 
-def prepare(fmt: str, data: np.ndarray) -> Prepared:
-    """The IR's weights `data` (int8 values, as ir.Tensor.data holds them) in format
-    `fmt`, as the kernel reads them: the tensor's bytes and the layout's aux."""
+def prepare(fmt: str, data: np.ndarray, shape: tuple[int, ...] | None = None) -> Prepared:
+    """The IR's weights `data` (int8 values, as ir.Tensor.data holds them; for "b1" LCE's
+    int32 words, with the logical `shape` [out, kh, kw, in]) in format `fmt`, as the kernel
+    reads them: the tensor's bytes and the layout's aux."""
+    if fmt == "b1":
+        ffi, lib = native.load()
+        out_ch, kh, kw, cin = (int(d) for d in shape)
+        src = np.ascontiguousarray(data, dtype=np.int32)
+        out = bytearray(nbytes(fmt, shape))
+        lib.nn_b1_dense_prepare(
+            ffi.cast("uint32_t *", ffi.from_buffer(src)),
+            out_ch,
+            kh * kw,
+            cin,
+            ffi.cast("uint32_t *", ffi.from_buffer(out)),
+        )
+        return Prepared(bytes(out))
     if fmt == "s8_block4":
         ffi, lib = native.load()
         rows, k = _rows_k(data.shape)

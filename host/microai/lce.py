@@ -112,14 +112,100 @@ def output_transform(
     return Transform(mul, bias, -hi + k, -lo + k)
 
 
+def _f32_of_x(x: np.ndarray, t: Transform) -> np.ndarray:
+    """x * mul + bias: a float32 multiply, then a float32 add (never fused)."""
+    return (np.asarray(x).astype(np.float32) * t.mul).astype(np.float32) + t.bias
+
+
+def _s8_of_x(x: np.ndarray, t: Transform) -> np.ndarray:
+    return np.clip(round_half_away(_f32_of_x(x, t)), -128, 127).astype(np.int8)
+
+
 def transform_f32(acc: np.ndarray, t: Transform) -> np.ndarray:
-    """float32 outputs of accumulators acc [..., out]: a float32 multiply, then an add."""
-    x = np.clip(2 * np.asarray(acc, np.int64), t.clamp_min, t.clamp_max).astype(np.float32)
-    return (x * t.mul).astype(np.float32) + t.bias
+    """float32 outputs of accumulators acc [..., out]."""
+    return _f32_of_x(np.clip(2 * np.asarray(acc, np.int64), t.clamp_min, t.clamp_max), t)
 
 
 def transform_s8(acc: np.ndarray, t: Transform) -> np.ndarray:
-    return np.clip(round_half_away(transform_f32(acc, t)), -128, 127).astype(np.int8)
+    return _s8_of_x(np.clip(2 * np.asarray(acc, np.int64), t.clamp_min, t.clamp_max), t)
+
+
+# The integer form of the int8 transform (what the kernels run, float32 only where it
+# fails): q = saturate(hi32(A * (x << e) + B) >> r) on x = clamp(2 * acc): a 32 x 32 + 64
+# bit multiply-accumulate (SMLAL) and two 32-bit shifts. The host finds A, B, e and r per
+# channel and checks them against transform_s8 on every x the channel can reach (every
+# acc in 0..K): a proof by exhaustion, not an approximation.
+FIXED_FLOAT = -1  # the shifts of a channel left to the float32 transform
+
+
+def reachable_x(t: Transform, k: int) -> np.ndarray:
+    return np.unique(np.clip(2 * np.arange(k + 1, dtype=np.int64), t.clamp_min, t.clamp_max))
+
+
+def _fixed_channel(x: np.ndarray, q: np.ndarray, mul: float, bias: float):
+    """(A, B, e, r) with floor((A (x << e) + B) / 2^(32 + r)) saturated to int8 equal to q
+    on every x, or None. A is about mul * 2^(32 + r - e) in [2^29, 2^30] (or 0); for each
+    A tried near it, B is bounded below and above by every x."""
+    m = float(mul)
+    xmax = int(x.max()) if x.size else 0
+    if m == 0.0:
+        e, r, a_centre = 0, 0, 0
+    else:
+        s = int(np.floor(np.log2(2.0**30 / abs(m))))  # A = m 2^s is below 2^30
+        e, r = (0, min(s - 32, 31)) if s >= 32 else (32 - s, 0)
+        if e > 0 and xmax << e >= 2**31:
+            return None
+        a_centre = int(round(m * 2.0 ** (32 + r - e)))
+    xs = x << e
+    total = 32 + r
+    one = np.int64(1) << np.int64(total)
+    q = q.astype(np.int64)
+    big = np.int64(1) << np.int64(62)
+    lo_q = np.where(q == -128, -big, q * one)
+    hi_q = np.where(q == 127, big, (q + 1) * one - 1)
+    want_b = int(np.floor((float(bias) + 0.5) * 2.0**total))
+    for d in (0, -1, 1, -2, 2, -3, 3, -4, 4, -8, 8, -16, 16):
+        a = a_centre + d
+        if not -(2**31) <= a < 2**31:
+            continue
+        ax = np.int64(a) * xs
+        lower, upper = int((lo_q - ax).max()), int((hi_q - ax).min())
+        lower, upper = max(lower, -(2**55)), min(upper, 2**55 - 1)
+        if lower <= upper:
+            return a, min(max(want_b, lower), upper), e, r
+    return None
+
+
+def fixed_point(t: Transform, k: int) -> np.ndarray:
+    """int32 [out, 4] per channel: A, B's low and high words, e | r << 8 (FIXED_FLOAT
+    where no integer form matched: that channel runs the float32 transform)."""
+    x = reachable_x(t, k)
+    qs = _s8_of_x(x[:, None], t)
+    out = np.zeros((len(t.mul), 4), np.int64)
+    for c in range(len(t.mul)):
+        f = _fixed_channel(x, qs[:, c], t.mul[c], t.bias[c])
+        if f is None:
+            out[c] = (0, 0, 0, FIXED_FLOAT)
+            continue
+        a, b, e, r = f
+        out[c] = (a, b & 0xFFFFFFFF, (b >> 32) & 0xFFFFFFFF, e | r << 8)
+    w = np.empty(out.shape, np.int32)
+    w[:, 0] = out[:, 0].astype(np.int32)
+    w[:, 1:3] = out[:, 1:3].astype(np.uint32).view(np.int32)
+    w[:, 3] = out[:, 3].astype(np.int32)
+    return w
+
+
+def transform_fixed(acc: np.ndarray, t: Transform, fixed: np.ndarray) -> np.ndarray:
+    """The kernels' int8 transform: the integer form where a channel has one, else
+    float32 (as transform_s8)."""
+    x = np.clip(2 * np.asarray(acc, np.int64), t.clamp_min, t.clamp_max)
+    a = fixed[:, 0].astype(np.int64)
+    b = (fixed[:, 2].astype(np.int64) << 32) | fixed[:, 1].astype(np.uint32).astype(np.int64)
+    sh = fixed[:, 3].astype(np.int64)
+    e, r = np.where(sh < 0, 0, sh & 0xFF), np.where(sh < 0, 0, sh >> 8)
+    q = np.clip((((a * (x << e)) + b) >> 32) >> r, -128, 127)
+    return np.where(sh == FIXED_FLOAT, transform_s8(acc, t), q).astype(np.int8)
 
 
 def conv_axis(padding: str, size: int, filt: int, stride: int, dilation: int):

@@ -183,9 +183,9 @@ def _transforms(rng, n: int, k: int):
 
 @pytest.mark.parametrize("k", [9, 288, 1152, 4608])
 def test_output_transform_exhaustively(k: int):
-    """nn_bconv_out_s8 / _f32 (the C core, as the boards run it) equal LCE's float32
-    arithmetic for every channel and every reachable accumulator 0..K, with every clamp
-    LCE derives from a fused activation."""
+    """nn_bconv_out_s8 / _f32 (the C core, as the boards run it) and the int8 integer form
+    (nn_bconv_out_fixed) equal LCE's float32 arithmetic for every channel and every
+    reachable accumulator 0..K, with every clamp LCE derives from a fused activation."""
     ffi, lib = native.load()
     rng = np.random.default_rng(k)
     mul, bias = _transforms(rng, 24, k)
@@ -200,6 +200,25 @@ def test_output_transform_exhaustively(k: int):
             got_f32 = [lib.nn_bconv_out_f32(a, t.clamp_min, t.clamp_max, m, b) for a in acc]
             assert got_s8 == ts[:, c].tolist(), (act, c)
             assert np.array_equal(np.array(got_f32, np.float32), tf[:, c]), (act, c)
+        # The integer form the kernels run for int8 (float32 where none matched).
+        fixed = lce.fixed_point(t, k)
+        assert np.array_equal(lce.transform_fixed(acc[:, None], t, fixed), ts)
+        for c in range(len(mul)):
+            if fixed[c, 3] == lce.FIXED_FLOAT:
+                continue
+            row = ffi.new("int32_t[4]", fixed[c].tolist())
+            got = [lib.nn_bconv_out_fixed(a, t.clamp_min, t.clamp_max, row) for a in acc]
+            assert got == ts[:, c].tolist(), (act, c)
+
+
+def test_integer_form_falls_back_where_float_rounding_breaks_the_line():
+    """A channel whose float32 results are not those of any integer line (a huge bias:
+    float32's rounding steps are 1/8) keeps the float32 transform, and stays exact."""
+    t = lce.Transform(np.float32([-32.976974, 0.01]), np.float32([1.1345184e6, 3.0]), 0, 51200)
+    fixed = lce.fixed_point(t, 25600)
+    acc = np.arange(25601)[:, None]
+    assert fixed[0, 3] == lce.FIXED_FLOAT and fixed[1, 3] != lce.FIXED_FLOAT
+    assert np.array_equal(lce.transform_fixed(acc, t, fixed), lce.transform_s8(acc, t))
 
 
 def test_round_half_away_on_ties():

@@ -291,20 +291,31 @@ nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const in
 // ---- binary (Larq Compute Engine) ---------------------------------------------------
 // Bit-packed tensors: NN_B1_WORDS(c) little-endian uint32 words per row (nn_types.h).
 
-/// LceBconv2d (nn_bconv_params). out_storage: 0 int8, 1 float32, 2 bit-packed (then
-/// thresholds is read, else mul and bias). scratch: nn_bconv_b1_scratch_size() bytes,
-/// 4-byte aligned.
+/// LceBconv2d (nn_bconv_params). out_storage: 0 int8, 1 float32, 2 bit-packed. Bit-packed
+/// outputs read thresholds; float32 ones mul and bias; int8 ones `fixed` (int32 [out][4]:
+/// A, B's low and high words, e | r << 8: q = saturate(hi32(A * (x << e) + B) >> r),
+/// which the host proved equal to the float32 transform on every reachable acc of the
+/// channel; -1: the channel runs the float32 transform on mul and bias). scratch:
+/// nn_bconv_b1_scratch_size() bytes, 4-byte aligned.
 nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const uint32_t *in,
     const nn_dims *f_dims, const uint32_t *filter, const float *mul, const float *bias,
-    const int32_t *thresholds, const nn_dims *out_dims, void *out, int32_t out_storage,
-    void *scratch);
+    const int32_t *thresholds, const int32_t *fixed, const nn_dims *out_dims, void *out,
+    int32_t out_storage, void *scratch);
 size_t nn_bconv_b1_scratch_size(const nn_bconv_params *p, const nn_dims *f_dims);
 /// The int8 and float32 output transforms of one accumulator (exposed for the host's
 /// exhaustive check against LCE's arithmetic).
 int32_t nn_bconv_out_s8(int32_t acc, int32_t clamp_min, int32_t clamp_max, float mul,
     float bias);
+int32_t nn_bconv_out_fixed(int32_t acc, int32_t clamp_min, int32_t clamp_max,
+    const int32_t *fixed);
 float nn_bconv_out_f32(int32_t acc, int32_t clamp_min, int32_t clamp_max, float mul,
     float bias);
+/// Binary weights for nn_bconv_b1 (MAI_LAYOUT_B1_DENSE): rows x taps x channels in LCE's
+/// words (NN_B1_WORDS(channels) a tap) to rows of nn_b1_dense_words(taps, channels)
+/// words, each row's taps x channels bits back to back.
+uint32_t nn_b1_dense_words(int32_t taps, int32_t channels);
+void nn_b1_dense_prepare(const uint32_t *w, int32_t rows, int32_t taps, int32_t channels,
+    uint32_t *out);
 /// The number of bits that differ between a[0..n) and b[0..n).
 uint32_t nn_xor_popcount(const uint32_t *a, const uint32_t *b, uint32_t n);
 

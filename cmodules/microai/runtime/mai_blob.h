@@ -52,7 +52,11 @@ typedef enum {
                                 ///< padded to whole groups of 8 taps, 4 bytes a group, byte
                                 ///< j holding taps j (low nibble) and 4 + j (high nibble)
                                 ///< (nn_s4_rows_prepare())
-    MAI_LAYOUT_COUNT = 5,
+    MAI_LAYOUT_B1_DENSE = 5,    ///< binary weights (storage B1): each row's (dims[0])
+                                ///< taps x channels bits back to back, no padding
+                                ///< between taps, then zeros to a whole word
+                                ///< (nn_b1_dense_prepare())
+    MAI_LAYOUT_COUNT = 6,
 } mai_layout;
 
 

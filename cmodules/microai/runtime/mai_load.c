@@ -148,6 +148,7 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         || (t->layout == MAI_LAYOUT_WINOGRAD
             && (t->rank != 4 || t->dims[1] != 3 || t->dims[2] != 3))
         || (t->layout == MAI_LAYOUT_S4_ROWS && t->storage != MAI_STORAGE_S4)
+        || (t->layout == MAI_LAYOUT_B1_DENSE && t->storage != MAI_STORAGE_B1)
         || (t->layout == MAI_LAYOUT_BLOCK_SPARSE && t->storage != MAI_STORAGE_S8)) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_LAYOUT);
     }
@@ -156,11 +157,12 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);
     }
     if (t->layout == MAI_LAYOUT_WIDE || t->layout == MAI_LAYOUT_S4_ROWS
-        || t->layout == MAI_LAYOUT_WINOGRAD) {
+        || t->layout == MAI_LAYOUT_WINOGRAD || t->layout == MAI_LAYOUT_B1_DENSE) {
         uint32_t rows = (uint32_t)t->dims[MAI_MAX_RANK - t->rank], k = (uint32_t)n / rows;
         uint64_t size = t->layout == MAI_LAYOUT_WIDE
             ? (uint64_t)rows * ((k + 3) & ~3u) * 2  // < 2^23 * 2^16 * 2
             : t->layout == MAI_LAYOUT_S4_ROWS ? (uint64_t)rows * ((k + 7) / 8) * 4
+            : t->layout == MAI_LAYOUT_B1_DENSE ? (uint64_t)rows * ((k + 31) / 32) * 4
             : (uint64_t)rows * 16 * (((uint32_t)t->dims[3] + 3) & ~3u) * 2;
         if (size != t->size) {
             return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_SIZE);

@@ -57,7 +57,7 @@
     X(S4_ROWS, S4, S4_ROWS) \
     X(S8_BLOCK4, S8, BLOCK_SPARSE) \
     X(WINOGRAD, S16, WINOGRAD) \
-    X(B1, B1, STANDARD)
+    X(B1, B1, B1_DENSE)
 
 // X(NAME, OP, ALGORITHM, WEIGHTS, supports, scratch, eval): kernels (nn_kernel). NAME
 // runs op type OP with ALGORITHM (the name a recipe asks for it by), reading its weights

@@ -9,8 +9,9 @@ producer's channels; marking twice is a check. A constant b1 tensor (a filter) k
 words as data.
 
 The arithmetic is lce.py's (LCE's, from its sources); the blob gets what LCE's Prepare and
-OneTimeSetup compute: the output transform's float32 multiplier and bias and int32 clamp,
-or the thresholds of a bit-packed output, or the int8 values of LceDequantize's +1/-1.
+OneTimeSetup compute: the output transform's float32 multiplier and bias and int32 clamp
+(with, for an int8 output, its integer form, lce.fixed_point), or the thresholds of a
+bit-packed output, or the int8 values of LceDequantize's +1/-1.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def _bconv(graph: Graph, op: Op, golden: str) -> Lowered:
     if y.dtype == np.int32:
         _bits(graph, op, y, out_shape)
         th = _const(graph, op, 4, np.int32, out_ch)
-        return Lowered("BCONV", params, [x.index, f.index, -1, th.index], [y.index])
+        return Lowered("BCONV", params, [x.index, f.index, -1, -1, th.index], [y.index])
     if y.dtype not in (np.int8, np.float32):
         raise fail(
             graph,
@@ -213,4 +214,7 @@ def _bconv(graph: Graph, op: Op, golden: str) -> Lowered:
     if not (np.all(np.isfinite(t.mul)) and np.all(np.isfinite(t.bias))):
         raise fail(graph, op, "the output transform (multiplier / scale) is not finite")
     params.update(clamp_min=t.clamp_min, clamp_max=t.clamp_max)
-    return Lowered("BCONV", params, [x.index, f.index, t.mul, t.bias], [y.index])
+    # int8: the integer transform, proved equal to LCE's float32 one on every reachable
+    # accumulator of every channel (lce.fixed_point; float32 where none matched).
+    fixed = lce.fixed_point(t, g.k) if y.dtype == np.int8 else -1
+    return Lowered("BCONV", params, [x.index, f.index, t.mul, t.bias, fixed], [y.index])

@@ -78,16 +78,19 @@ def run(c):
         key = (id(x) if isinstance(x, np.ndarray) else x, fmt)
         if key not in prepared:
             data = x if isinstance(x, np.ndarray) else g.t(x).data
-            if data is None or data.dtype != np.int8:
+            # b1 weights are LCE's words; their tensor's shape counts channels.
+            source = np.int32 if layouts.SOURCE.get(fmt) == "b1" else np.int8
+            if data is None or data.dtype != source:
                 raise ConvertError(f"{name}: weights format {fmt!r} needs constant weights")
+            shape = tuple(g.t(x).shape) if source == np.int32 else tuple(data.shape)
             try:
-                p = layouts.prepare(fmt, data)
+                p = layouts.prepare(fmt, data, shape)
             except ValueError as e:
                 raise ConvertError(f"{name}: {e}") from None
             tensors.append(
                 B.BlobTensor(
                     layouts.storage(fmt),
-                    tuple(data.shape),
+                    shape,
                     0 if isinstance(x, np.ndarray) else g.t(x).zp,
                     B.MEM_BLOB,
                     data=p.data,

@@ -10,16 +10,16 @@ static int32_t bconv_out_code(uint8_t storage) {
     return storage == MAI_STORAGE_S8 ? 0 : storage == MAI_STORAGE_F32 ? 1 : 2;
 }
 
-// Every bit past the last channel of each row of a bit-packed constant is 0 (the kernels
-// XOR whole words: a set padding bit would count).
+// Every bit past the last of each row of a bit-packed constant is 0 (the kernels XOR
+// whole words: a set padding bit would count). A row is the innermost axis, or in
+// MAI_LAYOUT_B1_DENSE all but the outermost.
 static int b1_padding_clear(const mai_tensor_view *t) {
-    const uint32_t bits = (uint32_t)t->dims.c % 32;
-    if (bits == 0) {
-        return 1;
-    }
-    const uint32_t words = NN_B1_WORDS(t->dims.c), rows = ops_elements(&t->dims) / t->dims.c;
+    const uint32_t n = ops_elements(&t->dims);
+    const uint32_t rows = t->layout == MAI_LAYOUT_B1_DENSE ? (uint32_t)t->dims.n
+                                                           : n / (uint32_t)t->dims.c;
+    const uint32_t k = n / rows, bits = k % 32, words = (k + 31) / 32;
     const uint32_t *w = t->data;
-    for (uint32_t r = 0; r < rows; r++) {
+    for (uint32_t r = 0; bits && r < rows; r++) {
         if (w[r * words + words - 1] >> bits) {
             return 0;
         }
@@ -39,11 +39,24 @@ static int bconv_axis_ok(int32_t in, int32_t filter, int32_t stride, int32_t dil
     return pad < span && last < in && last + span > 0;
 }
 
+// An int8 output's integer transforms (nn_bconv_b1): e | r << 8 with x << e in int32 (x
+// <= 2 K) and r < 32, or -1 (float32); |B| < 2^55 keeps A * (x << e) + B in int64.
+static int fixed_ok(const int32_t *fixed, int32_t out_ch, int64_t x_max) {
+    for (int32_t c = 0; c < out_ch; c++, fixed += 4) {
+        const int32_t e = fixed[3] & 0xff, r = fixed[3] >> 8;
+        if (fixed[3] != -1 && (fixed[3] < 0 || r > 31 || e > 31 || (x_max << e) > INT32_MAX
+                               || fixed[2] < -(1 << 23) || fixed[2] >= (1 << 23))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 mai_status mai_prepare_bconv(const mai_op_ctx *ctx, mai_error *err) {
     if (ctx->params_size != sizeof(nn_bconv_params)) {
         return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
     }
-    if (ctx->n_in != 4 || ctx->n_out != 1) {
+    if (ctx->n_in != 5 || ctx->n_out != 1) {
         return ops_fail(err, MAI_CHECK_IO_COUNT);
     }
     if (ctx->rounding != NN_ROUNDING_DOUBLE) {
@@ -51,49 +64,50 @@ mai_status mai_prepare_bconv(const mai_op_ctx *ctx, mai_error *err) {
     }
     const nn_bconv_params *p = ctx->params;
     const mai_tensor_view *in = &ctx->in[0], *f = &ctx->in[1], *out = &ctx->out[0];
+    const mai_tensor_view *mul = &ctx->in[2], *bias = &ctx->in[3], *t = &ctx->in[4];
     const int32_t code = bconv_out_code(out->storage);
-    // Inputs: in (b1), filter (b1), then mul and bias (f32, int8/float32 out) or
-    // thresholds (s32, bit-packed out); the unused ones omitted.
-    const mai_tensor_view *a = &ctx->in[2], *b = &ctx->in[3];
-    if (in->data == NULL || f->data == NULL
-        || (code == 2 ? a->data != NULL || b->data == NULL : a->data == NULL || b->data == NULL)) {
+    // Inputs: in (b1), filter (b1), then per output: bit-packed: -, -, thresholds (s32
+    // [out]); float32: mul, bias (f32 [out]), -; int8: mul, bias, fixed (s32 [out][4]).
+    const int floats = code != 2, ints = code != 1;
+    if (in->data == NULL || f->data == NULL || (mul->data != NULL) != floats
+        || (bias->data != NULL) != floats || (t->data != NULL) != ints) {
         return ops_fail(err, MAI_CHECK_IO_ID);
     }
     if (in->storage != MAI_STORAGE_B1 || f->storage != MAI_STORAGE_B1
         || (out->storage != MAI_STORAGE_S8 && out->storage != MAI_STORAGE_F32
             && out->storage != MAI_STORAGE_B1)
-        || (code == 2 ? b->storage != MAI_STORAGE_S32
-                      : a->storage != MAI_STORAGE_F32 || b->storage != MAI_STORAGE_F32)) {
+        || (floats && (mul->storage != MAI_STORAGE_F32 || bias->storage != MAI_STORAGE_F32))
+        || (ints && t->storage != MAI_STORAGE_S32)) {
         return ops_fail(err, MAI_CHECK_DTYPE);
     }
-    if (!f->is_const || (code != 2 && !a->is_const) || !b->is_const) {
+    if (!f->is_const || (floats && (!mul->is_const || !bias->is_const))
+        || (ints && !t->is_const)) {
         return ops_fail(err, MAI_CHECK_CONST);
     }
     if (in->rank != 4 || f->rank != 4 || out->rank != 4) {
         return ops_fail(err, MAI_CHECK_RANK);
     }
     const nn_dims *i = &in->dims, *w = &f->dims, *o = &out->dims;
-    const int32_t out_ch = w->n;
-    if (p->channels_in != i->c || w->c != i->c || o->c != out_ch || o->n != i->n
-        || (code == 2 ? ops_elements(&b->dims) != (uint32_t)out_ch
-                      : ops_elements(&a->dims) != (uint32_t)out_ch
-                        || ops_elements(&b->dims) != (uint32_t)out_ch)
+    const uint32_t out_ch = (uint32_t)w->n;
+    if (p->channels_in != i->c || w->c != i->c || o->c != w->n || o->n != i->n
+        || (floats && (ops_elements(&mul->dims) != out_ch || ops_elements(&bias->dims) != out_ch))
+        || (ints && ops_elements(&t->dims) != (code == 2 ? out_ch : 4 * out_ch))
         || !bconv_axis_ok(i->h, w->h, p->stride_h, p->dilation_h, p->pad_h, o->h)
         || !bconv_axis_ok(i->w, w->w, p->stride_w, p->dilation_w, p->pad_w, o->w)) {
         return ops_fail(err, MAI_CHECK_SHAPE);
     }
-    if (!b1_padding_clear(f)) {
+    const int64_t k2 = 2 * (int64_t)w->h * w->w * w->c;
+    if (!b1_padding_clear(f) || (code == 0 && !fixed_ok(t->data, w->n, k2))) {
         return ops_fail(err, MAI_CHECK_PARAM);
     }
-    if (code != 2) {
+    if (floats) {
         // Finite transforms only (a NaN has no int8 value), the clamp in 2 * [0, K].
-        const float *mul = a->data, *bias = b->data;
-        for (int32_t c = 0; c < out_ch; c++) {
-            if (!isfinite(mul[c]) || !isfinite(bias[c])) {
+        const float *m = mul->data, *b = bias->data;
+        for (uint32_t c = 0; c < out_ch; c++) {
+            if (!isfinite(m[c]) || !isfinite(b[c])) {
                 return ops_fail(err, MAI_CHECK_PARAM);
             }
         }
-        const int64_t k2 = 2 * (int64_t)w->h * w->w * w->c;
         if (p->clamp_min > p->clamp_max || p->clamp_min < 0 || p->clamp_max > k2) {
             return ops_fail(err, MAI_CHECK_PARAM);
         }
@@ -112,9 +126,8 @@ nn_status mai_eval_bconv_b1(const mai_op_ctx *ctx) {
     const mai_tensor_view *out = &ctx->out[0];
     const int32_t code = bconv_out_code(out->storage);
     return nn_bconv_b1(ctx->params, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
-        ctx->in[1].data, code == 2 ? NULL : ctx->in[2].data,
-        code == 2 ? NULL : ctx->in[3].data, code == 2 ? ctx->in[3].data : NULL,
-        &out->dims, out->data, code, ctx->scratch);
+        ctx->in[1].data, ctx->in[2].data, ctx->in[3].data, code == 2 ? ctx->in[4].data : NULL,
+        code == 0 ? ctx->in[4].data : NULL, &out->dims, out->data, code, ctx->scratch);
 }
 
 mai_status mai_prepare_bmaxpool(const mai_op_ctx *ctx, mai_error *err) {
