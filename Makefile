@@ -25,7 +25,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize test-fuzz lint bench bench-sparsity bench-winograd fuzz fuzz-board fault \
+	test test-host test-mpy test-sanitize test-fuzz lint bench bench-sparsity bench-winograd bench-binary fuzz fuzz-board fault \
 	qemu-plugin clean distclean
 
 all: demo
@@ -150,6 +150,11 @@ bench-sparsity: setup qemu-plugin
 # BENCH_ARGS=--calibrate fits cost.py's constants to single layers instead).
 bench-winograd: setup qemu-plugin
 	$(PY) tests/bench/winograd.py $(BENCH_ARGS)
+
+# The Larq fixtures' binary convolutions per board, instructions per binary MAC, and the
+# digits BNN beside the int8 CNN: accuracy, weight bytes, instructions (tests/bench/binary.py).
+bench-binary: setup qemu-plugin
+	$(PY) tests/bench/binary.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build/firmware build/native build/qemu-plugin

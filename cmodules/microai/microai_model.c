@@ -202,11 +202,12 @@ static mp_obj_t microai_model_make_new(const mp_obj_type_t *type, size_t n_args,
     return MP_OBJ_FROM_PTR(self);
 }
 
-// A writable memoryview of a model input or output, straight into the arena.
+// A writable memoryview of a model input or output, straight into the arena; a bit-packed
+// (b1) one as its int32 words, as Larq Compute Engine holds them.
 static mp_obj_t tensor_view(microai_model_obj_t *self, uint32_t t) {
     const mai_tensor *tensor = &self->m.tensors[t];
     byte typecode = tensor->storage == MAI_STORAGE_F32 ? 'f'
-        : tensor->storage == MAI_STORAGE_S32 ? 'i'
+        : tensor->storage == MAI_STORAGE_S32 || tensor->storage == MAI_STORAGE_B1 ? 'i'
         : tensor->storage == MAI_STORAGE_S16 ? 'h' : 'b';
     size_t item = tensor->storage == MAI_STORAGE_S8 ? 1 : tensor->storage == MAI_STORAGE_S16 ? 2 : 4;
     return mp_obj_new_memoryview(typecode | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, tensor->size / item,
@@ -298,6 +299,7 @@ static const char *storage_dtype(uint8_t storage) {
         case MAI_STORAGE_S16: return "int16";
         case MAI_STORAGE_S32: return "int32";
         case MAI_STORAGE_F32: return "float32";
+        case MAI_STORAGE_B1: return "b1";
     }
     return "?";
 }

@@ -22,7 +22,8 @@ from . import blob as B
 # numpy views of each storage type; s4 is shown as its raw bytes, b1 as its int32 words
 # [..., ceil(channels / 32)] (Larq Compute Engine's bit-packed tensors).
 _NP = {0: np.int8, 1: np.int32, 2: np.float32, 3: np.int16, 4: np.uint8, 5: np.int32}
-_DTYPE_NAMES = {0: "int8", 1: "int32", 2: "float32", 3: "int16"}  # as the board names them
+# As the board names them; a b1 tensor's shape counts channels, its view holds words.
+_DTYPE_NAMES = {0: "int8", 1: "int32", 2: "float32", 3: "int16", 5: "b1"}
 
 
 class ModelError(InputError):

@@ -145,7 +145,7 @@ def test_bnn_layer_is_bit_exact(case: Bconv):
     bad = [(L["op"], L["mismatches"]) for L in r["layers"] if L["mismatches"]]
     assert r["mismatches"] == 0, bad
     kernels = {L["kernel"] for L in r["layers"]}
-    assert "BCONV_B1" in kernels and "BQUANTIZE_S8_B1" in kernels
+    assert "BCONV_B1" in kernels and "BQUANTIZE_B1" in kernels
 
 
 def test_bconv_reference_counts_every_tap():

@@ -51,11 +51,9 @@ typedef enum {
     NN_KERNEL_CONV_WINOGRAD_3X3_S8 = 28,  ///< nn_conv_winograd_3x3_s8: Winograd F(2x2, 3x3)
     NN_KERNEL_BCONV_B1 = 29,              ///< nn_bconv_b1: binary conv, XOR-popcount
     NN_KERNEL_BMAXPOOL_B1 = 30,           ///< nn_bmaxpool_b1: binary max pool, AND
-    NN_KERNEL_BQUANTIZE_S8_B1 = 31,       ///< nn_bquantize_s8_b1: int8 -> bits
-    NN_KERNEL_BQUANTIZE_F32_B1 = 32,      ///< nn_bquantize_f32_b1: float32 -> bits
-    NN_KERNEL_BDEQUANTIZE_B1_S8 = 33,     ///< nn_bdequantize_b1_s8: bits -> int8
-    NN_KERNEL_BDEQUANTIZE_B1_F32 = 34,    ///< nn_bdequantize_b1_f32: bits -> float32
-    NN_KERNEL_COUNT = 35,
+    NN_KERNEL_BQUANTIZE_B1 = 31,          ///< nn_bquantize_*: int8 / float32 -> bits
+    NN_KERNEL_BDEQUANTIZE_B1 = 32,        ///< nn_bdequantize_*: bits -> int8 / float32
+    NN_KERNEL_COUNT = 33,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums

@@ -122,14 +122,10 @@
     mai_eval_bconv_b1) \
     X(BMAXPOOL_B1, BMAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_bmaxpool_b1) \
-    X(BQUANTIZE_S8_B1, BQUANTIZE, direct, NONE, mai_supports_bquantize_s8, \
-    mai_scratch_none, mai_eval_bquantize_s8) \
-    X(BQUANTIZE_F32_B1, BQUANTIZE, direct, NONE, mai_supports_bquantize_f32, \
-    mai_scratch_none, mai_eval_bquantize_f32) \
-    X(BDEQUANTIZE_B1_S8, BDEQUANTIZE, direct, NONE, mai_supports_bdequantize_s8, \
-    mai_scratch_none, mai_eval_bdequantize_s8) \
-    X(BDEQUANTIZE_B1_F32, BDEQUANTIZE, direct, NONE, mai_supports_bdequantize_f32, \
-    mai_scratch_none, mai_eval_bdequantize_f32)
+    X(BQUANTIZE_B1, BQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_bquantize) \
+    X(BDEQUANTIZE_B1, BDEQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_bdequantize)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

@@ -200,23 +200,13 @@ mai_status mai_prepare_bquantize(const mai_op_ctx *ctx, mai_error *err) {
     return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
 }
 
-const char *mai_supports_bquantize_s8(const mai_op_ctx *ctx) {
-    return ctx->in[0].storage == MAI_STORAGE_S8 ? NULL : "input is not int8";
-}
-
-const char *mai_supports_bquantize_f32(const mai_op_ctx *ctx) {
-    return ctx->in[0].storage == MAI_STORAGE_F32 ? NULL : "input is not float32";
-}
-
-nn_status mai_eval_bquantize_s8(const mai_op_ctx *ctx) {
+nn_status mai_eval_bquantize(const mai_op_ctx *ctx) {
     const mai_tensor_view *in = &ctx->in[0];
+    if (in->storage == MAI_STORAGE_F32) {
+        return nn_bquantize_f32_b1(bquant_rows(in), in->dims.c, in->data, ctx->out[0].data);
+    }
     return nn_bquantize_s8_b1(ctx->params, bquant_rows(in), in->dims.c, in->data,
         ctx->out[0].data);
-}
-
-nn_status mai_eval_bquantize_f32(const mai_op_ctx *ctx) {
-    const mai_tensor_view *in = &ctx->in[0];
-    return nn_bquantize_f32_b1(bquant_rows(in), in->dims.c, in->data, ctx->out[0].data);
 }
 
 mai_status mai_prepare_bdequantize(const mai_op_ctx *ctx, mai_error *err) {
@@ -230,21 +220,12 @@ mai_status mai_prepare_bdequantize(const mai_op_ctx *ctx, mai_error *err) {
     return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
 }
 
-const char *mai_supports_bdequantize_s8(const mai_op_ctx *ctx) {
-    return ctx->out[0].storage == MAI_STORAGE_S8 ? NULL : "output is not int8";
-}
-
-const char *mai_supports_bdequantize_f32(const mai_op_ctx *ctx) {
-    return ctx->out[0].storage == MAI_STORAGE_F32 ? NULL : "output is not float32";
-}
-
-nn_status mai_eval_bdequantize_s8(const mai_op_ctx *ctx) {
+nn_status mai_eval_bdequantize(const mai_op_ctx *ctx) {
     const mai_tensor_view *out = &ctx->out[0];
+    if (out->storage == MAI_STORAGE_F32) {
+        return nn_bdequantize_b1_f32(bquant_rows(out), out->dims.c, ctx->in[0].data,
+            out->data);
+    }
     return nn_bdequantize_b1_s8(ctx->params, bquant_rows(out), out->dims.c, ctx->in[0].data,
         out->data);
-}
-
-nn_status mai_eval_bdequantize_f32(const mai_op_ctx *ctx) {
-    const mai_tensor_view *out = &ctx->out[0];
-    return nn_bdequantize_b1_f32(bquant_rows(out), out->dims.c, ctx->in[0].data, out->data);
 }
