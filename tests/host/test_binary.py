@@ -367,3 +367,59 @@ def test_bit_tensors_show_as_words():
         ref = open_golden(model)
         ref.run([x])
         assert np.array_equal(words, ref.tensor(y_bits.index))
+
+
+# Every output kind, padding, a dilation, a pool and a binary dense layer, on the three
+# cores: the M4's USADA8, the M3's multiply fold, the M7's; soft-float where a channel
+# keeps LCE's float32 transform.
+BOARD_CASES = [CASES[4], CASES[6], CASES[7], CASES[9], CASES[12]]
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_bnn_layers_on_boards(board: str):
+    from microai.hil import hil
+
+    for case in BOARD_CASES:
+        r = hil(_bnn_model(case), board, n_inputs=2, seed=5, name=str(case), count=False)
+        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, (str(case), r)
+
+
+def _float_transform_blob(model: bytes) -> bytes:
+    """The blob with every int8 BCONV channel left to LCE's float32 transform (the path
+    a channel takes where no integer form matches: it needs K in the tens of thousands
+    to happen for real), CRC fixed."""
+    from microai import blob as B
+
+    conv = convert(model, "m")
+    b = bytearray(conv.blob)
+    h = B.read_header(b)
+    layer = next(L for L in conv.layers if L.kernel == "BCONV_B1")
+    e = B.TENSOR.unpack(b, h["tensors_offset"] + layer.inputs[4] * B.TENSOR.size)
+    rows = np.frombuffer(bytes(b[e["offset"] : e["offset"] + e["size"]]), np.int32).copy()
+    rows = rows.reshape(-1, 4)
+    rows[:, 3] = lce.FIXED_FLOAT
+    b[e["offset"] : e["offset"] + e["size"]] = rows.tobytes()
+    b[12:16] = B.crc32(b).to_bytes(4, "little")
+    return bytes(b)
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205"])
+def test_float_transform_channels_on_board(board: str):
+    """LCE's float32 transform itself (soft-float on these builds) is exact on the board."""
+    from microai.device import connect
+    from microai.device.upload import upload
+
+    model = _bnn_model(CASES[7])
+    blob = _float_transform_blob(model)
+    rng = np.random.default_rng(9)
+    ref = open_golden(model)
+    with Model(blob) as m, connect(board=board) as t:
+        upload(t, blob, "b")
+        t.exec("import microai\nm = microai.Model(b)")
+        for _ in range(2):
+            x = rng.integers(-128, 128, m.input_shape, dtype=np.int8)
+            (want,) = ref.run([x])
+            ours = m.run(x)
+            assert np.array_equal(ours.reshape(want.shape), want)
+            got = t.eval(f"bytes(m.run({x.tobytes()!r}))")
+            assert got == ours.tobytes()
