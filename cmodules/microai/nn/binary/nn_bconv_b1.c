@@ -153,6 +153,16 @@ static void gather(const nn_bconv_params *p, const nn_dims *in_dims, const uint3
     bits_end(&r);
 }
 
+// acc[c] = popcount(row XOR filter row c) for every output channel: a function of its own,
+// so that the inlined popcount has the registers to itself (no spills per channel).
+__attribute__((noinline)) static void xor_popcount_rows(const uint32_t *row,
+    const uint32_t *w, uint32_t len, int32_t out_ch, int32_t *acc) {
+    const uint32_t blocks = len / 30, rest = len / 2 % 15, odd = len % 2;
+    for (int32_t c = 0; c < out_ch; c++, w += len) {
+        acc[c] = (int32_t)nn_pop_row(row, w, blocks, rest, odd);
+    }
+}
+
 nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const uint32_t *in,
     const nn_dims *f_dims, const uint32_t *filter, const float *mul, const float *bias,
     const int32_t *thresholds, const int32_t *fixed, const nn_dims *out_dims, void *out,
@@ -176,10 +186,7 @@ nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const ui
                 } else {
                     gather(p, in_dims, in_b, f_dims, oy, ox, row);
                 }
-                const uint32_t *w = filter;
-                for (int32_t c = 0; c < out_ch; c++, w += len) {
-                    acc[c] = (int32_t)nn_xor_popcount_inline(r, w, len);
-                }
+                xor_popcount_rows(r, filter, len, out_ch, acc);
                 if (out_storage == 2) {
                     for (int32_t c0 = 0; c0 < out_ch; c0 += 32) {
                         const int32_t n = out_ch - c0 < 32 ? out_ch - c0 : 32;

@@ -38,11 +38,11 @@ NN_ALWAYS_INLINE uint32_t nn_pop_add_bytes(uint32_t acc, uint32_t v) {
 #if defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
     && !MICROAI_DSP_EMULATE
 // Thumb-2: the masks in registers, so each mask step is one AND with a shifted operand
-// (GCC keeps them as immediates: a shift and an AND). 2 LDRD, 2 EOR, 15 ALU, SUBS, BNE:
-// 21 instructions a pair.
+// (GCC keeps them as immediates: a shift and an AND), the b words' registers reused as
+// temporaries (11 registers in all). 2 LDRD, 2 EOR, 15 ALU, SUBS, BNE: 21 a pair.
 NN_ALWAYS_INLINE uint32_t nn_pop_pair_bytes(const uint32_t **pa, const uint32_t **pb,
     uint32_t pairs) {
-    uint32_t bytes = 0, a0, a1, b0, b1, t;
+    uint32_t bytes = 0, a0, a1, b0, b1;
     const uint32_t *a = *pa, *b = *pb;
     __asm__ volatile (
         "1:\n\t"
@@ -50,25 +50,25 @@ NN_ALWAYS_INLINE uint32_t nn_pop_pair_bytes(const uint32_t **pa, const uint32_t 
         "ldrd   %[b0], %[b1], [%[b]], #8\n\t"
         "eor    %[a0], %[a0], %[b0]\n\t"
         "eor    %[a1], %[a1], %[b1]\n\t"
-        "and    %[t], %[m1], %[a0], lsr #1\n\t"
-        "sub    %[a0], %[a0], %[t]\n\t"
-        "and    %[t], %[m1], %[a1], lsr #1\n\t"
-        "sub    %[a1], %[a1], %[t]\n\t"
-        "and    %[t], %[m2], %[a0], lsr #2\n\t"
+        "and    %[b0], %[m1], %[a0], lsr #1\n\t"
+        "and    %[b1], %[m1], %[a1], lsr #1\n\t"
+        "sub    %[a0], %[a0], %[b0]\n\t"
+        "sub    %[a1], %[a1], %[b1]\n\t"
+        "and    %[b0], %[m2], %[a0], lsr #2\n\t"
+        "and    %[b1], %[m2], %[a1], lsr #2\n\t"
         "and    %[a0], %[a0], %[m2]\n\t"
-        "add    %[a0], %[a0], %[t]\n\t"
-        "and    %[t], %[m2], %[a1], lsr #2\n\t"
         "and    %[a1], %[a1], %[m2]\n\t"
-        "add    %[a1], %[a1], %[t]\n\t"
+        "add    %[a0], %[a0], %[b0]\n\t"
         "add    %[a0], %[a0], %[a1]\n\t"
-        "and    %[t], %[m4], %[a0], lsr #4\n\t"
+        "add    %[a0], %[a0], %[b1]\n\t"
+        "and    %[b0], %[m4], %[a0], lsr #4\n\t"
         "and    %[a0], %[a0], %[m4]\n\t"
         "add    %[bytes], %[bytes], %[a0]\n\t"
-        "add    %[bytes], %[bytes], %[t]\n\t"
+        "add    %[bytes], %[bytes], %[b0]\n\t"
         "subs   %[n], %[n], #1\n\t"
         "bne    1b\n\t"
         : [bytes] "+r" (bytes), [a] "+r" (a), [b] "+r" (b), [n] "+r" (pairs),
-        [a0] "=&r" (a0), [a1] "=&r" (a1), [b0] "=&r" (b0), [b1] "=&r" (b1), [t] "=&r" (t)
+        [a0] "=&r" (a0), [a1] "=&r" (a1), [b0] "=&r" (b0), [b1] "=&r" (b1)
         : [m1] "r" (NN_POP_M1), [m2] "r" (NN_POP_M2), [m4] "r" (NN_POP_M4)
         : "cc", "memory");
     *pa = a;
@@ -92,19 +92,32 @@ NN_ALWAYS_INLINE uint32_t nn_pop_pair_bytes(const uint32_t **pa, const uint32_t 
 }
 #endif
 
-NN_ALWAYS_INLINE uint32_t nn_xor_popcount_inline(const uint32_t *a, const uint32_t *b,
-    uint32_t n) {
+// The last word of an odd row, as bytes.
+NN_ALWAYS_INLINE uint32_t nn_pop_word_bytes(uint32_t v) {
+    const uint32_t s = nn_pop_nibbles(v);
+    return (s & NN_POP_M4) + ((s >> 4) & NN_POP_M4);
+}
+
+// popcount(a XOR b) over n words, with the block structure (15 pairs, then the rest, then
+// an odd word) the caller hoisted out of its loop: nn_xor_popcount_rows.
+NN_ALWAYS_INLINE uint32_t nn_pop_row(const uint32_t *a, const uint32_t *b, uint32_t blocks,
+    uint32_t rest, uint32_t odd) {
     uint32_t total = 0;
-    while (n >= 2) {
-        const uint32_t pairs = n / 2 < 15 ? n / 2 : 15;
-        n -= 2 * pairs;
-        total = nn_pop_add_bytes(total, nn_pop_pair_bytes(&a, &b, pairs));
+    for (uint32_t k = 0; k < blocks; k++) {
+        total = nn_pop_add_bytes(total, nn_pop_pair_bytes(&a, &b, 15));
     }
-    if (n) {
-        const uint32_t s = nn_pop_nibbles(a[0] ^ b[0]);
-        total = nn_pop_add_bytes(total, (s & NN_POP_M4) + ((s >> 4) & NN_POP_M4));
+    if (rest) {
+        total = nn_pop_add_bytes(total, nn_pop_pair_bytes(&a, &b, rest));
+    }
+    if (odd) {
+        total = nn_pop_add_bytes(total, nn_pop_word_bytes(a[0] ^ b[0]));
     }
     return total;
+}
+
+NN_ALWAYS_INLINE uint32_t nn_xor_popcount_inline(const uint32_t *a, const uint32_t *b,
+    uint32_t n) {
+    return nn_pop_row(a, b, n / 30, n / 2 % 15, n % 2);
 }
 
 #endif // MICROAI_NN_POPCOUNT_H
