@@ -336,7 +336,7 @@ class LceGolden(Golden):
         from .ir import ConvertError
 
         self.name = base
-        self.title = f"{TITLES[base]} with microai's LCE reference"
+        self.title = f"{TITLES[base]} + microai's LCE reference"
         self.package = _CLASSES[base].package
         try:
             self.graph = g = T.read_model(model, label or "model")
@@ -433,6 +433,12 @@ class LceGolden(Golden):
                 raise IndexError(f"tensor {t} has no value (run the model first)")
             return data.copy()
         return self._values[t].copy()
+
+
+def short_title(ref: Golden) -> str:
+    """How reports name the golden an open interpreter is: "TFLite-Micro", or "TFLite-Micro
+    + microai's LCE reference" for a model with Lce ops."""
+    return ref.title if isinstance(ref, LceGolden) else TITLES[ref.name]
 
 
 def has_lce_ops(model: bytes) -> bool:

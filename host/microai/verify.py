@@ -9,7 +9,7 @@ import numpy as np
 from . import InputError
 from .convert import convert
 from .engine import Model
-from .golden import DEFAULT_GOLDEN, TITLES, open_golden
+from .golden import DEFAULT_GOLDEN, open_golden, short_title
 from .recipe import Recipe
 
 
@@ -133,7 +133,7 @@ def verify(
     return {
         "model": name,
         "golden": golden,
-        "golden_title": TITLES[golden],
+        "golden_title": short_title(ref),
         "blob_golden": blob_golden or golden,
         "inputs": len(cases),
         "seed": seed,

@@ -423,3 +423,17 @@ def test_float_transform_channels_on_board(board: str):
             assert np.array_equal(ours.reshape(want.shape), want)
             got = t.eval(f"bytes(m.run({x.tobytes()!r}))")
             assert got == ours.tobytes()
+
+
+def test_extreme_thresholds_are_clamped():
+    """LCE writes +/-2^31 thresholds for channels always or never set: the blob holds them
+    clamped to [-1, K] (the same bits), which the loader checks."""
+    c = Bconv(out="bits", cout=4)
+    from microai import tflite_edit
+
+    m = tflite_edit.load(_bnn_model(c))
+    sg = m.subgraphs[0]
+    t = next(t for t in sg.tensors if t.name in (b"thresholds", "thresholds"))
+    m.buffers[t.buffer].data = np.array([2**31 - 1, -(2**31), 5, 400], "<i4").view(np.uint8)
+    model = tflite_edit.save(m)
+    assert verify(model, n_inputs=3)["mismatches"] == 0

@@ -195,8 +195,12 @@ def _bconv(graph: Graph, op: Op, golden: str) -> Lowered:
     }
     if y.dtype == np.int32:
         _bits(graph, op, y, out_shape)
-        th = _const(graph, op, 4, np.int32, out_ch)
-        return Lowered("BCONV", params, [x.index, f.index, -1, -1, th.index], [y.index])
+        th = _const(graph, op, 4, np.int32, out_ch).data.reshape(-1).astype(np.int64)
+        # acc is in [0, K]: clamped to [-1, K], every threshold gives the same bits, and
+        # the kernel's threshold - acc cannot overflow (LCE writes +/-2^31 for a channel
+        # that is always or never set).
+        th = np.clip(th, -1, g.k).astype(np.int32)
+        return Lowered("BCONV", params, [x.index, f.index, -1, -1, th], [y.index])
     if y.dtype not in (np.int8, np.float32):
         raise fail(
             graph,

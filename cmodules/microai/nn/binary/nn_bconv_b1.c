@@ -157,6 +157,10 @@ static void gather(const nn_bconv_params *p, const nn_dims *in_dims, const uint3
 // so that the inlined popcount has the registers to itself (no spills per channel).
 __attribute__((noinline)) static void xor_popcount_rows(const uint32_t *row,
     const uint32_t *w, uint32_t len, int32_t out_ch, int32_t *acc) {
+    if (len <= 31) {
+        nn_pop_rows_short(row, w, len / 2, len % 2, out_ch, acc);
+        return;
+    }
     const uint32_t blocks = len / 30, rest = len / 2 % 15, odd = len % 2;
     for (int32_t c = 0; c < out_ch; c++, w += len) {
         acc[c] = (int32_t)nn_pop_row(row, w, blocks, rest, odd);
@@ -188,13 +192,16 @@ nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const ui
                 }
                 xor_popcount_rows(r, filter, len, out_ch, acc);
                 if (out_storage == 2) {
+                    // Channel c's bit enters at the top and moves down: acc > threshold is
+                    // the sign of threshold - acc (both within 0..K, no overflow).
                     for (int32_t c0 = 0; c0 < out_ch; c0 += 32) {
                         const int32_t n = out_ch - c0 < 32 ? out_ch - c0 : 32;
+                        const int32_t *a = acc + c0, *th = thresholds + c0;
                         uint32_t bits = 0;
                         for (int32_t k = 0; k < n; k++) {
-                            bits |= (uint32_t)(acc[c0 + k] > thresholds[c0 + k]) << k;
+                            bits = (bits >> 1) | ((uint32_t)(th[k] - a[k]) & 0x80000000u);
                         }
-                        *out_b1++ = bits;
+                        *out_b1++ = bits >> (32 - n);
                     }
                 } else if (out_storage == 1) {
                     for (int32_t c = 0; c < out_ch; c++) {

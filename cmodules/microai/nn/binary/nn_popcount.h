@@ -115,6 +115,92 @@ NN_ALWAYS_INLINE uint32_t nn_pop_row(const uint32_t *a, const uint32_t *b, uint3
     return total;
 }
 
+// Every channel's popcount of one row of `pairs` (0..15) pairs of words and `odd` (0, 1)
+// more against its own row of w (rows back to back), into acc[0..out_ch): the loop over
+// channels in assembly too, so a short row (a 3x3 tap of 24 channels is 7 words) pays
+// ~10 instructions a channel on top of its 22 a pair and 11 a last odd word, not a C
+// loop's spills.
+#if defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
+    && !MICROAI_DSP_EMULATE
+NN_ALWAYS_INLINE void nn_pop_rows_short(const uint32_t *row, const uint32_t *w,
+    uint32_t pairs, uint32_t odd, int32_t out_ch, int32_t *acc) {
+    uint32_t a, n, bytes, a0, a1, b0, b1;
+    __asm__ volatile (
+        "2:\n\t"
+        "ldr    %[a], %[row]\n\t"
+        "ldr    %[n], %[pairs]\n\t"
+        "movs   %[bytes], #0\n\t"
+        "cmp    %[n], #0\n\t"
+        "beq    3f\n\t"
+        "1:\n\t"
+        "ldrd   %[a0], %[a1], [%[a]], #8\n\t"
+        "ldrd   %[b0], %[b1], [%[w]], #8\n\t"
+        "eor    %[a0], %[a0], %[b0]\n\t"
+        "eor    %[a1], %[a1], %[b1]\n\t"
+        "and    %[b0], %[m1], %[a0], lsr #1\n\t"
+        "and    %[b1], %[m1], %[a1], lsr #1\n\t"
+        "sub    %[a0], %[a0], %[b0]\n\t"
+        "sub    %[a1], %[a1], %[b1]\n\t"
+        "and    %[b0], %[m2], %[a0], lsr #2\n\t"
+        "and    %[b1], %[m2], %[a1], lsr #2\n\t"
+        "and    %[a0], %[a0], %[m2]\n\t"
+        "and    %[a1], %[a1], %[m2]\n\t"
+        "add    %[a0], %[a0], %[b0]\n\t"
+        "add    %[a0], %[a0], %[a1]\n\t"
+        "add    %[a0], %[a0], %[b1]\n\t"
+        "lsr    %[b0], %[a0], #4\n\t"
+        "and    %[a0], %[a0], #0x0f0f0f0f\n\t"
+        "and    %[b0], %[b0], #0x0f0f0f0f\n\t"
+        "add    %[bytes], %[bytes], %[a0]\n\t"
+        "add    %[bytes], %[bytes], %[b0]\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        "3:\n\t"
+        "ldr    %[n], %[odd]\n\t"
+        "cmp    %[n], #0\n\t"
+        "beq    4f\n\t"
+        "ldr    %[a0], [%[a]]\n\t"
+        "ldr    %[b0], [%[w]], #4\n\t"
+        "eor    %[a0], %[a0], %[b0]\n\t"
+        "and    %[b0], %[m1], %[a0], lsr #1\n\t"
+        "sub    %[a0], %[a0], %[b0]\n\t"
+        "and    %[b0], %[m2], %[a0], lsr #2\n\t"
+        "and    %[a0], %[a0], %[m2]\n\t"
+        "add    %[a0], %[a0], %[b0]\n\t"
+        "add    %[a0], %[a0], %[a0], lsr #4\n\t"
+        "and    %[a0], %[a0], #0x0f0f0f0f\n\t"
+        "add    %[bytes], %[bytes], %[a0]\n\t"
+        "4:\n\t"
+#if NN_DSP_ASM
+        "movs   %[b0], #0\n\t"
+        "usad8  %[bytes], %[bytes], %[b0]\n\t"
+#else
+        "lsr    %[b0], %[bytes], #8\n\t"
+        "and    %[bytes], %[bytes], #0x00ff00ff\n\t"
+        "and    %[b0], %[b0], #0x00ff00ff\n\t"
+        "add    %[bytes], %[bytes], %[b0]\n\t"
+        "add    %[bytes], %[bytes], %[bytes], lsl #16\n\t"
+        "lsr    %[bytes], %[bytes], #16\n\t"
+#endif
+        "str    %[bytes], [%[acc]], #4\n\t"
+        "subs   %[ch], %[ch], #1\n\t"
+        "bne    2b\n\t"
+        : [a] "=&r" (a), [w] "+r" (w), [n] "=&r" (n), [bytes] "=&r" (bytes),
+        [a0] "=&r" (a0), [a1] "=&r" (a1), [b0] "=&r" (b0), [b1] "=&r" (b1),
+        [ch] "+r" (out_ch), [acc] "+r" (acc)
+        : [row] "m" (row), [pairs] "m" (pairs), [odd] "m" (odd), [m1] "r" (NN_POP_M1),
+        [m2] "r" (NN_POP_M2)
+        : "cc", "memory");
+}
+#else
+NN_ALWAYS_INLINE void nn_pop_rows_short(const uint32_t *row, const uint32_t *w,
+    uint32_t pairs, uint32_t odd, int32_t out_ch, int32_t *acc) {
+    for (int32_t c = 0; c < out_ch; c++, w += 2 * pairs + odd) {
+        acc[c] = (int32_t)nn_pop_row(row, w, 0, pairs, odd);
+    }
+}
+#endif
+
 NN_ALWAYS_INLINE uint32_t nn_xor_popcount_inline(const uint32_t *a, const uint32_t *b,
     uint32_t n) {
     return nn_pop_row(a, b, n / 30, n / 2 % 15, n % 2);

@@ -52,6 +52,18 @@ static int fixed_ok(const int32_t *fixed, int32_t out_ch, int64_t x_max) {
     return 1;
 }
 
+// A bit-packed output's thresholds lie in [-1, K] (acc is in [0, K]: the host clamps
+// LCE's, which may be +/-2^31 for a channel always or never set), so that the kernel's
+// threshold - acc cannot overflow.
+static int thresholds_ok(const int32_t *th, int32_t out_ch, int64_t k) {
+    for (int32_t c = 0; c < out_ch; c++) {
+        if (th[c] < -1 || th[c] > k) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 mai_status mai_prepare_bconv(const mai_op_ctx *ctx, mai_error *err) {
     if (ctx->params_size != sizeof(nn_bconv_params)) {
         return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
@@ -97,7 +109,8 @@ mai_status mai_prepare_bconv(const mai_op_ctx *ctx, mai_error *err) {
         return ops_fail(err, MAI_CHECK_SHAPE);
     }
     const int64_t k2 = 2 * (int64_t)w->h * w->w * w->c;
-    if (!b1_padding_clear(f) || (code == 0 && !fixed_ok(t->data, w->n, k2))) {
+    if (!b1_padding_clear(f) || (code == 0 && !fixed_ok(t->data, w->n, k2))
+        || (code == 2 && !thresholds_ok(t->data, w->n, k2 / 2))) {
         return ops_fail(err, MAI_CHECK_PARAM);
     }
     if (floats) {
