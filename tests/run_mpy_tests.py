@@ -99,11 +99,32 @@ def predict_literals() -> dict:
     }
 
 
+def binary_literals() -> dict:
+    """The Larq fixtures (BNN_*: the digits BNN, int8 in and out; COV_*: the coverage
+    BNN, float32 in and out), each with one of its stored inputs and the host engine's
+    output for it."""
+    import numpy as np
+
+    from microai.convert import convert
+    from microai.engine import Model
+
+    out = {}
+    fixtures = ROOT / "tests" / "fixtures" / "models"
+    for key, name in (("BNN", "digits_bnn"), ("COV", "cov_bnn")):
+        blob = convert((fixtures / f"{name}.tflite").read_bytes(), name).blob
+        m = Model(blob)
+        x = np.load(fixtures / f"{name}_lce.npz")["inputs"][0].reshape(m.input(0).shape)
+        out[f"{key}_BLOB"], out[f"{key}_X"] = blob, x.tobytes()
+        out[f"{key}_EXPECTED"] = m.run(x).tobytes()
+    return out
+
+
 # Bytes literals in MicroPython tests: test file -> what makes them.
 BLOB_TESTS = {
     "model_predict.py": predict_literals,
     "model_api.py": lambda: blob_literals("cov_squeeze.tflite", 0),
     "blob_safety.py": lie_literals,
+    "binary.py": binary_literals,
 }
 
 
