@@ -51,8 +51,7 @@ def layers(boards: list[str]) -> list[dict]:
                     {
                         "model": name,
                         "board": board,
-                        "layer": L["index"],
-                        "name": L["name"],
+                        "op": L["source"],  # the .tflite's op index
                         "macs": L["macs"],
                         "instructions": L["instructions"],
                         "per_mac": L["instructions"] / L["macs"],
@@ -97,13 +96,13 @@ def main(argv=None) -> int:
         print(json.dumps(out, indent=1))
         return 0
     t = Table(title="Binary convolutions (BCONV_B1): instructions per binary MAC")
-    for col in ("model", "board", "layer", "binary MACs", "instructions", "per MAC"):
+    for col in ("model", "board", "op", "binary MACs", "instructions", "per MAC"):
         t.add_column(col, justify="right" if col not in ("model", "board") else "left")
     for r in rows:
         t.add_row(
             r["model"],
             r["board"],
-            f"{r['layer']} {r['name'][:28]}",
+            str(r["op"]),
             f"{r['macs']:,}",
             f"{r['instructions']:,}",
             f"{r['per_mac']:.3f}",
