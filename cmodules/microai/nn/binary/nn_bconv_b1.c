@@ -157,14 +157,32 @@ static void gather(const nn_bconv_params *p, const nn_dims *in_dims, const uint3
 // so that the inlined popcount has the registers to itself (no spills per channel).
 __attribute__((noinline)) static void xor_popcount_rows(const uint32_t *row,
     const uint32_t *w, uint32_t len, int32_t out_ch, int32_t *acc) {
-    if (len <= 31) {
+    if (len >= 2 && len <= 31) {
         nn_pop_rows_short(row, w, len / 2, len % 2, out_ch, acc);
+        return;
+    }
+    if (len == 1) { // up to 32 taps x channels: one word a channel
+        const uint32_t x = row[0];
+        for (int32_t c = 0; c < out_ch; c++) {
+            acc[c] = (int32_t)nn_pop_add_bytes(0, nn_pop_word_bytes(x ^ w[c]));
+        }
         return;
     }
     const uint32_t blocks = len / 30, rest = len / 2 % 15, odd = len % 2;
     for (int32_t c = 0; c < out_ch; c++, w += len) {
         acc[c] = (int32_t)nn_pop_row(row, w, blocks, rest, odd);
     }
+}
+
+// A bit-packed output pixel of rows up to 31 words: the thresholds compared in the
+// popcount's own loop, 32 channels a word. Returns where the next pixel's words go.
+__attribute__((noinline)) static uint32_t *bits_rows(const uint32_t *row,
+    const uint32_t *w, uint32_t len, int32_t out_ch, const int32_t *th, uint32_t *out) {
+    for (int32_t c0 = 0; c0 < out_ch; c0 += 32) {
+        const int32_t n = out_ch - c0 < 32 ? out_ch - c0 : 32;
+        *out++ = nn_pop_bits_short(row, &w, len / 2, len % 2, n, &th) >> (32 - n);
+    }
+    return out;
 }
 
 nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const uint32_t *in,
@@ -189,6 +207,10 @@ nn_status nn_bconv_b1(const nn_bconv_params *p, const nn_dims *in_dims, const ui
                                 + (size_t)(ox * p->stride_w)) * in_words;
                 } else {
                     gather(p, in_dims, in_b, f_dims, oy, ox, row);
+                }
+                if (out_storage == 2 && len >= 2 && len <= 31) {
+                    out_b1 = bits_rows(r, filter, len, out_ch, thresholds, out_b1);
+                    continue;
                 }
                 xor_popcount_rows(r, filter, len, out_ch, acc);
                 if (out_storage == 2) {
