@@ -1,6 +1,7 @@
 // LceBMaxPool2d, LceQuantize and LceDequantize, bit-exact with Larq Compute Engine's
 // kernels (core/bmaxpool.h, bitpacking/bitpack.h, tflite/kernels/quantization.cc).
 #include "nn_functions.h"
+#include "../pool/nn_pool_window.h"
 
 nn_status nn_bmaxpool_b1(const nn_bpool_params *p, const nn_dims *in_dims,
     const uint32_t *in, const nn_dims *out_dims, uint32_t *out) {
@@ -8,13 +9,11 @@ nn_status nn_bmaxpool_b1(const nn_bpool_params *p, const nn_dims *in_dims,
     for (int32_t b = 0; b < out_dims->n; b++) {
         const uint32_t *in_b = in + (size_t)b * in_h * in_w * words;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            const int32_t fy0 = y0 < 0 ? -y0 : 0;
-            const int32_t fy1 = p->filter_h < in_h - y0 ? p->filter_h : in_h - y0;
+            const nn_window wy = nn_pool_window(oy, p->stride_h, p->pad_h, p->filter_h, in_h);
+            const int32_t y0 = wy.start, fy0 = wy.first, fy1 = wy.end;
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                const int32_t fx0 = x0 < 0 ? -x0 : 0;
-                const int32_t fx1 = p->filter_w < in_w - x0 ? p->filter_w : in_w - x0;
+                const nn_window wx = nn_pool_window(ox, p->stride_w, p->pad_w, p->filter_w, in_w);
+                const int32_t x0 = wx.start, fx0 = wx.first, fx1 = wx.end;
                 for (int32_t k = 0; k < words; k++) {
                     uint32_t v = ~0u; // the max of +1/-1 values: -1 (bit 1) only if all are
                     for (int32_t fy = fy0; fy < fy1; fy++) {

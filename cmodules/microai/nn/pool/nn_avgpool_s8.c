@@ -3,6 +3,7 @@
 // the number of taps rounding half away from zero, then clamped to the activation.
 // Input and output share scale and zero point (TFLite's rule), so no requantization.
 #include "nn_functions.h"
+#include "nn_pool_window.h"
 
 nn_status nn_avgpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
     const nn_dims *out_dims, int8_t *out) {
@@ -11,13 +12,11 @@ nn_status nn_avgpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const i
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_b = in + (size_t)b * in_h * in_w * depth;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            const int32_t fy0 = y0 < 0 ? -y0 : 0;
-            const int32_t fy1 = p->filter_h < in_h - y0 ? p->filter_h : in_h - y0;
+            const nn_window wy = nn_pool_window(oy, p->stride_h, p->pad_h, p->filter_h, in_h);
+            const int32_t y0 = wy.start, fy0 = wy.first, fy1 = wy.end;
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                const int32_t fx0 = x0 < 0 ? -x0 : 0;
-                const int32_t fx1 = p->filter_w < in_w - x0 ? p->filter_w : in_w - x0;
+                const nn_window wx = nn_pool_window(ox, p->stride_w, p->pad_w, p->filter_w, in_w);
+                const int32_t x0 = wx.start, fx0 = wx.first, fx1 = wx.end;
                 const int32_t count = (fy1 - fy0) * (fx1 - fx0);
                 for (int32_t c = 0; c < depth; c++) {
                     int32_t acc = 0;

@@ -1,6 +1,7 @@
 // MAX_POOL_2D int8, bit-exact with TFLite's reference_integer_ops::MaxPool: the maximum
 // over the window clipped to the input (padding never wins), clamped to the activation.
 #include "nn_functions.h"
+#include "nn_pool_window.h"
 
 nn_status nn_maxpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const int8_t *in,
     const nn_dims *out_dims, int8_t *out) {
@@ -9,13 +10,11 @@ nn_status nn_maxpool_s8(const nn_pool_params *p, const nn_dims *in_dims, const i
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_b = in + (size_t)b * in_h * in_w * depth;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
-            const int32_t fy0 = y0 < 0 ? -y0 : 0;
-            const int32_t fy1 = p->filter_h < in_h - y0 ? p->filter_h : in_h - y0;
+            const nn_window wy = nn_pool_window(oy, p->stride_h, p->pad_h, p->filter_h, in_h);
+            const int32_t y0 = wy.start, fy0 = wy.first, fy1 = wy.end;
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                const int32_t fx0 = x0 < 0 ? -x0 : 0;
-                const int32_t fx1 = p->filter_w < in_w - x0 ? p->filter_w : in_w - x0;
+                const nn_window wx = nn_pool_window(ox, p->stride_w, p->pad_w, p->filter_w, in_w);
+                const int32_t x0 = wx.start, fx0 = wx.first, fx1 = wx.end;
                 for (int32_t c = 0; c < depth; c++) {
                     int32_t max = INT8_MIN;
                     for (int32_t fy = fy0; fy < fy1; fy++) {
