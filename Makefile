@@ -95,17 +95,18 @@ test-host: setup qemu-plugin
 # (tests/fuzz/regress/) run here too. -fno-wrapv undoes the -fwrapv Python builds its
 # extensions with, which would hide signed overflow from UBSan. --capture=sys lets a
 # sanitizer's report reach the terminal before it aborts the run. -O2 keeps this build
-# as it was before the host engine went to -O3 (native.py).
+# as it was before the host engine went to -O3 (native.py). The tests that run boards
+# (*_on_board*) run once, in test-host: the boards are not the host engine.
 SANITIZE_CFLAGS := -O2 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -fno-wrapv
 test-sanitize: setup
 	MICROAI_HOST_CFLAGS="$(SANITIZE_CFLAGS)" ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	$(PY) -m pytest -p no:cacheprovider --capture=sys tests/host/test_kernels_conv.py \
+	$(PY) -m pytest -p no:cacheprovider --capture=sys -k "not on_board" tests/host/test_kernels_conv.py \
 		tests/host/test_kernels_misc.py tests/host/test_kernels_s4.py \
 		tests/host/test_kernels_sparse.py tests/host/test_blob.py tests/host/test_models.py \
 		tests/host/test_fuzz.py tests/host/test_fuzz_regress.py tests/host/test_crafted_blobs.py \
-		tests/host/test_binary.py
+		tests/host/test_binary.py tests/host/test_transpose.py
 
 # libFuzzer over the blob loader and executor (tests/fuzz/fuzz_blob.c, a structure-aware
 # mutator; clang, ASan and UBSan; blob and arena in buffers of exactly their size).

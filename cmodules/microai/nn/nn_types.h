@@ -53,7 +53,8 @@ typedef enum {
     NN_KERNEL_BMAXPOOL_B1 = 30,           ///< nn_bmaxpool_b1: binary max pool, AND
     NN_KERNEL_BQUANTIZE_B1 = 31,          ///< nn_bquantize_*: int8 / float32 -> bits
     NN_KERNEL_BDEQUANTIZE_B1 = 32,        ///< nn_bdequantize_*: bits -> int8 / float32
-    NN_KERNEL_COUNT = 33,
+    NN_KERNEL_TRANSPOSE_S8 = 33,          ///< nn_transpose_s8
+    NN_KERNEL_COUNT = 34,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -250,6 +251,12 @@ typedef struct {
     int32_t plus;       ///< dequantize
     int32_t minus;
 } nn_bquant_params;
+
+/// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
+/// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).
+typedef struct {
+    int32_t perm[4];
+} nn_transpose_params;
 
 /// CONCATENATION: inputs and output share scale and zero point (TFLite int8 rule).
 typedef struct {

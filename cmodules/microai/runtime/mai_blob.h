@@ -87,7 +87,8 @@ typedef enum {
     MAI_OP_BMAXPOOL = 16,   ///< LceBMaxPool2d
     MAI_OP_BQUANTIZE = 17,  ///< LceQuantize: int8 / float32 -> b1
     MAI_OP_BDEQUANTIZE = 18,///< LceDequantize: b1 -> int8 / float32
-    MAI_OP_COUNT = 19,
+    MAI_OP_TRANSPOSE = 19,  ///< TRANSPOSE
+    MAI_OP_COUNT = 20,
 } mai_op_type;
 
 /// The blob header (64 bytes).

@@ -44,7 +44,8 @@
     X(BCONV, mai_prepare_bconv, nn_bconv_params) \
     X(BMAXPOOL, mai_prepare_bmaxpool, nn_bpool_params) \
     X(BQUANTIZE, mai_prepare_bquantize, nn_bquant_params) \
-    X(BDEQUANTIZE, mai_prepare_bdequantize, nn_bquant_params)
+    X(BDEQUANTIZE, mai_prepare_bdequantize, nn_bquant_params) \
+    X(TRANSPOSE, mai_prepare_transpose, nn_transpose_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -125,7 +126,9 @@
     X(BQUANTIZE_B1, BQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_bquantize) \
     X(BDEQUANTIZE_B1, BDEQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_bdequantize)
+    mai_eval_bdequantize) \
+    X(TRANSPOSE_S8, TRANSPOSE, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_transpose)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

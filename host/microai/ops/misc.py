@@ -1,8 +1,8 @@
 """Lowering of the pooling, elementwise, activation and data-movement ops (int8).
 
 AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, PAD,
-PADV2, CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as REQUANTIZE) and
-DEQUANTIZE (int8 -> float32).
+PADV2, TRANSPOSE (rank 1 to 4), CONCATENATION, QUANTIZE (float32 -> int8, and int8 ->
+int8 as REQUANTIZE) and DEQUANTIZE (int8 -> float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
 BUILTIN_REF), in the same float/double arithmetic:
@@ -412,6 +412,33 @@ def _pad(graph: Graph, op: Op, golden: str) -> Lowered:
     return Lowered(
         type="PAD",
         params={"before": before, "after": after, "pad_value": value},
+        inputs=[op.inputs[0]],
+        outputs=[op.outputs[0]],
+    )
+
+
+@lowering("TRANSPOSE")
+def _transpose(graph: Graph, op: Op, golden: str) -> Lowered:
+    _io(graph, op, 2)
+    x = _int8(graph, op, "input", graph.t(op.inputs[0]))
+    y = _int8(graph, op, "output", graph.t(op.outputs[0]))
+    perm_t = graph.t(op.inputs[1])
+    if not perm_t.is_const or perm_t.dtype != np.int32:
+        # TFLite-Micro reads perm as int32 whatever its type (an int64 one is misread).
+        raise fail(graph, op, "perm must be a constant int32 tensor")
+    rank = len(x.shape)
+    perm = [int(v) for v in perm_t.data.reshape(-1)]
+    if rank < 1 or sorted(perm) != list(range(rank)):
+        raise fail(graph, op, f"perm {perm} is not a permutation of a rank-{rank} input's axes")
+    if not _same_quant(x, y):
+        raise fail(graph, op, "input and output quantization differ (TFLite requires equal)")
+    expect = tuple(int(x.shape[a]) for a in perm)
+    if tuple(y.shape) != expect:
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(expect)}")
+    lead = 4 - rank  # the 4-D right-aligned view: leading unit axes stay in place
+    return Lowered(
+        type="TRANSPOSE",
+        params={"perm": list(range(lead)) + [a + lead for a in perm]},
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
     )

@@ -80,3 +80,41 @@ nn_status mai_eval_concat(const mai_op_ctx *ctx) {
     return nn_concat_s8(ctx->params, ctx->n_in, dims, data, &ctx->out[0].dims,
         ctx->out[0].data);
 }
+
+// TRANSPOSE: perm a permutation of 0..3, the output's dims the input's permuted, the same
+// zero point (a move of values), no overlap.
+mai_status mai_prepare_transpose(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_transpose_params), 1, 1,
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c != MAI_CHECK_NONE) {
+        return ops_fail(err, c);
+    }
+    const nn_transpose_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
+    const int32_t din[4] = {i->n, i->h, i->w, i->c};
+    const int32_t dout[4] = {o->n, o->h, o->w, o->c};
+    uint32_t seen = 0;
+    for (int d = 0; d < 4; d++) {
+        if (p->perm[d] < 0 || p->perm[d] > 3 || (seen >> p->perm[d]) & 1u) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+        seen |= 1u << p->perm[d];
+    }
+    if (ctx->in[0].zero_point != ctx->out[0].zero_point) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    for (int d = 0; d < 4; d++) {
+        if (dout[d] != din[p->perm[d]]) {
+            return ops_fail(err, MAI_CHECK_SHAPE);
+        }
+    }
+    if (!ops_overlap_ok(&ctx->in[0], &ctx->out[0], 0)) {
+        return ops_fail(err, MAI_CHECK_OVERLAP);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_transpose(const mai_op_ctx *ctx) {
+    return nn_transpose_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data,
+        ctx->out[0].data);
+}
