@@ -340,6 +340,8 @@ nn_status nn_bdequantize_b1_f32(int32_t rows, int32_t depth, const uint32_t *in,
 /// SOFTMAX along the last axis: rows x depth; output scale 1/256, zero point -128.
 nn_status nn_softmax_s8(const nn_softmax_params *p, int32_t rows, int32_t depth,
     const int8_t *in, int8_t *out);
+/// RELU, RELU6, LEAKY_RELU (nn_relu_params); out may be in.
+nn_status nn_relu_s8(const nn_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
 /// LOGISTIC: a lookup in the 256-entry table the host built (see nn_logistic_params).
 nn_status nn_logistic_s8(const nn_logistic_params *p, int32_t size, const int8_t *in,
     int8_t *out);

@@ -54,7 +54,8 @@ typedef enum {
     NN_KERNEL_BQUANTIZE_B1 = 31,          ///< nn_bquantize_*: int8 / float32 -> bits
     NN_KERNEL_BDEQUANTIZE_B1 = 32,        ///< nn_bdequantize_*: bits -> int8 / float32
     NN_KERNEL_TRANSPOSE_S8 = 33,          ///< nn_transpose_s8
-    NN_KERNEL_COUNT = 34,
+    NN_KERNEL_RELU_S8 = 34,               ///< nn_relu_s8: RELU, RELU6, LEAKY_RELU
+    NN_KERNEL_COUNT = 35,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -251,6 +252,17 @@ typedef struct {
     int32_t plus;       ///< dequantize
     int32_t minus;
 } nn_bquant_params;
+
+/// RELU, RELU6 and LEAKY_RELU (int8), as TFLite's reference kernels: x - input_zero_point
+/// rescaled by multiplier[0]/shift[0] where it is >= 0 and by multiplier[1]/shift[1] below
+/// (LEAKY_RELU's alpha; RELU's are the same), plus the output zero point, clamped to act.
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier[2];
+    int32_t shift[2];
+    nn_activation act;
+} nn_relu_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

@@ -45,7 +45,8 @@
     X(BMAXPOOL, mai_prepare_bmaxpool, nn_bpool_params) \
     X(BQUANTIZE, mai_prepare_bquantize, nn_bquant_params) \
     X(BDEQUANTIZE, mai_prepare_bdequantize, nn_bquant_params) \
-    X(TRANSPOSE, mai_prepare_transpose, nn_transpose_params)
+    X(TRANSPOSE, mai_prepare_transpose, nn_transpose_params) \
+    X(RELU, mai_prepare_relu, nn_relu_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -128,7 +129,8 @@
     X(BDEQUANTIZE_B1, BDEQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_bdequantize) \
     X(TRANSPOSE_S8, TRANSPOSE, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_transpose)
+    mai_eval_transpose) \
+    X(RELU_S8, RELU, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_relu)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

@@ -1,8 +1,8 @@
 """Lowering of the pooling, elementwise, activation and data-movement ops (int8).
 
-AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, PAD,
-PADV2, TRANSPOSE (rank 1 to 4), CONCATENATION, QUANTIZE (float32 -> int8, and int8 ->
-int8 as REQUANTIZE) and DEQUANTIZE (int8 -> float32).
+AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, RELU,
+RELU6, LEAKY_RELU, PAD, PADV2, TRANSPOSE (rank 1 to 4), CONCATENATION, QUANTIZE (float32
+-> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE (int8 -> float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
 BUILTIN_REF), in the same float/double arithmetic:
@@ -370,6 +370,67 @@ def _logistic(graph: Graph, op: Op, golden: str) -> Lowered:
     return Lowered(
         type="LOGISTIC",
         params={"lut": [int(v) for v in lut]},
+        inputs=[op.inputs[0]],
+        outputs=[op.outputs[0]],
+        in_place=True,
+    )
+
+
+_IDENTITY = (1 << 30, 1)  # nn_requantize(x, 2^30, 1) == x: no rescaling
+
+
+def _ratio(golden: str, *factors_over_out: float) -> float:
+    """in_scale [x alpha] / out_scale as the golden's Prepare computes it: in double
+    (TFLite-Micro), or in float32 then widened (LiteRT's reference kernels)."""
+    *num, den = factors_over_out
+    if golden == "litert":
+        v = np.float32(num[0])
+        for f in num[1:]:
+            v = np.float32(v * np.float32(f))
+        return float(np.float32(v / np.float32(den)))
+    v = float(np.float32(num[0]))
+    for f in num[1:]:
+        v *= float(np.float32(f))
+    return v / float(np.float32(den))
+
+
+@lowering("RELU", "RELU6", "LEAKY_RELU")
+def _relu(graph: Graph, op: Op, golden: str) -> Lowered:
+    """TFLite's int8 RELU, RELU6 (QuantizedReluX: rescaled to the output, clamped to
+    [0, 6] there) and LEAKY_RELU (QuantizeLeakyRelu). TFLite-Micro's RELU6 differs: it
+    clamps the input to [its zero point, 6 in its units] and writes it as it is."""
+    _io(graph, op, 1)
+    x = _int8(graph, op, "input", graph.t(op.inputs[0]))
+    y = _int8(graph, op, "output", graph.t(op.outputs[0]))
+    if _elements(x.shape) != _elements(y.shape):
+        raise fail(graph, op, "input and output sizes differ")
+    out_zp = y.zp
+    if op.opcode == "RELU6" and golden != "litert":
+        six = int(quant.quantize_input(np.float32(6.0), x.scale1, x.zp))
+        pos = neg = _IDENTITY
+        out_zp, act = x.zp, {"min": x.zp, "max": six}
+    else:
+        pos = neg = _quantize_multiplier(graph, op, _ratio(golden, x.scale1, y.scale1), "output")
+        lo, hi = -128, 127
+        if op.opcode in ("RELU", "RELU6"):
+            lo, hi = quant.activation_range(op.opcode, y.scale1, y.zp)
+        else:
+            alpha = float(op.options.get("alpha", 0.0))
+            if not (np.isfinite(alpha) and alpha >= 0):
+                raise fail(graph, op, f"alpha {alpha}: only a finite alpha >= 0 is supported")
+            neg = _quantize_multiplier(
+                graph, op, _ratio(golden, x.scale1, alpha, y.scale1), "alpha"
+            )
+        act = {"min": lo, "max": hi}
+    return Lowered(
+        type="RELU",
+        params={
+            "input_zero_point": x.zp,
+            "output_zero_point": out_zp,
+            "multiplier": [pos[0], neg[0]],
+            "shift": [pos[1], neg[1]],
+            "act": act,
+        },
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
         in_place=True,

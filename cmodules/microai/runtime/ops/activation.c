@@ -43,3 +43,24 @@ nn_status mai_eval_logistic(const mai_op_ctx *ctx) {
         ctx->out[0].data);
 }
 
+
+mai_status mai_prepare_relu(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_relu_params), 1, 1, MAI_STORAGE_S8,
+        MAI_STORAGE_S8);
+    if (c == MAI_CHECK_NONE) {
+        c = ops_check_unary(ctx);
+    }
+    const nn_relu_params *p = ctx->params;
+    if (c == MAI_CHECK_NONE
+        && (p->input_zero_point != ctx->in[0].zero_point || !ops_is_s8(p->output_zero_point)
+            || !ops_requant_ok(p->multiplier[0], p->shift[0])
+            || !ops_requant_ok(p->multiplier[1], p->shift[1]) || !ops_act_ok(&p->act))) {
+        c = MAI_CHECK_PARAM;
+    }
+    return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
+}
+
+nn_status mai_eval_relu(const mai_op_ctx *ctx) {
+    return nn_relu_s8(ctx->params, (int32_t)ctx->in[0].size, ctx->in[0].data,
+        ctx->out[0].data);
+}
