@@ -279,6 +279,9 @@ size_t nn_add_s8_scratch_size(const nn_dims *out_dims);
 nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_t *in1,
     const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);
 
+nn_status nn_minmax_s8(const nn_minmax_params *p, const nn_dims *in1_dims, const int8_t *in1,
+    const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);
+
 nn_status nn_requantize_s8(const nn_requantize_params *p, int32_t size, const int8_t *in,
     int8_t *out);
 /// float32 -> int8: round(x / scale) half away from zero (float division, as LiteRT) +

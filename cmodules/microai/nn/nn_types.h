@@ -55,7 +55,8 @@ typedef enum {
     NN_KERNEL_BDEQUANTIZE_B1 = 32,        ///< nn_bdequantize_*: bits -> int8 / float32
     NN_KERNEL_TRANSPOSE_S8 = 33,          ///< nn_transpose_s8
     NN_KERNEL_RELU_S8 = 34,               ///< nn_relu_s8: RELU, RELU6, LEAKY_RELU
-    NN_KERNEL_COUNT = 35,
+    NN_KERNEL_MINMAX_S8 = 35,             ///< nn_minmax_s8: MAXIMUM, MINIMUM
+    NN_KERNEL_COUNT = 36,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -263,6 +264,12 @@ typedef struct {
     int32_t shift[2];
     nn_activation act;
 } nn_relu_params;
+
+/// MAXIMUM and MINIMUM (int8, 4-D broadcasting): the larger (or smaller) of the two
+/// stored values, as TFLite's reference kernels compare them (no rescaling).
+typedef struct {
+    int32_t minimum; ///< 0: MAXIMUM, 1: MINIMUM
+} nn_minmax_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

@@ -89,7 +89,8 @@ typedef enum {
     MAI_OP_BDEQUANTIZE = 18,///< LceDequantize: b1 -> int8 / float32
     MAI_OP_TRANSPOSE = 19,  ///< TRANSPOSE
     MAI_OP_RELU = 20,       ///< RELU, RELU6, LEAKY_RELU
-    MAI_OP_COUNT = 21,
+    MAI_OP_MINMAX = 21,     ///< MAXIMUM, MINIMUM
+    MAI_OP_COUNT = 22,
 } mai_op_type;
 
 /// The blob header (64 bytes).

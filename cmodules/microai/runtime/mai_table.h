@@ -46,7 +46,8 @@
     X(BQUANTIZE, mai_prepare_bquantize, nn_bquant_params) \
     X(BDEQUANTIZE, mai_prepare_bdequantize, nn_bquant_params) \
     X(TRANSPOSE, mai_prepare_transpose, nn_transpose_params) \
-    X(RELU, mai_prepare_relu, nn_relu_params)
+    X(RELU, mai_prepare_relu, nn_relu_params) \
+    X(MINMAX, mai_prepare_minmax, nn_minmax_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -130,7 +131,8 @@
     mai_eval_bdequantize) \
     X(TRANSPOSE_S8, TRANSPOSE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_transpose) \
-    X(RELU_S8, RELU, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_relu)
+    X(RELU_S8, RELU, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_relu) \
+    X(MINMAX_S8, MINMAX, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_minmax)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

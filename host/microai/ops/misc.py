@@ -1,8 +1,9 @@
 """Lowering of the pooling, elementwise, activation and data-movement ops (int8).
 
 AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, RELU,
-RELU6, LEAKY_RELU, PAD, PADV2, TRANSPOSE (rank 1 to 4), CONCATENATION, QUANTIZE (float32
--> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE (int8 -> float32).
+RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), CONCATENATION,
+QUANTIZE (float32 -> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE (int8 ->
+float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
 BUILTIN_REF), in the same float/double arithmetic:
@@ -244,6 +245,20 @@ def _mul(graph: Graph, op: Op, golden: str) -> Lowered:
             "output_shift": shift,
             "act": activation(graph, op, y),
         },
+        inputs=[op.inputs[0], op.inputs[1]],
+        outputs=[op.outputs[0]],
+        in_place=_dims4(a.shape) == _dims4(y.shape),
+    )
+
+
+@lowering("MAXIMUM", "MINIMUM")
+def _minmax(graph: Graph, op: Op, golden: str) -> Lowered:
+    """maximum_minimum.cc: the stored int8 values compared as they are, no rescaling (so
+    the goldens' answer is the real one when the three quantizations agree)."""
+    a, b, y = _binary(graph, op)
+    return Lowered(
+        type="MINMAX",
+        params={"minimum": int(op.opcode == "MINIMUM")},
         inputs=[op.inputs[0], op.inputs[1]],
         outputs=[op.outputs[0]],
         in_place=_dims4(a.shape) == _dims4(y.shape),

@@ -140,3 +140,22 @@ nn_status mai_eval_dequantize(const mai_op_ctx *ctx) {
         ctx->out[0].data);
 }
 
+
+mai_status mai_prepare_minmax(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_minmax_params), 2, 2,
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c != MAI_CHECK_NONE) {
+        return ops_fail(err, c);
+    }
+    const nn_minmax_params *p = ctx->params;
+    if (p->minimum != 0 && p->minimum != 1) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    c = ops_check_binary(ctx);
+    return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
+}
+
+nn_status mai_eval_minmax(const mai_op_ctx *ctx) {
+    return nn_minmax_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
+        ctx->in[1].data, &ctx->out[0].dims, ctx->out[0].data);
+}
