@@ -291,6 +291,10 @@ nn_status nn_quantize_f32_s8(const nn_affine_params *p, int32_t size, const floa
 nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const int8_t *in,
     float *out);
 
+/// STRIDED_SLICE (nn_slice_params), int8: out holds count[0] x .. x count[3] values.
+nn_status nn_strided_slice_s8(const nn_slice_params *p, const nn_dims *in_dims,
+    const int8_t *in, int8_t *out);
+
 /// TRANSPOSE (nn_transpose_params), int8: out[i0, i1, i2, i3] = in[j] with j[perm[d]] =
 /// i[d]; out_dims are in_dims permuted.
 nn_status nn_transpose_s8(const nn_transpose_params *p, const nn_dims *in_dims,

@@ -56,7 +56,8 @@ typedef enum {
     NN_KERNEL_TRANSPOSE_S8 = 33,          ///< nn_transpose_s8
     NN_KERNEL_RELU_S8 = 34,               ///< nn_relu_s8: RELU, RELU6, LEAKY_RELU
     NN_KERNEL_MINMAX_S8 = 35,             ///< nn_minmax_s8: MAXIMUM, MINIMUM
-    NN_KERNEL_COUNT = 36,
+    NN_KERNEL_STRIDED_SLICE_S8 = 36,      ///< nn_strided_slice_s8
+    NN_KERNEL_COUNT = 37,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -270,6 +271,15 @@ typedef struct {
 typedef struct {
     int32_t minimum; ///< 0: MAXIMUM, 1: MINIMUM
 } nn_minmax_params;
+
+/// STRIDED_SLICE of a 4-D tensor (the host resolves masks, negative indices and
+/// clamping): along axis d, count[d] values from begin[d] every stride[d] (which may be
+/// negative). A shrunk axis is a count of 1: the output holds the same values in order.
+typedef struct {
+    int32_t begin[4];
+    int32_t stride[4];
+    int32_t count[4];
+} nn_slice_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

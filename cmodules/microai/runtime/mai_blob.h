@@ -90,7 +90,8 @@ typedef enum {
     MAI_OP_TRANSPOSE = 19,  ///< TRANSPOSE
     MAI_OP_RELU = 20,       ///< RELU, RELU6, LEAKY_RELU
     MAI_OP_MINMAX = 21,     ///< MAXIMUM, MINIMUM
-    MAI_OP_COUNT = 22,
+    MAI_OP_SLICE = 22,      ///< STRIDED_SLICE
+    MAI_OP_COUNT = 23,
 } mai_op_type;
 
 /// The blob header (64 bytes).

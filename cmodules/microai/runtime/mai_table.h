@@ -47,7 +47,8 @@
     X(BDEQUANTIZE, mai_prepare_bdequantize, nn_bquant_params) \
     X(TRANSPOSE, mai_prepare_transpose, nn_transpose_params) \
     X(RELU, mai_prepare_relu, nn_relu_params) \
-    X(MINMAX, mai_prepare_minmax, nn_minmax_params)
+    X(MINMAX, mai_prepare_minmax, nn_minmax_params) \
+    X(SLICE, mai_prepare_slice, nn_slice_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -132,7 +133,9 @@
     X(TRANSPOSE_S8, TRANSPOSE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_transpose) \
     X(RELU_S8, RELU, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_relu) \
-    X(MINMAX_S8, MINMAX, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_minmax)
+    X(MINMAX_S8, MINMAX, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_minmax) \
+    X(STRIDED_SLICE_S8, SLICE, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_slice)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

@@ -1,9 +1,9 @@
 """Lowering of the pooling, elementwise, activation and data-movement ops (int8).
 
 AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, RELU,
-RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), CONCATENATION,
-QUANTIZE (float32 -> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE (int8 ->
-float32).
+RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), STRIDED_SLICE,
+CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE
+(int8 -> float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
 BUILTIN_REF), in the same float/double arithmetic:
@@ -515,6 +515,80 @@ def _transpose(graph: Graph, op: Op, golden: str) -> Lowered:
     return Lowered(
         type="TRANSPOSE",
         params={"perm": list(range(lead)) + [a + lead for a in perm]},
+        inputs=[op.inputs[0]],
+        outputs=[op.outputs[0]],
+    )
+
+
+@lowering("STRIDED_SLICE")
+def _strided_slice(graph: Graph, op: Op, golden: str) -> Lowered:
+    """begin, end and strides (constant int32) with begin_mask, end_mask and
+    shrink_axis_mask resolved per axis as TFLite's StartForAxis / StopForAxis do (Python's
+    slice semantics: negative indices count from the end, out-of-range ones clamp)."""
+    _io(graph, op, 4)
+    x = _int8(graph, op, "input", graph.t(op.inputs[0]))
+    y = _int8(graph, op, "output", graph.t(op.outputs[0]))
+    vecs = []
+    for k, what in ((1, "begin"), (2, "end"), (3, "strides")):
+        t = graph.t(op.inputs[k])
+        if not t.is_const or t.dtype != np.int32:
+            raise fail(graph, op, f"{what} must be a constant int32 tensor")
+        vecs.append([int(v) for v in t.data.reshape(-1)])
+    begin, end, strides = vecs
+    o = op.options
+    for mask in ("ellipsis_mask", "new_axis_mask"):
+        if int(o.get(mask, 0)):
+            raise fail(graph, op, f"{mask} {o.get(mask)} is not supported")
+    if o.get("offset"):
+        raise fail(graph, op, "offset=true is not supported")
+    rank = len(x.shape)
+    if not len(begin) == len(end) == len(strides) <= rank:
+        raise fail(
+            graph,
+            op,
+            f"begin/end/strides of {len(begin)}/{len(end)}/{len(strides)} "
+            f"values for a rank-{rank} input",
+        )
+    bmask, emask = int(o.get("begin_mask", 0)), int(o.get("end_mask", 0))
+    shrink = int(o.get("shrink_axis_mask", 0))
+    starts, steps, counts, out_shape = [], [], [], []
+    for d in range(rank):
+        size = int(x.shape[d])
+        if d >= len(begin):  # axes past the vectors are taken whole
+            b, e, s, shrunk = 0, size, 1, False
+        else:
+            b, e, s, shrunk = begin[d], end[d], strides[d], bool(shrink >> d & 1)
+            if s == 0:
+                raise fail(graph, op, f"stride 0 on axis {d}")
+            if shrunk:
+                b = b + size if b < 0 else b
+                if not 0 <= b < size:
+                    raise fail(graph, op, f"shrunk axis {d}: index {begin[d]} out of range")
+                e, s = b + 1, 1
+            else:
+                b = None if bmask >> d & 1 else b
+                e = None if emask >> d & 1 else e
+        start, stop, step = slice(b, e, s).indices(size)
+        n = len(range(start, stop, step))
+        if n == 0:
+            raise fail(graph, op, f"axis {d} slices to nothing; microai needs every dim >= 1")
+        starts.append(start)
+        steps.append(step)
+        counts.append(n)
+        if not shrunk:
+            out_shape.append(n)
+    if tuple(y.shape) != tuple(out_shape):
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {out_shape}")
+    if not _same_quant(x, y):
+        raise fail(graph, op, "input and output quantization differ (TFLite requires equal)")
+    lead = 4 - rank
+    return Lowered(
+        type="SLICE",
+        params={
+            "begin": [0] * lead + starts,
+            "stride": [1] * lead + steps,
+            "count": [1] * lead + counts,
+        },
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
     )

@@ -118,3 +118,40 @@ nn_status mai_eval_transpose(const mai_op_ctx *ctx) {
     return nn_transpose_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data,
         ctx->out[0].data);
 }
+
+// STRIDED_SLICE: every index it reads lies inside the input (first and last of each
+// axis), the counts make the output's elements, the same zero point, no overlap.
+mai_status mai_prepare_slice(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_slice_params), 1, 1,
+        MAI_STORAGE_S8, MAI_STORAGE_S8);
+    if (c != MAI_CHECK_NONE) {
+        return ops_fail(err, c);
+    }
+    const nn_slice_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims;
+    const int32_t din[4] = {i->n, i->h, i->w, i->c};
+    uint64_t n = 1;
+    for (int d = 0; d < 4; d++) {
+        const int64_t last = (int64_t)p->begin[d] + (int64_t)(p->count[d] - 1) * p->stride[d];
+        if (p->count[d] < 1 || p->stride[d] == 0 || p->begin[d] < 0 || p->begin[d] >= din[d]
+            || last < 0 || last >= din[d]) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+        n *= (uint64_t)p->count[d];
+    }
+    if (n != ops_elements(&ctx->out[0].dims)) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (ctx->in[0].zero_point != ctx->out[0].zero_point) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    if (!ops_overlap_ok(&ctx->in[0], &ctx->out[0], 0)) {
+        return ops_fail(err, MAI_CHECK_OVERLAP);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_slice(const mai_op_ctx *ctx) {
+    return nn_strided_slice_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data,
+        ctx->out[0].data);
+}
