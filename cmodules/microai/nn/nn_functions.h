@@ -295,6 +295,10 @@ nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const in
 nn_status nn_strided_slice_s8(const nn_slice_params *p, const nn_dims *in_dims,
     const int8_t *in, int8_t *out);
 
+/// SPLIT (nn_split_params), int8: out[k] gets lengths[k] of the axis, n_out outputs.
+nn_status nn_split_s8(const nn_split_params *p, const nn_dims *in_dims, const int8_t *in,
+    int32_t n_out, const int32_t *lengths, int8_t *const *out);
+
 /// TRANSPOSE (nn_transpose_params), int8: out[i0, i1, i2, i3] = in[j] with j[perm[d]] =
 /// i[d]; out_dims are in_dims permuted.
 nn_status nn_transpose_s8(const nn_transpose_params *p, const nn_dims *in_dims,

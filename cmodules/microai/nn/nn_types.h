@@ -57,7 +57,8 @@ typedef enum {
     NN_KERNEL_RELU_S8 = 34,               ///< nn_relu_s8: RELU, RELU6, LEAKY_RELU
     NN_KERNEL_MINMAX_S8 = 35,             ///< nn_minmax_s8: MAXIMUM, MINIMUM
     NN_KERNEL_STRIDED_SLICE_S8 = 36,      ///< nn_strided_slice_s8
-    NN_KERNEL_COUNT = 37,
+    NN_KERNEL_SPLIT_S8 = 37,              ///< nn_split_s8: SPLIT, SPLIT_V
+    NN_KERNEL_COUNT = 38,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -280,6 +281,12 @@ typedef struct {
     int32_t stride[4];
     int32_t count[4];
 } nn_slice_params;
+
+/// SPLIT and SPLIT_V: the input cut along `axis` (0..3 of the 4-D view) into the outputs,
+/// in order, each as long along it as its own dims say (values copied as they are).
+typedef struct {
+    int32_t axis;
+} nn_split_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

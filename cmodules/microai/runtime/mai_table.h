@@ -48,7 +48,8 @@
     X(TRANSPOSE, mai_prepare_transpose, nn_transpose_params) \
     X(RELU, mai_prepare_relu, nn_relu_params) \
     X(MINMAX, mai_prepare_minmax, nn_minmax_params) \
-    X(SLICE, mai_prepare_slice, nn_slice_params)
+    X(SLICE, mai_prepare_slice, nn_slice_params) \
+    X(SPLIT, mai_prepare_split, nn_split_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -135,7 +136,8 @@
     X(RELU_S8, RELU, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_relu) \
     X(MINMAX_S8, MINMAX, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_minmax) \
     X(STRIDED_SLICE_S8, SLICE, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_slice)
+    mai_eval_slice) \
+    X(SPLIT_S8, SPLIT, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_split)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

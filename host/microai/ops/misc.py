@@ -2,8 +2,8 @@
 
 AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, RELU,
 RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), STRIDED_SLICE,
-CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE
-(int8 -> float32).
+SPLIT, SPLIT_V, CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as
+REQUANTIZE) and DEQUANTIZE (int8 -> float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
 BUILTIN_REF), in the same float/double arithmetic:
@@ -591,6 +591,52 @@ def _strided_slice(graph: Graph, op: Op, golden: str) -> Lowered:
         },
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],
+    )
+
+
+@lowering("SPLIT", "SPLIT_V")
+def _split(graph: Graph, op: Op, golden: str) -> Lowered:
+    """SPLIT (axis, input; num_splits equal parts) and SPLIT_V (input, size_splits, axis;
+    one size may be -1): the values copied into each output as they are."""
+    split_v = op.opcode == "SPLIT_V"
+    _io(graph, op, 3 if split_v else 2, n_out=len(op.outputs))
+    x_id = op.inputs[0] if split_v else op.inputs[1]
+    axis_t = graph.t(op.inputs[2] if split_v else op.inputs[0])
+    x = _int8(graph, op, "input", graph.t(x_id))
+    ys = [_int8(graph, op, f"output {k}", graph.t(t)) for k, t in enumerate(op.outputs)]
+    if not 1 <= len(ys) <= 8:
+        raise fail(graph, op, f"{len(ys)} outputs; microai takes 1 to 8")
+    if not axis_t.is_const or axis_t.dtype != np.int32 or axis_t.data.size != 1:
+        raise fail(graph, op, "axis must be one constant int32 value")
+    rank = len(x.shape)
+    axis = int(axis_t.data.reshape(-1)[0])
+    axis = axis + rank if axis < 0 else axis
+    if not 0 <= axis < rank:
+        raise fail(graph, op, f"axis {int(axis_t.data.reshape(-1)[0])} out of range")
+    size = int(x.shape[axis])
+    if split_v:
+        st = graph.t(op.inputs[1])
+        if not st.is_const or st.dtype != np.int32 or st.data.size != len(ys):
+            raise fail(graph, op, "size_splits must be a constant int32 [outputs] tensor")
+        sizes = [int(v) for v in st.data.reshape(-1)]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = size - (sum(sizes) + 1)
+    else:
+        n = int(op.options.get("num_splits", len(ys)))
+        if n != len(ys) or size % n:
+            raise fail(graph, op, f"{size} along axis {axis} does not split into {n}")
+        sizes = [size // n] * n
+    if min(sizes) < 1 or sum(sizes) != size:
+        raise fail(graph, op, f"sizes {sizes} do not split {size}")
+    for y, n in zip(ys, sizes, strict=True):
+        want = tuple(n if d == axis else int(v) for d, v in enumerate(x.shape))
+        if tuple(y.shape) != want:
+            raise fail(graph, op, f"output '{y.name}' shape {list(y.shape)}, expected {list(want)}")
+    return Lowered(
+        type="SPLIT",
+        params={"axis": axis + 4 - rank},
+        inputs=[x_id],
+        outputs=list(op.outputs),
     )
 
 

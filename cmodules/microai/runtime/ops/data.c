@@ -155,3 +155,62 @@ nn_status mai_eval_slice(const mai_op_ctx *ctx) {
     return nn_strided_slice_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data,
         ctx->out[0].data);
 }
+
+static inline int32_t dim_at(const nn_dims *d, int32_t axis) {
+    return axis == 0 ? d->n : axis == 1 ? d->h : axis == 2 ? d->w : d->c;
+}
+
+// SPLIT: 1 to MAI_MAX_OP_IO outputs, each the input's dims but along the axis, their
+// lengths adding up to the input's; no output overlaps the input (the loader checks the
+// outputs against each other).
+mai_status mai_prepare_split(const mai_op_ctx *ctx, mai_error *err) {
+    if (ctx->params_size != sizeof(nn_split_params)) {
+        return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
+    }
+    if (ctx->n_in != 1 || ctx->n_out < 1) {
+        return ops_fail(err, MAI_CHECK_IO_COUNT);
+    }
+    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
+        return ops_fail(err, MAI_CHECK_ROUNDING);
+    }
+    const nn_split_params *p = ctx->params;
+    const mai_tensor_view *in = &ctx->in[0];
+    if (in->data == NULL) {
+        return ops_fail(err, MAI_CHECK_IO_ID);
+    }
+    if (p->axis < 0 || p->axis > 3) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    int64_t along = 0;
+    for (uint32_t k = 0; k < ctx->n_out; k++) {
+        const mai_tensor_view *o = &ctx->out[k];
+        if (in->storage != MAI_STORAGE_S8 || o->storage != MAI_STORAGE_S8) {
+            return ops_fail(err, MAI_CHECK_DTYPE);
+        }
+        for (int32_t d = 0; d < 4; d++) {
+            if (d != p->axis && dim_at(&o->dims, d) != dim_at(&in->dims, d)) {
+                return ops_fail(err, MAI_CHECK_SHAPE);
+            }
+        }
+        along += dim_at(&o->dims, p->axis);
+        if (!ops_overlap_ok(in, o, 0)) {
+            return ops_fail(err, MAI_CHECK_OVERLAP);
+        }
+    }
+    if (along != dim_at(&in->dims, p->axis)) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_split(const mai_op_ctx *ctx) {
+    const nn_split_params *p = ctx->params;
+    int32_t lengths[MAI_MAX_OP_IO];
+    int8_t *outs[MAI_MAX_OP_IO];
+    for (uint32_t k = 0; k < ctx->n_out; k++) {
+        lengths[k] = dim_at(&ctx->out[k].dims, p->axis);
+        outs[k] = ctx->out[k].data;
+    }
+    return nn_split_s8(p, &ctx->in[0].dims, ctx->in[0].data, (int32_t)ctx->n_out, lengths,
+        outs);
+}
