@@ -114,7 +114,41 @@ def write_seeds() -> Path:
     ).blob
     if not path.is_file() or path.read_bytes() != blob:
         path.write_bytes(blob)
+    # The data-movement and activation ops no fixture holds: TRANSPOSE, STRIDED_SLICE,
+    # SPLIT (two outputs), LEAKY_RELU, MAXIMUM.
+    path = seeds / "data_ops.mai"
+    blob = convert(_data_ops_model(), "data_ops").blob
+    if not path.is_file() or path.read_bytes() != blob:
+        path.write_bytes(blob)
     return seeds
+
+
+def _data_ops_model() -> bytes:
+    import numpy as np
+
+    from microai.testing.tflite_builder import ModelBuilder
+
+    mb = ModelBuilder("fuzz seed: data ops")
+    q = {"scale": 0.05, "zero_point": 2}
+    x = mb.input("x", (1, 4, 6, 8), **q)
+    t = mb.tensor("t", (1, 6, 4, 8), **q)
+    mb.op("TRANSPOSE", [x, mb.const("perm", np.array([0, 2, 1, 3], np.int32))], [t])
+    s = mb.tensor("s", (1, 3, 4, 4), **q)
+    vec = [
+        mb.const(n, np.array(v, np.int32))
+        for n, v in (("b", [0, 0, 0, 0]), ("e", [1, 6, 4, 8]), ("st", [1, 2, 1, 2]))
+    ]
+    mb.op("STRIDED_SLICE", [t, *vec], [s], "StridedSliceOptions")
+    a, b = (mb.tensor(n, (1, 3, 4, 2), **q) for n in ("a", "b"))
+    mb.op(
+        "SPLIT", [mb.const("axis", np.array([3], np.int32)), s], [a, b], "SplitOptions", NumSplits=2
+    )
+    r = mb.tensor("r", (1, 3, 4, 2), **q)
+    mb.op("LEAKY_RELU", [a], [r], "LeakyReluOptions", Alpha=0.1)
+    y = mb.tensor("y", (1, 3, 4, 2), **q)
+    mb.op("MAXIMUM", [r, b], [y])
+    mb.output(y)
+    return mb.build()
 
 
 def _block4_seed(model_path: Path) -> bytes:
