@@ -176,21 +176,7 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
         }
         return NN_OK;
     }
-    int32_t s1[4], s2[4];
-    nn_broadcast_strides(in1_dims, s1);
-    nn_broadcast_strides(in2_dims, s2);
-    for (int32_t b = 0; b < out_dims->n; b++) {
-        for (int32_t y = 0; y < out_dims->h; y++) {
-            for (int32_t x = 0; x < out_dims->w; x++) {
-                const int8_t *a = in1 + b * s1[0] + y * s1[1] + x * s1[2];
-                const int8_t *c2 = in2 + b * s2[0] + y * s2[1] + x * s2[2];
-                for (int32_t c = 0; c < out_dims->c; c++) {
-                    const int8_t va = a[c * s1[3]], vb = c2[c * s2[3]];
-                    *out++ = tables ? nn_add_clamp(p, nn_add_out_t(p, rq, t1[va], t2[vb]))
-                                    : add1(p, va, vb);
-                }
-            }
-        }
-    }
+    NN_BROADCAST_EACH(in1_dims, in1, in2_dims, in2, out_dims, va, vb,
+        *out++ = tables ? nn_add_clamp(p, nn_add_out_t(p, rq, t1[va], t2[vb])) : add1(p, va, vb));
     return NN_OK;
 }
