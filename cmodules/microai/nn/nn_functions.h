@@ -299,6 +299,10 @@ nn_status nn_strided_slice_s8(const nn_slice_params *p, const nn_dims *in_dims,
 nn_status nn_split_s8(const nn_split_params *p, const nn_dims *in_dims, const int8_t *in,
     int32_t n_out, const int32_t *lengths, int8_t *const *out);
 
+/// GATHER (nn_gather_params), int8: indices (count, each in [0, the axis's length)).
+nn_status nn_gather_s8(const nn_gather_params *p, const nn_dims *in_dims, const int8_t *in,
+    const int32_t *indices, int32_t count, int8_t *out);
+
 /// TRANSPOSE (nn_transpose_params), int8: out[i0, i1, i2, i3] = in[j] with j[perm[d]] =
 /// i[d]; out_dims are in_dims permuted.
 nn_status nn_transpose_s8(const nn_transpose_params *p, const nn_dims *in_dims,

@@ -58,7 +58,8 @@ typedef enum {
     NN_KERNEL_MINMAX_S8 = 35,             ///< nn_minmax_s8: MAXIMUM, MINIMUM
     NN_KERNEL_STRIDED_SLICE_S8 = 36,      ///< nn_strided_slice_s8
     NN_KERNEL_SPLIT_S8 = 37,              ///< nn_split_s8: SPLIT, SPLIT_V
-    NN_KERNEL_COUNT = 38,
+    NN_KERNEL_GATHER_S8 = 38,             ///< nn_gather_s8
+    NN_KERNEL_COUNT = 39,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -287,6 +288,12 @@ typedef struct {
 typedef struct {
     int32_t axis;
 } nn_split_params;
+
+/// GATHER along `axis` (0..3 of the input's 4-D view) with constant indices: for each
+/// position of the axes before it, the slices at indices[0..count) in turn.
+typedef struct {
+    int32_t axis;
+} nn_gather_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

@@ -92,7 +92,8 @@ typedef enum {
     MAI_OP_MINMAX = 21,     ///< MAXIMUM, MINIMUM
     MAI_OP_SLICE = 22,      ///< STRIDED_SLICE
     MAI_OP_SPLIT = 23,      ///< SPLIT, SPLIT_V: one input, up to MAI_MAX_OP_IO outputs
-    MAI_OP_COUNT = 24,
+    MAI_OP_GATHER = 24,     ///< GATHER: in, indices (a constant s32 tensor)
+    MAI_OP_COUNT = 25,
 } mai_op_type;
 
 /// The blob header (64 bytes).

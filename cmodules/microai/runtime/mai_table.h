@@ -49,7 +49,8 @@
     X(RELU, mai_prepare_relu, nn_relu_params) \
     X(MINMAX, mai_prepare_minmax, nn_minmax_params) \
     X(SLICE, mai_prepare_slice, nn_slice_params) \
-    X(SPLIT, mai_prepare_split, nn_split_params)
+    X(SPLIT, mai_prepare_split, nn_split_params) \
+    X(GATHER, mai_prepare_gather, nn_gather_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -137,7 +138,8 @@
     X(MINMAX_S8, MINMAX, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_minmax) \
     X(STRIDED_SLICE_S8, SLICE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_slice) \
-    X(SPLIT_S8, SPLIT, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_split)
+    X(SPLIT_S8, SPLIT, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_split) \
+    X(GATHER_S8, GATHER, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_gather)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

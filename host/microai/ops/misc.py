@@ -2,7 +2,7 @@
 
 AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, RELU,
 RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), STRIDED_SLICE,
-SPLIT, SPLIT_V, CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as
+SPLIT, SPLIT_V, GATHER, CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as
 REQUANTIZE) and DEQUANTIZE (int8 -> float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
@@ -637,6 +637,36 @@ def _split(graph: Graph, op: Op, golden: str) -> Lowered:
         params={"axis": axis + 4 - rank},
         inputs=[x_id],
         outputs=list(op.outputs),
+    )
+
+
+@lowering("GATHER")
+def _gather(graph: Graph, op: Op, golden: str) -> Lowered:
+    """Constant int32 indices (any shape), batch_dims 0, int8 values copied as they are."""
+    _io(graph, op, 2)
+    x = _int8(graph, op, "input", graph.t(op.inputs[0]))
+    y = _int8(graph, op, "output", graph.t(op.outputs[0]))
+    it = graph.t(op.inputs[1])
+    if not it.is_const or it.dtype != np.int32:
+        raise fail(graph, op, "indices must be a constant int32 tensor")
+    if int(op.options.get("batch_dims", 0)):
+        raise fail(graph, op, f"batch_dims {op.options.get('batch_dims')} is not supported")
+    rank = len(x.shape)
+    axis = int(op.options.get("axis", 0))
+    axis = axis + rank if axis < 0 else axis
+    if not 0 <= axis < rank:
+        raise fail(graph, op, f"axis {op.options.get('axis')} out of range for rank {rank}")
+    idx = it.data.reshape(-1).astype(np.int64)
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= x.shape[axis]:
+        raise fail(graph, op, f"indices outside 0..{x.shape[axis] - 1} along axis {axis}")
+    want = (*x.shape[:axis], *it.shape, *x.shape[axis + 1 :])
+    if tuple(y.shape) != tuple(int(d) for d in want):
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(want)}")
+    return Lowered(
+        type="GATHER",
+        params={"axis": axis + 4 - rank},
+        inputs=[op.inputs[0], op.inputs[1]],
+        outputs=[op.outputs[0]],
     )
 
 

@@ -214,3 +214,54 @@ nn_status mai_eval_split(const mai_op_ctx *ctx) {
     return nn_split_s8(p, &ctx->in[0].dims, ctx->in[0].data, (int32_t)ctx->n_out, lengths,
         outs);
 }
+
+// GATHER: constant int32 indices, each inside the axis; the output holds outer x count x
+// inner values; no overlap.
+mai_status mai_prepare_gather(const mai_op_ctx *ctx, mai_error *err) {
+    if (ctx->params_size != sizeof(nn_gather_params)) {
+        return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
+    }
+    if (ctx->n_in != 2 || ctx->n_out != 1) {
+        return ops_fail(err, MAI_CHECK_IO_COUNT);
+    }
+    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
+        return ops_fail(err, MAI_CHECK_ROUNDING);
+    }
+    const mai_tensor_view *in = &ctx->in[0], *idx = &ctx->in[1], *out = &ctx->out[0];
+    if (in->data == NULL || idx->data == NULL) {
+        return ops_fail(err, MAI_CHECK_IO_ID);
+    }
+    if (in->storage != MAI_STORAGE_S8 || out->storage != MAI_STORAGE_S8
+        || idx->storage != MAI_STORAGE_S32) {
+        return ops_fail(err, MAI_CHECK_DTYPE);
+    }
+    if (!idx->is_const) {
+        return ops_fail(err, MAI_CHECK_CONST);
+    }
+    const nn_gather_params *p = ctx->params;
+    if (p->axis < 0 || p->axis > 3) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    const int32_t along = dim_at(&in->dims, p->axis);
+    const uint32_t count = ops_elements(&idx->dims);
+    const int32_t *ix = idx->data;
+    for (uint32_t k = 0; k < count; k++) {
+        if (ix[k] < 0 || ix[k] >= along) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+    }
+    // 32-bit division: a 64-bit one would pull libgcc's __aeabi_uldivmod into the firmware.
+    const uint32_t slices = ops_elements(&in->dims) / (uint32_t)along;
+    if ((uint64_t)slices * count != ops_elements(&out->dims)) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (!ops_overlap_ok(in, out, 0)) {
+        return ops_fail(err, MAI_CHECK_OVERLAP);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_gather(const mai_op_ctx *ctx) {
+    return nn_gather_s8(ctx->params, &ctx->in[0].dims, ctx->in[0].data, ctx->in[1].data,
+        (int32_t)ops_elements(&ctx->in[1].dims), ctx->out[0].data);
+}
