@@ -391,6 +391,14 @@ def _logistic(graph: Graph, op: Op, golden: str) -> Lowered:
     )
 
 
+def _const_int32(graph: Graph, op: Op, k: int, what: str) -> list[int]:
+    """Input k's values, which must be a constant int32 tensor (perm, begin, axis...)."""
+    t = graph.t(op.inputs[k])
+    if not t.is_const or t.dtype != np.int32:
+        raise fail(graph, op, f"{what} must be a constant int32 tensor")
+    return [int(v) for v in t.data.reshape(-1)]
+
+
 _IDENTITY = (1 << 30, 1)  # nn_requantize(x, 2^30, 1) == x: no rescaling
 
 
@@ -498,12 +506,9 @@ def _transpose(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 2)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
-    perm_t = graph.t(op.inputs[1])
-    if not perm_t.is_const or perm_t.dtype != np.int32:
-        # TFLite-Micro reads perm as int32 whatever its type (an int64 one is misread).
-        raise fail(graph, op, "perm must be a constant int32 tensor")
+    # TFLite-Micro reads perm as int32 whatever its type (an int64 one is misread).
+    perm = _const_int32(graph, op, 1, "perm")
     rank = len(x.shape)
-    perm = [int(v) for v in perm_t.data.reshape(-1)]
     if rank < 1 or sorted(perm) != list(range(rank)):
         raise fail(graph, op, f"perm {perm} is not a permutation of a rank-{rank} input's axes")
     if not _same_quant(x, y):
@@ -528,13 +533,9 @@ def _strided_slice(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 4)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
-    vecs = []
-    for k, what in ((1, "begin"), (2, "end"), (3, "strides")):
-        t = graph.t(op.inputs[k])
-        if not t.is_const or t.dtype != np.int32:
-            raise fail(graph, op, f"{what} must be a constant int32 tensor")
-        vecs.append([int(v) for v in t.data.reshape(-1)])
-    begin, end, strides = vecs
+    begin, end, strides = (
+        _const_int32(graph, op, k, what) for k, what in ((1, "begin"), (2, "end"), (3, "strides"))
+    )
     o = op.options
     for mask in ("ellipsis_mask", "new_axis_mask"):
         if int(o.get(mask, 0)):
@@ -601,24 +602,22 @@ def _split(graph: Graph, op: Op, golden: str) -> Lowered:
     split_v = op.opcode == "SPLIT_V"
     _io(graph, op, 3 if split_v else 2, n_out=len(op.outputs))
     x_id = op.inputs[0] if split_v else op.inputs[1]
-    axis_t = graph.t(op.inputs[2] if split_v else op.inputs[0])
+    axes = _const_int32(graph, op, 2 if split_v else 0, "axis")
     x = _int8(graph, op, "input", graph.t(x_id))
     ys = [_int8(graph, op, f"output {k}", graph.t(t)) for k, t in enumerate(op.outputs)]
     if not 1 <= len(ys) <= 8:
         raise fail(graph, op, f"{len(ys)} outputs; microai takes 1 to 8")
-    if not axis_t.is_const or axis_t.dtype != np.int32 or axis_t.data.size != 1:
-        raise fail(graph, op, "axis must be one constant int32 value")
+    if len(axes) != 1:
+        raise fail(graph, op, f"axis has {len(axes)} values; one is needed")
     rank = len(x.shape)
-    axis = int(axis_t.data.reshape(-1)[0])
-    axis = axis + rank if axis < 0 else axis
+    axis = axes[0] + rank if axes[0] < 0 else axes[0]
     if not 0 <= axis < rank:
-        raise fail(graph, op, f"axis {int(axis_t.data.reshape(-1)[0])} out of range")
+        raise fail(graph, op, f"axis {axes[0]} out of range")
     size = int(x.shape[axis])
     if split_v:
-        st = graph.t(op.inputs[1])
-        if not st.is_const or st.dtype != np.int32 or st.data.size != len(ys):
-            raise fail(graph, op, "size_splits must be a constant int32 [outputs] tensor")
-        sizes = [int(v) for v in st.data.reshape(-1)]
+        sizes = _const_int32(graph, op, 1, "size_splits")
+        if len(sizes) != len(ys):
+            raise fail(graph, op, f"{len(sizes)} size_splits for {len(ys)} outputs")
         if sizes.count(-1) == 1:
             sizes[sizes.index(-1)] = size - (sum(sizes) + 1)
     else:
@@ -646,9 +645,8 @@ def _gather(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 2)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
-    it = graph.t(op.inputs[1])
-    if not it.is_const or it.dtype != np.int32:
-        raise fail(graph, op, "indices must be a constant int32 tensor")
+    idx = np.array(_const_int32(graph, op, 1, "indices"), np.int64)
+    it = graph.t(op.inputs[1])  # its shape goes into the output's
     if int(op.options.get("batch_dims", 0)):
         raise fail(graph, op, f"batch_dims {op.options.get('batch_dims')} is not supported")
     rank = len(x.shape)
@@ -656,7 +654,6 @@ def _gather(graph: Graph, op: Op, golden: str) -> Lowered:
     axis = axis + rank if axis < 0 else axis
     if not 0 <= axis < rank:
         raise fail(graph, op, f"axis {op.options.get('axis')} out of range for rank {rank}")
-    idx = it.data.reshape(-1).astype(np.int64)
     if idx.size == 0 or idx.min() < 0 or idx.max() >= x.shape[axis]:
         raise fail(graph, op, f"indices outside 0..{x.shape[axis] - 1} along axis {axis}")
     want = (*x.shape[:axis], *it.shape, *x.shape[axis + 1 :])

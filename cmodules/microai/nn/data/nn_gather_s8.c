@@ -3,18 +3,14 @@
 // given indices, in turn.
 #include <string.h>
 
+#include "nn_axis.h"
 #include "nn_functions.h"
 
 nn_status nn_gather_s8(const nn_gather_params *p, const nn_dims *in_dims, const int8_t *in,
     const int32_t *indices, int32_t count, int8_t *out) {
+    size_t outer, inner;
+    nn_axis_sizes(in_dims, p->axis, &outer, &inner);
     const int32_t dims[4] = {in_dims->n, in_dims->h, in_dims->w, in_dims->c};
-    size_t outer = 1, inner = 1;
-    for (int32_t d = 0; d < p->axis; d++) {
-        outer *= (size_t)dims[d];
-    }
-    for (int32_t d = p->axis + 1; d < 4; d++) {
-        inner *= (size_t)dims[d];
-    }
     const size_t along = (size_t)dims[p->axis] * inner;
     for (size_t o = 0; o < outer; o++) {
         for (int32_t k = 0; k < count; k++) {

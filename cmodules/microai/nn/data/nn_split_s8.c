@@ -3,18 +3,13 @@
 // order.
 #include <string.h>
 
+#include "nn_axis.h"
 #include "nn_functions.h"
 
 nn_status nn_split_s8(const nn_split_params *p, const nn_dims *in_dims, const int8_t *in,
     int32_t n_out, const int32_t *lengths, int8_t *const *out) {
-    const int32_t dims[4] = {in_dims->n, in_dims->h, in_dims->w, in_dims->c};
-    size_t outer = 1, inner = 1;
-    for (int32_t d = 0; d < p->axis; d++) {
-        outer *= (size_t)dims[d];
-    }
-    for (int32_t d = p->axis + 1; d < 4; d++) {
-        inner *= (size_t)dims[d];
-    }
+    size_t outer, inner;
+    nn_axis_sizes(in_dims, p->axis, &outer, &inner);
     for (size_t o = 0; o < outer; o++) {
         for (int32_t k = 0; k < n_out; k++) {
             const size_t run = (size_t)lengths[k] * inner;
