@@ -441,7 +441,11 @@ SPARSE_CASES = [
     "im2col_5x2_odd",
     "im2col_dense",
     "fc_batch1",
+    "fc_batch1_wide",
+    "fc_batch2_per_channel",
     "fc_batch3_odd",
+    "fc_zero_rows",
+    "fc_empty",
     "fc_weights_zero_point",
 ]
 

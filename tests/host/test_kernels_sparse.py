@@ -82,6 +82,7 @@ CASES = [
     Case("im2col_dense", (1, 5, 4, 2), 3, (3, 3), padding="SAME", zero=0.0),
     Case("im2col_relu6", (2, 5, 5, 4), 4, (3, 3), (2, 2), "SAME", act="RELU6", in_zp=127),
     Case("fc_batch1", (1, 37), 10, None),
+    Case("fc_batch1_wide", (1, 203), 17, None, zero=0.4),
     Case("fc_batch2_per_channel", (2, 16), 7, None, zero=0.75),
     Case("fc_batch3_odd", (3, 13), 5, None, per_channel=False, act="RELU"),
     Case("fc_zero_rows", (2, 24), 6, None, rows=(2, 3)),

@@ -17,9 +17,170 @@ size_t nn_fc_s8_block4_scratch_size(int32_t in_depth) {
     return nn_col_bytes(in_depth);
 }
 
-// acc[0] += w . column 0 and, with two, acc[1] += w . column 1, over the blocks [b, end).
-NN_ALWAYS_INLINE void nn_fc_block4_dot(const int8_t *w, const uint16_t *b,
+// acc[0] += w . column 0 and, with two, acc[1] += w . column 1, over the blocks [*bp, end)
+// (weights from *wp); *wp and *bp are left at the next row's blocks.
+// In assembly on Cortex-M (cost.INNER_LOOP's FC rows; `microai hil`, make bench-sparsity):
+//   DSP, one row:  LDRD (two blocks' weights), then per block LDRH, ADD, LDRD, 2 SXTB16,
+//                  2 SMLAD, and CMP, BNE a pair: 8.5 instructions for 4 MACs;
+//   DSP, two rows: LDRH, LDR, ADD, 2 SXTB16, 2 LDRD, 4 SMLAD, CMP, BNE: 13 for 8 MACs;
+//   M3, one row:   LDRH, ADD, 4 x (LDRSB, LDRSH, MLA), CMP, BNE: 16 for 4 MACs;
+//   M3, two rows:  LDRH, ADD, 4 x (LDRSB, 2 LDRSH, 2 MLA), CMP, BNE: 24 for 8 MACs.
+// A block's taps in the column are in the order 0, 2, 1, 3 (nn_dot.h), row 1's 8 int16
+// after row 0's.
+#if NN_DSP_ASM
+
+// One block of one row: LDRH, LDR, ADD, LDRD, 2 SXTB16, 2 SMLAD.
+#define NN_FC_BLOCK4_ONE \
+    "ldrh   %[t], [%[b]], #2\n\t" \
+    "ldr    %[wa], [%[w]], #4\n\t" \
+    "add    %[t], %[col], %[t], lsl #4\n\t" \
+    "ldrd   %[xa], %[xb], [%[t]]\n\t" \
+    "sxtb16 %[wh], %[wa], ror #8\n\t" \
+    "sxtb16 %[wa], %[wa]\n\t" \
+    "smlad  %[a0], %[wa], %[xa], %[a0]\n\t" \
+    "smlad  %[a0], %[wh], %[xb], %[a0]\n\t"
+
+NN_ALWAYS_INLINE void nn_fc_block4_dot(const int8_t **wp, const uint16_t **bp,
     const uint16_t *end, const int16_t *col, int two, int32_t *acc) {
+    const int8_t *w = *wp;
+    const uint16_t *b = *bp;
+    if (b == end) {
+        return;
+    }
+    int32_t a0 = acc[0], a1 = acc[1];
+    uint32_t t, u, wa, wb, wh, xa, xb;
+    if (two) {
+        __asm__ (
+            "1:\n\t"
+            "ldrh   %[t], [%[b]], #2\n\t"
+            "ldr    %[wa], [%[w]], #4\n\t"
+            "add    %[t], %[col], %[t], lsl #4\n\t"
+            "sxtb16 %[wh], %[wa], ror #8\n\t"
+            "sxtb16 %[wa], %[wa]\n\t"
+            "ldrd   %[xa], %[xb], [%[t]]\n\t"
+            "smlad  %[a0], %[wa], %[xa], %[a0]\n\t"
+            "smlad  %[a0], %[wh], %[xb], %[a0]\n\t"
+            "ldrd   %[xa], %[xb], [%[t], #8]\n\t"
+            "smlad  %[a1], %[wa], %[xa], %[a1]\n\t"
+            "smlad  %[a1], %[wh], %[xb], %[a1]\n\t"
+            "cmp    %[b], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r" (a0), [a1] "+r" (a1), [w] "+r" (w), [b] "+r" (b), [t] "=&r" (t),
+            [wa] "=&r" (wa), [wh] "=&r" (wh), [xa] "=&r" (xa), [xb] "=&r" (xb)
+            : [end] "r" (end), [col] "r" (col)
+            : "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+        *wp = w;
+        *bp = b;
+        return;
+    }
+    if ((end - b) & 1) {
+        __asm__ (
+            NN_FC_BLOCK4_ONE
+            : [a0] "+r" (a0), [w] "+r" (w), [b] "+r" (b), [t] "=&r" (t), [wa] "=&r" (wa),
+            [wh] "=&r" (wh), [xa] "=&r" (xa), [xb] "=&r" (xb)
+            : [col] "r" (col)
+            : "memory");
+    }
+    if (b != end) {
+        // Two blocks a pass: their weights by one LDRD (the data is 4-byte aligned).
+        __asm__ (
+            "1:\n\t"
+            "ldrh   %[t], [%[b]], #2\n\t"
+            "ldrh   %[u], [%[b]], #2\n\t"
+            "ldrd   %[wa], %[wb], [%[w]], #8\n\t"
+            "add    %[t], %[col], %[t], lsl #4\n\t"
+            "ldrd   %[xa], %[xb], [%[t]]\n\t"
+            "sxtb16 %[wh], %[wa], ror #8\n\t"
+            "sxtb16 %[wa], %[wa]\n\t"
+            "smlad  %[a0], %[wa], %[xa], %[a0]\n\t"
+            "smlad  %[a0], %[wh], %[xb], %[a0]\n\t"
+            "add    %[u], %[col], %[u], lsl #4\n\t"
+            "ldrd   %[xa], %[xb], [%[u]]\n\t"
+            "sxtb16 %[wh], %[wb], ror #8\n\t"
+            "sxtb16 %[wb], %[wb]\n\t"
+            "smlad  %[a0], %[wb], %[xa], %[a0]\n\t"
+            "smlad  %[a0], %[wh], %[xb], %[a0]\n\t"
+            "cmp    %[b], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r" (a0), [w] "+r" (w), [b] "+r" (b), [t] "=&r" (t), [u] "=&r" (u),
+            [wa] "=&r" (wa), [wb] "=&r" (wb), [wh] "=&r" (wh), [xa] "=&r" (xa),
+            [xb] "=&r" (xb)
+            : [end] "r" (end), [col] "r" (col)
+            : "cc", "memory");
+    }
+    acc[0] = a0;
+    *wp = w;
+    *bp = b;
+}
+
+#elif defined(__arm__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2 \
+    && !NN_DSP
+
+// Cortex-M3: tap W's weight by LDRSB (w steps), its column values by LDRSH at X (row 0)
+// and X + 8 (row 1).
+#define NN_FC_BLOCK4_TAP1(X) \
+    "ldrsb  %[wt], [%[w]], #1\n\t" \
+    "ldrsh  %[xa], [%[t], #" X "]\n\t" \
+    "mla    %[a0], %[wt], %[xa], %[a0]\n\t"
+#define NN_FC_BLOCK4_TAP2(X, Y) \
+    NN_FC_BLOCK4_TAP1(X) \
+    "ldrsh  %[xa], [%[t], #" Y "]\n\t" \
+    "mla    %[a1], %[wt], %[xa], %[a1]\n\t"
+
+NN_ALWAYS_INLINE void nn_fc_block4_dot(const int8_t **wp, const uint16_t **bp,
+    const uint16_t *end, const int16_t *col, int two, int32_t *acc) {
+    const int8_t *w = *wp;
+    const uint16_t *b = *bp;
+    if (b == end) {
+        return;
+    }
+    int32_t a0 = acc[0], a1 = acc[1];
+    uint32_t t, wt, xa;
+    if (two) {
+        __asm__ (
+            "1:\n\t"
+            "ldrh   %[t], [%[b]], #2\n\t"
+            "add    %[t], %[col], %[t], lsl #4\n\t"
+            NN_FC_BLOCK4_TAP2("0", "8")
+            NN_FC_BLOCK4_TAP2("4", "12")
+            NN_FC_BLOCK4_TAP2("2", "10")
+            NN_FC_BLOCK4_TAP2("6", "14")
+            "cmp    %[b], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r" (a0), [a1] "+r" (a1), [w] "+r" (w), [b] "+r" (b), [t] "=&r" (t),
+            [wt] "=&r" (wt), [xa] "=&r" (xa)
+            : [end] "r" (end), [col] "r" (col)
+            : "cc", "memory");
+    } else {
+        __asm__ (
+            "1:\n\t"
+            "ldrh   %[t], [%[b]], #2\n\t"
+            "add    %[t], %[col], %[t], lsl #4\n\t"
+            NN_FC_BLOCK4_TAP1("0")
+            NN_FC_BLOCK4_TAP1("4")
+            NN_FC_BLOCK4_TAP1("2")
+            NN_FC_BLOCK4_TAP1("6")
+            "cmp    %[b], %[end]\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r" (a0), [w] "+r" (w), [b] "+r" (b), [t] "=&r" (t), [wt] "=&r" (wt),
+            [xa] "=&r" (xa)
+            : [end] "r" (end), [col] "r" (col)
+            : "cc", "memory");
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    *wp = w;
+    *bp = b;
+}
+
+#else
+
+NN_ALWAYS_INLINE void nn_fc_block4_dot(const int8_t **wp, const uint16_t **bp,
+    const uint16_t *end, const int16_t *col, int two, int32_t *acc) {
+    const int8_t *w = *wp;
+    const uint16_t *b = *bp;
     int32_t a0 = acc[0], a1 = acc[1];
     for (; b != end; b++, w += 4) {
         const int16_t *x = col + 8 * (uint32_t)*b;
@@ -48,7 +209,11 @@ NN_ALWAYS_INLINE void nn_fc_block4_dot(const int8_t *w, const uint16_t *b,
     }
     acc[0] = a0;
     acc[1] = a1;
+    *wp = w;
+    *bp = b;
 }
+
+#endif
 
 // An accumulator requantized with the op's rounding, offset, clamped (as nn_fc_s8).
 NN_ALWAYS_INLINE int8_t nn_fc_block4_out(int32_t a, int32_t mult, int32_t shift, int single,
@@ -64,12 +229,14 @@ NN_ALWAYS_INLINE void nn_fc_block4_rows(const nn_fc_params *p, const nn_quant *q
     const uint32_t *extra, int8_t *o0, int8_t *o1, int two) {
     const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
     const int single = q->rounding == NN_ROUNDING_SINGLE;
+    // The rows' blocks follow each other: wd and b run on from row to row.
     const uint32_t *rs = w->row_start;
+    const int8_t *wd = w->data + 4 * rs[0];
+    const uint16_t *b = w->block + rs[0];
     for (int32_t u = 0; u < out_depth; u++) {
         const uint32_t b0 = (uint32_t)(bias != NULL ? bias[u] : 0);
         int32_t acc[2] = { (int32_t)(b0 + extra[0]), (int32_t)(b0 + extra[1]) };
-        nn_fc_block4_dot(w->data + 4 * rs[u], w->block + rs[u], w->block + rs[u + 1], col,
-            two, acc);
+        nn_fc_block4_dot(&wd, &b, w->block + rs[u + 1], col, two, acc);
         const int32_t i = q->per_channel ? u : 0;
         o0[u] = nn_fc_block4_out(acc[0], q->multiplier[i], q->shift[i], single, off, lo, hi);
         if (two) {
