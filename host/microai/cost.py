@@ -165,6 +165,38 @@ def winograd_instructions(dsp: bool, n: int, oh: int, ow: int, cin: int, cout: i
     )
 
 
+# FULLY_CONNECTED, per batch row: (instructions per MAC, per output, per input tap) of a
+# row in a pass of two (nn_fc_s8: the 2x2 block; nn_fc_s8_block4: the blocks shared by
+# both rows) and of a row alone (a batch of 1, or a last odd row), over the MACs stored
+# for a block-sparse kernel (SPARSE). The MACs' costs are the loops' (nn_fc_s8.c,
+# nn_fc_s8_block4.c: DSP 2 and 27/16 dense, 8.5/4 and 13/8 block-sparse; M3 31/8 and 3,
+# 4 and 3); the rest is fitted to `microai hil` counts of FC layers (48 outputs, 128 and
+# 512 inputs, 1 and 2 rows, 0 and 75 % of the blocks zero) within 0.2 %: the
+# requantization per output, and the block-sparse kernel's widening of its input column.
+FC = {
+    "FC_S8": {
+        "dsp": {1: (2.0, 76, 0.0), 2: (27 / 16, 61, 0.0)},
+        "scalar": {1: (31 / 8, 79, 0.0), 2: (3.0, 61, 0.0)},
+    },
+    "FC_S8_BLOCK4": {
+        "dsp": {1: (8.5 / 4, 80, 2.0), 2: (13 / 8, 60, 2.0)},
+        "scalar": {1: (4.0, 73, 4.0), 2: (3.0, 58, 4.0)},
+    },
+}
+
+
+def fc_instructions(
+    kernel: str, dsp: bool, batches: int, k: int, out: int, stored: float = 1.0
+) -> float:
+    """An FC kernel's instructions (FC) for `batches` rows of k inputs and `out` outputs."""
+    rows = FC[kernel]["dsp" if dsp else "scalar"]
+    total = 0.0
+    for n, count in ((2, batches - batches % 2), (1, batches % 2)):
+        mac, output, tap = rows[n]
+        total += count * (mac * k * out * stored + output * out + tap * k)
+    return total
+
+
 def inner_instructions(
     kernel: str,
     dsp: bool,
@@ -174,14 +206,20 @@ def inner_instructions(
     pixels: int = 0,
     out_shape: tuple[int, ...] | None = None,
 ) -> float | None:
-    """The instructions of a conv layer that depend on its kernel: the inner loop's for
+    """The instructions of a conv or FC layer that depend on its kernel: the inner loop's for
     `macs` MACs, the rows' tails for `outputs` outputs (TAIL) and an im2col kernel's
     gathering (IM2COL); for Winograd, the whole layer (WINOGRAD; needs `out_shape`,
-    [n, oh, ow, cout]). None for a kernel without a model. For a block-sparse kernel
-    (SPARSE), `stored` is the fraction of the MACs its blocks hold: nnz x 4 taps over the
-    rows' k taps (the density of blocks, with the rows' padding to whole blocks). With
-    the layer's output `pixels`, its last short pass counts whole (PASS)."""
+    [n, oh, ow, cout]); for FC, the whole layer (FC; `pixels` its batch rows). None for a
+    kernel without a model. For a block-sparse kernel (SPARSE), `stored` is the fraction
+    of the MACs its blocks hold: nnz x 4 taps over the rows' k taps (the density of
+    blocks, with the rows' padding to whole blocks). With the layer's output `pixels`,
+    its last short pass counts whole (PASS)."""
     core = "dsp" if dsp else "scalar"
+    if kernel in FC:  # pixels: the batch rows
+        if outputs <= 0 or pixels <= 0:
+            return None
+        k, out = macs // outputs, outputs // pixels
+        return fc_instructions(kernel, dsp, pixels, k, out, stored if kernel in SPARSE else 1.0)
     if kernel == "CONV_WINOGRAD_3X3_S8":
         if out_shape is None or outputs <= 0:
             return None

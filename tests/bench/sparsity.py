@@ -2,7 +2,8 @@
 """Benchmark (not a test), `make bench-sparsity`: instructions of the block-sparse kernels
 against the dense ones as the block sparsity grows, on the emulated boards.
 
-For each model (KWS's pointwise convolutions, ResNet-8's convolutions) and each sparsity
+For each model (KWS's pointwise convolutions, ResNet-8's convolutions, the FULLY_CONNECTED
+layers of micro_speech and of the digits CNN fixture) and each sparsity
 S, microai.sparsify.block_sparsify() zeroes the fraction S of each layer's blocks of 4
 input channels with the smallest L2 norm (a standard .tflite, its own golden); the model
 then runs through `microai hil` (bit-exact with the host engine, instructions counted by
@@ -11,10 +12,11 @@ block-sparse twins, both forced by a recipe. The dense kernels' counts do not de
 the values, so they run once, at S = 0. Printed as a rich table and drawn (sparse over
 dense instructions against the sparsity) into build/bench/sparsity.png.
 
-    .venv/bin/python tests/bench/sparsity.py [--boards B,B] [--models kws,resnet]
+    .venv/bin/python tests/bench/sparsity.py [--boards B,B]
+        [--models kws,resnet,micro_speech_fc,digits_fc]
         [--sparsity 0,0.25,0.5,0.75,0.9] [--json]
 
-Without ../shared/models (beside the repository) it says so and exits 0.
+A model missing (../shared/models beside the repository) is skipped with a message.
 """
 
 from __future__ import annotations
@@ -36,8 +38,15 @@ from microai.tflite import read_model
 MODELS = ROOT.parent / "shared" / "models"
 BOARDS = ["QEMU_STM32F405", "QEMU_STM32F205"]
 SPARSITY = [0.0, 0.25, 0.5, 0.75, 0.9]
-# name -> (file, which CONV_2D layers: "pointwise" for 1x1 ones, "all")
-WHICH = {"kws": ("kws_ref_model", "pointwise"), "resnet": ("pretrainedResnet_quant", "all")}
+FIXTURES = ROOT / "tests" / "fixtures" / "models"
+# name -> (file, which layers: "pointwise" for the 1x1 CONV_2D ones, "all" CONV_2D, "fc"
+# the FULLY_CONNECTED ones), from ../shared/models or (fixture) tests/fixtures/models
+WHICH = {
+    "kws": ("kws_ref_model.tflite", "pointwise", False),
+    "resnet": ("pretrainedResnet_quant.tflite", "all", False),
+    "micro_speech_fc": ("micro_speech_quantized.tflite", "fc", False),
+    "digits_fc": ("digits_cnn.tflite", "fc", True),
+}
 
 
 def _layers(model: bytes, which: str) -> dict[int, str]:
@@ -45,6 +54,10 @@ def _layers(model: bytes, which: str) -> dict[int, str]:
     g = read_model(model)
     out = {}
     for op in g.ops:
+        if which == "fc":
+            if op.opcode == "FULLY_CONNECTED":
+                out[op.index] = "direct"
+            continue
         if op.opcode != "CONV_2D":
             continue
         w = g.t(op.inputs[1])
@@ -81,15 +94,13 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     console = Console()
-    if not MODELS.is_dir():
-        console.print(f"[yellow]skipped: no models in {MODELS}[/]")
-        return 0
     boards = a.boards.split(",")
     levels = [float(s) for s in a.sparsity.split(",")]
     rows = []
     for key in a.models.split(","):
-        file, which = WHICH[key]
-        path = MODELS / f"{file}.tflite"
+        file, which, fixture = WHICH[key]
+        path = (FIXTURES if fixture else MODELS) / file
+        file = path.stem
         if not path.exists():
             console.print(f"[yellow]skipped {key}: no {path}[/]")
             continue

@@ -128,8 +128,9 @@ spec_sparsity.loader.exec_module(sparsity)
 
 
 def test_sparsity_bench_without_shared_models(tmp_path, monkeypatch, capsys):
-    """make bench-sparsity says it skips, and succeeds, without ../shared/models."""
+    """make bench-sparsity says it skips, and succeeds, without its models."""
     monkeypatch.setattr(sparsity, "MODELS", tmp_path / "shared" / "models")
+    monkeypatch.setattr(sparsity, "FIXTURES", tmp_path / "fixtures")
     monkeypatch.setattr(sys, "argv", ["sparsity.py"])
     assert sparsity.main() == 0
     assert "skipped" in capsys.readouterr().out

@@ -7,9 +7,9 @@ Returns: {op index in the .tflite: algorithm}, the layers to convert again with 
 that reads prepared weights (Recipe.choose). Only layers whose recipe algorithm is
 "auto" are switched, to a kernel of the same op type that supports the op, reads a
 format made from the weights as stored (int4 weights are never widened), and that
-cost.py says is faster on the target's core (a block-sparse kernel's counted over the
-weights' stored blocks only; Winograd's whole layer against the direct kernel's inner
-loop and gathering). Formats that also save bytes (block-sparse weights with enough
+cost.py says is faster on the target's core (a block-sparse kernel's, CONV's or FC's,
+counted over the weights' stored blocks only; Winograd's whole layer against the direct
+kernel's inner loop and gathering). Formats that also save bytes (block-sparse weights with enough
 zero blocks) are taken first, the one that saves the most instructions per layer; then
 formats that cost bytes (widened weights, Winograd's), one upgrade at a time, the one
 that saves the most instructions per extra byte over the layer's format so far first,
@@ -44,7 +44,7 @@ def _stored(fmt: str, w: np.ndarray) -> float:
 
 def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float, int, str]]:
     """(instructions saved, extra blob bytes, algorithm) of each faster format."""
-    if layer.kernel not in cost.INNER_LOOP:
+    if layer.kernel not in cost.INNER_LOOP and layer.kernel not in cost.FC:
         return []
     t = c.tensors[layer.inputs[1]]
     w = None
@@ -61,6 +61,8 @@ def _options(c: Compilation, target: Target, op, low, layer) -> list[tuple[float
         )
 
     now = instructions(layer.kernel)
+    if now is None:
+        return []
     out = []
     stored_as = weights_storage(c.graph, low)
     for kern in kernels_for(low.type):

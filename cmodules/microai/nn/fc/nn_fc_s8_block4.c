@@ -8,7 +8,6 @@
 // (the first sum over the stored blocks only: the others' w[i] are 0).
 //
 // Scratch (4-byte aligned): one column pair of in_depth taps.
-#include <string.h>
 
 #include "nn_dot.h"
 #include "nn_functions.h"
@@ -257,7 +256,11 @@ nn_status nn_fc_s8_block4(const nn_fc_params *p, const nn_quant *q, int32_t batc
         return NN_ERR_SCRATCH;
     }
     int16_t *col = scratch;
-    memset(col, 0, nn_col_bytes(in_depth)); // the taps past in_depth stay 0
+    // The taps past in_depth (in the last group of 4) stay 0; the others are written per
+    // batch row.
+    const int32_t pad = -in_depth & 3;
+    nn_col_zero(col, 0, in_depth, pad);
+    nn_col_zero(col, 1, in_depth, pad);
     const int32_t in_off = p->input_offset;
     for (int32_t b = 0; b < batches; b += 2) {
         const int two = b + 1 < batches;
