@@ -459,7 +459,13 @@ def _print_sparsity(name: str, out: str, sp, as_json: bool) -> None:
 def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     if as_json:
         return
-    table = Table("layers (op)", "channels", "kept", "note", title=f"{name} -> {out}: channels")
+    table = Table(
+        "layers (op)",
+        "channels",
+        "kept",
+        "note",
+        title=f"{name} -> {out}: channels (by {p.criterion})",
+    )
     for s in p.spaces:
         table.add_row(
             ", ".join(map(str, s.producers)) or "-",
@@ -678,6 +684,12 @@ def search(
     help="A held-out .npz to measure SQNR and accuracy on (default: --data).",
 )
 @click.option("--no-bias-correction", is_flag=True, help="With --data: keep the biases as scaled.")
+@click.option(
+    "--criterion",
+    type=click.Choice(["l2", "l1", "activation"]),
+    help="With --prune-channels: rank channels by their weights' L2 or L1 norm, or by "
+    "their mean |activation| on --data. Default: activation with --data, else l2.",
+)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
 @_json_option
 def compress(
@@ -690,6 +702,7 @@ def compress(
     data_file: Path | None,
     eval_file: Path | None,
     no_bias_correction: bool,
+    criterion: str | None,
     output: Path,
     as_json: bool,
 ) -> None:
@@ -705,6 +718,8 @@ def compress(
 
     if weights is None and prune is None and sparsity is None:
         raise click.UsageError("give --prune-channels R, --sparsity S and/or --weights int4")
+    if criterion is not None and prune is None:
+        raise click.UsageError("--criterion ranks the channels --prune-channels removes")
     data = read_input(model, "a TFLite model")
     graph = read_model(data, model.name)
     calib = load_data(data_file, graph) if data_file else None
@@ -715,10 +730,18 @@ def compress(
         from .prune import prune_channels
 
         p = prune_channels(
-            data, model.name, prune, chosen, calib, held, bias_compensation=not no_bias_correction
+            data,
+            model.name,
+            prune,
+            chosen,
+            calib,
+            held,
+            bias_compensation=not no_bias_correction,
+            criterion=criterion,
         )
         _print_prune(model.name, output.name, p, as_json)
         report["prune"] = {
+            "criterion": p.criterion,
             "spaces": [vars(s) for s in p.spaces],
             "ops": p.ops,
             "accuracy": p.accuracy,

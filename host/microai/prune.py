@@ -11,12 +11,14 @@ per pixel. A space is pruned only when every tensor it reaches is consumed by on
 these ops, a CONV_2D or a FULLY_CONNECTED (which then lose the matching input columns),
 and none is a model input or output.
 
-In each prunable space the R fraction of channels with the smallest importance goes:
-the L2 norm of the real weights that make it (summed over its producers), or with data
-the mean |activation| of its tensors. The kept count is rounded to a multiple of 4 when
-the space has a multiple of 4 channels (the DSP kernels' groups). With data, a consumer
-that loses input columns gets their mean contribution folded into its bias (E[x - zp]
-times the removed weights), so its outputs' mean does not move.
+In each prunable space the R fraction of channels with the smallest importance goes, by
+the criterion (CRITERIA): the L2 norm ("l2", the default without data) or the L1 norm
+("l1") of the real weights that make it, summed over its producers, or the mean
+|activation| of its tensors on the data ("activation", the default with data). The
+kept count is rounded to a multiple of 4 when the space has a multiple of 4 channels
+(the DSP kernels' groups). With data, a consumer that loses input columns gets their
+mean contribution folded into its bias (E[x - zp] times the removed weights), so its
+outputs' mean does not move.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .ir import Graph, Op
 from .tflite import read_model
 
 PRODUCERS = ("CONV_2D", "FULLY_CONNECTED")
+CRITERIA = ("l2", "l1", "activation")
 CARRY = (  # output channels = input 0's channels
     "DEPTHWISE_CONV_2D",
     "AVERAGE_POOL_2D",
@@ -62,6 +65,7 @@ class PruneResult:
     samples: int
     accuracy: dict = field(default_factory=dict)
     output_sqnr: float | None = None
+    criterion: str = "l2"  # CRITERIA
 
 
 class _Spaces:
@@ -220,11 +224,18 @@ def prune_channels(
     data: tuple[np.ndarray, np.ndarray | None] | None = None,
     eval_data: tuple[np.ndarray, np.ndarray | None] | None = None,
     bias_compensation: bool = True,
+    criterion: str | None = None,
 ) -> PruneResult:
     from . import tflite_edit as E
 
     if not 0.0 < ratio < 1.0:
         raise CompressError(f"--prune-channels {ratio}: a fraction of channels in (0, 1)")
+    if criterion is None:
+        criterion = "activation" if data is not None else "l2"
+    if criterion not in CRITERIA:
+        raise CompressError(f"--criterion {criterion}: one of {', '.join(CRITERIA)}")
+    if criterion == "activation" and data is None:
+        raise CompressError("--criterion activation needs --data (the activations to rank by)")
     graph = read_model(model, name)
     for op in graph.ops:
         if op.opcode in PRODUCERS + ("DEPTHWISE_CONV_2D",):
@@ -264,7 +275,7 @@ def prune_channels(
         if why:
             continue
         imp = np.zeros(n)
-        if stats is not None:
+        if criterion == "activation":
             for t, m in maps.items():
                 if m is None:
                     continue
@@ -274,7 +285,8 @@ def prune_channels(
         else:
             for p in prods:
                 w = real_weights(graph, p)
-                imp += np.sqrt((w.reshape(w.shape[0], -1) ** 2).sum(axis=1))
+                w = w.reshape(w.shape[0], -1)
+                imp += np.abs(w).sum(axis=1) if criterion == "l1" else np.sqrt((w**2).sum(axis=1))
         order = np.argsort(imp, kind="stable")
         removed[s] = {int(c) for c in order[: n - keep]}
 
@@ -374,4 +386,4 @@ def prune_channels(
     xs, y = evaluation_inputs(graph, eval_data or data)
     o = graph.outputs[0]
     sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
-    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o])
+    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o], criterion)

@@ -183,3 +183,59 @@ def test_refusals():
         prune_channels(int4, "d4", 0.5)
     with pytest.raises(CompressError, match=r"--layers: no layer 'x'"):
         prune_channels(DIGITS, "d", 0.5, layers=["x"])
+
+
+def _two_fc_model() -> bytes:
+    """x [1, 4] -> FC (8 units) -> FC (3): units 0-3 have one large weight each (L2 100,
+    L1 100), units 4-7 four middling ones (L2 80, L1 160), so the norms disagree."""
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), scale=0.05, zero_point=0)
+    w1 = np.zeros((8, 4), np.int8)
+    w1[np.arange(4), np.arange(4)] = 100
+    w1[4:] = 40
+    h = mb.tensor("h", (1, 8), scale=0.1, zero_point=-128)
+    b1 = mb.const("b1", np.zeros(8, np.int32), scale=0.0005)
+    mb.op(
+        "FULLY_CONNECTED",
+        [x, mb.const("w1", w1, scale=0.01), b1],
+        [h],
+        "FullyConnectedOptions",
+        FusedActivationFunction=tflite.ActivationFunctionType.RELU,
+    )
+    rng = np.random.default_rng(2)
+    w2 = mb.const("w2", rng.integers(-127, 128, (3, 8), dtype=np.int8), scale=0.01)
+    b2 = mb.const("b2", np.zeros(3, np.int32), scale=0.001)
+    y = mb.tensor("y", (1, 3), scale=0.2, zero_point=0)
+    mb.op("FULLY_CONNECTED", [h, w2, b2], [y], "FullyConnectedOptions")
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize(("criterion", "kept"), [("l2", 100), ("l1", 40), (None, 100)])
+def test_criterion_l1_l2(criterion, kept):
+    """The criterion ranks the channels: L2 keeps the units with one large weight, L1 the
+    ones with four middling weights; without data the default is L2."""
+    r = prune_channels(_two_fc_model(), "m", 0.5, criterion=criterion)
+    assert r.criterion == (criterion or "l2")
+    g = read_model(r.model)
+    w = g.t(g.ops[0].inputs[1]).data
+    assert w.shape == (4, 4)
+    assert int(np.abs(w).max()) == kept
+    _runs_bit_exact(r.model)
+
+
+def test_criterion_activation():
+    """With data the default is the mean |activation|: on inputs of four equal channels
+    the units with four middling weights are the stronger (8.0 against 5.0), so they stay,
+    unlike by L2; activation without data, or an unknown criterion, is refused."""
+    model = _two_fc_model()
+    x = np.full((6, 1, 4), 100, np.int8)
+    r = prune_channels(model, "m", 0.5, data=(x, None))
+    assert r.criterion == "activation"
+    g = read_model(r.model)
+    assert int(np.abs(g.t(g.ops[0].inputs[1]).data).max()) == 40
+    _runs_bit_exact(r.model)
+    with pytest.raises(CompressError, match=r"--criterion activation needs --data"):
+        prune_channels(model, "m", 0.5, criterion="activation")
+    with pytest.raises(CompressError, match=r"--criterion l3: one of l2, l1, activation"):
+        prune_channels(model, "m", 0.5, criterion="l3")
