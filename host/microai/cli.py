@@ -686,9 +686,10 @@ def search(
 @click.option("--no-bias-correction", is_flag=True, help="With --data: keep the biases as scaled.")
 @click.option(
     "--criterion",
-    type=click.Choice(["l2", "l1", "activation"]),
+    type=click.Choice(["l2", "l1", "output"]),
     help="With --prune-channels: rank channels by their weights' L2 or L1 norm, or by "
-    "their mean |activation| on --data. Default: activation with --data, else l2.",
+    "the energy they add to the next layers' outputs on --data. Default: output with "
+    "--data, else l2.",
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
 @_json_option

@@ -13,12 +13,14 @@ and none is a model input or output.
 
 In each prunable space the R fraction of channels with the smallest importance goes, by
 the criterion (CRITERIA): the L2 norm ("l2", the default without data) or the L1 norm
-("l1") of the real weights that make it, summed over its producers, or the mean
-|activation| of its tensors on the data ("activation", the default with data). The
+("l1") of the real weights that make it, summed over its producers, or ("output", the
+default with data) the energy it adds to the outputs of the layers that read it:
+E[x**2] on the data times the squared norm of their weights that read it. The
 kept count is rounded to a multiple of 4 when the space has a multiple of 4 channels
-(the DSP kernels' groups). With data, a consumer that loses input columns gets their
-mean contribution folded into its bias (E[x - zp] times the removed weights), so its
-outputs' mean does not move.
+(the DSP kernels' groups). With data, the spaces are pruned one at a time in the order
+of the ops, each ranked on the activations of the model pruned so far, and a consumer
+that loses input columns gets their mean contribution folded into its bias (E[x - zp]
+times the removed weights), so its outputs' mean does not move.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .ir import Graph, Op
 from .tflite import read_model
 
 PRODUCERS = ("CONV_2D", "FULLY_CONNECTED")
-CRITERIA = ("l2", "l1", "activation")
+CRITERIA = ("l2", "l1", "output")
 CARRY = (  # output channels = input 0's channels
     "DEPTHWISE_CONV_2D",
     "AVERAGE_POOL_2D",
@@ -198,12 +200,13 @@ def kept_channels(n: int, ratio: float) -> int:
 
 
 def _means(model: bytes, graph: Graph, tensors: set[int], xs: np.ndarray) -> dict:
-    """Per tensor: mean of (q - zp) over every element but the last axis, and mean |real|."""
+    """Per tensor, over every element but the last axis: the mean of (q - zp) and the mean
+    real**2."""
     from .golden import open_golden
 
     g = open_golden(model, "litert", preserve_all_tensors=True)
     sums = {t: 0.0 for t in tensors}
-    abss = {t: 0.0 for t in tensors}
+    sqs = {t: 0.0 for t in tensors}
     for x in xs:
         g.run([x[None]])
         for t in tensors:
@@ -211,9 +214,24 @@ def _means(model: bytes, graph: Graph, tensors: set[int], xs: np.ndarray) -> dic
             v = g.tensor(t).astype(np.float64) - T.zp
             flat = v.reshape(-1, v.shape[-1])
             sums[t] = sums[t] + flat.mean(axis=0)
-            abss[t] = abss[t] + np.abs(flat).mean(axis=0) * T.scale1
+            sqs[t] = sqs[t] + (flat**2).mean(axis=0) * T.scale1**2
     n = max(len(xs), 1)
-    return {t: (sums[t] / n, abss[t] / n) for t in tensors}
+    return {t: (sums[t] / n, sqs[t] / n) for t in tensors}
+
+
+def _output_energy(graph: Graph, stats: dict) -> dict[int, np.ndarray]:
+    """Per tensor read by a CONV_2D or FULLY_CONNECTED (input 0), per position of its last
+    axis: the energy it adds to that consumer's outputs, E[x**2] times the squared norm of
+    the weights that read it (real units; summed over the consumers)."""
+    out: dict[int, np.ndarray] = {}
+    for op in graph.ops:
+        t = op.inputs[0] if op.inputs else -1
+        if op.opcode not in PRODUCERS or t not in stats:
+            continue
+        w = real_weights(graph, op)
+        col = (w.reshape(-1, w.shape[-1]) ** 2).sum(axis=0)
+        out[t] = out.get(t, 0.0) + stats[t][1] * col
+    return out
 
 
 def prune_channels(
@@ -226,16 +244,14 @@ def prune_channels(
     bias_compensation: bool = True,
     criterion: str | None = None,
 ) -> PruneResult:
-    from . import tflite_edit as E
-
     if not 0.0 < ratio < 1.0:
         raise CompressError(f"--prune-channels {ratio}: a fraction of channels in (0, 1)")
     if criterion is None:
-        criterion = "activation" if data is not None else "l2"
+        criterion = "output" if data is not None else "l2"
     if criterion not in CRITERIA:
         raise CompressError(f"--criterion {criterion}: one of {', '.join(CRITERIA)}")
-    if criterion == "activation" and data is None:
-        raise CompressError("--criterion activation needs --data (the activations to rank by)")
+    if criterion == "output" and data is None:
+        raise CompressError(f"--criterion {criterion} needs --data (the activations to rank by)")
     graph = read_model(model, name)
     for op in graph.ops:
         if op.opcode in PRODUCERS + ("DEPTHWISE_CONV_2D",):
@@ -245,7 +261,7 @@ def prune_channels(
                     f"{name}: {graph.describe(op)}: channel pruning takes int8 weights "
                     "(prune first, then compress --weights int4)"
                 )
-    sp, maps = _channel_maps(graph)
+    wanted = None
     if layers is not None:
         by_key = {str(op.index): op.index for op in graph.ops}
         by_key.update({graph.t(t).name: op.index for op in graph.ops for t in op.outputs})
@@ -254,41 +270,89 @@ def prune_channels(
             if key not in by_key:
                 raise CompressError(f"--layers: no layer {key!r} in the model")
             wanted.add(by_key[key])
-    roots = sorted({sp.find(s) for s in range(len(sp.parent))})
-    # Importance per space channel.
-    stats = None
-    if data is not None:
-        tensors = {t for t, m in maps.items() if m is not None}
-        stats = _means(model, graph, tensors, data[0])
-    removed: dict[int, set[int]] = {}
-    reports = []
-    for s in roots:
+    sp, _ = _channel_maps(graph)
+    plan = _plan(sp, ratio, wanted)
+    reports = [r for _, r in plan]
+    if data is None:
+        out = _prune(model, graph, ratio, wanted, None, bias_compensation, criterion)
+    else:
+        # One space at a time, in the order of the ops: each ranked (and its consumers'
+        # biases compensated) on the activations of the model pruned so far, so a later
+        # space sees what the earlier ones left.
+        out = model
+        for _, r in sorted(plan, key=lambda p: min(p[1].producers, default=-1)):
+            if r.reason is None:
+                g = read_model(out, name)
+                out = _prune(out, g, ratio, set(r.producers), data, bias_compensation, criterion)
+    final = read_model(out, name)
+    op_rows = [
+        {
+            "op": op.index,
+            "opcode": op.opcode,
+            "weights_before": int(graph.t(op.inputs[1]).data.size),
+            "weights_after": int(final.t(final.ops[op.index].inputs[1]).data.size),
+        }
+        for op in graph.ops
+        if op.opcode in PRODUCERS + ("DEPTHWISE_CONV_2D",)
+    ]
+    xs, y = evaluation_inputs(graph, eval_data or data)
+    o = graph.outputs[0]
+    sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
+    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o], criterion)
+
+
+def _plan(sp: _Spaces, ratio: float, wanted: set[int] | None) -> list[tuple[int, SpaceReport]]:
+    """(space, its report) of each space: the channels it keeps, or why it keeps them all."""
+    out = []
+    for s in sorted({sp.find(s) for s in range(len(sp.parent))}):
         prods = sp.producers.get(s, [])
         n = sp.size[s]
         why = sp.fixed.get(s)
-        if why is None and layers is not None and not any(p.index in wanted for p in prods):
+        if why is None and wanted is not None and not any(p.index in wanted for p in prods):
             why = "not in --layers"
         keep = kept_channels(n, ratio)
         if why is None and keep >= n:
             why = "too few channels to remove any"
-        reports.append(SpaceReport([p.index for p in prods], n, n if why else keep, why))
-        if why:
+        out.append((s, SpaceReport([p.index for p in prods], n, n if why else keep, why)))
+    return out
+
+
+def _prune(
+    model: bytes,
+    graph: Graph,
+    ratio: float,
+    wanted: set[int] | None,
+    data: tuple[np.ndarray, np.ndarray | None] | None,
+    bias_compensation: bool,
+    criterion: str,
+) -> bytes:
+    """The model with the spaces of the producers `wanted` (None: all) pruned, ranked by
+    the criterion and compensated on `data`."""
+    from . import tflite_edit as E
+
+    sp, maps = _channel_maps(graph)
+    stats = energy = None
+    if data is not None:
+        tensors = {t for t, m in maps.items() if m is not None}
+        stats = _means(model, graph, tensors, data[0])
+        energy = _output_energy(graph, stats)
+    removed: dict[int, set[int]] = {}
+    for s, r in _plan(sp, ratio, wanted):
+        if r.reason:
             continue
-        imp = np.zeros(n)
-        if criterion == "activation":
-            for t, m in maps.items():
-                if m is None:
-                    continue
-                for i, (ss, c) in enumerate(m):
+        imp = np.zeros(r.channels)
+        if criterion == "output":
+            for t, per in energy.items():
+                for i, (ss, c) in enumerate(maps[t]):
                     if sp.find(ss) == s:
-                        imp[c] += stats[t][1][i]
+                        imp[c] += per[i]
         else:
-            for p in prods:
+            for p in sp.producers.get(s, []):
                 w = real_weights(graph, p)
                 w = w.reshape(w.shape[0], -1)
                 imp += np.abs(w).sum(axis=1) if criterion == "l1" else np.sqrt((w**2).sum(axis=1))
         order = np.argsort(imp, kind="stable")
-        removed[s] = {int(c) for c in order[: n - keep]}
+        removed[s] = {int(c) for c in order[: r.channels - r.kept]}
 
     def kept_index(t: int) -> np.ndarray | None:
         m = maps.get(t)
@@ -318,7 +382,6 @@ def prune_channels(
             if q.zeroPoint is not None and len(q.zeroPoint) > 1:
                 q.zeroPoint = [q.zeroPoint[i] for i in keep]
 
-    op_rows = []
     for op in graph.ops:
         out = op.outputs[0] if op.outputs else -1
         ko = kept_index(out) if out >= 0 else None
@@ -356,14 +419,6 @@ def prune_channels(
                     if np.abs(bd).max(initial=0) > 2**31 - 1:
                         raise CompressError(f"{graph.describe(op)}: the bias overflows int32")
                     set_data(op.inputs[2], bd.astype("<i4"))
-            op_rows.append(
-                {
-                    "op": op.index,
-                    "opcode": op.opcode,
-                    "weights_before": before,
-                    "weights_after": int(wd.size),
-                }
-            )
         if op.opcode == "RESHAPE" and ko is not None:
             shape = list(graph.t(out).shape)
             shape[-1] = len(ko)
@@ -382,8 +437,4 @@ def prune_channels(
         shape[-1] = len(ki)
         tensor.shape = np.array(shape, np.int32)
         tensor.shapeSignature = None
-    out = E.save(m)
-    xs, y = evaluation_inputs(graph, eval_data or data)
-    o = graph.outputs[0]
-    sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
-    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o], criterion)
+    return E.save(m)

@@ -200,7 +200,7 @@ def test_cli(tmp_path):
 
 def test_cli_prune_criterion(tmp_path):
     """--criterion picks the channels' ranking (said in the JSON and the table title);
-    without --prune-channels, or activation without --data, it is a clear usage error."""
+    without --prune-channels, or output without --data, it is a clear usage error."""
     out = tmp_path / "p.tflite"
     digits = str(FIXTURES / "digits_cnn.tflite")
     r = _cli("compress", digits, "--prune-channels", "0.5", "--criterion", "l1", "-o", str(out))
@@ -210,8 +210,6 @@ def test_cli_prune_criterion(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["prune"]["criterion"] == "l2"
     r = _cli("compress", digits, "--weights", "int4", "--criterion", "l1", "-o", str(out))
     assert r.returncode == 2 and "--criterion ranks the channels" in r.stderr
-    r = _cli(
-        "compress", digits, "--prune-channels", "0.5", "--criterion", "activation", "-o", str(out)
-    )
-    assert r.returncode != 0 and "--criterion activation needs --data" in r.stderr
+    r = _cli("compress", digits, "--prune-channels", "0.5", "--criterion", "output", "-o", str(out))
+    assert r.returncode != 0 and "--criterion output needs --data" in r.stderr
     assert "Traceback" not in r.stderr

@@ -202,8 +202,7 @@ def _two_fc_model() -> bytes:
         "FullyConnectedOptions",
         FusedActivationFunction=tflite.ActivationFunctionType.RELU,
     )
-    rng = np.random.default_rng(2)
-    w2 = mb.const("w2", rng.integers(-127, 128, (3, 8), dtype=np.int8), scale=0.01)
+    w2 = mb.const("w2", np.tile(np.int8([50, -50]), (3, 4)), scale=0.01)
     b2 = mb.const("b2", np.zeros(3, np.int32), scale=0.001)
     y = mb.tensor("y", (1, 3), scale=0.2, zero_point=0)
     mb.op("FULLY_CONNECTED", [h, w2, b2], [y], "FullyConnectedOptions")
@@ -224,18 +223,19 @@ def test_criterion_l1_l2(criterion, kept):
     _runs_bit_exact(r.model)
 
 
-def test_criterion_activation():
-    """With data the default is the mean |activation|: on inputs of four equal channels
-    the units with four middling weights are the stronger (8.0 against 5.0), so they stay,
-    unlike by L2; activation without data, or an unknown criterion, is refused."""
+def test_criterion_output():
+    """With data the default ranks by the energy a channel adds to the next layer's
+    outputs: on inputs of four equal channels the units with four middling weights are
+    the stronger (8.0 against 5.0, read by equal weights), so they stay, unlike by L2;
+    "output" without data, or an unknown criterion, is refused."""
     model = _two_fc_model()
     x = np.full((6, 1, 4), 100, np.int8)
     r = prune_channels(model, "m", 0.5, data=(x, None))
-    assert r.criterion == "activation"
+    assert r.criterion == "output"
     g = read_model(r.model)
     assert int(np.abs(g.t(g.ops[0].inputs[1]).data).max()) == 40
     _runs_bit_exact(r.model)
-    with pytest.raises(CompressError, match=r"--criterion activation needs --data"):
-        prune_channels(model, "m", 0.5, criterion="activation")
-    with pytest.raises(CompressError, match=r"--criterion l3: one of l2, l1, activation"):
+    with pytest.raises(CompressError, match=r"--criterion output needs --data"):
+        prune_channels(model, "m", 0.5, criterion="output")
+    with pytest.raises(CompressError, match=r"--criterion l3: one of l2, l1, output"):
         prune_channels(model, "m", 0.5, criterion="l3")
