@@ -19,6 +19,14 @@ int32_t nn_fp_exp_on_negative_values(int32_t a, int32_t integer_bits);
 /// gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a in [0, 1), Q0 in and out.
 int32_t nn_fp_one_over_one_plus_x(int32_t a);
 
+/// gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: (1 - a) / (1 + a) for a in [0, 1),
+/// Q0 in and out.
+int32_t nn_fp_one_minus_x_over_one_plus_x(int32_t a);
+
+/// gemmlowp tanh: tanh(a) for a in Q(integer_bits) (0 <= integer_bits <= 29); the result
+/// is Q0.
+int32_t nn_fp_tanh(int32_t a, int32_t integer_bits);
+
 /// TFLite GetReciprocal: x (> 0) in Q(x_integer_bits); returns 1 / x as Q0 scaled by
 /// 2^-num_bits_over_unit, with *num_bits_over_unit = x_integer_bits - clz(x).
 int32_t nn_fp_reciprocal(int32_t x, int32_t x_integer_bits, int32_t *num_bits_over_unit);

@@ -11,7 +11,7 @@
 //   requantization by nn_requantize() (QuantizeMultiplier / MultiplyByQuantizedMultiplier
 //   with double rounding).
 // - Input and output buffers must not overlap unless a kernel says so. Elementwise
-//   kernels (add, mul, requantize, logistic) and softmax allow out == in1/in2 (exactly in
+//   kernels (add, mul, requantize, lut) and softmax allow out == in1/in2 (exactly in
 //   place, same shape); quantize/dequantize allow out to start where in starts.
 #ifndef MICROAI_NN_FUNCTIONS_H
 #define MICROAI_NN_FUNCTIONS_H
@@ -357,8 +357,15 @@ nn_status nn_softmax_s8(const nn_softmax_params *p, int32_t rows, int32_t depth,
     const int8_t *in, int8_t *out);
 /// RELU, RELU6, LEAKY_RELU (nn_relu_params); out may be in.
 nn_status nn_relu_s8(const nn_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
-/// LOGISTIC: a lookup in the 256-entry table the host built (see nn_logistic_params).
-nn_status nn_logistic_s8(const nn_logistic_params *p, int32_t size, const int8_t *in,
+/// TFLite-Micro's int8 TANH (reference_integer_ops::Tanh) of every int8 value, as the
+/// LUT's table: x = v - input_zp saturates to -128 / 127 at -radius / radius, else
+/// gemmlowp's tanh of x rescaled to Q4 (nn_requantize(x, multiplier, shift)) is rounded
+/// to Q0.7. multiplier, shift and radius are TanhPrepare's (the host computes them).
+void nn_lut_tanh_s8(int32_t input_zp, int32_t radius, int32_t multiplier, int32_t shift,
+    int8_t *lut);
+
+/// LUT: a lookup in the 256-entry table the host built (see nn_lut_params).
+nn_status nn_lut_s8(const nn_lut_params *p, int32_t size, const int8_t *in,
     int8_t *out);
 
 // ---- data movement ------------------------------------------------------------------

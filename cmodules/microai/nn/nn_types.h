@@ -31,7 +31,7 @@ typedef enum {
     NN_KERNEL_ADD_S8 = 8,
     NN_KERNEL_MUL_S8 = 9,
     NN_KERNEL_SOFTMAX_S8 = 10,
-    NN_KERNEL_LOGISTIC_S8 = 11,
+    NN_KERNEL_LUT_S8 = 11,
     NN_KERNEL_MEAN_S8 = 12,
     NN_KERNEL_PAD_S8 = 13,
     NN_KERNEL_CONCAT_S8 = 14,
@@ -171,13 +171,14 @@ typedef struct {
     int32_t diff_min;
 } nn_softmax_params;
 
-/// LOGISTIC (int8 in, int8 out with scale 1/256 and zero point -128). LiteRT's reference
-/// kernel for int8 is a 256-entry table the host fills exactly as LiteRT's Prepare does
-/// (LUTPopulate: float sigmoid of each dequantized input value), so the device only looks
-/// values up: out = lut[(uint8_t)in].
+/// LUT: an int8 -> int8 function of one value, as a 256-entry table: out =
+/// lut[(uint8_t)in]. The host fills it as the golden computes the op: LOGISTIC and TANH as
+/// LiteRT's Prepare does (LUTPopulate: the float function of each dequantized value) or
+/// TFLite-Micro's integer kernels do (gemmlowp fixed point: nn_lut_tanh_s8()), HARD_SWISH
+/// as both goldens' integer kernel does.
 typedef struct {
     int8_t lut[256];
-} nn_logistic_params;
+} nn_lut_params;
 
 /// MEAN over H and W of an NHWC tensor (GlobalAveragePooling), int8, as TFLite's
 /// reference QuantizedMeanOrSum: out = requant(sum(in) - input_zero_point * H * W) +

@@ -76,7 +76,7 @@ typedef enum {
     MAI_OP_ADD = 5,
     MAI_OP_MUL = 6,
     MAI_OP_SOFTMAX = 7,
-    MAI_OP_LOGISTIC = 8,
+    MAI_OP_LUT = 8,
     MAI_OP_MEAN = 9,
     MAI_OP_PAD = 10,
     MAI_OP_CONCAT = 11,

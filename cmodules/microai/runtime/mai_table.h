@@ -34,7 +34,7 @@
     X(ADD, mai_prepare_add, nn_add_params) \
     X(MUL, mai_prepare_mul, nn_mul_params) \
     X(SOFTMAX, mai_prepare_softmax, nn_softmax_params) \
-    X(LOGISTIC, mai_prepare_logistic, nn_logistic_params) \
+    X(LUT, mai_prepare_lut, nn_lut_params) \
     X(MEAN, mai_prepare_mean, nn_mean_params) \
     X(PAD, mai_prepare_pad, nn_pad_params) \
     X(CONCAT, mai_prepare_concat, nn_concat_params) \
@@ -112,8 +112,7 @@
     X(MUL_S8, MUL, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_mul) \
     X(SOFTMAX_S8, SOFTMAX, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_softmax) \
-    X(LOGISTIC_S8, LOGISTIC, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_logistic) \
+    X(LUT_S8, LUT, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_lut) \
     X(MEAN_S8, MEAN, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_mean) \
     X(PAD_S8, PAD, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_pad) \
     X(CONCAT_S8, CONCAT, direct, NONE, mai_supports_any, mai_scratch_none, \

@@ -1,6 +1,7 @@
 """Lowering of the pooling, elementwise, activation and data-movement ops (int8).
 
-AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, RELU,
+AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, TANH,
+HARD_SWISH, RELU,
 RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), STRIDED_SLICE,
 SPLIT, SPLIT_V, GATHER, CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as
 REQUANTIZE) and DEQUANTIZE (int8 -> float32).
@@ -13,8 +14,11 @@ BUILTIN_REF), in the same float/double arithmetic:
   in float32.
 - SOFTMAX: PreprocessSoftmaxScaling(beta, s_in, 5 integer bits) and diff_min from
   CalculateInputRadius.
-- LOGISTIC: LiteRT's int8 reference is a 256-entry table filled in float (LUTPopulate
-  with 1 / (1 + expf(-x))); the same table is built here with the C library's expf.
+- LOGISTIC, TANH, HARD_SWISH: one LUT op, a 256-entry table of the golden's int8 values.
+  LiteRT's LOGISTIC and TANH are such tables filled in float (LUTPopulate with
+  1 / (1 + expf(-x)), tanhf), built here with the C library's functions; TFLite-Micro's
+  TANH is gemmlowp fixed point (the C core's nn_lut_tanh_s8); both goldens' HARD_SWISH
+  is reference_ops::HardSwish's int16 fixed point (hard_swish_lut).
 - MEAN: QuantizeMultiplier(s_in / s_out), then QuantizedMeanOrSum's adjustment that
   folds 1 / (H * W) into multiplier and shift.
 - AVERAGE_POOL_2D / MAX_POOL_2D: ComputePaddingHeightWidth.
@@ -341,11 +345,12 @@ def _softmax(graph: Graph, op: Op, golden: str) -> Lowered:
 
 
 @cache
-def _expf():
-    """The C library's expf (what LiteRT's std::exp(float) calls), or None."""
+def _libm(name: str):
+    """The C library's float function `name` (expf, tanhf: what LiteRT's std::exp(float)
+    and std::tanh(float) call), or None."""
     try:
         libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-        fn = libm.expf
+        fn = getattr(libm, name)
     except (OSError, AttributeError):
         return None
     fn.restype = ctypes.c_float
@@ -353,37 +358,144 @@ def _expf():
     return fn
 
 
-def logistic_lut(input_scale: float, input_zp: int, output_scale: float, output_zp: int):
-    """LiteRT's LUTPopulate<int8_t> for LOGISTIC, in the same float32 operations: entry
-    (uint8)v = clamp((int)(round(sigmoid(s_in * (v - zp_in)) * (1 / s_out)) + zp_out))."""
+def _f32_fn(name: str, fallback):
+    fn = _libm(name)
     f32 = np.float32
-    expf = _expf()
-    exp = (lambda v: f32(expf(float(v)))) if expf else (lambda v: np.exp(f32(v)))
+    return (lambda v: f32(fn(float(v)))) if fn else (lambda v: fallback(f32(v)))
+
+
+def lut_populate(fn, input_scale: float, input_zp: int, output_scale: float, output_zp: int):
+    """LiteRT's LUTPopulate<int8_t>, in the same float32 operations: entry (uint8)v =
+    clamp((int)(round(fn(s_in * (v - zp_in)) * (1 / s_out)) + zp_out))."""
+    f32 = np.float32
     inverse_scale = f32(1) / f32(output_scale)
     lut = np.zeros(256, np.int8)
     with np.errstate(over="ignore"):
         for v in range(-128, 128):
             dequantized = f32(input_scale) * f32(v - input_zp)
-            transformed = f32(1) / (f32(1) + exp(-dequantized))
-            rescaled = float(transformed * inverse_scale)
+            rescaled = float(f32(fn(dequantized)) * inverse_scale)
             rounded = math.floor(rescaled + 0.5) if rescaled >= 0 else -math.floor(-rescaled + 0.5)
             q = int(f32(rounded) + f32(output_zp))
             lut[v & 0xFF] = min(max(q, -128), 127)
     return lut
 
 
-@lowering("LOGISTIC")
-def _logistic(graph: Graph, op: Op, golden: str) -> Lowered:
+def logistic_lut(input_scale: float, input_zp: int, output_scale: float, output_zp: int):
+    """LiteRT's table for LOGISTIC: 1 / (1 + expf(-x)) in float32."""
+    f32 = np.float32
+    exp = _f32_fn("expf", np.exp)
+    return lut_populate(
+        lambda v: f32(1) / (f32(1) + exp(-v)), input_scale, input_zp, output_scale, output_zp
+    )
+
+
+def tanh_lut(golden: str, input_scale: float, input_zp: int, output_scale: float, output_zp: int):
+    """The golden's int8 TANH as a table. LiteRT: LUTPopulate with tanhf. TFLite-Micro:
+    reference_integer_ops::Tanh, gemmlowp's fixed-point tanh of the input in Q4 (the C
+    core's nn_lut_tanh_s8), with TanhPrepare's multiplier (frexp of s_in * 2^27 in double,
+    rounded to Q31), left shift and input radius; its output is Q0.7 whatever the output
+    tensor's scale says (the converter makes it 1/128, zero point 0)."""
+    if golden == "litert":
+        return lut_populate(
+            _f32_fn("tanhf", np.tanh), input_scale, input_zp, output_scale, output_zp
+        )
+    from .. import native
+
+    q, shift = math.frexp(float(np.float32(input_scale)) * float(1 << 27))
+    multiplier = int(q * (1 << 31) + (0.5 if q >= 0 else -0.5))  # TfLiteRound
+    if not 0 < multiplier < 1 << 31 or not 0 <= shift <= 30:
+        raise ValueError(f"input scale {input_scale:g} is out of TanhPrepare's range")
+    # CalculateInputRadius(4, shift, 31): where the rescaled input reaches 15.
+    radius = math.floor(15 * (1 << 27) / 2.0**shift)
+    ffi, lib = native.load()
+    out = bytearray(256)
+    lib.nn_lut_tanh_s8(
+        input_zp, radius, multiplier, shift, ffi.cast("int8_t *", ffi.from_buffer(out))
+    )
+    return np.frombuffer(bytes(out), np.int8)
+
+
+def _i16(v: int) -> int:
+    return (v + 0x8000) % 0x10000 - 0x8000  # an int16 store: wraps
+
+
+def _srdhm16(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul for int16."""
+    if a == b == -0x8000:
+        return 0x7FFF
+    ab = a * b
+    return _i16(int((ab + ((1 << 14) if ab >= 0 else 1 - (1 << 14))) / (1 << 15)))
+
+
+def _rdbp16(x: int, exponent: int) -> int:
+    """gemmlowp RoundingDivideByPOT for int16."""
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if (x & mask) > threshold else 0)
+
+
+def _sat_left16(v: int, amount: int) -> int:
+    return min(max(v * (1 << amount), -0x8000), 0x7FFF)
+
+
+def hard_swish_lut(input_scale: float, input_zp: int, output_scale: float, output_zp: int):
+    """Both goldens' int8 HARD_SWISH (reference_ops::HardSwish with HardSwishPrepare's
+    params, computed in float32 as both compute them) for every int8 value, as a table."""
+    f32 = np.float32
+    hires = f32(1) / f32(128) * f32(input_scale)
+    out_m, out_e = quant.quantize_multiplier(float(hires / f32(output_scale)))
+    relu_m, relu_e = quant.quantize_multiplier(float(hires / (f32(3) / f32(32768))))
+    if out_e > 0:
+        raise ValueError("output scale below input scale / 128: HardSwishPrepare refuses it")
+
+    def down16(m: int) -> int:  # DownScaleInt32ToInt16Multiplier
+        return 0x7FFF if m >= 0x7FFFFFFF - (1 << 15) else (m + (1 << 15)) >> 16
+
+    out_m16, relu_m16 = down16(out_m), down16(relu_m)
+    lut = np.zeros(256, np.int8)
+    for v in range(-128, 128):
+        hires_v = _i16((v - input_zp) * 128)
+        preshift = _srdhm16(hires_v, out_m16)
+        r = hires_v
+        if relu_e > 0:
+            r = _sat_left16(r, relu_e - 1)
+        r = _srdhm16(r, relu_m16)
+        if relu_e > 0:
+            r = _sat_left16(r, 1)
+        if relu_e < 0:
+            r = _rdbp16(r, -relu_e)
+        r = (r + (1 << 15)) >> 1
+        if r == preshift == -0x8000:
+            y = 0x7FFF
+        else:
+            y = _i16(int(r * preshift / (1 << 15)))  # SaturatingDoublingHighMul: toward 0
+        y = _i16(_rdbp16(y, -out_e) + output_zp)
+        lut[v & 0xFF] = min(max(y, -128), 127)
+    return lut
+
+
+@lowering("LOGISTIC", "TANH", "HARD_SWISH")
+def _lut(graph: Graph, op: Op, golden: str) -> Lowered:
+    """The int8 functions of one value, as a 256-entry table (nn_lut_s8)."""
     _io(graph, op, 1)
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
-    if float(np.float32(y.scale1)) != 1 / 256:
-        raise fail(graph, op, "int8 output must have scale 1/256")
     if _elements(x.shape) != _elements(y.shape):
         raise fail(graph, op, "input and output sizes differ")
-    lut = logistic_lut(x.scale1, x.zp, y.scale1, y.zp)
+    q = (x.scale1, x.zp, y.scale1, y.zp)
+    try:
+        if op.opcode == "LOGISTIC":
+            if float(np.float32(y.scale1)) != 1 / 256:
+                raise fail(graph, op, "int8 output must have scale 1/256")
+            lut = logistic_lut(*q)
+        elif op.opcode == "TANH":
+            lut = tanh_lut(golden, *q)
+        else:
+            lut = hard_swish_lut(*q)
+    except ValueError as e:
+        raise fail(graph, op, str(e)) from None
     return Lowered(
-        type="LOGISTIC",
+        type="LUT",
         params={"lut": [int(v) for v in lut]},
         inputs=[op.inputs[0]],
         outputs=[op.outputs[0]],

@@ -1,6 +1,7 @@
-// Fixed-point exp and reciprocal, bit-exact with the scalar int32 paths of gemmlowp's
-// fixedpoint.h (exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1, Rescale) and
-// TFLite's GetReciprocal, as the reference int8 SOFTMAX uses them.
+// Fixed-point exp, reciprocal and tanh, bit-exact with the scalar int32 paths of
+// gemmlowp's fixedpoint.h (exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,
+// one_minus_x_over_one_plus_x_for_x_in_0_1, tanh, Rescale) and TFLite's GetReciprocal, as
+// the reference int8 SOFTMAX and TFLite-Micro's int8 TANH use them.
 //
 // gemmlowp's plain fixed-point + and - wrap on overflow; here they are done in uint32
 // so the wrap is defined C. Products are SaturatingRoundingDoublingHighMul
@@ -83,11 +84,12 @@ int32_t nn_fp_exp_on_negative_values(int32_t a, int32_t integer_bits) {
     return a == 0 ? INT32_MAX : result;
 }
 
-int32_t nn_fp_one_over_one_plus_x(int32_t a) {
+// 1 / ((1 + a) / 2) in Q2 for a in [0, 1) (Q0): gemmlowp's Newton-Raphson division, from
+// 48/17 - 32/17 * d, three steps.
+static int32_t reciprocal_half_sum_q2(int32_t a) {
     // half_denominator = (1 + a) / 2, gemmlowp's RoundingHalfSum(a, One).
     const int64_t sum = (int64_t)a + INT32_MAX;
     const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
-    // Newton-Raphson in Q2, from 48/17 - 32/17 * d.
     const int32_t q2_one = 1 << 29;
     int32_t x = wadd(1515870810, nn_doubling_high_mul(half_denominator, -1010580540));
     for (int i = 0; i < 3; i++) {
@@ -95,7 +97,27 @@ int32_t nn_fp_one_over_one_plus_x(int32_t a) {
         const int32_t one_minus = wsub(q2_one, half_denominator_times_x);
         x = wadd(x, nn_fp_mul_by_pot(nn_doubling_high_mul(x, one_minus), 2));
     }
-    return nn_fp_mul_by_pot(x, 1);
+    return x;
+}
+
+int32_t nn_fp_one_over_one_plus_x(int32_t a) {
+    return nn_fp_mul_by_pot(reciprocal_half_sum_q2(a), 1);
+}
+
+int32_t nn_fp_one_minus_x_over_one_plus_x(int32_t a) {
+    return nn_fp_mul_by_pot(wsub(reciprocal_half_sum_q2(a), 1 << 29), 2);
+}
+
+int32_t nn_fp_tanh(int32_t a, int32_t integer_bits) {
+    if (a == 0) {
+        return 0;
+    }
+    // tanh(|a|) = (1 - exp(-2|a|)) / (1 + exp(-2|a|)); -2|a| is -|a| read with one more
+    // integer bit (gemmlowp's ExactMulByPot<1>).
+    const int32_t n = a < 0 ? a : wsub(0, a);
+    const int32_t t = nn_fp_one_minus_x_over_one_plus_x(
+        nn_fp_exp_on_negative_values(n, integer_bits + 1));
+    return a < 0 ? wsub(0, t) : t;
 }
 
 int32_t nn_fp_reciprocal(int32_t x, int32_t x_integer_bits, int32_t *num_bits_over_unit) {

@@ -1,4 +1,4 @@
-// microai: the op checks and kernel glue of MAI_OP_SOFTMAX and MAI_OP_LOGISTIC.
+// microai: the op checks and kernel glue of MAI_OP_SOFTMAX and MAI_OP_LUT.
 #include "common.h"
 
 // ---- activations --------------------------------------------------------------------
@@ -30,16 +30,16 @@ nn_status mai_eval_softmax(const mai_op_ctx *ctx) {
         ctx->out[0].data);
 }
 
-mai_status mai_prepare_logistic(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = ops_check_common(ctx, sizeof(nn_logistic_params), 1, 1, MAI_STORAGE_S8, MAI_STORAGE_S8);
+mai_status mai_prepare_lut(const mai_op_ctx *ctx, mai_error *err) {
+    mai_check c = ops_check_common(ctx, sizeof(nn_lut_params), 1, 1, MAI_STORAGE_S8, MAI_STORAGE_S8);
     if (c == MAI_CHECK_NONE) {
         c = ops_check_unary(ctx);
     }
     return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
 }
 
-nn_status mai_eval_logistic(const mai_op_ctx *ctx) {
-    return nn_logistic_s8(ctx->params, (int32_t)ctx->in[0].size, ctx->in[0].data,
+nn_status mai_eval_lut(const mai_op_ctx *ctx) {
+    return nn_lut_s8(ctx->params, (int32_t)ctx->in[0].size, ctx->in[0].data,
         ctx->out[0].data);
 }
 
