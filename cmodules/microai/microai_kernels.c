@@ -311,7 +311,7 @@ enum {
     ARG_input, ARG_input_shape, ARG_weights, ARG_weights_shape, ARG_bias, ARG_output,
     ARG_output_shape, ARG_stride, ARG_dilation, ARG_padding, ARG_input_offset,
     ARG_output_offset, ARG_multiplier, ARG_shift, ARG_act, ARG_scratch, ARG_weights_bits,
-    ARG_depth_multiplier,
+    ARG_groups, ARG_depth_multiplier,
 };
 
 static const mp_arg_t conv_allowed_args[] = {
@@ -332,6 +332,8 @@ static const mp_arg_t conv_allowed_args[] = {
     { MP_QSTR_act, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     { MP_QSTR_scratch, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     { MP_QSTR_weights_bits, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(8)} },
+    // conv2d only (depthwise_conv2d refuses it but for 1).
+    { MP_QSTR_groups, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(1)} },
     // depthwise_conv2d only: conv2d parses one argument less.
     { MP_QSTR_depth_multiplier, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(1)} },
 };
@@ -342,8 +344,17 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     size_t n_allowed = MP_ARRAY_SIZE(conv_allowed_args) - (depthwise ? 0 : 1);
     mp_arg_parse_all(n_args, pos_args, kw_args, n_allowed, conv_allowed_args, args);
     const int32_t bits = get_weights_bits(args[ARG_weights_bits].u_obj);
+    const int32_t groups = get_int(args[ARG_groups].u_obj, MP_QSTR_groups, 1, KERNELS_MAX_DIM);
+    if (depthwise && groups != 1) {
+        mp_raise_msg(&mp_type_ValueError,
+            MP_ERROR_TEXT("groups: depthwise_conv2d takes depth_multiplier"));
+    }
+    if (groups != 1 && bits != 8) {
+        mp_raise_msg(&mp_type_ValueError, MP_ERROR_TEXT("groups: int8 weights only"));
+    }
     const char *kernel = depthwise
         ? (bits == 4 ? "nn_dw_conv_wrapper_s4" : "nn_dw_conv_wrapper_s8")
+        : groups != 1 ? "nn_conv_grouped_s8"
         : (bits == 4 ? "nn_conv_s4" : "nn_conv_s8");
 
     mp_buffer_info_t in, w, out, scratch;
@@ -414,10 +425,15 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
                 (int)f_dims.c, (int)out_dims.c);
         }
     } else {
-        if (f_dims.c != in_dims.c) {
+        if ((int64_t)f_dims.c * groups != in_dims.c) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("weights_shape: input channels (last) %d given, input_shape has %d"),
-                (int)f_dims.c, (int)in_dims.c);
+                MP_ERROR_TEXT("weights_shape: in channels %d x groups %d, input_shape has %d"),
+                (int)f_dims.c, (int)groups, (int)in_dims.c);
+        }
+        if (out_dims.c % groups != 0) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("output_shape: %d channels, not a multiple of groups %d"),
+                (int)out_dims.c, (int)groups);
         }
         if (f_dims.n != out_dims.c) {
             mp_raise_msg_varg(&mp_type_ValueError,
@@ -456,6 +472,7 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     // Scratch: the caller's (from its first aligned byte) or a heap block for this call.
     // (int4 depthwise kernels take their int8 twins' scratch.)
     size_t need = depthwise ? nn_dw_conv_wrapper_s8_scratch_size(&p, &in_dims, &f_dims, &out_dims)
+        : groups != 1 ? 0
         : bits == 4 ? nn_conv_s4_scratch_size(&p, &in_dims, &f_dims, &out_dims)
         : nn_conv_s8_scratch_size(&p, &in_dims, &f_dims, &out_dims);
     void *s_buf = NULL;
@@ -488,6 +505,9 @@ static mp_obj_t conv_common(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     } else if (depthwise) {
         s = nn_dw_conv_wrapper_s8(&p, &kq.q, &in_dims, in.buf, &f_dims, w.buf, bias, &out_dims,
             out.buf, s_buf, s_len);
+    } else if (groups != 1) {
+        s = nn_conv_grouped_s8(&p, &kq.q, &in_dims, in.buf, &f_dims, w.buf, bias, &out_dims,
+            out.buf);
     } else if (bits == 4) {
         // Repacked as the GEMM reads them: int4 rows (still packed, never widened).
         size_t words;

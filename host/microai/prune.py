@@ -120,6 +120,11 @@ def _channel_maps(graph: Graph) -> tuple[_Spaces, dict[int, list]]:
             n = int(y.shape[-1])
             s = sp.new(n, op)
             maps[out] = [(s, c) for c in range(n)]
+            w = graph.t(op.inputs[1])
+            if op.opcode == "CONV_2D" and w.shape[-1] != graph.t(x).shape[-1]:
+                why = f"grouped CONV_2D (op {op.index}) keeps its groups"
+                sp.fix(xmap, why)
+                sp.fix(maps[out], why)
             continue
         if op.opcode in CARRY:
             y = graph.t(out)

@@ -115,7 +115,7 @@ def write_seeds() -> Path:
     if not path.is_file() or path.read_bytes() != blob:
         path.write_bytes(blob)
     # The data-movement and activation ops no fixture holds: TRANSPOSE, STRIDED_SLICE,
-    # SPLIT (two outputs), LEAKY_RELU, MAXIMUM.
+    # SPLIT (two outputs), LEAKY_RELU, MAXIMUM; and a grouped CONV_2D.
     path = seeds / "data_ops.mai"
     blob = convert(_data_ops_model(), "data_ops").blob
     if not path.is_file() or path.read_bytes() != blob:
@@ -147,7 +147,11 @@ def _data_ops_model() -> bytes:
     mb.op("LEAKY_RELU", [a], [r], "LeakyReluOptions", Alpha=0.1)
     y = mb.tensor("y", (1, 3, 4, 2), **q)
     mb.op("MAXIMUM", [r, b], [y])
-    mb.output(y)
+    # A grouped CONV_2D (two groups of one channel: CONV_GROUPED_S8).
+    w = mb.const("gw", np.arange(-18, 18, dtype=np.int8).reshape(4, 3, 3, 1), scale=0.02)
+    g = mb.tensor("g", (1, 3, 4, 4), **q)
+    mb.op("CONV_2D", [y, w], [g], "Conv2DOptions", Padding=0, StrideH=1, StrideW=1)  # SAME
+    mb.output(g)
     return mb.build()
 
 

@@ -247,7 +247,7 @@ CASES = {
     "unsupported op": (
         ["convert", str(FIXTURES / "unsupported_op.tflite"), "-o", "u.mai"],
         EXIT_INPUT,
-        ("unsupported op(s): TANH (op", "; supported ops: "),
+        ("unsupported op(s): SUB (op", "; supported ops: "),
     ),
     # convert: output
     "output folder missing": (

@@ -38,8 +38,8 @@ TANH = [
 ] + [
     ((float(s), int(z)), (1 / 128, 0))
     for s, z in zip(
-        np.random.default_rng(11).uniform(0.002, 0.5, 8),
-        np.random.default_rng(12).integers(-128, 128, 8),
+        np.random.default_rng(11).uniform(0.002, 0.5, 3),
+        np.random.default_rng(12).integers(-128, 128, 3),
         strict=True,
     )
 ]
@@ -54,10 +54,10 @@ HARD_SWISH = [
 ] + [
     ((float(s), int(z)), (float(o), int(p)))
     for s, z, o, p in zip(
-        np.random.default_rng(13).uniform(0.002, 0.5, 6),
-        np.random.default_rng(14).integers(-128, 128, 6),
-        np.random.default_rng(15).uniform(0.002, 0.5, 6),
-        np.random.default_rng(16).integers(-128, 0, 6),
+        np.random.default_rng(13).uniform(0.002, 0.5, 3),
+        np.random.default_rng(14).integers(-128, 128, 3),
+        np.random.default_rng(15).uniform(0.002, 0.5, 3),
+        np.random.default_rng(16).integers(-128, 0, 3),
         strict=True,
     )
 ]

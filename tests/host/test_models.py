@@ -185,7 +185,7 @@ def test_verify_reports_the_first_differing_layer(monkeypatch):
     assert result["first_mismatch"] is not None
 
 
-def test_unsupported_fixture_names_tanh():
+def test_unsupported_fixture_names_sub():
     data = (FIXTURES / "unsupported_op.tflite").read_bytes()
-    with pytest.raises(ConvertError, match=r"1 unsupported op\(s\):\n  TANH \(op \d+; inputs: "):
+    with pytest.raises(ConvertError, match=r"1 unsupported op\(s\):\n  SUB \(op \d+; inputs: "):
         convert(data, "unsupported_op.tflite")

@@ -54,9 +54,12 @@ def finish(acc, oc, out_off, mult, shift, act, rq):
     return min(max(v, act[0]), act[1]) & 0xFF
 
 
-def conv_ref(x, xs, w, ws, bias, os, stride, dil, pad, in_off, out_off, mult, shift, act, dm):
-    # dm == 0: CONV_2D, weights OHWI; dm >= 1: DEPTHWISE_CONV_2D, weights 1HWC.
+def conv_ref(x, xs, w, ws, bias, os, stride, dil, pad, in_off, out_off, mult, shift, act, dm,
+             groups=1):
+    # dm == 0: CONV_2D, weights OHWI (I = input channels / groups); dm >= 1:
+    # DEPTHWISE_CONV_2D, weights 1HWC.
     n, h, wd, c = xs
+    cg = c // groups
     kh, kw = ws[1], ws[2]
     oh, ow, oc_n = os[1], os[2], os[3]
     out = bytearray()
@@ -75,9 +78,10 @@ def conv_ref(x, xs, w, ws, bias, os, stride, dil, pad, in_off, out_off, mult, sh
                             if dm:
                                 acc += (x[base + oc // dm] + in_off) * w[(ky * kw + kx) * oc_n + oc]
                             else:
-                                wb = ((oc * kh + ky) * kw + kx) * c
-                                for ic in range(c):
-                                    acc += (x[base + ic] + in_off) * w[wb + ic]
+                                wb = ((oc * kh + ky) * kw + kx) * cg
+                                first = base + oc // (oc_n // groups) * cg
+                                for ic in range(cg):
+                                    acc += (x[first + ic] + in_off) * w[wb + ic]
                     out.append(finish(acc, oc, out_off, mult, shift, act, requant))
     return out
 
@@ -112,7 +116,8 @@ def conv_case(name, xs, ws, os, dm=0, bias=True, mult=None, shift=-8, **kw):
     fn(x, xs, w, ws, b, y, os, multiplier=mult, shift=shift, **kw)
     a = (kw.get("stride", (1, 1)), kw.get("dilation", (1, 1)), kw.get("padding", (0, 0)))
     want = conv_ref(x, xs, w, ws, b, os, *a, kw.get("input_offset", 0),
-                    kw.get("output_offset", 0), mult, shift, kw.get("act", (-128, 127)), dm)
+                    kw.get("output_offset", 0), mult, shift, kw.get("act", (-128, 127)), dm,
+                    kw.get("groups", 1))
     print(name, y == want, len(set(want)) > 3)
 
 
@@ -123,6 +128,10 @@ conv_case("conv1x1_pw", (1, 3, 3, 5), (3, 1, 1, 5), (1, 3, 3, 3), bias=False,
 conv_case("conv_strided_dilated", (2, 7, 6, 2), (3, 3, 2, 2), (2, 3, 4, 3), stride=(2, 2),
           dilation=(1, 2), padding=(0, 1), act=(-20, 60), output_offset=-10,
           scratch=bytearray(160))
+conv_case("conv_grouped", (1, 5, 4, 6), (6, 3, 3, 2), (1, 3, 2, 6), groups=3,
+          stride=(2, 2), padding=(1, 1), input_offset=7, output_offset=-3)
+conv_case("conv_grouped_1x1", (2, 3, 3, 8), (8, 1, 1, 2), (2, 3, 3, 8), groups=4,
+          bias=False, act=(-100, 100))
 conv_case("dw3x3", (1, 5, 4, 3), (1, 3, 3, 3), (1, 5, 4, 3), dm=1, padding=(1, 1),
           shift=-6, input_offset=128)
 conv_case("dw_dm2_2x2", (1, 4, 4, 2), (1, 2, 2, 4), (1, 2, 2, 4), dm=2, stride=(2, 2),
@@ -206,6 +215,12 @@ fails("scratch small", conv(scratch=bytearray(8)))
 fails("scratch read-only", conv(scratch=bytes(200)))
 fails("multiplier missing", lambda **q: microai.conv2d(x, xs, w, ws, b, y, os, shift=0))
 fails("conv dm", conv(depth_multiplier=2))
+fails("groups in", conv(groups=2))
+fails("groups out", lambda **q: microai.conv2d(x, xs, bytearray(9), (1, 3, 3, 1), None, y, os,
+                                               groups=2, **q))
+fails("groups int4", lambda **q: microai.conv2d(x, xs, bytearray(5), (1, 3, 3, 1), None,
+                                                y[:8], (1, 2, 2, 2), groups=2, weights_bits=4,
+                                                **q))
 dw = microai.depthwise_conv2d
 fails("dw ok", lambda **q: dw(x, xs, bytearray(18), (1, 3, 3, 2), None, y[:8], (1, 2, 2, 2), **q))
 fails("dw out channels",

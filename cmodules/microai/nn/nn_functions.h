@@ -55,6 +55,13 @@ size_t nn_conv_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
 nn_kernel nn_conv_s8_kernel(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// CONV_2D with groups (filter input channels = input channels / groups, output channels
+/// a multiple of groups), TFLite's reference ConvPerChannel: a direct loop, no scratch.
+nn_status nn_conv_grouped_s8(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int8_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int8_t *out);
+
 nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,

@@ -59,7 +59,8 @@ typedef enum {
     NN_KERNEL_STRIDED_SLICE_S8 = 36,      ///< nn_strided_slice_s8
     NN_KERNEL_SPLIT_S8 = 37,              ///< nn_split_s8: SPLIT, SPLIT_V
     NN_KERNEL_GATHER_S8 = 38,             ///< nn_gather_s8
-    NN_KERNEL_COUNT = 39,
+    NN_KERNEL_CONV_GROUPED_S8 = 39,       ///< nn_conv_grouped_s8: CONV_2D with groups
+    NN_KERNEL_COUNT = 40,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums

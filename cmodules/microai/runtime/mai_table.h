@@ -80,9 +80,9 @@
     mai_scratch_conv_pw_s8_block4, mai_eval_conv_pw_s8_block4) \
     X(CONV_PW_S4, CONV, pointwise, S4_ROWS, mai_supports_conv_pw_s4, \
     mai_scratch_conv_pw_s4, mai_eval_conv_pw_s4) \
-    X(CONV_IM2COL_S8, CONV, im2col, S8, mai_supports_conv_s8, \
+    X(CONV_IM2COL_S8, CONV, im2col, S8, mai_supports_conv_im2col_s8, \
     mai_scratch_conv_im2col_s8, mai_eval_conv_im2col_s8) \
-    X(CONV_IM2COL_S8_BLOCK4, CONV, im2col_sparse, S8_BLOCK4, mai_supports_conv_s8, \
+    X(CONV_IM2COL_S8_BLOCK4, CONV, im2col_sparse, S8_BLOCK4, mai_supports_conv_im2col_s8, \
     mai_scratch_conv_im2col_s8_block4, mai_eval_conv_im2col_s8_block4) \
     X(CONV_IM2COL_S4, CONV, im2col, S4_ROWS, mai_supports_conv_s4, \
     mai_scratch_conv_im2col_s4, mai_eval_conv_im2col_s4) \
@@ -92,6 +92,8 @@
     mai_scratch_conv_im2col_s8w16, mai_eval_conv_im2col_s8w16) \
     X(CONV_WINOGRAD_3X3_S8, CONV, winograd, WINOGRAD, mai_supports_conv_winograd, \
     mai_scratch_conv_winograd, mai_eval_conv_winograd) \
+    X(CONV_GROUPED_S8, CONV, grouped, S8, mai_supports_conv_grouped, mai_scratch_none, \
+    mai_eval_conv_grouped) \
     X(DW_CONV_3X3_S8, DWCONV, 3x3, S8, mai_supports_dw_conv_3x3_s8, \
     mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s8) \
     X(DW_CONV_3X3_S4, DWCONV, 3x3, S4, mai_supports_dw_conv_3x3_s8, \

@@ -104,8 +104,11 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
         depth_multiplier = out_c // in_c
         qdim = 3
     else:
-        if fi != in_c:
-            raise fail(graph, op, f"grouped conv ({in_c} input channels, filter {fi})")
+        # Groups: the filter reads in_c / groups channels, each group out_c / groups.
+        if fi < 1 or in_c % fi != 0 or out_c % (in_c // fi) != 0:
+            raise fail(
+                graph, op, f"filter {list(w.shape)} does not group {in_c} -> {out_c} channels"
+            )
         if fo != out_c:
             raise fail(graph, op, f"filter {list(w.shape)} does not give {out_c} channels")
         depth_multiplier = 1

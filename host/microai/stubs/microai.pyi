@@ -75,8 +75,10 @@ def conv2d(
     act: tuple[int, int] = (-128, 127),
     scratch: bytearray | None = None,
     weights_bits: int = 8,
+    groups: int = 1,
 ) -> None:
-    """An int8 CONV_2D (NHWC input, OHWI weights) into `output`, TFLite's arithmetic."""
+    """An int8 CONV_2D (NHWC input, OHWI weights; I = input channels / groups) into
+    `output`, TFLite's arithmetic."""
 
 def depthwise_conv2d(
     input: Any,

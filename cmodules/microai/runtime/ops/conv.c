@@ -137,7 +137,8 @@ mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
     if (p->depth_multiplier != 1) {
         return ops_fail(err, MAI_CHECK_PARAM);
     }
-    if (f->c != i->c || f->n != o->c) {
+    // groups = i->c / f->c (1 but for grouped convolutions), out channels a multiple.
+    if (f->c < 1 || i->c % f->c != 0 || f->n != o->c || o->c % (i->c / f->c) != 0) {
         return ops_fail(err, MAI_CHECK_SHAPE);
     }
     return MAI_OK;
@@ -162,6 +163,28 @@ const char *mai_supports_conv_s8(const mai_op_ctx *ctx) {
     return why != NULL ? why : mai_separate(ctx);
 }
 
+// The CONV kernels but CONV_GROUPED_S8 read every input channel for each output.
+static const char *mai_ungrouped(const mai_op_ctx *ctx) {
+    return ctx->in[1].dims.c == ctx->in[0].dims.c ? NULL : "takes no groups";
+}
+
+const char *mai_supports_conv_im2col_s8(const mai_op_ctx *ctx) {
+    const char *why = mai_ungrouped(ctx);
+    return why != NULL ? why : mai_supports_conv_s8(ctx);
+}
+
+const char *mai_supports_conv_grouped(const mai_op_ctx *ctx) {
+    return ctx->in[1].layout == MAI_LAYOUT_STANDARD ? mai_supports_conv_s8(ctx)
+        : "reads standard int8 weights";
+}
+
+nn_status mai_eval_conv_grouped(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_grouped_s8(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data);
+}
+
 const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
     const nn_conv_params *p = ctx->params;
     const nn_dims *i = &ctx->in[0].dims, *f = &ctx->in[1].dims, *o = &ctx->out[0].dims;
@@ -170,13 +193,14 @@ const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
         || i->w != o->w) {
         return "needs a 1x1 filter, stride 1, dilation 1, no padding";
     }
-    return mai_rounds_double(ctx); // in place or not
+    const char *why = mai_ungrouped(ctx);
+    return why != NULL ? why : mai_rounds_double(ctx); // in place or not
 }
 
 // The widened kernels: the same, with the weights as nn_conv_w16_prepare() left them
 // (the loader has checked the layout and its size).
 const char *mai_supports_conv_s8w16(const mai_op_ctx *ctx) {
-    return ctx->in[1].layout == MAI_LAYOUT_WIDE ? mai_supports_conv_s8(ctx)
+    return ctx->in[1].layout == MAI_LAYOUT_WIDE ? mai_supports_conv_im2col_s8(ctx)
         : "needs weights widened on the host";
 }
 
@@ -221,7 +245,7 @@ const char *mai_supports_conv_winograd(const mai_op_ctx *ctx) {
     if (f->c > NN_WINOGRAD_MAX_IN) {
         return "Winograd: at most 3,640 input channels";
     }
-    return ctx->in[1].layout == MAI_LAYOUT_WINOGRAD ? mai_supports_conv_s8(ctx)
+    return ctx->in[1].layout == MAI_LAYOUT_WINOGRAD ? mai_supports_conv_im2col_s8(ctx)
         : "needs weights transformed on the host";
 }
 
@@ -244,7 +268,7 @@ const char *mai_supports_conv_s4(const mai_op_ctx *ctx) {
     if ((int64_t)f->h * f->w * f->c > NN_S4_MAX_TAPS) {
         return "int4 weights: at most 65,536 taps per output channel";
     }
-    return mai_supports_conv_s8(ctx);
+    return mai_supports_conv_im2col_s8(ctx);
 }
 
 const char *mai_supports_conv_pw_s4(const mai_op_ctx *ctx) {
