@@ -115,7 +115,7 @@ def write_seeds() -> Path:
     if not path.is_file() or path.read_bytes() != blob:
         path.write_bytes(blob)
     # The data-movement and activation ops no fixture holds: TRANSPOSE, STRIDED_SLICE,
-    # SPLIT (two outputs), LEAKY_RELU, MAXIMUM; and a grouped CONV_2D.
+    # SPLIT (two outputs), LEAKY_RELU, MAXIMUM; a grouped CONV_2D and a BATCH_MATMUL.
     path = seeds / "data_ops.mai"
     blob = convert(_data_ops_model(), "data_ops").blob
     if not path.is_file() or path.read_bytes() != blob:
@@ -151,7 +151,11 @@ def _data_ops_model() -> bytes:
     w = mb.const("gw", np.arange(-18, 18, dtype=np.int8).reshape(4, 3, 3, 1), scale=0.02)
     g = mb.tensor("g", (1, 3, 4, 4), **q)
     mb.op("CONV_2D", [y, w], [g], "Conv2DOptions", Padding=0, StrideH=1, StrideW=1)  # SAME
-    mb.output(g)
+    # BATCH_MATMUL against a constant, read transposed (adj_y).
+    m = mb.tensor("m", (1, 3, 4, 5), **q)
+    rhs = mb.const("rhs", np.arange(20, dtype=np.int8).reshape(5, 4), scale=0.03, zero_point=1)
+    mb.op("BATCH_MATMUL", [g, rhs], [m], "BatchMatMulOptions", AdjY=True)
+    mb.output(m)
     return mb.build()
 
 

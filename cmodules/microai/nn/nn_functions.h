@@ -306,6 +306,10 @@ nn_status nn_strided_slice_s8(const nn_slice_params *p, const nn_dims *in_dims,
 nn_status nn_split_s8(const nn_split_params *p, const nn_dims *in_dims, const int8_t *in,
     int32_t n_out, const int32_t *lengths, int8_t *const *out);
 
+/// BATCH_MATMUL (nn_batch_matmul_params), int8; rounding: nn_rounding.
+nn_status nn_batch_matmul_s8(const nn_batch_matmul_params *p, int32_t rounding,
+    const int8_t *lhs, const int8_t *rhs, int8_t *out);
+
 /// GATHER (nn_gather_params), int8: indices (count, each in [0, the axis's length)).
 nn_status nn_gather_s8(const nn_gather_params *p, const nn_dims *in_dims, const int8_t *in,
     const int32_t *indices, int32_t count, int8_t *out);

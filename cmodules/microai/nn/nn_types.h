@@ -60,7 +60,8 @@ typedef enum {
     NN_KERNEL_SPLIT_S8 = 37,              ///< nn_split_s8: SPLIT, SPLIT_V
     NN_KERNEL_GATHER_S8 = 38,             ///< nn_gather_s8
     NN_KERNEL_CONV_GROUPED_S8 = 39,       ///< nn_conv_grouped_s8: CONV_2D with groups
-    NN_KERNEL_COUNT = 40,
+    NN_KERNEL_BATCH_MATMUL_S8 = 40,       ///< nn_batch_matmul_s8
+    NN_KERNEL_COUNT = 41,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -296,6 +297,30 @@ typedef struct {
 typedef struct {
     int32_t axis;
 } nn_gather_params;
+
+/// BATCH_MATMUL, int8: for each of batch0 x batch1 output matrices, [rows, depth] x
+/// [depth, cols] (lhs read transposed with adj_x, rhs with adj_y: TFLite's storage is
+/// [depth, rows] / [cols, depth] then), each product's sum of (lhs + lhs_offset) *
+/// (rhs + rhs_offset) requantized (multiplier, shift; the op's rounding) plus
+/// output_offset, saturated to int8. The batch strides are in elements; 0 broadcasts.
+typedef struct {
+    int32_t rows;
+    int32_t cols;
+    int32_t depth;
+    int32_t batch0;
+    int32_t batch1;
+    int32_t lhs_stride0;
+    int32_t lhs_stride1;
+    int32_t rhs_stride0;
+    int32_t rhs_stride1;
+    int32_t adj_x;
+    int32_t adj_y;
+    int32_t lhs_offset;    ///< -lhs zero point
+    int32_t rhs_offset;    ///< -rhs zero point
+    int32_t output_offset; ///< output zero point
+    int32_t multiplier;
+    int32_t shift;
+} nn_batch_matmul_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

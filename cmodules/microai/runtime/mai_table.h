@@ -50,7 +50,8 @@
     X(MINMAX, mai_prepare_minmax, nn_minmax_params) \
     X(SLICE, mai_prepare_slice, nn_slice_params) \
     X(SPLIT, mai_prepare_split, nn_split_params) \
-    X(GATHER, mai_prepare_gather, nn_gather_params)
+    X(GATHER, mai_prepare_gather, nn_gather_params) \
+    X(BATCH_MATMUL, mai_prepare_batch_matmul, nn_batch_matmul_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -140,7 +141,9 @@
     X(STRIDED_SLICE_S8, SLICE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_slice) \
     X(SPLIT_S8, SPLIT, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_split) \
-    X(GATHER_S8, GATHER, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_gather)
+    X(GATHER_S8, GATHER, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_gather) \
+    X(BATCH_MATMUL_S8, BATCH_MATMUL, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_batch_matmul)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

@@ -1,10 +1,9 @@
 """Lowering of the pooling, elementwise, activation and data-movement ops (int8).
 
 AVERAGE_POOL_2D, MAX_POOL_2D, MEAN (over H and W), ADD, MUL, SOFTMAX, LOGISTIC, TANH,
-HARD_SWISH, RELU,
-RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to 4), STRIDED_SLICE,
-SPLIT, SPLIT_V, GATHER, CONCATENATION, QUANTIZE (float32 -> int8, and int8 -> int8 as
-REQUANTIZE) and DEQUANTIZE (int8 -> float32).
+HARD_SWISH, RELU, RELU6, LEAKY_RELU, MAXIMUM, MINIMUM, PAD, PADV2, TRANSPOSE (rank 1 to
+4), STRIDED_SLICE, SPLIT, SPLIT_V, GATHER, BATCH_MATMUL, CONCATENATION, QUANTIZE
+(float32 -> int8, and int8 -> int8 as REQUANTIZE) and DEQUANTIZE (int8 -> float32).
 
 Every precomputed value follows the Prepare() of LiteRT's reference kernels (the golden,
 BUILTIN_REF), in the same float/double arithmetic:
@@ -774,6 +773,75 @@ def _gather(graph: Graph, op: Op, golden: str) -> Lowered:
     return Lowered(
         type="GATHER",
         params={"axis": axis + 4 - rank},
+        inputs=[op.inputs[0], op.inputs[1]],
+        outputs=[op.outputs[0]],
+    )
+
+
+@lowering("BATCH_MATMUL")
+def _batch_matmul(graph: Graph, op: Op, golden: str) -> Lowered:
+    """int8 lhs and rhs (per-tensor; either may be a constant), ranks 2 to 4, batch dims
+    broadcast, adj_x / adj_y; no fused activation (the op has none)."""
+    _io(graph, op, 2)
+    a = _int8(graph, op, "lhs", graph.t(op.inputs[0]))
+    b = _int8(graph, op, "rhs", graph.t(op.inputs[1]))
+    y = _int8(graph, op, "output", graph.t(op.outputs[0]))
+    if op.options.get("asymmetric_quantize_inputs"):
+        raise fail(graph, op, "hybrid (asymmetric_quantize_inputs) BATCH_MATMUL")
+    for t in (a, b, y):
+        if not 2 <= len(t.shape) <= 4:
+            raise fail(graph, op, f"'{t.name}' has rank {len(t.shape)}; 2 to 4 are supported")
+    ash = (1,) * (4 - len(a.shape)) + tuple(int(d) for d in a.shape)
+    bsh = (1,) * (4 - len(b.shape)) + tuple(int(d) for d in b.shape)
+    adj_x, adj_y = bool(op.options.get("adj_x")), bool(op.options.get("adj_y"))
+    rows, depth = (ash[3], ash[2]) if adj_x else (ash[2], ash[3])
+    depth_b, cols = (bsh[3], bsh[2]) if adj_y else (bsh[2], bsh[3])
+    if depth != depth_b:
+        raise fail(graph, op, f"lhs {list(a.shape)} and rhs {list(b.shape)}: depths differ")
+    batch = []
+    for la, lb in zip(ash[:2], bsh[:2], strict=True):
+        if la != lb and 1 not in (la, lb):
+            raise fail(graph, op, f"batch dims of {list(a.shape)} and {list(b.shape)} differ")
+        batch.append(max(la, lb))
+    want = (*batch, rows, cols)[4 - len(y.shape) :]
+    if tuple(y.shape) != want or any(d != 1 for d in (*batch, rows, cols)[: 4 - len(y.shape)]):
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(want)}")
+    # GetQuantizedConvolutionMultipler: the input scales' product in float32 (LiteRT) or
+    # double (TFLite-Micro), over the output scale in double.
+    if golden == "litert":
+        product = np.float64(np.float32(a.scale1) * np.float32(b.scale1))
+    else:
+        product = np.float64(np.float32(a.scale1)) * np.float64(np.float32(b.scale1))
+    real = float(product / np.float64(np.float32(y.scale1)))
+    if not 0.0 < real < 1 << 30:
+        raise fail(graph, op, f"scales give a multiplier of {real:g}")
+    m, s = quant.quantize_multiplier(real)
+
+    def strides(sh: tuple[int, ...], matrix: int) -> tuple[int, int]:
+        return (0 if sh[0] == 1 else sh[1] * matrix), (0 if sh[1] == 1 else matrix)
+
+    ls0, ls1 = strides(ash, rows * depth)
+    rs0, rs1 = strides(bsh, depth * cols)
+    return Lowered(
+        type="BATCH_MATMUL",
+        params={
+            "rows": rows,
+            "cols": cols,
+            "depth": depth,
+            "batch0": batch[0],
+            "batch1": batch[1],
+            "lhs_stride0": ls0,
+            "lhs_stride1": ls1,
+            "rhs_stride0": rs0,
+            "rhs_stride1": rs1,
+            "adj_x": int(adj_x),
+            "adj_y": int(adj_y),
+            "lhs_offset": -a.zp,
+            "rhs_offset": -b.zp,
+            "output_offset": y.zp,
+            "multiplier": m,
+            "shift": s,
+        },
         inputs=[op.inputs[0], op.inputs[1]],
         outputs=[op.outputs[0]],
     )
