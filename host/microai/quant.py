@@ -75,9 +75,13 @@ def requantize_single(acc: int, multiplier: int, shift: int) -> int:
     return (acc * multiplier + (1 << (total - 1))) >> total
 
 
-def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """TFLite CalculateActivationRangeQuantized for int8 outputs (x / scale in float32)."""
-    qmin, qmax = -128, 127
+def activation_range(
+    activation: str, scale: float, zero_point: int, dtype=np.int8
+) -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for int8 (or int16) outputs (x / scale in
+    float32)."""
+    info = np.iinfo(dtype)
+    qmin, qmax = int(info.min), int(info.max)
 
     def q(x: float) -> int:
         return zero_point + int(_tflite_round(float(np.float32(x) / np.float32(scale))))

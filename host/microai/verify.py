@@ -43,8 +43,9 @@ def check_input(x: np.ndarray, shape, dtype, what: str) -> np.ndarray:
 
 def random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
     shape, dtype = detail["shape"], detail["dtype"]
-    if dtype == np.int8:
-        return rng.integers(-128, 128, size=shape, dtype=np.int8)
+    if dtype in (np.int8, np.int16):
+        info = np.iinfo(dtype)
+        return rng.integers(int(info.min), int(info.max) + 1, size=shape, dtype=dtype)
     if dtype == np.float32:
         # Cover the range the model's first QUANTIZE maps to int8, and a little beyond.
         q = detail.get("quantization_parameters", {})

@@ -258,6 +258,19 @@ nn_status nn_fc_s8_block4(const nn_fc_params *p, const nn_quant *q, int32_t batc
     const int32_t *bias, int8_t *out, void *scratch, size_t scratch_size);
 size_t nn_fc_s8_block4_scratch_size(int32_t in_depth);
 
+/// FULLY_CONNECTED 16x8 (TFLite's int16 activations, int8 weights): int16 input, zero
+/// points 0, int64 sums (bias widened from int32), requantized by
+/// nn_requantize64() per tensor or per channel, clamped to p->act (int16), no offsets.
+nn_status nn_fc_s16(const nn_fc_params *p, const nn_quant *q, int32_t batches,
+    int32_t in_depth, const int16_t *in, int32_t out_depth, const int8_t *weights,
+    const int32_t *bias, int16_t *out);
+/// TFLite's MultiplyByQuantizedMultiplier for int64 sums: the multiplier rounded to 16
+/// bits, one rounding shift (shift in [-31, 7], |x| < 2^47).
+int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift);
+/// The same rounding once at 2^(31 - shift): round(x * multiplier / 2^(31 - shift)) half
+/// up, exact (LiteRT's single-rounding build; shift in [-31, 7]).
+int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift);
+
 // ---- pooling ------------------------------------------------------------------------
 
 /// AVERAGE_POOL_2D / MAX_POOL_2D, NHWC, input and output with the same scale and zero
@@ -296,6 +309,11 @@ nn_status nn_requantize_s8(const nn_requantize_params *p, int32_t size, const in
 nn_status nn_quantize_f32_s8(const nn_affine_params *p, int32_t size, const float *in,
     int8_t *out);
 nn_status nn_dequantize_s8_f32(const nn_affine_params *p, int32_t size, const int8_t *in,
+    float *out);
+/// The same with int16 values (16x8 models' edges).
+nn_status nn_quantize_f32_s16(const nn_affine_params *p, int32_t size, const float *in,
+    int16_t *out);
+nn_status nn_dequantize_s16_f32(const nn_affine_params *p, int32_t size, const int16_t *in,
     float *out);
 
 /// STRIDED_SLICE (nn_slice_params), int8: out holds count[0] x .. x count[3] values.

@@ -61,7 +61,10 @@ typedef enum {
     NN_KERNEL_GATHER_S8 = 38,             ///< nn_gather_s8
     NN_KERNEL_CONV_GROUPED_S8 = 39,       ///< nn_conv_grouped_s8: CONV_2D with groups
     NN_KERNEL_BATCH_MATMUL_S8 = 40,       ///< nn_batch_matmul_s8
-    NN_KERNEL_COUNT = 41,
+    NN_KERNEL_FC_S16 = 41,                ///< nn_fc_s16: 16x8 FULLY_CONNECTED
+    NN_KERNEL_QUANTIZE_F32_S16 = 42,      ///< nn_quantize_f32_s16
+    NN_KERNEL_DEQUANTIZE_S16_F32 = 43,    ///< nn_dequantize_s16_f32
+    NN_KERNEL_COUNT = 44,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums

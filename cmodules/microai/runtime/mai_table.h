@@ -103,10 +103,11 @@
     mai_eval_dw_conv_s8) \
     X(DW_CONV_S4, DWCONV, direct, S4, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
     mai_eval_dw_conv_s4) \
-    X(FC_S8, FC, direct, S8, mai_supports_any, mai_scratch_none, mai_eval_fc_s8) \
-    X(FC_S8_BLOCK4, FC, direct_sparse, S8_BLOCK4, mai_supports_any, \
+    X(FC_S8, FC, direct, S8, mai_supports_fc_s8, mai_scratch_none, mai_eval_fc_s8) \
+    X(FC_S8_BLOCK4, FC, direct_sparse, S8_BLOCK4, mai_supports_fc_s8, \
     mai_scratch_fc_s8_block4, mai_eval_fc_s8_block4) \
     X(FC_S4, FC, direct, S4_ROWS, mai_supports_fc_s4, mai_scratch_none, mai_eval_fc_s4) \
+    X(FC_S16, FC, direct, S8, mai_supports_fc_s16, mai_scratch_none, mai_eval_fc_s16) \
     X(AVGPOOL_S8, AVGPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_avgpool) \
     X(MAXPOOL_S8, MAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
@@ -122,10 +123,14 @@
     mai_eval_concat) \
     X(REQUANTIZE_S8, REQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_requantize) \
-    X(QUANTIZE_F32_S8, QUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
+    X(QUANTIZE_F32_S8, QUANTIZE, direct, NONE, mai_supports_out_s8, mai_scratch_none, \
     mai_eval_quantize) \
-    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, NONE, mai_supports_any, mai_scratch_none, \
+    X(QUANTIZE_F32_S16, QUANTIZE, direct, NONE, mai_supports_out_s16, mai_scratch_none, \
+    mai_eval_quantize_s16) \
+    X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, NONE, mai_supports_in_s8, mai_scratch_none, \
     mai_eval_dequantize) \
+    X(DEQUANTIZE_S16_F32, DEQUANTIZE, direct, NONE, mai_supports_in_s16, mai_scratch_none, \
+    mai_eval_dequantize_s16) \
     X(BCONV_B1, BCONV, xnor_popcount, B1, mai_supports_any, mai_scratch_bconv_b1, \
     mai_eval_bconv_b1) \
     X(BMAXPOOL_B1, BMAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \

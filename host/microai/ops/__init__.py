@@ -75,11 +75,12 @@ def fail(graph: Graph, op: Op, why: str) -> ConvertError:
 
 
 def activation(graph: Graph, op: Op, y: Tensor) -> dict:
-    """The op's fused activation as an int8 clamp on output y (an nn_activation)."""
+    """The op's fused activation as a clamp on output y (an nn_activation) in y's type
+    (int8, or int16 for 16x8)."""
     act = op.options.get("fused_activation_function", "NONE")
     if act not in ACTIVATIONS:
         raise fail(graph, op, f"fused activation {act} is not supported")
-    lo, hi = quant.activation_range(act, y.scale1, y.zp)
+    lo, hi = quant.activation_range(act, y.scale1, y.zp, y.dtype)
     return {"min": lo, "max": hi}
 
 

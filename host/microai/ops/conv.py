@@ -17,8 +17,11 @@ from . import Lowered, activation, fail, lowering
 _INT16_MAX = 2**15 - 1
 
 
-def _check_io(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
-    """Input, weights, bias (or None) and output, with the dtype checks all three share."""
+def _check_io(
+    graph: Graph, op: Op, s16: bool = False
+) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    """Input, weights, bias (or None) and output, with the dtype checks all three share;
+    s16: the op takes 16x8 too (int16 activations, int8 weights, an int64 bias)."""
     if len(op.inputs) not in (2, 3) or len(op.outputs) != 1:
         raise fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs")
     x, w = graph.t(op.inputs[0]), graph.t(op.inputs[1])
@@ -26,17 +29,27 @@ def _check_io(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tens
     y = graph.t(op.outputs[0])
     if x.dtype == np.float32 and w.dtype == np.int8:
         raise fail(graph, op, "hybrid (float input, int8 weights) is not supported")
+    act16 = s16 and x.dtype == np.int16
     for role, t in (("input", x), ("weights", w), ("output", y)):
-        if t.dtype != np.int8:
-            raise fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only int8 is supported")
+        want = np.int16 if act16 and role != "weights" else np.int8
+        if t.dtype != want:
+            only = "int8 (or int16 activations, 16x8, for FULLY_CONNECTED)" if s16 else "int8"
+            raise fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only {only} is supported")
         if t.scale is None:
             raise fail(graph, op, f"{role} '{t.name}' is not quantized")
     if not w.is_const:
         raise fail(graph, op, f"weights '{w.name}' are not constant")
     if x.scale.size != 1 or y.scale.size != 1:
         raise fail(graph, op, "per-channel quantized activations are not supported")
-    if b is not None and (b.dtype != np.int32 or not b.is_const):
-        raise fail(graph, op, f"bias '{b.name}' must be a constant int32 tensor, got {b.dtype}")
+    bias_type = np.int64 if act16 else np.int32
+    if b is not None and (b.dtype != bias_type or not b.is_const):
+        raise fail(
+            graph,
+            op,
+            f"bias '{b.name}' must be a constant {np.dtype(bias_type)} tensor, got {b.dtype}",
+        )
+    if act16 and (x.zp != 0 or y.zp != 0 or np.any(w.zero_point != 0)):
+        raise fail(graph, op, "16x8 wants zero points 0 on input, weights and output")
     return x, w, b, y
 
 
@@ -158,7 +171,7 @@ def lower_dwconv(graph: Graph, op: Op, golden: str) -> Lowered:
 
 @lowering("FULLY_CONNECTED")
 def lower_fc(graph: Graph, op: Op, golden: str) -> Lowered:
-    x, w, b, y = _check_io(graph, op)
+    x, w, b, y = _check_io(graph, op, s16=True)
     if op.options.get("weights_format", 0) != 0:
         raise fail(graph, op, "shuffled weights format is not supported")
     if len(w.shape) != 2:
@@ -200,10 +213,17 @@ def lower_fc(graph: Graph, op: Op, golden: str) -> Lowered:
         "output_offset": y.zp,
         "act": activation(graph, op, y),
     }
+    bias = op.inputs[2] if b is not None else -1
+    if b is not None and b.dtype == np.int64:
+        # 16x8: the kernel sums in int64 and adds the bias sign-extended, so an int32 copy
+        # is the same bias when every value fits.
+        if np.any(np.abs(b.data) > 2**31 - 1):
+            raise fail(graph, op, f"16x8 bias '{b.name}' has values beyond int32")
+        bias = b.data.astype(np.int32)
     return Lowered(
         type="FC",
         params=params,
-        inputs=[op.inputs[0], op.inputs[1], op.inputs[2] if b is not None else -1, mult, shift],
+        inputs=[op.inputs[0], op.inputs[1], bias, mult, shift],
         outputs=[op.outputs[0]],
         # LiteRT runs FC weights stored sparse (a block map, no DENSIFY) with its sparse
         # kernel, which rounds twice where its dense reference FC rounds once.

@@ -47,6 +47,15 @@ def _io(graph: Graph, op: Op, n_in: int | tuple[int, ...], n_out: int = 1) -> No
         raise fail(graph, op, "an omitted input is not supported")
 
 
+def _int16(graph: Graph, op: Op, role: str, t: Tensor) -> Tensor:
+    """t, checked to be a per-tensor quantized int16 tensor of rank <= 4 (16x8)."""
+    if t.scale is None or t.scale.size != 1:
+        raise fail(graph, op, f"{role} '{t.name}' is not quantized per tensor")
+    if len(t.shape) > 4:
+        raise fail(graph, op, f"{role} '{t.name}' has rank {len(t.shape)}; at most 4")
+    return t
+
+
 def _int8(graph: Graph, op: Op, role: str, t: Tensor) -> Tensor:
     """t, checked to be a per-tensor quantized int8 tensor of rank <= 4."""
     if t.dtype != np.int8:
@@ -272,6 +281,14 @@ def _minmax(graph: Graph, op: Op, golden: str) -> Lowered:
 def _quantize(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    if x.dtype == np.float32 and y.dtype == np.int16:  # into a 16x8 model
+        _int16(graph, op, "output", y)
+        return Lowered(
+            type="QUANTIZE",
+            params={"scale": float(y.scale[0]), "zero_point": y.zp},
+            inputs=[op.inputs[0]],
+            outputs=[op.outputs[0]],
+        )
     y = _int8(graph, op, "output", y)
     if x.dtype == np.float32:
         if len(x.shape) > 4:
@@ -296,7 +313,8 @@ def _quantize(graph: Graph, op: Op, golden: str) -> Lowered:
 @lowering("DEQUANTIZE")
 def _dequantize(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
-    x = _int8(graph, op, "input", graph.t(op.inputs[0]))
+    x = graph.t(op.inputs[0])
+    x = (_int16 if x.dtype == np.int16 else _int8)(graph, op, "input", x)
     y = graph.t(op.outputs[0])
     if y.dtype != np.float32:
         raise fail(graph, op, f"output '{y.name}' is {y.dtype}; only float32 is supported")

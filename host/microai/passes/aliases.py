@@ -4,7 +4,7 @@ Reads: the model's ops.
 Changes: Compilation.ops (the ops that become blob ops), alias_of (a view's output ->
 its input), and a reshaped constant's data.
 Guarantees: every remaining op has a lowering; a view has its input's type, bytes and
-quantization; the model's inputs and outputs are int8 or float32.
+quantization; the model's inputs and outputs are int8, int16 or float32.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def run(c):
         else:
             c.ops.append(op)
     for t in g.inputs + g.outputs:
-        if g.t(t).dtype not in (np.dtype(np.int8), np.dtype(np.float32)):
+        if g.t(t).dtype not in (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.float32)):
             c.problems.append(
                 f"model input/output '{g.t(t).name}' is {g.t(t).dtype}; "
-                "microai takes int8 or float32 at the model's edges"
+                "microai takes int8, int16 (16x8) or float32 at the model's edges"
             )
     return c
 

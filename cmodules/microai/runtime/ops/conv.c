@@ -13,7 +13,7 @@
 // Checks common to the three ops: io counts, dtypes, constness, zero points against the
 // params' offsets, bias and requantization arrays for `channels` output channels.
 static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
-    int32_t input_offset, int32_t output_offset, int in_place_ok) {
+    int32_t input_offset, int32_t output_offset, int in_place_ok, int s16_ok) {
     if (ctx->n_in != 5 || ctx->n_out != 1) {
         return MAI_CHECK_IO_COUNT;
     }
@@ -23,8 +23,14 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
         return MAI_CHECK_IO_ID;
     }
     // The weights' storage and layout are the kernel's format (the loader checks them).
-    if (in->storage != MAI_STORAGE_S8
-        || out->storage != MAI_STORAGE_S8 || mult->storage != MAI_STORAGE_S32
+    // Activations int8, or (FC, s16_ok) int16 in and out with zero points 0 (16x8).
+    const int s16 = s16_ok && in->storage == MAI_STORAGE_S16;
+    const uint8_t act = s16 ? MAI_STORAGE_S16 : MAI_STORAGE_S8;
+    if (s16 && (in->zero_point != 0 || out->zero_point != 0)) {
+        return MAI_CHECK_ZERO_POINT;
+    }
+    if (in->storage != act
+        || out->storage != act || mult->storage != MAI_STORAGE_S32
         || shift->storage != MAI_STORAGE_S32
         || (bias->data != NULL && bias->storage != MAI_STORAGE_S32)) {
         return MAI_CHECK_DTYPE;
@@ -117,7 +123,7 @@ static mai_check mai_check_conv_common(const mai_op_ctx *ctx, int in_place_ok) {
     if (c == MAI_CHECK_NONE) {
         const nn_conv_params *p = ctx->params;
         c = mai_check_weighted_op(ctx, (uint32_t)ctx->out[0].dims.c, p->input_offset,
-            p->output_offset, in_place_ok);
+            p->output_offset, in_place_ok, 0);
     }
     if (c == MAI_CHECK_NONE) {
         c = mai_check_conv_shapes(ctx);
@@ -409,17 +415,23 @@ mai_status mai_prepare_fc(const mai_op_ctx *ctx, mai_error *err) {
         return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
     }
     const nn_fc_params *p = ctx->params;
-    if (p->input_offset < -127 || p->input_offset > 128 || p->filter_offset < -127
-        || p->filter_offset > 128 || p->output_offset < -128 || p->output_offset > 127
-        || !ops_act_ok(&p->act)) {
-        return ops_fail(err, MAI_CHECK_PARAM);
-    }
     if (ctx->n_in != 5 || ctx->n_out != 1) {
         return ops_fail(err, MAI_CHECK_IO_COUNT);
     }
+    // 16x8 (int16 activations): no offsets, an int16 activation range.
+    const int s16 = ctx->in[0].storage == MAI_STORAGE_S16;
+    const int act_ok = s16 ? p->act.min >= INT16_MIN && p->act.max <= INT16_MAX
+            && p->act.min <= p->act.max && p->input_offset == 0 && p->filter_offset == 0
+            && p->output_offset == 0
+        : ops_act_ok(&p->act);
+    if (p->input_offset < -127 || p->input_offset > 128 || p->filter_offset < -127
+        || p->filter_offset > 128 || p->output_offset < -128 || p->output_offset > 127
+        || !act_ok) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
     const nn_dims *w = &ctx->in[1].dims;
     mai_check c = mai_check_weighted_op(ctx, (uint32_t)w->w, p->input_offset,
-        p->output_offset, 0);
+        p->output_offset, 0, 1);
     if (c == MAI_CHECK_NONE && p->filter_offset != -ctx->in[1].zero_point) {
         c = MAI_CHECK_PARAM;
     }
@@ -447,9 +459,37 @@ nn_status mai_eval_fc_s8(const mai_op_ctx *ctx) {
         ctx->in[2].data, ctx->out[0].data);
 }
 
+// The int8 FC kernels; FC_S16 the 16x8 one.
+const char *mai_supports_fc_s8(const mai_op_ctx *ctx) {
+    return ctx->in[0].storage == MAI_STORAGE_S8 ? NULL : "takes int8 activations";
+}
+
 const char *mai_supports_fc_s4(const mai_op_ctx *ctx) {
-    return ctx->in[1].dims.c <= NN_S4_MAX_TAPS ? NULL
+    const char *why = mai_supports_fc_s8(ctx);
+    return why != NULL ? why : ctx->in[1].dims.c <= NN_S4_MAX_TAPS ? NULL
         : "int4 weights: an input depth of at most 65,536";
+}
+
+// nn_requantize64's contract: shift at most 7 (its rounding shift 15 - shift >= 8).
+const char *mai_supports_fc_s16(const mai_op_ctx *ctx) {
+    if (ctx->in[0].storage != MAI_STORAGE_S16) {
+        return "takes int16 activations (16x8)";
+    }
+    const int32_t *s = ctx->in[4].data;
+    for (uint32_t i = 0; i < ops_elements(&ctx->in[4].dims); i++) {
+        if (s[i] > 7) {
+            return "16x8: a shift above 7";
+        }
+    }
+    return NULL;
+}
+
+nn_status mai_eval_fc_s16(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    const nn_dims *w = &ctx->in[1].dims;
+    int32_t batches = (int32_t)(ops_elements(&ctx->in[0].dims) / (uint32_t)w->c);
+    return nn_fc_s16(ctx->params, &q, batches, w->c, ctx->in[0].data, w->w, ctx->in[1].data,
+        ctx->in[2].data, ctx->out[0].data);
 }
 
 nn_status mai_eval_fc_s4(const mai_op_ctx *ctx) {

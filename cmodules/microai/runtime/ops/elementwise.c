@@ -101,7 +101,8 @@ static mai_check ops_check_affine(const mai_op_ctx *ctx, const mai_tensor_view *
     const nn_affine_params *p = ctx->params;
     // scale > 0 and finite (a NaN fails the first test).
     if (!(p->scale > 0.0f) || p->scale > 3.4e38f || p->zero_point != q->zero_point
-        || !ops_is_s8(p->zero_point)) {
+        || (q->storage == MAI_STORAGE_S8 ? !ops_is_s8(p->zero_point)
+            : p->zero_point < INT16_MIN || p->zero_point > INT16_MAX)) {
         return MAI_CHECK_PARAM;
     }
     const mai_tensor_view *in = &ctx->in[0], *out = &ctx->out[0];
@@ -114,8 +115,31 @@ static mai_check ops_check_affine(const mai_op_ctx *ctx, const mai_tensor_view *
     return MAI_CHECK_NONE;
 }
 
+// QUANTIZE float32 -> int8 or int16, DEQUANTIZE int8 or int16 -> float32; the kernel is
+// the storage's (mai_supports_out_s8 ...).
+static uint8_t ops_s8_or_s16(uint8_t storage) {
+    return storage == MAI_STORAGE_S16 ? MAI_STORAGE_S16 : MAI_STORAGE_S8;
+}
+
+const char *mai_supports_out_s8(const mai_op_ctx *ctx) {
+    return ctx->out[0].storage == MAI_STORAGE_S8 ? NULL : "writes int8";
+}
+
+const char *mai_supports_out_s16(const mai_op_ctx *ctx) {
+    return ctx->out[0].storage == MAI_STORAGE_S16 ? NULL : "writes int16";
+}
+
+const char *mai_supports_in_s8(const mai_op_ctx *ctx) {
+    return ctx->in[0].storage == MAI_STORAGE_S8 ? NULL : "reads int8";
+}
+
+const char *mai_supports_in_s16(const mai_op_ctx *ctx) {
+    return ctx->in[0].storage == MAI_STORAGE_S16 ? NULL : "reads int16";
+}
+
 mai_status mai_prepare_quantize(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = ops_check_common(ctx, sizeof(nn_affine_params), 1, 1, MAI_STORAGE_F32, MAI_STORAGE_S8);
+    mai_check c = ops_check_common(ctx, sizeof(nn_affine_params), 1, 1, MAI_STORAGE_F32,
+        ops_s8_or_s16(ctx->out[0].storage));
     if (c == MAI_CHECK_NONE) {
         c = ops_check_affine(ctx, &ctx->out[0]);
     }
@@ -127,8 +151,14 @@ nn_status mai_eval_quantize(const mai_op_ctx *ctx) {
         ctx->out[0].data);
 }
 
+nn_status mai_eval_quantize_s16(const mai_op_ctx *ctx) {
+    return nn_quantize_f32_s16(ctx->params, (int32_t)ops_elements(&ctx->out[0].dims),
+        ctx->in[0].data, ctx->out[0].data);
+}
+
 mai_status mai_prepare_dequantize(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = ops_check_common(ctx, sizeof(nn_affine_params), 1, 1, MAI_STORAGE_S8, MAI_STORAGE_F32);
+    mai_check c = ops_check_common(ctx, sizeof(nn_affine_params), 1, 1,
+        ops_s8_or_s16(ctx->in[0].storage), MAI_STORAGE_F32);
     if (c == MAI_CHECK_NONE) {
         c = ops_check_affine(ctx, &ctx->in[0]);
     }
@@ -138,6 +168,11 @@ mai_status mai_prepare_dequantize(const mai_op_ctx *ctx, mai_error *err) {
 nn_status mai_eval_dequantize(const mai_op_ctx *ctx) {
     return nn_dequantize_s8_f32(ctx->params, (int32_t)ctx->in[0].size, ctx->in[0].data,
         ctx->out[0].data);
+}
+
+nn_status mai_eval_dequantize_s16(const mai_op_ctx *ctx) {
+    return nn_dequantize_s16_f32(ctx->params, (int32_t)ops_elements(&ctx->in[0].dims),
+        ctx->in[0].data, ctx->out[0].data);
 }
 
 

@@ -1,0 +1,142 @@
+"""16x8 (int16 activations, int8 weights, int64 bias): FULLY_CONNECTED, QUANTIZE
+float32 -> int16 and DEQUANTIZE int16 -> float32, bit-exact with both goldens (random
+int16 inputs over the whole range), at the model's edges too; what 16x8 cannot be is
+refused naming the op; the boards run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import tflite
+
+from microai.convert import convert
+from microai.golden import GOLDENS
+from microai.ir import ConvertError
+from microai.testing.tflite_builder import ModelBuilder
+from microai.verify import verify
+
+ACT = tflite.ActivationFunctionType
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    batches: int
+    depth: int
+    units: int
+    per_channel: bool = False
+    bias: bool = True
+    act: str = "NONE"
+    float_edges: bool = False
+
+
+CASES = [
+    Case("one_row", 1, 37, 10),
+    Case("batches_relu", 3, 64, 12, act="RELU"),
+    Case("per_channel", 2, 48, 7, per_channel=True),
+    Case("no_bias_relu6", 1, 20, 5, bias=False, act="RELU6"),
+    Case("deep", 1, 512, 4),
+    Case("float_edges", 2, 30, 6, float_edges=True),
+]
+
+
+def _model(c: Case) -> bytes:
+    rng = np.random.default_rng(sum(map(ord, c.name)))
+    x_s = 1.0 / 4096
+    w_s = rng.uniform(0.002, 0.02, c.units if c.per_channel else 1).astype(np.float32)
+    y_s = float(x_s * np.mean(w_s) * 127 * 4096 * np.sqrt(c.depth) / 8)
+    mb = ModelBuilder("16x8 fc")
+    if c.float_edges:
+        xf = mb.input("xf", (c.batches, c.depth), np.float32)
+        x = mb.tensor("x", (c.batches, c.depth), np.int16, scale=x_s)
+        mb.op("QUANTIZE", [xf], [x])
+    else:
+        x = mb.input("x", (c.batches, c.depth), np.int16, scale=x_s)
+    w = rng.integers(-127, 128, (c.units, c.depth), dtype=np.int8)
+    wt = mb.const("w", w, scale=w_s, quantized_dimension=0)
+    inputs = [x, wt]
+    if c.bias:
+        b = rng.integers(-(2**30), 2**30, c.units).astype(np.int64)
+        inputs.append(mb.const("b", b, scale=np.float32(x_s) * w_s))
+    y = mb.tensor("y", (c.batches, c.units), np.int16, scale=y_s)
+    mb.op(
+        "FULLY_CONNECTED",
+        inputs,
+        [y],
+        "FullyConnectedOptions",
+        FusedActivationFunction=getattr(ACT, c.act),
+    )
+    if c.float_edges:
+        yf = mb.tensor("yf", (c.batches, c.units), np.float32)
+        mb.op("DEQUANTIZE", [y], [yf])
+        mb.output(yf)
+    else:
+        mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_fc_16x8_bit_exact(case, golden):
+    r = verify(_model(case), n_inputs=4, seed=6, golden=golden)
+    assert r["mismatches"] == 0
+    kernels = [layer["kernel"] for layer in r["layers"]]
+    assert "FC_S16" in kernels
+    if case.float_edges:
+        assert kernels == ["QUANTIZE_F32_S16", "FC_S16", "DEQUANTIZE_S16_F32"]
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_fc_16x8_sums_beyond_int32(golden):
+    """Inputs lined up with a row's signs push its sum past 2^31 (2,048 deep): the goldens'
+    rescaling of int64 sums differs there (TFLite-Micro rounds the multiplier to 16 bits
+    first, LiteRT rounds the exact product once), and each is matched."""
+    from microai.tflite import read_model
+
+    case = Case("huge", 1, 2048, 6, per_channel=True)
+    model = _model(case)
+    w = read_model(model).t(1).data
+    rng = np.random.default_rng(9)
+    given = [
+        (np.sign(w[j]) * rng.integers(20000, 32768, 2048)).astype(np.int16)[None] for j in range(6)
+    ]
+    r = verify(model, golden=golden, given=given)
+    assert r["mismatches"] == 0
+
+
+def _raw(bias_dtype=np.int64, x_zp=0, bias=(1, 2)):
+    mb = ModelBuilder("bad 16x8")
+    x = mb.input("x", (1, 4), np.int16, scale=1 / 4096, zero_point=x_zp)
+    w = mb.const("w", np.ones((2, 4), np.int8), scale=0.01)
+    b = mb.const("b", np.array(bias, bias_dtype), scale=0.01 / 4096)
+    y = mb.tensor("y", (1, 2), np.int16, scale=1 / 1024)
+    mb.op("FULLY_CONNECTED", [x, w, b], [y], "FullyConnectedOptions")
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (_raw(np.int32), "must be a constant int64 tensor, got int32"),
+        (_raw(x_zp=3), "16x8 wants zero points 0"),
+        (_raw(bias=(1, 2**40)), "has values beyond int32"),
+    ],
+    ids=["int32 bias", "zero point", "big bias"],
+)
+def test_refusals_name_the_op(model, message):
+    with pytest.raises(ConvertError) as e:
+        convert(model, "m")
+    assert "FULLY_CONNECTED (op 0" in str(e.value) and message in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_16x8_on_boards(board):
+    """The SMLALD path on the M4/M7, the scalar one on the M3; int16 and float edges."""
+    from microai.hil import hil
+
+    for case in (CASES[1], CASES[2], CASES[5]):
+        r = hil(_model(case), board, n_inputs=2, seed=1, name=case.name, count=False)
+        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
