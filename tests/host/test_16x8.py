@@ -140,3 +140,114 @@ def test_16x8_on_boards(board):
     for case in (CASES[1], CASES[2], CASES[5]):
         r = hil(_model(case), board, n_inputs=2, seed=1, name=case.name, count=False)
         assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+
+
+# ---- CONV_2D 16x8 -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conv:
+    name: str
+    shape: tuple[int, int, int, int]
+    out: int
+    kernel: tuple[int, int] = (3, 3)
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: str = "SAME"
+    groups: int = 1
+    act: str = "NONE"
+
+
+CONVS = [
+    Conv("3x3_same", (1, 6, 6, 3), 8),
+    Conv("stride2_valid_relu", (1, 9, 7, 5), 6, stride=(2, 2), padding="VALID", act="RELU"),
+    Conv("1x1_batch2", (2, 4, 4, 16), 4, kernel=(1, 1)),
+    Conv("dilated_grouped", (1, 8, 8, 6), 6, dilation=(2, 1), groups=2),
+]
+
+
+def _conv_model(c: Conv, big: bool = False) -> bytes:
+    rng = np.random.default_rng(sum(map(ord, c.name)))
+    cg = c.shape[3] // c.groups
+    w = rng.integers(-127, 128, (c.out, *c.kernel, cg), dtype=np.int8)
+    x_s = 1.0 / 4096
+    w_s = rng.uniform(0.002, 0.02, c.out).astype(np.float32)
+    k = c.kernel[0] * c.kernel[1] * cg
+    y_s = float(x_s * np.mean(w_s) * 127 * 4096 * np.sqrt(k) / (1 if big else 8))
+    mb = ModelBuilder("16x8 conv")
+    x = mb.input("x", c.shape, np.int16, scale=x_s)
+    b = rng.integers(-(2**28), 2**28, c.out).astype(np.int64)
+    inputs = [x, mb.const("w", w, scale=w_s), mb.const("b", b, scale=np.float32(x_s) * w_s)]
+
+    def size(s, kk, st, d):
+        eff = (kk - 1) * d + 1
+        return -(-s // st) if c.padding == "SAME" else (s - eff) // st + 1
+
+    n, h, wd, _ = c.shape
+    oh = size(h, c.kernel[0], c.stride[0], c.dilation[0])
+    ow = size(wd, c.kernel[1], c.stride[1], c.dilation[1])
+    y = mb.tensor("y", (n, oh, ow, c.out), np.int16, scale=y_s)
+    mb.op(
+        "CONV_2D",
+        inputs,
+        [y],
+        "Conv2DOptions",
+        Padding=getattr(tflite.Padding, c.padding),
+        StrideH=c.stride[0],
+        StrideW=c.stride[1],
+        DilationHFactor=c.dilation[0],
+        DilationWFactor=c.dilation[1],
+        FusedActivationFunction=getattr(ACT, c.act),
+    )
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+@pytest.mark.parametrize("case", CONVS, ids=lambda c: c.name)
+def test_conv_16x8_bit_exact(case, golden):
+    r = verify(_conv_model(case), n_inputs=3, seed=7, golden=golden)
+    assert r["mismatches"] == 0
+    assert r["layers"][0]["kernel"] == "CONV_S16"
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_conv_16x8_sums_beyond_int32(golden):
+    """A 5x5 filter over 96 channels with inputs at the int16 extremes: sums past 2^31."""
+    case = Conv("deep", (1, 5, 5, 96), 4, kernel=(5, 5), padding="VALID")
+    model = _conv_model(case, big=True)
+    from microai.tflite import read_model
+
+    w = read_model(model).t(1).data.astype(np.int32)  # [4, 5, 5, 96]: one output pixel
+    rng = np.random.default_rng(3)
+    given = [
+        (np.sign(w[j]) * rng.integers(20000, 32768, w[j].shape)).astype(np.int16)[None]
+        for j in range(4)
+    ]
+    assert max(abs(int((g[0].astype(np.int64) * w[j]).sum())) for j, g in enumerate(given)) > 2**31
+    r = verify(model, golden=golden, given=given)
+    assert r["mismatches"] == 0
+
+
+# ---- SOFTMAX int16 ------------------------------------------------------------------------
+
+
+def _softmax_model(shape, in_scale, beta=1.0):
+    mb = ModelBuilder("16x8 softmax")
+    x = mb.input("x", shape, np.int16, scale=in_scale)
+    y = mb.tensor("y", shape, np.int16, scale=1 / 32768)
+    mb.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=beta)
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+@pytest.mark.parametrize(
+    "shape, in_scale, beta",
+    [((1, 10), 1 / 4096, 1.0), ((3, 7), 0.0003, 1.0), ((2, 2, 33), 1 / 1024, 0.5),
+     ((1, 1000), 1 / 2048, 2.0), ((4, 1), 1 / 4096, 1.0)],
+)  # fmt: skip
+def test_softmax_16x8_bit_exact(shape, in_scale, beta, golden):
+    r = verify(_softmax_model(shape, in_scale, beta), n_inputs=4, seed=8, golden=golden)
+    assert r["mismatches"] == 0
+    assert r["layers"][0]["kernel"] == "SOFTMAX_S16"

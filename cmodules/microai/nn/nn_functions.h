@@ -62,6 +62,13 @@ nn_status nn_conv_grouped_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
     const nn_dims *out_dims, int8_t *out);
 
+/// CONV_2D 16x8 (int16 activations, int8 weights, int64 sums; groups too), TFLite's
+/// reference ConvPerChannel with an int64 bias: a direct loop, no scratch.
+nn_status nn_conv_s16(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int16_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int16_t *out);
+
 nn_status nn_conv_im2col_s8(const nn_conv_params *p, const nn_quant *q,
     const nn_dims *in_dims, const int8_t *in,
     const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
@@ -384,6 +391,11 @@ nn_status nn_bdequantize_b1_f32(int32_t rows, int32_t depth, const uint32_t *in,
 /// SOFTMAX along the last axis: rows x depth; output scale 1/256, zero point -128.
 nn_status nn_softmax_s8(const nn_softmax_params *p, int32_t rows, int32_t depth,
     const int8_t *in, int8_t *out);
+/// SOFTMAX of int16 along the last axis (nn_softmax16_params); out may be in.
+nn_status nn_softmax_s16(const nn_softmax16_params *p, int32_t rows, int32_t depth,
+    const int16_t *in, int16_t *out);
+/// TFLite's LUTLookup: an int16 value's interpolated entry of a 513-entry table.
+int16_t nn_lut16_lookup(int16_t value, const int16_t *lut);
 /// RELU, RELU6, LEAKY_RELU (nn_relu_params); out may be in.
 nn_status nn_relu_s8(const nn_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
 /// TFLite-Micro's int8 TANH (reference_integer_ops::Tanh) of every int8 value, as the

@@ -64,7 +64,9 @@ typedef enum {
     NN_KERNEL_FC_S16 = 41,                ///< nn_fc_s16: 16x8 FULLY_CONNECTED
     NN_KERNEL_QUANTIZE_F32_S16 = 42,      ///< nn_quantize_f32_s16
     NN_KERNEL_DEQUANTIZE_S16_F32 = 43,    ///< nn_dequantize_s16_f32
-    NN_KERNEL_COUNT = 44,
+    NN_KERNEL_CONV_S16 = 44,              ///< nn_conv_s16: 16x8 CONV_2D
+    NN_KERNEL_SOFTMAX_S16 = 45,           ///< nn_softmax_s16
+    NN_KERNEL_COUNT = 46,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -300,6 +302,18 @@ typedef struct {
 typedef struct {
     int32_t axis;
 } nn_gather_params;
+
+/// SOFTMAX of int16 (16x8; zero points 0, output scale 1/32768), TFLite's SoftmaxInt16:
+/// each value's difference from its row's maximum rescaled (input_multiplier,
+/// input_left_shift: [-65535, 0] to [-10, 0]) and looked up in exp_lut, the sum's
+/// reciprocal in recip_lut (1 / (1 + x)); both 513-entry tables (512 steps and an end,
+/// 7 bits interpolated) as the golden fills them.
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int16_t exp_lut[513];
+    int16_t recip_lut[513];
+} nn_softmax16_params;
 
 /// BATCH_MATMUL, int8: for each of batch0 x batch1 output matrices, [rows, depth] x
 /// [depth, cols] (lhs read transposed with adj_x, rhs with adj_y: TFLite's storage is

@@ -94,7 +94,8 @@ typedef enum {
     MAI_OP_SPLIT = 23,      ///< SPLIT, SPLIT_V: one input, up to MAI_MAX_OP_IO outputs
     MAI_OP_GATHER = 24,     ///< GATHER: in, indices (a constant s32 tensor)
     MAI_OP_BATCH_MATMUL = 25, ///< BATCH_MATMUL: lhs, rhs (int8, either may be constant)
-    MAI_OP_COUNT = 26,
+    MAI_OP_SOFTMAX16 = 26,  ///< SOFTMAX of int16 (16x8), its tables in the params
+    MAI_OP_COUNT = 27,
 } mai_op_type;
 
 /// The blob header (64 bytes).

@@ -51,7 +51,8 @@
     X(SLICE, mai_prepare_slice, nn_slice_params) \
     X(SPLIT, mai_prepare_split, nn_split_params) \
     X(GATHER, mai_prepare_gather, nn_gather_params) \
-    X(BATCH_MATMUL, mai_prepare_batch_matmul, nn_batch_matmul_params)
+    X(BATCH_MATMUL, mai_prepare_batch_matmul, nn_batch_matmul_params) \
+    X(SOFTMAX16, mai_prepare_softmax16, nn_softmax16_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -95,6 +96,7 @@
     mai_scratch_conv_winograd, mai_eval_conv_winograd) \
     X(CONV_GROUPED_S8, CONV, grouped, S8, mai_supports_conv_grouped, mai_scratch_none, \
     mai_eval_conv_grouped) \
+    X(CONV_S16, CONV, 16x8, S8, mai_supports_conv_s16, mai_scratch_none, mai_eval_conv_s16) \
     X(DW_CONV_3X3_S8, DWCONV, 3x3, S8, mai_supports_dw_conv_3x3_s8, \
     mai_scratch_dw_conv_3x3_s8, mai_eval_dw_conv_3x3_s8) \
     X(DW_CONV_3X3_S4, DWCONV, 3x3, S4, mai_supports_dw_conv_3x3_s8, \
@@ -107,7 +109,7 @@
     X(FC_S8_BLOCK4, FC, direct_sparse, S8_BLOCK4, mai_supports_fc_s8, \
     mai_scratch_fc_s8_block4, mai_eval_fc_s8_block4) \
     X(FC_S4, FC, direct, S4_ROWS, mai_supports_fc_s4, mai_scratch_none, mai_eval_fc_s4) \
-    X(FC_S16, FC, direct, S8, mai_supports_fc_s16, mai_scratch_none, mai_eval_fc_s16) \
+    X(FC_S16, FC, 16x8, S8, mai_supports_fc_s16, mai_scratch_none, mai_eval_fc_s16) \
     X(AVGPOOL_S8, AVGPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_avgpool) \
     X(MAXPOOL_S8, MAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
@@ -148,7 +150,9 @@
     X(SPLIT_S8, SPLIT, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_split) \
     X(GATHER_S8, GATHER, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_gather) \
     X(BATCH_MATMUL_S8, BATCH_MATMUL, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_batch_matmul)
+    mai_eval_batch_matmul) \
+    X(SOFTMAX_S16, SOFTMAX16, direct, NONE, mai_supports_any, mai_scratch_none, \
+    mai_eval_softmax16)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

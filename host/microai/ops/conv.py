@@ -33,7 +33,7 @@ def _check_io(
     for role, t in (("input", x), ("weights", w), ("output", y)):
         want = np.int16 if act16 and role != "weights" else np.int8
         if t.dtype != want:
-            only = "int8 (or int16 activations, 16x8, for FULLY_CONNECTED)" if s16 else "int8"
+            only = "int8 (or int16 activations: 16x8)" if s16 else "int8"
             raise fail(graph, op, f"{role} '{t.name}' is {t.dtype}; only {only} is supported")
         if t.scale is None:
             raise fail(graph, op, f"{role} '{t.name}' is not quantized")
@@ -51,6 +51,19 @@ def _check_io(
     if act16 and (x.zp != 0 or y.zp != 0 or np.any(w.zero_point != 0)):
         raise fail(graph, op, "16x8 wants zero points 0 on input, weights and output")
     return x, w, b, y
+
+
+def _bias(graph: Graph, op: Op, b: Tensor | None) -> int | np.ndarray:
+    """The op's bias input: its tensor, -1 for none, or for 16x8 (an int64 bias) an int32
+    copy -- the kernels sum in int64 and add the bias sign-extended, so it is the same
+    bias when every value fits."""
+    if b is None:
+        return -1
+    if b.dtype != np.int64:
+        return op.inputs[2]
+    if np.any(np.abs(b.data) > 2**31 - 1):
+        raise fail(graph, op, f"16x8 bias '{b.name}' has values beyond int32")
+    return b.data.astype(np.int32)
 
 
 def _check_scale(graph: Graph, op: Op, real: np.ndarray) -> None:
@@ -101,7 +114,7 @@ def _padding(
 
 
 def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
-    x, w, b, y = _check_io(graph, op)
+    x, w, b, y = _check_io(graph, op, s16=not depthwise)
     for role, t in (("input", x), ("weights", w), ("output", y)):
         if len(t.shape) != 4:
             raise fail(graph, op, f"{role} '{t.name}' has shape {list(t.shape)}, not 4-D")
@@ -154,7 +167,7 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
     return Lowered(
         type="DWCONV" if depthwise else "CONV",
         params=params,
-        inputs=[op.inputs[0], op.inputs[1], op.inputs[2] if b is not None else -1, mult, shift],
+        inputs=[op.inputs[0], op.inputs[1], _bias(graph, op, b), mult, shift],
         outputs=[op.outputs[0]],
     )
 
@@ -213,17 +226,10 @@ def lower_fc(graph: Graph, op: Op, golden: str) -> Lowered:
         "output_offset": y.zp,
         "act": activation(graph, op, y),
     }
-    bias = op.inputs[2] if b is not None else -1
-    if b is not None and b.dtype == np.int64:
-        # 16x8: the kernel sums in int64 and adds the bias sign-extended, so an int32 copy
-        # is the same bias when every value fits.
-        if np.any(np.abs(b.data) > 2**31 - 1):
-            raise fail(graph, op, f"16x8 bias '{b.name}' has values beyond int32")
-        bias = b.data.astype(np.int32)
     return Lowered(
         type="FC",
         params=params,
-        inputs=[op.inputs[0], op.inputs[1], bias, mult, shift],
+        inputs=[op.inputs[0], op.inputs[1], _bias(graph, op, b), mult, shift],
         outputs=[op.outputs[0]],
         # LiteRT runs FC weights stored sparse (a block map, no DENSIFY) with its sparse
         # kernel, which rounds twice where its dense reference FC rounds once.

@@ -339,9 +339,112 @@ def softmax_params(beta: float, input_scale: float) -> dict:
     return {"input_multiplier": mult, "input_left_shift": left_shift, "diff_min": -radius}
 
 
+def _round_half_away(v: float) -> float:
+    """std::round of a double (exact: the fraction of a double is exact)."""
+    a = abs(v)
+    q = math.floor(a)
+    r = q + (1 if a - q >= 0.5 else 0)
+    return math.copysign(r, v)
+
+
+@cache
+def softmax16_tables(golden: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The int16 SOFTMAX's two 513-entry tables (exp on [-10, 0], 1 / (1 + x) on [0, 1],
+    Q0.15 with the midpoint bias) as the golden's Prepare fills them: TFLite-Micro by
+    LUTPopulate<int16_t> in float32 (expf), LiteRT by gen_lut in double (exp)."""
+    if golden == "litert":
+
+        def gen(fn, lo: float, hi: float) -> tuple[int, ...]:
+            step = (hi - lo) / 512
+            half = step / 2.0
+            out = []
+            for i in range(512):
+                sample = _round_half_away(fn(lo + i * step) * 32768.0)
+                interp = _round_half_away(
+                    (
+                        fn(lo + (i + 1) * step) * 32768.0
+                        + _round_half_away(fn(lo + i * step) * 32768.0)
+                    )
+                    / 2.0
+                )
+                mid = _round_half_away(fn(lo + i * step + half) * 32768.0)
+                bias = _round_half_away((interp - mid) / 2.0)
+                out.append(int(min(max(sample - bias, -32768.0), 32767.0)))
+            out.append(int(min(max(_round_half_away(fn(hi) * 32768.0), -32768.0), 32767.0)))
+            return tuple(out)
+
+        return gen(math.exp, -10.0, 0.0), gen(lambda v: 1.0 / (1.0 + v), 0.0, 1.0)
+    f = np.float32
+
+    def rnd(v) -> np.float32:
+        return f(_round_half_away(float(v)))
+
+    def populate(fn, in_scale, in_zp: int) -> tuple[int, ...]:
+        out_scale = f(2.0) / f(65535)
+        in_min = in_scale * f(-32768 - in_zp)
+        in_max = in_scale * f(32767 - in_zp)
+        out_min, out_max = out_scale * f(-32768), out_scale * f(32767)
+        step = (in_max - in_min) / f(512)
+        half = step / f(2)
+        inv = f(65536) / (out_max - out_min)
+        out = []
+        for i in range(512):
+            val = fn(in_min + f(i) * step)
+            mid = fn(in_min + f(i) * step + half)
+            nxt = fn(in_min + f(i + 1) * step)
+            sample = rnd(val * inv)
+            interp = rnd((nxt * inv + rnd(val * inv)) / f(2))
+            err = interp - rnd(mid * inv)
+            v = sample - rnd(err / f(2))
+            out.append(int(min(max(v, f(-32768)), f(32767))))
+        out.append(int(min(max(rnd(fn(in_max) * inv), f(-32768)), f(32767))))
+        return tuple(out)
+
+    expf = _f32_fn("expf", np.exp)
+    with np.errstate(over="ignore"):
+        exp_lut = populate(expf, f(10.0) / f(65535), 32767)
+        recip_lut = populate(lambda v: f(1) / (f(1) + v), f(1.0) / f(65535), -32768)
+    return exp_lut, recip_lut
+
+
+def _softmax16(graph: Graph, op: Op, golden: str, x: Tensor, y: Tensor) -> Lowered:
+    """SOFTMAX of int16 (16x8): zero points 0, output scale 1/32768; the input rescaled
+    so that [-65535, 0] is [-10, 0] (QuantizeMultiplier of s_in * beta / (10 / 65535):
+    the scale times beta in float32 for LiteRT, double for TFLite-Micro)."""
+    y = _int16(graph, op, "output", y)
+    if y.dtype != np.int16 or x.zp != 0 or y.zp != 0:
+        raise fail(graph, op, "int16 SOFTMAX wants int16 out and zero points 0")
+    if abs(float(np.float32(y.scale1)) - 1 / 32768) > 0.001 / 32768:
+        raise fail(graph, op, "int16 output must have scale 1/32768")
+    if tuple(x.shape) != tuple(y.shape):
+        raise fail(graph, op, "input and output shapes differ")
+    beta = np.float32(op.options.get("beta", 1.0))
+    s = np.float32(x.scale1)
+    product = float(s * beta) if golden == "litert" else float(s) * float(beta)
+    m, shift = quant.quantize_multiplier(product / (10.0 / 65535.0))
+    if m <= 0:
+        raise fail(graph, op, f"input scale x beta {product!r} gives no multiplier")
+    exp_lut, recip_lut = softmax16_tables(golden)
+    return Lowered(
+        type="SOFTMAX16",
+        params={
+            "input_multiplier": m,
+            "input_left_shift": shift,
+            "exp_lut": list(exp_lut),
+            "recip_lut": list(recip_lut),
+        },
+        inputs=[op.inputs[0]],
+        outputs=[op.outputs[0]],
+        in_place=True,
+    )
+
+
 @lowering("SOFTMAX")
 def _softmax(graph: Graph, op: Op, golden: str) -> Lowered:
     _io(graph, op, 1)
+    if graph.t(op.inputs[0]).dtype == np.int16:
+        x = _int16(graph, op, "input", graph.t(op.inputs[0]))
+        return _softmax16(graph, op, golden, x, graph.t(op.outputs[0]))
     x = _int8(graph, op, "input", graph.t(op.inputs[0]))
     y = _int8(graph, op, "output", graph.t(op.outputs[0]))
     if y.zp != -128 or abs(np.float32(y.scale1) - 1 / 256) > 0.001 / 256:

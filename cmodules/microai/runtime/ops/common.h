@@ -26,6 +26,14 @@ static inline int ops_act_ok(const nn_activation *act) {
     return ops_is_s8(act->min) && ops_is_s8(act->max) && act->min <= act->max;
 }
 
+// A fused activation's clamp in the output's storage: int8, or int16 (16x8).
+static inline int ops_act_ok_for(uint8_t storage, const nn_activation *act) {
+    if (storage == MAI_STORAGE_S16) {
+        return act->min >= INT16_MIN && act->max <= INT16_MAX && act->min <= act->max;
+    }
+    return ops_act_ok(act);
+}
+
 // nn_requantize's contract: Q31 multiplier >= 0, shift in [-31, 30].
 static inline int ops_requant_ok(int32_t multiplier, int32_t shift) {
     return multiplier >= 0 && shift >= -31 && shift <= 30;

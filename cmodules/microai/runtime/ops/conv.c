@@ -86,7 +86,7 @@ static mai_check mai_check_conv_params(const mai_op_ctx *ctx) {
     const nn_conv_params *p = ctx->params;
     if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1
         || p->input_offset < -127 || p->input_offset > 128 || p->output_offset < -128
-        || p->output_offset > 127 || !ops_act_ok(&p->act)) {
+        || p->output_offset > 127 || !ops_act_ok_for(ctx->out[0].storage, &p->act)) {
         return MAI_CHECK_PARAM;
     }
     return MAI_CHECK_NONE;
@@ -117,13 +117,14 @@ static nn_quant mai_quant(const mai_op_ctx *ctx) {
     return q;
 }
 
-// The checks CONV and DWCONV share: params, weighted-op inputs, and the spatial shapes.
-static mai_check mai_check_conv_common(const mai_op_ctx *ctx, int in_place_ok) {
+// The checks CONV and DWCONV share: params, weighted-op inputs (s16_ok: 16x8 too), and
+// the spatial shapes.
+static mai_check mai_check_conv_common(const mai_op_ctx *ctx, int in_place_ok, int s16_ok) {
     mai_check c = mai_check_conv_params(ctx);
     if (c == MAI_CHECK_NONE) {
         const nn_conv_params *p = ctx->params;
         c = mai_check_weighted_op(ctx, (uint32_t)ctx->out[0].dims.c, p->input_offset,
-            p->output_offset, in_place_ok, 0);
+            p->output_offset, in_place_ok, s16_ok);
     }
     if (c == MAI_CHECK_NONE) {
         c = mai_check_conv_shapes(ctx);
@@ -134,7 +135,7 @@ static mai_check mai_check_conv_common(const mai_op_ctx *ctx, int in_place_ok) {
 // ---- CONV ---------------------------------------------------------------------------
 
 mai_status mai_prepare_conv(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = mai_check_conv_common(ctx, 1);
+    mai_check c = mai_check_conv_common(ctx, 1, 1);
     if (c != MAI_CHECK_NONE) {
         return ops_fail(err, c);
     }
@@ -164,9 +165,37 @@ static const char *mai_separate(const mai_op_ctx *ctx) {
         : "cannot write its output over its input";
 }
 
+// Every conv and depthwise kernel but CONV_S16 reads int8 activations.
+static const char *mai_int8_activations(const mai_op_ctx *ctx) {
+    return ctx->in[0].storage == MAI_STORAGE_S8 ? NULL : "takes int8 activations";
+}
+
 const char *mai_supports_conv_s8(const mai_op_ctx *ctx) {
-    const char *why = mai_rounds_double(ctx);
+    const char *why = mai_int8_activations(ctx);
+    why = why != NULL ? why : mai_rounds_double(ctx);
     return why != NULL ? why : mai_separate(ctx);
+}
+
+const char *mai_supports_conv_s16(const mai_op_ctx *ctx) {
+    if (ctx->in[0].storage != MAI_STORAGE_S16) {
+        return "takes int16 activations (16x8)";
+    }
+    if (ctx->in[1].layout != MAI_LAYOUT_STANDARD) {
+        return "reads standard int8 weights";
+    }
+    const int32_t *s = ctx->in[4].data;
+    for (uint32_t i = 0; i < ops_elements(&ctx->in[4].dims); i++) {
+        if (s[i] > 7) {
+            return "16x8: a shift above 7";
+        }
+    }
+    return mai_separate(ctx);
+}
+
+nn_status mai_eval_conv_s16(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_conv_s16(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
+        ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims, ctx->out[0].data);
 }
 
 // The CONV kernels but CONV_GROUPED_S8 read every input channel for each output.
@@ -199,7 +228,8 @@ const char *mai_supports_conv_pw_s8(const mai_op_ctx *ctx) {
         || i->w != o->w) {
         return "needs a 1x1 filter, stride 1, dilation 1, no padding";
     }
-    const char *why = mai_ungrouped(ctx);
+    const char *why = mai_int8_activations(ctx);
+    why = why != NULL ? why : mai_ungrouped(ctx);
     return why != NULL ? why : mai_rounds_double(ctx); // in place or not
 }
 
@@ -336,7 +366,7 @@ nn_status mai_eval_conv_pw_s8(const mai_op_ctx *ctx) {
 // ---- DWCONV -------------------------------------------------------------------------
 
 mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = mai_check_conv_common(ctx, 1);
+    mai_check c = mai_check_conv_common(ctx, 1, 0);
     if (c != MAI_CHECK_NONE) {
         return ops_fail(err, c);
     }
@@ -420,10 +450,8 @@ mai_status mai_prepare_fc(const mai_op_ctx *ctx, mai_error *err) {
     }
     // 16x8 (int16 activations): no offsets, an int16 activation range.
     const int s16 = ctx->in[0].storage == MAI_STORAGE_S16;
-    const int act_ok = s16 ? p->act.min >= INT16_MIN && p->act.max <= INT16_MAX
-            && p->act.min <= p->act.max && p->input_offset == 0 && p->filter_offset == 0
-            && p->output_offset == 0
-        : ops_act_ok(&p->act);
+    const int act_ok = ops_act_ok_for(ctx->out[0].storage, &p->act)
+        && (!s16 || (p->input_offset == 0 && p->filter_offset == 0 && p->output_offset == 0));
     if (p->input_offset < -127 || p->input_offset > 128 || p->filter_offset < -127
         || p->filter_offset > 128 || p->output_offset < -128 || p->output_offset > 127
         || !act_ok) {
