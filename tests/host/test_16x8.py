@@ -14,6 +14,7 @@ import tflite
 from microai.convert import convert
 from microai.golden import GOLDENS
 from microai.ir import ConvertError
+from microai.paths import ROOT
 from microai.testing.tflite_builder import ModelBuilder
 from microai.verify import verify
 
@@ -251,3 +252,37 @@ def test_softmax_16x8_bit_exact(shape, in_scale, beta, golden):
     r = verify(_softmax_model(shape, in_scale, beta), n_inputs=4, seed=8, golden=golden)
     assert r["mismatches"] == 0
     assert r["layers"][0]["kernel"] == "SOFTMAX_S16"
+
+
+FIXTURE = ROOT / "tests" / "fixtures" / "models" / "digits_16x8.tflite"
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_16x8_fixture_on_boards(board):
+    """The converter's 16x8 digits CNN (make_16x8_fixtures.py): float edges, CONV_2D, two
+    FULLY_CONNECTED and SOFTMAX on int16, bit-exact with the host and TFLite-Micro."""
+    from microai.hil import hil
+
+    r = hil(FIXTURE.read_bytes(), board, n_inputs=2, seed=2, name="digits_16x8", count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    kernels = [layer["kernel"] for layer in r["layers"]]
+    assert kernels == [
+        "QUANTIZE_F32_S16",
+        "CONV_S16",
+        "FC_S16",
+        "FC_S16",
+        "SOFTMAX_S16",
+        "DEQUANTIZE_S16_F32",
+    ]
+
+
+def test_16x8_effective_scale_too_big_is_refused():
+    mb = ModelBuilder("bad 16x8")
+    x = mb.input("x", (1, 4), np.int16, scale=1.0)
+    w = mb.const("w", np.ones((2, 4), np.int8), scale=1.0)
+    y = mb.tensor("y", (1, 2), np.int16, scale=1e-6)
+    mb.op("FULLY_CONNECTED", [x, w], [y], "FullyConnectedOptions")
+    mb.output(y)
+    with pytest.raises(ConvertError) as e:
+        convert(mb.build(), "m")
+    assert "FULLY_CONNECTED (op 0" in str(e.value) and "2^14 or more" in str(e.value)

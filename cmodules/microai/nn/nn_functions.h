@@ -272,10 +272,10 @@ nn_status nn_fc_s16(const nn_fc_params *p, const nn_quant *q, int32_t batches,
     int32_t in_depth, const int16_t *in, int32_t out_depth, const int8_t *weights,
     const int32_t *bias, int16_t *out);
 /// TFLite's MultiplyByQuantizedMultiplier for int64 sums: the multiplier rounded to 16
-/// bits, one rounding shift (shift in [-31, 7], |x| < 2^47).
+/// bits, one rounding shift (shift in [-31, 14], |x| < 2^47).
 int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift);
 /// The same rounding once at 2^(31 - shift): round(x * multiplier / 2^(31 - shift)) half
-/// up, exact (LiteRT's single-rounding build; shift in [-31, 7]).
+/// up, exact (LiteRT's single-rounding build; shift in [-31, 14]).
 int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift);
 
 // ---- pooling ------------------------------------------------------------------------

@@ -53,6 +53,13 @@ def _check_io(
     return x, w, b, y
 
 
+def _check_16x8_shifts(graph: Graph, op: Op, x: Tensor, shift: np.ndarray) -> None:
+    """16x8 rescales int64 sums by 2^(shift - 15): a shift above 14 (an effective scale
+    of 2^14 or more, which saturates every output) has no rounding step."""
+    if x.dtype == np.int16 and np.any(shift > 14):
+        raise fail(graph, op, "16x8: an effective scale of 2^14 or more")
+
+
 def _bias(graph: Graph, op: Op, b: Tensor | None) -> int | np.ndarray:
     """The op's bias input: its tensor, -1 for none, or for 16x8 (an int64 bias) an int32
     copy -- the kernels sum in int64 and add the bias sign-extended, so it is the same
@@ -164,6 +171,7 @@ def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
         "act": activation(graph, op, y),
     }
     mult, shift = _multipliers(graph, op, x, w, y, out_c)
+    _check_16x8_shifts(graph, op, x, shift)
     return Lowered(
         type="DWCONV" if depthwise else "CONV",
         params=params,
@@ -220,6 +228,7 @@ def lower_fc(graph: Graph, op: Op, golden: str) -> Lowered:
         _check_scale(graph, op, np.array([real]))
         m, s = quant.quantize_multiplier(real)
         mult, shift = np.array([m], np.int32), np.array([s], np.int32)
+    _check_16x8_shifts(graph, op, x, shift)
     params = {
         "input_offset": -x.zp,
         "filter_offset": -w.zp,

@@ -16,7 +16,7 @@ int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift) {
 }
 
 int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift) {
-    // round(x * multiplier / 2^total) half up, total = 31 - shift in [24, 62], with the
+    // round(x * multiplier / 2^total) half up, total = 31 - shift in [17, 62], with the
     // 78-bit product in two 64-bit halves: x = hi * 2^32 + lo (lo unsigned, |hi| < 2^15).
     const int32_t total = 31 - shift;
     const int64_t hi = x >> 32;

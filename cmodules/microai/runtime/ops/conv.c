@@ -57,10 +57,12 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
     if ((n != 1 && n != channels) || ops_elements(&shift->dims) != n) {
         return MAI_CHECK_SHAPE;
     }
-    // nn_requantize's contract: Q31 multiplier >= 0, shift in [-31, 30].
+    // nn_requantize's contract: Q31 multiplier >= 0, shift in [-31, 30]; 16x8's
+    // nn_requantize64 shifts right by 15 - shift >= 1.
     const int32_t *m = mult->data, *s = shift->data;
+    const int32_t max_shift = s16 ? 14 : 30;
     for (uint32_t i = 0; i < n; i++) {
-        if (m[i] < 0 || s[i] < -31 || s[i] > 30) {
+        if (m[i] < 0 || s[i] < -31 || s[i] > max_shift) {
             return MAI_CHECK_PARAM;
         }
     }
@@ -182,12 +184,6 @@ const char *mai_supports_conv_s16(const mai_op_ctx *ctx) {
     }
     if (ctx->in[1].layout != MAI_LAYOUT_STANDARD) {
         return "reads standard int8 weights";
-    }
-    const int32_t *s = ctx->in[4].data;
-    for (uint32_t i = 0; i < ops_elements(&ctx->in[4].dims); i++) {
-        if (s[i] > 7) {
-            return "16x8: a shift above 7";
-        }
     }
     return mai_separate(ctx);
 }
@@ -498,18 +494,8 @@ const char *mai_supports_fc_s4(const mai_op_ctx *ctx) {
         : "int4 weights: an input depth of at most 65,536";
 }
 
-// nn_requantize64's contract: shift at most 7 (its rounding shift 15 - shift >= 8).
 const char *mai_supports_fc_s16(const mai_op_ctx *ctx) {
-    if (ctx->in[0].storage != MAI_STORAGE_S16) {
-        return "takes int16 activations (16x8)";
-    }
-    const int32_t *s = ctx->in[4].data;
-    for (uint32_t i = 0; i < ops_elements(&ctx->in[4].dims); i++) {
-        if (s[i] > 7) {
-            return "16x8: a shift above 7";
-        }
-    }
-    return NULL;
+    return ctx->in[0].storage == MAI_STORAGE_S16 ? NULL : "takes int16 activations (16x8)";
 }
 
 nn_status mai_eval_fc_s16(const mai_op_ctx *ctx) {
