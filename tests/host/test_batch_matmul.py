@@ -110,6 +110,6 @@ def test_refusals_name_the_op(model, message):
 def test_batch_matmul_on_boards(board):
     from microai.hil import hil
 
-    for case in (CASES[7], CASES[9]):  # hil feeds one input: a constant rhs
-        r = hil(_model(case), board, n_inputs=2, seed=1, name=case.name, count=False)
-        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    case = CASES[9]  # broadcast batches; hil feeds one input: a constant rhs
+    r = hil(_model(case), board, n_inputs=2, seed=1, name=case.name, count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0

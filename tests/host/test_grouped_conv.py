@@ -135,9 +135,9 @@ def test_channels_that_do_not_group_are_refused(shape, fshape, out, message):
 def test_grouped_on_boards(board):
     from microai.hil import hil
 
-    for case in (CASES[0], CASES[4]):
-        r = hil(_model(case), board, n_inputs=2, seed=1, name=case.name, count=False)
-        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    case = CASES[4]  # two groups, stride 2, dilation
+    r = hil(_model(case), board, n_inputs=2, seed=1, name=case.name, count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
 
 
 def test_pruning_keeps_groups():

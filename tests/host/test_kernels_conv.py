@@ -876,10 +876,10 @@ def _unsupported_models():
     w8 = np.ones((2, 3, 3, 3), np.int8)
     cases = {}
     mb = ModelBuilder()
-    cases["int16"] = conv(
+    cases["int16 weights"] = conv(
         mb,
         mb.input("x", (1, 4, 4, 3), np.int16, scale=0.1),
-        mb.const("w", w8, scale=0.1),
+        mb.const("w", w8.astype(np.int16), scale=0.1),
         mb.tensor("y", (1, 4, 4, 2), np.int16, scale=0.1),
     )
     mb = ModelBuilder()
@@ -1197,8 +1197,8 @@ def test_in_place_refused(case: Conv, edit, message: str):
 
 
 def test_every_unsupported_op_listed_at_once(tmp_path):
-    """A model with several things microai cannot run (int16 activations in a CONV_2D, a
-    SUB, int16 at the model's edges) is refused once, listing each with its op index or
+    """A model with several things microai cannot run (int32 at the model's edges, a
+    CONV_2D with int16 weights, a SUB) is refused once, listing each with its op index or
     tensor: the user does not learn them one conversion at a time."""
     import subprocess
     import sys
@@ -1206,20 +1206,22 @@ def test_every_unsupported_op_listed_at_once(tmp_path):
     from microai.convert import convert
 
     mb = ModelBuilder()
-    x = mb.input("x", (1, 4, 4, 3), np.int16, scale=0.1)
-    w = mb.const("w", np.ones((2, 3, 3, 3), np.int8), scale=0.1)
+    x = mb.input("x", (1, 4, 4, 3), np.int32, scale=0.1)
+    x8 = mb.tensor("x8", (1, 4, 4, 3), np.int16, scale=0.1)
+    mb.op("QUANTIZE", [x], [x8])
+    w = mb.const("w", np.ones((2, 3, 3, 3), np.int16), scale=0.1)
     y = mb.tensor("y", (1, 4, 4, 2), np.int16, scale=0.1)
-    mb.op("CONV_2D", [x, w], [y], "Conv2DOptions", Padding=PAD["SAME"], StrideH=1, StrideW=1)
-    z = mb.tensor("z", (1, 4, 4, 2), np.int16, scale=0.1)
+    mb.op("CONV_2D", [x8, w], [y], "Conv2DOptions", Padding=PAD["SAME"], StrideH=1, StrideW=1)
+    z = mb.tensor("z", (1, 4, 4, 2), np.int32, scale=0.1)
     mb.op("SUB", [y, y], [z])
     mb.output(z)
     model = mb.build()
     with pytest.raises(ConvertError) as e:
         convert(model, "two")
     msg = str(e.value)
-    assert "1 unsupported op(s):\n  SUB (op 1" in msg and "and 3 other problem(s)" in msg
-    assert "'x' is int16" in msg and "'z' is int16" in msg
-    assert "CONV_2D (op 0" in msg and "int16" in msg, msg
+    assert "1 unsupported op(s):\n  SUB (op 2" in msg and "other problem(s)" in msg, msg
+    assert "'x' is int32" in msg and "'z' is int32" in msg
+    assert "CONV_2D (op 1" in msg and "'w' is int16" in msg, msg
     path = tmp_path / "two.tflite"
     path.write_bytes(model)
     r = subprocess.run(
@@ -1227,4 +1229,4 @@ def test_every_unsupported_op_listed_at_once(tmp_path):
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert r.returncode == 3 and "Traceback" not in r.stderr
-    assert "op 0" in r.stderr and "SUB (op 1" in r.stderr
+    assert "op 1" in r.stderr and "SUB (op 2" in r.stderr

@@ -124,8 +124,16 @@ def test_lut_runs_in_place():
 
 @pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
 def test_lut_on_boards(board):
+    """TANH then HARD_SWISH, one model: both tables run on the board."""
     from microai.hil import hil
 
-    for opcode, in_q, out_q in (("TANH", *TANH[2]), ("HARD_SWISH", *HARD_SWISH[3])):
-        r = hil(_model(opcode, in_q, out_q), board, n_inputs=2, seed=1, name=opcode, count=False)
-        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    mb = ModelBuilder("lut chain")
+    x = mb.input("x", (2, 128), scale=0.0123, zero_point=17)
+    t = mb.tensor("t", (2, 128), scale=1 / 128, zero_point=0)
+    mb.op("TANH", [x], [t])
+    y = mb.tensor("y", (2, 128), scale=0.006, zero_point=-40)
+    mb.op("HARD_SWISH", [t], [y])
+    mb.output(y)
+    r = hil(mb.build(), board, n_inputs=2, seed=1, name="lut", count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    assert [layer["kernel"] for layer in r["layers"]] == ["LUT_S8", "LUT_S8"]

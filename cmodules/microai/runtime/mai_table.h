@@ -127,11 +127,11 @@
     mai_eval_requantize) \
     X(QUANTIZE_F32_S8, QUANTIZE, direct, NONE, mai_supports_out_s8, mai_scratch_none, \
     mai_eval_quantize) \
-    X(QUANTIZE_F32_S16, QUANTIZE, direct, NONE, mai_supports_out_s16, mai_scratch_none, \
+    X(QUANTIZE_F32_S16, QUANTIZE, 16x8, NONE, mai_supports_out_s16, mai_scratch_none, \
     mai_eval_quantize_s16) \
     X(DEQUANTIZE_S8_F32, DEQUANTIZE, direct, NONE, mai_supports_in_s8, mai_scratch_none, \
     mai_eval_dequantize) \
-    X(DEQUANTIZE_S16_F32, DEQUANTIZE, direct, NONE, mai_supports_in_s16, mai_scratch_none, \
+    X(DEQUANTIZE_S16_F32, DEQUANTIZE, 16x8, NONE, mai_supports_in_s16, mai_scratch_none, \
     mai_eval_dequantize_s16) \
     X(BCONV_B1, BCONV, xnor_popcount, B1, mai_supports_any, mai_scratch_bconv_b1, \
     mai_eval_bconv_b1) \
