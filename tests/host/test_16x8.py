@@ -277,3 +277,49 @@ def test_16x8_effective_scale_too_big_is_refused():
     with pytest.raises(ConvertError) as e:
         convert(mb.build(), "m")
     assert "FULLY_CONNECTED (op 0" in str(e.value) and "2^14 or more" in str(e.value)
+
+
+# ---- DEPTHWISE_CONV_2D 16x8 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("golden", GOLDENS)
+@pytest.mark.parametrize(
+    "shape, kernel, mult, stride, padding",
+    [((1, 6, 6, 4), (3, 3), 1, (1, 1), "SAME"), ((1, 9, 7, 3), (3, 2), 2, (2, 1), "VALID"),
+     ((2, 5, 5, 2), (5, 5), 4, (1, 1), "SAME")],
+)  # fmt: skip
+def test_depthwise_16x8_bit_exact(shape, kernel, mult, stride, padding, golden):
+    rng = np.random.default_rng(mult)
+    n, h, wd, c = shape
+    oc = c * mult
+    x_s = 1.0 / 4096
+    w_s = rng.uniform(0.002, 0.02, oc).astype(np.float32)
+    mb = ModelBuilder("16x8 depthwise")
+    x = mb.input("x", shape, np.int16, scale=x_s)
+    w = mb.const(
+        "w",
+        rng.integers(-127, 128, (1, *kernel, oc), dtype=np.int8),
+        scale=w_s,
+        quantized_dimension=3,
+    )
+    b = mb.const("b", rng.integers(-(2**20), 2**20, oc).astype(np.int64), scale=x_s * w_s)
+
+    def size(s, k, st):
+        return -(-s // st) if padding == "SAME" else (s - k) // st + 1
+
+    out = (n, size(h, kernel[0], stride[0]), size(wd, kernel[1], stride[1]), oc)
+    y = mb.tensor("y", out, np.int16, scale=float(x_s * np.mean(w_s) * 127 * 4096 / 4))
+    mb.op(
+        "DEPTHWISE_CONV_2D",
+        [x, w, b],
+        [y],
+        "DepthwiseConv2DOptions",
+        Padding=getattr(tflite.Padding, padding),
+        StrideH=stride[0],
+        StrideW=stride[1],
+        DepthMultiplier=mult,
+    )
+    mb.output(y)
+    r = verify(mb.build(), n_inputs=3, seed=9, golden=golden)
+    assert r["mismatches"] == 0
+    assert r["layers"][0]["kernel"] == "DW_CONV_S16"

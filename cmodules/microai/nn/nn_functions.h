@@ -211,6 +211,13 @@ size_t nn_dw_conv_wrapper_s8_scratch_size(const nn_conv_params *p, const nn_dims
 nn_kernel nn_dw_conv_wrapper_s8_kernel(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims);
 
+/// DEPTHWISE_CONV_2D 16x8 (int16 activations, int8 weights, int64 sums), TFLite's
+/// reference DepthwiseConvPerChannel with an int64 bias: a direct loop, no scratch.
+nn_status nn_dw_conv_s16(const nn_conv_params *p, const nn_quant *q,
+    const nn_dims *in_dims, const int16_t *in,
+    const nn_dims *f_dims, const int8_t *filter, const int32_t *bias,
+    const nn_dims *out_dims, int16_t *out);
+
 /// The two depthwise kernels read the input through padded rows in scratch (4-byte
 /// aligned, at least their _scratch_size(): int32 folded bias per output channel, then
 /// the filter height's rows of (pad + width + trailing pad) x channels bytes).

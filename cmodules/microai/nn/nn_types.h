@@ -66,7 +66,8 @@ typedef enum {
     NN_KERNEL_DEQUANTIZE_S16_F32 = 43,    ///< nn_dequantize_s16_f32
     NN_KERNEL_CONV_S16 = 44,              ///< nn_conv_s16: 16x8 CONV_2D
     NN_KERNEL_SOFTMAX_S16 = 45,           ///< nn_softmax_s16
-    NN_KERNEL_COUNT = 46,
+    NN_KERNEL_DW_CONV_S16 = 46,           ///< nn_dw_conv_s16: 16x8 DEPTHWISE_CONV_2D
+    NN_KERNEL_COUNT = 47,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums

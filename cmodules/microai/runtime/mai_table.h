@@ -105,6 +105,8 @@
     mai_eval_dw_conv_s8) \
     X(DW_CONV_S4, DWCONV, direct, S4, mai_supports_conv_s8, mai_scratch_dw_conv_s8, \
     mai_eval_dw_conv_s4) \
+    X(DW_CONV_S16, DWCONV, 16x8, S8, mai_supports_conv_s16, mai_scratch_none, \
+    mai_eval_dw_conv_s16) \
     X(FC_S8, FC, direct, S8, mai_supports_fc_s8, mai_scratch_none, mai_eval_fc_s8) \
     X(FC_S8_BLOCK4, FC, direct_sparse, S8_BLOCK4, mai_supports_fc_s8, \
     mai_scratch_fc_s8_block4, mai_eval_fc_s8_block4) \

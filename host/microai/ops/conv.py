@@ -121,7 +121,7 @@ def _padding(
 
 
 def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:
-    x, w, b, y = _check_io(graph, op, s16=not depthwise)
+    x, w, b, y = _check_io(graph, op, s16=True)
     for role, t in (("input", x), ("weights", w), ("output", y)):
         if len(t.shape) != 4:
             raise fail(graph, op, f"{role} '{t.name}' has shape {list(t.shape)}, not 4-D")

@@ -188,6 +188,13 @@ const char *mai_supports_conv_s16(const mai_op_ctx *ctx) {
     return mai_separate(ctx);
 }
 
+nn_status mai_eval_dw_conv_s16(const mai_op_ctx *ctx) {
+    nn_quant q = mai_quant(ctx);
+    return nn_dw_conv_s16(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data,
+        &ctx->in[1].dims, ctx->in[1].data, ctx->in[2].data, &ctx->out[0].dims,
+        ctx->out[0].data);
+}
+
 nn_status mai_eval_conv_s16(const mai_op_ctx *ctx) {
     nn_quant q = mai_quant(ctx);
     return nn_conv_s16(ctx->params, &q, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
@@ -362,7 +369,7 @@ nn_status mai_eval_conv_pw_s8(const mai_op_ctx *ctx) {
 // ---- DWCONV -------------------------------------------------------------------------
 
 mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = mai_check_conv_common(ctx, 1, 0);
+    mai_check c = mai_check_conv_common(ctx, 1, 1);
     if (c != MAI_CHECK_NONE) {
         return ops_fail(err, c);
     }
@@ -378,6 +385,10 @@ mai_status mai_prepare_dwconv(const mai_op_ctx *ctx, mai_error *err) {
 }
 
 const char *mai_supports_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
+    const char *why = mai_int8_activations(ctx);
+    if (why != NULL) {
+        return why;
+    }
     const nn_conv_params *p = ctx->params;
     const nn_dims *f = &ctx->in[1].dims;
     if (f->h != 3 || f->w != 3 || p->depth_multiplier != 1 || p->dilation_h != 1
