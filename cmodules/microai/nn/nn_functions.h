@@ -29,6 +29,10 @@ int32_t nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 /// TFLite's single-rounding MultiplyByQuantizedMultiplier: (acc * multiplier) rounded
 /// once at 2^(31 - shift). LiteRT's reference FULLY_CONNECTED rescales this way.
 int32_t nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift);
+/// 16x8's rescaling of int64 sums: TFLite-Micro's (the multiplier rounded to 16 bits) and
+/// LiteRT's (the exact product rounded once); shift in [-31, 14], |x| < 2^47.
+int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift);
+int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift);
 
 /// nn_requantize() for shift <= -1 in one 64-bit multiply-accumulate and a shift, as the
 /// convolutions' output tails do it: k_lo, k_hi = nn_requantize_k(-shift) (low and high
@@ -278,12 +282,6 @@ size_t nn_fc_s8_block4_scratch_size(int32_t in_depth);
 nn_status nn_fc_s16(const nn_fc_params *p, const nn_quant *q, int32_t batches,
     int32_t in_depth, const int16_t *in, int32_t out_depth, const int8_t *weights,
     const int32_t *bias, int16_t *out);
-/// TFLite's MultiplyByQuantizedMultiplier for int64 sums: the multiplier rounded to 16
-/// bits, one rounding shift (shift in [-31, 14], |x| < 2^47).
-int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift);
-/// The same rounding once at 2^(31 - shift): round(x * multiplier / 2^(31 - shift)) half
-/// up, exact (LiteRT's single-rounding build; shift in [-31, 14]).
-int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift);
 
 // ---- pooling ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "nn_dsp.h"
+#include "nn_types.h"
 #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
 #include <arm_acle.h>
 #endif
@@ -157,6 +158,46 @@ NN_ALWAYS_INLINE int8_t nn_requantize_out_s8(int32_t acc, int32_t multiplier, in
     int32_t right, int32_t output_offset) {
     return (int8_t)nn_sat_s8((int32_t)((uint32_t)nn_requantize_lr(acc, multiplier, left, right)
         + (uint32_t)output_offset));
+}
+
+// ---- 16x8: int64 sums to int16 -------------------------------------------------------
+
+/// TFLite's MultiplyByQuantizedMultiplier for int64 sums (TFLite-Micro): the multiplier
+/// rounded to 16 bits, one rounding shift (shift in [-31, 14], |x| < 2^47).
+static inline int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift) {
+    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t r = x * reduced + ((int64_t)1 << (total_shift - 1));
+    return (int32_t)(r >> total_shift);
+}
+
+/// The same rounded once at 2^(31 - shift), exact (LiteRT's single-rounding build, found
+/// against it on sums beyond int32): round(x * multiplier / 2^total) half up, with the
+/// 78-bit product in two 64-bit halves, x = hi * 2^32 + lo (lo unsigned, |hi| < 2^15).
+static inline int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift) {
+    const int32_t total = 31 - shift; // in [17, 62]
+    const int64_t hi = x >> 32;
+    const uint64_t lo = (uint64_t)x & 0xffffffffu;
+    const uint64_t t = lo * (uint32_t)multiplier + ((uint64_t)1 << (total - 1));
+    const int64_t h = hi * multiplier + (int64_t)(t >> 32); // the product + round, / 2^32
+    if (total >= 32) {
+        return (int32_t)(h >> (total - 32));
+    }
+    return (int32_t)(((uint64_t)h << (32 - total)) | ((t & 0xffffffffu) >> total));
+}
+
+/// A 16x8 kernel's output: channel c's int64 sum plus its bias (int32, may be NULL),
+/// rescaled with the op's rounding and q's multiplier and shift, clamped to [lo, hi].
+static inline int16_t nn_requantize_s16(int64_t acc, const int32_t *bias, int32_t c,
+    const nn_quant *q, int32_t lo, int32_t hi) {
+    if (bias != NULL) {
+        acc += bias[c];
+    }
+    const int32_t k = q->per_channel ? c : 0;
+    const int32_t v = q->rounding == NN_ROUNDING_SINGLE
+        ? nn_requantize64_single(acc, q->multiplier[k], q->shift[k])
+        : nn_requantize64(acc, q->multiplier[k], q->shift[k]);
+    return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
 #endif // MICROAI_NN_REQUANTIZE_H

@@ -1,10 +1,9 @@
 // CONV_2D 16x8 (int16 activations, int8 weights, int64 sums), as TFLite's reference
 // ConvPerChannel runs it with an int64 bias: zero points 0, any stride, dilation,
 // padding and groups (filter input channels = input channels / groups), a tap over the
-// padding adding nothing; each output channel's sum of x * w in int64, plus the bias
-// (stored as int32 when every value fits, added sign-extended), rescaled by the int64
-// MultiplyByQuantizedMultiplier (nn_requantize64, or nn_requantize64_single for a
-// single-rounding golden), clamped to the activation's int16 range. A direct loop; on a
+// padding adding nothing; each output channel's sum of x * w in int64, then the bias
+// (stored as int32 when every value fits), the rescaling and the int16 clamp
+// (nn_requantize_s16). A direct loop; on a
 // DSP core each tap's channels go two at a time (SMLALD). No scratch.
 #include "nn_dsp.h"
 #include "nn_functions.h"
@@ -41,7 +40,6 @@ nn_status nn_conv_s16(const nn_conv_params *p, const nn_quant *q,
     }
     const int32_t per_group = oc / (ic / cg);
     const int32_t lo = p->act.min, hi = p->act.max;
-    const int single = q->rounding == NN_ROUNDING_SINGLE;
     const size_t taps = (size_t)kh * kw * cg;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int16_t *image = in + (size_t)b * ih * iw * ic;
@@ -67,13 +65,7 @@ nn_status nn_conv_s16(const nn_conv_params *p, const nn_quant *q,
                                 w + ((size_t)ky * kw + kx) * cg, cg, acc);
                         }
                     }
-                    if (bias != NULL) {
-                        acc += bias[c];
-                    }
-                    const int32_t k = q->per_channel ? c : 0;
-                    int32_t v = single ? nn_requantize64_single(acc, q->multiplier[k], q->shift[k])
-                        : nn_requantize64(acc, q->multiplier[k], q->shift[k]);
-                    out[c] = (int16_t)(v < lo ? lo : (v > hi ? hi : v));
+                    out[c] = nn_requantize_s16(acc, bias, c, q, lo, hi);
                 }
             }
         }

@@ -1,10 +1,9 @@
 // DEPTHWISE_CONV_2D 16x8 (int16 activations, int8 weights, int64 sums), as TFLite's
 // reference DepthwiseConvPerChannel runs it with an int64 bias: zero points 0, any
 // stride, dilation, padding and depth multiplier (output channel c reads input channel
-// c / multiplier), a tap over the padding adding nothing; the bias (stored as int32 when
-// every value fits) added sign-extended; rescaled by nn_requantize64 (or
-// nn_requantize64_single for a single-rounding golden), clamped to the activation's
-// int16 range. A direct loop; no scratch.
+// c / multiplier), a tap over the padding adding nothing; then the bias (stored as int32
+// when every value fits), the rescaling and the int16 clamp (nn_requantize_s16). A direct
+// loop; no scratch.
 #include "nn_functions.h"
 
 nn_status nn_dw_conv_s16(const nn_conv_params *p, const nn_quant *q,
@@ -18,7 +17,6 @@ nn_status nn_dw_conv_s16(const nn_conv_params *p, const nn_quant *q,
         return NN_ERR_ARG;
     }
     const int32_t lo = p->act.min, hi = p->act.max;
-    const int single = q->rounding == NN_ROUNDING_SINGLE;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int16_t *image = in + (size_t)b * ih * iw * ic;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
@@ -41,13 +39,7 @@ nn_status nn_dw_conv_s16(const nn_conv_params *p, const nn_quant *q,
                                 * filter[((size_t)ky * kw + kx) * oc + c];
                         }
                     }
-                    if (bias != NULL) {
-                        acc += bias[c];
-                    }
-                    const int32_t k = q->per_channel ? c : 0;
-                    int32_t v = single ? nn_requantize64_single(acc, q->multiplier[k], q->shift[k])
-                        : nn_requantize64(acc, q->multiplier[k], q->shift[k]);
-                    out[c] = (int16_t)(v < lo ? lo : (v > hi ? hi : v));
+                    out[c] = nn_requantize_s16(acc, bias, c, q, lo, hi);
                 }
             }
         }

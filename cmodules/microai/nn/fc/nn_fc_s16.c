@@ -1,33 +1,11 @@
 // FULLY_CONNECTED 16x8, as TFLite's reference FullyConnected (and FullyConnectedPerChannel)
 // runs int16 inputs with int8 weights and int64 bias: zero points 0, the sum of x * w
 // over the input depth in int64 (the bias, stored as int32 when every value fits, added
-// sign-extended), requantized by the int64 MultiplyByQuantizedMultiplier, clamped to the
-// activation's int16 range. TFLite-Micro's rescaling rounds the multiplier to 16 bits
-// first (nn_requantize64); LiteRT's rounds the exact product once (single rounding,
-// nn_requantize64_single), found against it on sums beyond int32. On a DSP core the products go two at a time (SMLALD).
+// sign-extended), rescaled and clamped to the activation's int16 range by
+// nn_requantize_s16() (nn_requantize.h). On a DSP core the products go two at a time
+// (SMLALD).
 #include "nn_dsp.h"
 #include "nn_functions.h"
-
-int32_t nn_requantize64(int64_t x, int32_t multiplier, int32_t shift) {
-    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
-    const int64_t r = x * reduced + ((int64_t)1 << (total_shift - 1));
-    return (int32_t)(r >> total_shift);
-}
-
-int32_t nn_requantize64_single(int64_t x, int32_t multiplier, int32_t shift) {
-    // round(x * multiplier / 2^total) half up, total = 31 - shift in [17, 62], with the
-    // 78-bit product in two 64-bit halves: x = hi * 2^32 + lo (lo unsigned, |hi| < 2^15).
-    const int32_t total = 31 - shift;
-    const int64_t hi = x >> 32;
-    const uint64_t lo = (uint64_t)x & 0xffffffffu;
-    const uint64_t t = lo * (uint32_t)multiplier + ((uint64_t)1 << (total - 1));
-    const int64_t h = hi * multiplier + (int64_t)(t >> 32); // the product + round, / 2^32
-    if (total >= 32) {
-        return (int32_t)(h >> (total - 32));
-    }
-    return (int32_t)(((uint64_t)h << (32 - total)) | ((t & 0xffffffffu) >> total));
-}
 
 // sum_i x[i] * w[i] over n taps, int64.
 static int64_t nn_dot_s16_s8(const int16_t *x, const int8_t *w, int32_t n) {
@@ -63,19 +41,10 @@ nn_status nn_fc_s16(const nn_fc_params *p, const nn_quant *q, int32_t batches,
         return NN_ERR_ARG;
     }
     const int32_t lo = p->act.min, hi = p->act.max;
-    const int single = q->rounding == NN_ROUNDING_SINGLE;
     for (int32_t b = 0; b < batches; b++, in += in_depth) {
         const int8_t *w = weights;
         for (int32_t u = 0; u < out_depth; u++, w += in_depth) {
-            int64_t acc = nn_dot_s16_s8(in, w, in_depth);
-            if (bias != NULL) {
-                acc += bias[u];
-            }
-            const int32_t k = q->per_channel ? u : 0;
-            int32_t v = single ? nn_requantize64_single(acc, q->multiplier[k], q->shift[k])
-                : nn_requantize64(acc, q->multiplier[k], q->shift[k]);
-            v = v < lo ? lo : (v > hi ? hi : v);
-            *out++ = (int16_t)v;
+            *out++ = nn_requantize_s16(nn_dot_s16_s8(in, w, in_depth), bias, u, q, lo, hi);
         }
     }
     return NN_OK;
