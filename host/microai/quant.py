@@ -24,7 +24,7 @@ def quantize_multiplier(real: float, cap_shift: bool = True) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     mantissa, shift = math.frexp(real)
-    q = int(_tflite_round(mantissa * (1 << 31)))
+    q = int(tflite_round(mantissa * (1 << 31)))
     if q == 1 << 31:
         q //= 2
         shift += 1
@@ -84,7 +84,7 @@ def activation_range(
     qmin, qmax = int(info.min), int(info.max)
 
     def q(x: float) -> int:
-        return zero_point + int(_tflite_round(float(np.float32(x) / np.float32(scale))))
+        return zero_point + int(tflite_round(float(np.float32(x) / np.float32(scale))))
 
     if activation == "NONE":
         return qmin, qmax
@@ -106,9 +106,12 @@ def quantize_input(x, scale: float, zero_point: int) -> np.ndarray:
     return np.clip(r.astype(np.int64) + zero_point, -128, 127).astype(np.int8)
 
 
-def _tflite_round(x: float) -> float:
-    """TfLiteRound / std::round: half away from zero."""
-    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
+def tflite_round(x: float) -> float:
+    """TfLiteRound / std::round of a double (or a float32 value): half away from zero,
+    exactly (a double's fraction is exact; x + 0.5 may not be)."""
+    a = abs(x)
+    q = math.floor(a)
+    return math.copysign(q + (1 if a - q >= 0.5 else 0), x)
 
 
 def quantize_multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -69,6 +69,15 @@ def lowering(*opcodes: str):
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
 
+def scale_product(golden: str, a: float, b: float) -> float:
+    """Two float32 scales' product as the golden's Prepare forms it
+    (GetQuantizedConvolutionMultipler and kin): in float32, then widened (LiteRT's
+    reference kernels), or in double (TFLite-Micro)."""
+    if golden == "litert":
+        return float(np.float32(a) * np.float32(b))
+    return float(np.float32(a)) * float(np.float32(b))
+
+
 def fail(graph: Graph, op: Op, why: str) -> ConvertError:
     """A ConvertError naming the op, its index and tensors, and why."""
     return ConvertError(f"{graph.describe(op)}: {why}")

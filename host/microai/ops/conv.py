@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import quant
 from ..ir import Graph, Op, Tensor
-from . import Lowered, activation, fail, lowering
+from . import Lowered, activation, fail, lowering, scale_product
 
 _INT16_MAX = 2**15 - 1
 
@@ -217,14 +217,9 @@ def lower_fc(graph: Graph, op: Op, golden: str) -> Lowered:
             raise fail(graph, op, f"per-channel weights '{w.name}' have nonzero zero points")
         mult, shift = _multipliers(graph, op, x, w, y, out_depth)
     else:
-        # Per-tensor: LiteRT's GetQuantizedConvolutionMultipler multiplies the scales in
-        # float32 first: double(input_scale * filter_scale) / double(output_scale);
-        # TFLite-Micro's FullyConnected multiplies them as doubles.
-        if golden == "litert":
-            product = np.float64(np.float32(x.scale1) * np.float32(w.scale1))
-        else:
-            product = np.float64(np.float32(x.scale1)) * np.float64(np.float32(w.scale1))
-        real = float(product / np.float64(y.scale1))
+        # Per-tensor: the scales' product as each golden forms it, over the output scale
+        # in double.
+        real = scale_product(golden, x.scale1, w.scale1) / float(np.float64(y.scale1))
         _check_scale(graph, op, np.array([real]))
         m, s = quant.quantize_multiplier(real)
         mult, shift = np.array([m], np.int32), np.array([s], np.int32)

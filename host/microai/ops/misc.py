@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import quant
 from ..ir import Graph, Op, Tensor
-from . import Lowered, activation, fail, lowering
+from . import Lowered, activation, fail, lowering, scale_product
 
 _SOFTMAX_DIFF_INT_BITS = 5  # kScaledDiffIntegerBits in TFLite's softmax
 
@@ -339,14 +339,6 @@ def softmax_params(beta: float, input_scale: float) -> dict:
     return {"input_multiplier": mult, "input_left_shift": left_shift, "diff_min": -radius}
 
 
-def _round_half_away(v: float) -> float:
-    """std::round of a double (exact: the fraction of a double is exact)."""
-    a = abs(v)
-    q = math.floor(a)
-    r = q + (1 if a - q >= 0.5 else 0)
-    return math.copysign(r, v)
-
-
 @cache
 def softmax16_tables(golden: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The int16 SOFTMAX's two 513-entry tables (exp on [-10, 0], 1 / (1 + x) on [0, 1],
@@ -359,25 +351,25 @@ def softmax16_tables(golden: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
             half = step / 2.0
             out = []
             for i in range(512):
-                sample = _round_half_away(fn(lo + i * step) * 32768.0)
-                interp = _round_half_away(
+                sample = quant.tflite_round(fn(lo + i * step) * 32768.0)
+                interp = quant.tflite_round(
                     (
                         fn(lo + (i + 1) * step) * 32768.0
-                        + _round_half_away(fn(lo + i * step) * 32768.0)
+                        + quant.tflite_round(fn(lo + i * step) * 32768.0)
                     )
                     / 2.0
                 )
-                mid = _round_half_away(fn(lo + i * step + half) * 32768.0)
-                bias = _round_half_away((interp - mid) / 2.0)
+                mid = quant.tflite_round(fn(lo + i * step + half) * 32768.0)
+                bias = quant.tflite_round((interp - mid) / 2.0)
                 out.append(int(min(max(sample - bias, -32768.0), 32767.0)))
-            out.append(int(min(max(_round_half_away(fn(hi) * 32768.0), -32768.0), 32767.0)))
+            out.append(int(min(max(quant.tflite_round(fn(hi) * 32768.0), -32768.0), 32767.0)))
             return tuple(out)
 
         return gen(math.exp, -10.0, 0.0), gen(lambda v: 1.0 / (1.0 + v), 0.0, 1.0)
     f = np.float32
 
     def rnd(v) -> np.float32:
-        return f(_round_half_away(float(v)))
+        return f(quant.tflite_round(float(v)))
 
     def populate(fn, in_scale, in_zp: int) -> tuple[int, ...]:
         out_scale = f(2.0) / f(65535)
@@ -418,9 +410,7 @@ def _softmax16(graph: Graph, op: Op, golden: str, x: Tensor, y: Tensor) -> Lower
         raise fail(graph, op, "int16 output must have scale 1/32768")
     if tuple(x.shape) != tuple(y.shape):
         raise fail(graph, op, "input and output shapes differ")
-    beta = np.float32(op.options.get("beta", 1.0))
-    s = np.float32(x.scale1)
-    product = float(s * beta) if golden == "litert" else float(s) * float(beta)
+    product = scale_product(golden, x.scale1, op.options.get("beta", 1.0))
     m, shift = quant.quantize_multiplier(product / (10.0 / 65535.0))
     if m <= 0:
         raise fail(graph, op, f"input scale x beta {product!r} gives no multiplier")
@@ -494,8 +484,7 @@ def lut_populate(fn, input_scale: float, input_zp: int, output_scale: float, out
         for v in range(-128, 128):
             dequantized = f32(input_scale) * f32(v - input_zp)
             rescaled = float(f32(fn(dequantized)) * inverse_scale)
-            rounded = math.floor(rescaled + 0.5) if rescaled >= 0 else -math.floor(-rescaled + 0.5)
-            q = int(f32(rounded) + f32(output_zp))
+            q = int(f32(quant.tflite_round(rescaled)) + f32(output_zp))
             lut[v & 0xFF] = min(max(q, -128), 127)
     return lut
 
@@ -522,7 +511,7 @@ def tanh_lut(golden: str, input_scale: float, input_zp: int, output_scale: float
     from .. import native
 
     q, shift = math.frexp(float(np.float32(input_scale)) * float(1 << 27))
-    multiplier = int(q * (1 << 31) + (0.5 if q >= 0 else -0.5))  # TfLiteRound
+    multiplier = int(quant.tflite_round(q * (1 << 31)))
     if not 0 < multiplier < 1 << 31 or not 0 <= shift <= 30:
         raise ValueError(f"input scale {input_scale:g} is out of TanhPrepare's range")
     # CalculateInputRadius(4, shift, 31): where the rescaled input reaches 15.
@@ -927,13 +916,9 @@ def _batch_matmul(graph: Graph, op: Op, golden: str) -> Lowered:
     want = (*batch, rows, cols)[4 - len(y.shape) :]
     if tuple(y.shape) != want or any(d != 1 for d in (*batch, rows, cols)[: 4 - len(y.shape)]):
         raise fail(graph, op, f"output shape {list(y.shape)}, expected {list(want)}")
-    # GetQuantizedConvolutionMultipler: the input scales' product in float32 (LiteRT) or
-    # double (TFLite-Micro), over the output scale in double.
-    if golden == "litert":
-        product = np.float64(np.float32(a.scale1) * np.float32(b.scale1))
-    else:
-        product = np.float64(np.float32(a.scale1)) * np.float64(np.float32(b.scale1))
-    real = float(product / np.float64(np.float32(y.scale1)))
+    # GetQuantizedConvolutionMultipler: the input scales' product, over the output scale
+    # in double.
+    real = scale_product(golden, a.scale1, b.scale1) / float(np.float32(y.scale1))
     if not 0.0 < real < 1 << 30:
         raise fail(graph, op, f"scales give a multiplier of {real:g}")
     m, s = quant.quantize_multiplier(real)
