@@ -259,6 +259,15 @@ static mp_obj_t microai_model_invoke(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_invoke_obj, microai_model_invoke);
 
+// reset(): forget earlier invocations; every state tensor (an SVDF's memory) goes back to
+// its zero point, as at load.
+static mp_obj_t microai_model_reset(mp_obj_t self_in) {
+    microai_model_obj_t *self = get_open(self_in);
+    mai_reset(&self->m);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(microai_model_reset_obj, microai_model_reset);
+
 // run(x, layers=None): copy x into input 0, run the model and return a copy of output 0
 // as bytes; with `layers`, run only the first `layers` ops and return a copy of the last
 // one's output (to look at an intermediate tensor).
@@ -501,6 +510,7 @@ static const mp_rom_map_elem_t microai_model_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_predict), MP_ROM_PTR(&microai_model_predict_obj) },
     #endif
     { MP_ROM_QSTR(MP_QSTR_invoke), MP_ROM_PTR(&microai_model_invoke_obj) },
+    { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&microai_model_reset_obj) },
     { MP_ROM_QSTR(MP_QSTR_input), MP_ROM_PTR(&microai_model_input_obj) },
     { MP_ROM_QSTR(MP_QSTR_output), MP_ROM_PTR(&microai_model_output_obj) },
     { MP_ROM_QSTR(MP_QSTR_run), MP_ROM_PTR(&microai_model_run_obj) },

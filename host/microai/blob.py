@@ -39,7 +39,7 @@ LAYOUTS = {
 }
 ROUNDINGS = {"double": 0, "single": 1}
 MAX_ELEMENTS = 1 << 23  # MAI_MAX_ELEMENTS
-MEM_ARENA, MEM_BLOB = 0, 1
+MEM_ARENA, MEM_BLOB, MEM_STATE = 0, 1, 2  # mai_mem
 
 
 @dataclass(frozen=True)

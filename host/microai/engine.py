@@ -153,6 +153,12 @@ class Model:
         if status != self._lib.MAI_OK:
             raise ModelError(_message(self._lib, self._ffi, status, err))
 
+    def reset(self) -> None:
+        """Forget earlier invocations: every state tensor (an SVDF's or LSTM's memory)
+        back to its zero point, as at load."""
+        self._check_open()
+        self._lib.mai_reset(self._m)
+
     def invoke_op(self, i: int) -> None:
         self._check_open()
         err = self._ffi.new("mai_error *")

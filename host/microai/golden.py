@@ -271,7 +271,22 @@ class TFLMGolden(Golden):
         itemsize = {T.INT8: 1, T.UINT8: 1, T.BOOL: 1, T.INT16: 2, T.FLOAT16: 2}
         itemsize.update({T.INT64: 8, T.FLOAT64: 8, T.COMPLEX64: 8, T.UINT64: 8})
         try:
-            sg = tflite.Model.GetRootAsModel(model, 0).Subgraphs(0)
+            m = tflite.Model.GetRootAsModel(model, 0)
+            sg = m.Subgraphs(0)
+            svdf = tflite.BuiltinOperator.SVDF
+            for k in range(sg.OperatorsLength()):
+                op = sg.Operators(k)
+                code = m.OperatorCodes(op.OpcodeIndex())
+                if (
+                    max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == svdf
+                    and op.InputsLength() > 3
+                    and op.Inputs(3) < 0
+                ):
+                    raise self._fail(
+                        "refused the model",
+                        f"op {k} is an SVDF without a bias, which its SVDF cannot run "
+                        "(it reads the missing bias's scale)",
+                    )
             total = 0
             for k in range(sg.TensorsLength()):
                 t = sg.Tensors(k)
@@ -280,6 +295,8 @@ class TFLMGolden(Golden):
                     n *= max(int(t.Shape(d)), 1)
                 total += n * itemsize.get(t.Type(), 4)
             return sg.TensorsLength(), sg.InputsLength(), sg.OutputsLength(), total
+        except GoldenError:
+            raise
         except Exception as e:  # a flatbuffer that does not parse
             detail = f"not a readable model ({_first_line(e)})"
             raise self._fail("refused the model", detail) from None

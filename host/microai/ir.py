@@ -42,6 +42,9 @@ class Tensor:
     # Stored with TFLite's sparse encoding (SparsityParameters) in the model, densified on
     # read: LiteRT runs such FC weights with its own (double-rounding) kernel.
     sparse: bool = False
+    # A variable tensor (is_variable: an SVDF's or LSTM's state): kept from one invocation
+    # to the next in bytes of its own (blob.MEM_STATE), zero-point-filled at load.
+    variable: bool = False
 
     @property
     def storage(self) -> str:

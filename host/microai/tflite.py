@@ -137,6 +137,15 @@ def _tensor(model, data: bytes, subgraph, i: int) -> Tensor:
             raw = data[buf.Offset() : buf.Offset() + buf.Size()]
         elif buf.DataLength() > 0:
             raw = buf.DataAsNumpy().tobytes()
+    if t.IsVariable():
+        # LiteRT refuses a variable tensor with a buffer ("not supported now"); both
+        # goldens start a variable at its zero point.
+        if raw:
+            raise ConvertError(
+                f"tensor {i} '{name}' is a variable tensor with initial values; microai "
+                "starts every state at its zero point, as the goldens do, and takes none"
+            )
+        return Tensor(i, name, shape, dtype, scale, zero_point, qdim, variable=True)
     if raw and t.Sparsity() is not None:
         # TFLite's sparse encoding (the converter's EXPERIMENTAL_SPARSITY): densified here;
         # the kernels that skip zeros take it from the dense weights.

@@ -408,7 +408,7 @@ static void mutate_tensor(blob_view *b) {
             t.rank = pick8(t.rank, MAI_MAX_RANK);
             break;
         case 2:
-            t.mem = pick8(t.mem, 1);
+            t.mem = pick8(t.mem, MAI_MEM_COUNT);
             break;
         case 3:
             t.offset = pick32(b, t.offset);

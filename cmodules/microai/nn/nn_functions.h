@@ -336,6 +336,12 @@ nn_status nn_strided_slice_s8(const nn_slice_params *p, const nn_dims *in_dims,
 nn_status nn_split_s8(const nn_split_params *p, const nn_dims *in_dims, const int8_t *in,
     int32_t n_out, const int32_t *lengths, int8_t *const *out);
 
+/// SVDF (nn_svdf_params), int8 in and out; weights_time and the state (updated in
+/// place) both int8 (state_bytes 1) or both int16 (2); bias int32 [units], or NULL.
+nn_status nn_svdf_s8(const nn_svdf_params *p, const int8_t *in, const int8_t *weights_feature,
+    const void *weights_time, const int32_t *bias, void *state, int32_t state_bytes,
+    int8_t *out);
+
 /// BATCH_MATMUL (nn_batch_matmul_params), int8; rounding: nn_rounding.
 nn_status nn_batch_matmul_s8(const nn_batch_matmul_params *p, int32_t rounding,
     const int8_t *lhs, const int8_t *rhs, int8_t *out);

@@ -67,7 +67,8 @@ typedef enum {
     NN_KERNEL_CONV_S16 = 44,              ///< nn_conv_s16: 16x8 CONV_2D
     NN_KERNEL_SOFTMAX_S16 = 45,           ///< nn_softmax_s16
     NN_KERNEL_DW_CONV_S16 = 46,           ///< nn_dw_conv_s16: 16x8 DEPTHWISE_CONV_2D
-    NN_KERNEL_COUNT = 47,
+    NN_KERNEL_SVDF_S8 = 47,               ///< nn_svdf_s8: int8 SVDF, int8 or int16 state
+    NN_KERNEL_COUNT = 48,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -339,6 +340,28 @@ typedef struct {
     int32_t multiplier;
     int32_t shift;
 } nn_batch_matmul_params;
+
+/// SVDF, int8 (TFLite's integer SVDF): per batch row, the state's memory x filters
+/// values move one step back; each filter's newest value is the feature dot product
+/// sum((in + input_offset) * weights_feature), requantized (feature_multiplier /
+/// feature_shift), saturated to the state's type, plus state_zero_point; each unit's
+/// output is bias + the sum over its `rank` filters of weights_time . (state -
+/// state_zero_point), requantized (output_*) plus output_offset, saturated to int8.
+/// filters = units x rank. No fused activation: the goldens' integer kernels apply none.
+typedef struct {
+    int32_t batch;
+    int32_t input_size;
+    int32_t units;
+    int32_t rank;
+    int32_t memory;
+    int32_t input_offset;     ///< -input zero point
+    int32_t state_zero_point; ///< 0 for an int16 state
+    int32_t feature_multiplier;
+    int32_t feature_shift;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t output_offset;    ///< output zero point
+} nn_svdf_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

@@ -64,6 +64,11 @@ typedef enum {
 typedef enum {
     MAI_MEM_ARENA = 0, ///< offset is into the arena (activations, model inputs/outputs)
     MAI_MEM_BLOB = 1,  ///< offset is into the blob (constants: weights, bias, multipliers)
+    MAI_MEM_STATE = 2, ///< offset is into the arena, bytes no other tensor or scratch
+                       ///< shares, kept from one invocation to the next (an SVDF's or
+                       ///< LSTM's variable tensor): filled with the zero point at load
+                       ///< and by mai_reset()
+    MAI_MEM_COUNT = 3,
 } mai_mem;
 
 /// Op types: one per executor entry (RESHAPE and SQUEEZE become aliases, not ops).
@@ -95,7 +100,8 @@ typedef enum {
     MAI_OP_GATHER = 24,     ///< GATHER: in, indices (a constant s32 tensor)
     MAI_OP_BATCH_MATMUL = 25, ///< BATCH_MATMUL: lhs, rhs (int8, either may be constant)
     MAI_OP_SOFTMAX16 = 26,  ///< SOFTMAX of int16 (16x8), its tables in the params
-    MAI_OP_COUNT = 27,
+    MAI_OP_SVDF = 27,       ///< SVDF: in, weights_feature, weights_time, bias?, state
+    MAI_OP_COUNT = 28,
 } mai_op_type;
 
 /// The blob header (64 bytes).

@@ -76,6 +76,7 @@ static void view(const mai_model *m, uint16_t id, mai_tensor_view *v) {
     }
     const mai_tensor *t = &m->tensors[id];
     v->is_const = t->mem == MAI_MEM_BLOB;
+    v->is_state = t->mem == MAI_MEM_STATE;
     v->data = v->is_const ? (void *)(m->blob + t->offset) : (void *)(m->arena + t->offset);
     v->dims.n = t->dims[0];
     v->dims.h = t->dims[1];
@@ -132,6 +133,24 @@ mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err) {
         return mai_fail(err, MAI_E_KERNEL, i, (mai_check)s);
     }
     return MAI_OK;
+}
+
+void mai_reset(const mai_model *m) {
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const mai_tensor *t = &m->tensors[i];
+        if (t->mem != MAI_MEM_STATE) {
+            continue;
+        }
+        uint8_t *d = m->arena + t->offset;
+        if (t->storage == MAI_STORAGE_S16) { // zero point 0 (checked by the ops using it)
+            int16_t zp = (int16_t)t->zero_point;
+            for (uint32_t k = 0; k + 2 <= t->size; k += 2) {
+                memcpy(d + k, &zp, 2);
+            }
+        } else {
+            memset(d, t->storage == MAI_STORAGE_S8 ? (uint8_t)t->zero_point : 0, t->size);
+        }
+    }
 }
 
 mai_status mai_invoke(const mai_model *m, mai_error *err) {

@@ -69,6 +69,7 @@ typedef struct {
     uint8_t rank;
     uint8_t is_const; ///< 1 when the bytes are a blob constant (weights, bias, ...)
     uint8_t layout;   ///< mai_layout
+    uint8_t is_state; ///< 1 for a state tensor (MAI_MEM_STATE): the op may update it
     int32_t zero_point;
     float scale;
     const void *aux;  ///< the layout's metadata in the blob (checked at load), or NULL
@@ -108,6 +109,9 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
     size_t arena_size, mai_error *err);
 /// Run every op in order.
 mai_status mai_invoke(const mai_model *m, mai_error *err);
+/// Fill every state tensor (MAI_MEM_STATE) with its zero point, as at load: the model
+/// forgets every earlier invocation (a recurrent model's new sequence).
+void mai_reset(const mai_model *m);
 /// Run op i alone (the host engine uses it to look at every intermediate tensor).
 mai_status mai_invoke_op(const mai_model *m, uint32_t i, mai_error *err);
 /// Address of tensor t's bytes (in the arena or the blob), or NULL if t is out of range.

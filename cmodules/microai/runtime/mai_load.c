@@ -195,9 +195,14 @@ static mai_status check_tensor(const mai_model *m, uint32_t i, mai_error *err) {
         if (t->offset < h->data_offset || !fits(t->offset, t->size, data_end)) {
             return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
         }
-    } else if (t->mem == MAI_MEM_ARENA) {
+    } else if (t->mem == MAI_MEM_ARENA || t->mem == MAI_MEM_STATE) {
         if (!fits(t->offset, t->size, h->arena_size)) {
             return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
+        }
+        // A state is an int8 or int16 recurrent memory (mai_reset() fills it).
+        if (t->mem == MAI_MEM_STATE && t->storage != MAI_STORAGE_S8
+            && t->storage != MAI_STORAGE_S16) {
+            return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_DTYPE);
         }
     } else {
         return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_BOUNDS);
@@ -247,6 +252,32 @@ static int op_arena_ok(const mai_op_ctx *ctx) {
         }
     }
     return 1;
+}
+
+// A state tensor's bytes are its own: no other arena tensor, state or op scratch shares
+// them (the planner gives each state the whole run), so it lasts from one invocation to
+// the next.
+static mai_status check_states(const mai_model *m, mai_error *err) {
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const mai_tensor *s = &m->tensors[i];
+        if (s->mem != MAI_MEM_STATE) {
+            continue;
+        }
+        for (uint32_t j = 0; j < m->n_tensors; j++) {
+            const mai_tensor *t = &m->tensors[j];
+            if (j != i && t->mem != MAI_MEM_BLOB
+                && overlaps(s->offset, s->size, t->offset, t->size)) {
+                return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_OVERLAP);
+            }
+        }
+        for (uint32_t k = 0; k < m->n_ops; k++) {
+            const mai_op *op = &m->ops[k];
+            if (overlaps(s->offset, s->size, op->scratch_offset, op->scratch_size)) {
+                return mai_fail(err, MAI_E_TENSOR, i, MAI_CHECK_OVERLAP);
+            }
+        }
+    }
+    return MAI_OK;
 }
 
 static mai_status check_op(const mai_model *m, uint32_t i, mai_error *err) {
@@ -379,6 +410,10 @@ mai_status mai_load(mai_model *m, const void *blob, size_t blob_size, void *aren
             return s;
         }
     }
+    if ((s = check_states(&mm, err)) != MAI_OK) {
+        return s;
+    }
+    mai_reset(&mm);
     *m = mm;
     return MAI_OK;
 }

@@ -52,7 +52,8 @@
     X(SPLIT, mai_prepare_split, nn_split_params) \
     X(GATHER, mai_prepare_gather, nn_gather_params) \
     X(BATCH_MATMUL, mai_prepare_batch_matmul, nn_batch_matmul_params) \
-    X(SOFTMAX16, mai_prepare_softmax16, nn_softmax16_params)
+    X(SOFTMAX16, mai_prepare_softmax16, nn_softmax16_params) \
+    X(SVDF, mai_prepare_svdf, nn_svdf_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -154,7 +155,8 @@
     X(BATCH_MATMUL_S8, BATCH_MATMUL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_batch_matmul) \
     X(SOFTMAX_S16, SOFTMAX16, direct, NONE, mai_supports_any, mai_scratch_none, \
-    mai_eval_softmax16)
+    mai_eval_softmax16) \
+    X(SVDF_S8, SVDF, direct, S8, mai_supports_any, mai_scratch_none, mai_eval_svdf)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

@@ -134,4 +134,4 @@ def _lower(graph: Graph, op: Op, golden: str) -> Lowered:
 
 
 # The op family modules register their lowerings on import.
-from . import binary, conv, misc  # noqa: E402, F401
+from . import binary, conv, misc, recurrent  # noqa: E402, F401

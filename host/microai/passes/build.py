@@ -55,7 +55,8 @@ def run(c):
                 layout=T.layout,
             )
         else:
-            bt = B.BlobTensor(dtype, T.shape, T.zp, B.MEM_ARENA, scale=scale)
+            mem = B.MEM_STATE if T.variable else B.MEM_ARENA
+            bt = B.BlobTensor(dtype, T.shape, T.zp, mem, scale=scale)
             group[len(tensors)] = c.root(t)
         tensors.append(bt)
         ids[t] = len(tensors) - 1

@@ -69,11 +69,12 @@ class _Context:
     def _view(self, v, graph: Graph, x) -> None:
         if isinstance(x, int) and x < 0:
             return  # an omitted input: all zero, data NULL
+        state = False
         if isinstance(x, np.ndarray):
             shape, dtype, zp, scale, const = x.shape, x.dtype, 0, 0.0, True
         else:
             t = graph.t(x)
-            shape, dtype, const = t.shape, t.dtype, t.is_const
+            shape, dtype, const, state = t.shape, t.dtype, t.is_const, t.variable
             zp = t.zp if t.scale is not None else 0
             scale = t.scale1 if t.scale is not None and t.scale.size == 1 else 0.0
         dims = [1] * (B.MAX_RANK - len(shape)) + [int(d) for d in shape]
@@ -84,7 +85,7 @@ class _Context:
         v.dims = dict(zip("nhwc", dims, strict=True))
         v.size = B.storage_bytes(name, tuple(shape))
         v.storage, v.rank, v.is_const = storage, len(shape), int(const)
-        v.zero_point, v.scale = zp, scale
+        v.zero_point, v.scale, v.is_state = zp, scale, int(state)
 
 
 def weights_storage(graph: Graph, low) -> str:

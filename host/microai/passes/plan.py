@@ -2,7 +2,8 @@
 
 Reads: Compilation.blob_ops, tensors, group (tensors sharing bytes: views).
 Changes: each arena tensor's offset, each op's scratch_offset, Compilation.arena_size.
-Guarantees: buffers live at the same time never share bytes, except an op's output
+Guarantees: a state tensor (an SVDF's or LSTM's memory) shares its bytes with nothing;
+buffers live at the same time never share bytes, except an op's output
 placed exactly over an input that dies there when the op allows it: elementwise ops
 (Lowered.in_place), and a conv or depthwise conv whose kernel's own supports() takes its
 output over its input (the pointwise kernels, no bigger than the input; the 3x3
@@ -35,6 +36,7 @@ def run(c):
     model_inputs, model_outputs = c.model_inputs, c.model_outputs
     lowered = list(zip(c.ops, c.lowered, strict=True))
     n = len(blob_ops)
+    states = [tid for tid in group if tensors[tid].mem == B.MEM_STATE]
     parent = {r: r for r in set(group.values())}
 
     def find(r: int) -> int:
@@ -60,6 +62,9 @@ def run(c):
                 touch(tid, k)
         for tid in model_outputs:
             touch(tid, n)
+        for tid in states:  # kept from one invocation to the next: bytes of its own
+            touch(tid, 0)
+            touch(tid, n)
         return s
 
     # Outputs over an input that dies at that op.
@@ -69,7 +74,8 @@ def run(c):
         if op.inputs[0] not in group or not op.outputs or op.outputs[0] not in group:
             continue
         a, b = find(group[op.inputs[0]]), find(group[op.outputs[0]])
-        if a == b or a in out_roots or s[a][1] != k:
+        state_roots = {find(group[t]) for t in states}
+        if a == b or a in out_roots or s[a][1] != k or {a, b} & state_roots:
             continue
         size_in, size_out = tensors[op.inputs[0]].size, tensors[op.outputs[0]].size
         if low.in_place:

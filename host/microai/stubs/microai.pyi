@@ -46,6 +46,9 @@ class Model:
         """A view of output i's bytes in the arena."""
     def invoke(self) -> None:
         """Run every op on the current input."""
+    def reset(self) -> None:
+        """Forget earlier inferences: every state (an SVDF's memory) back to its zero
+        point, as when the Model was made."""
     def run(self, x: bytes | bytearray | memoryview, layers: int | None = None) -> bytes:
         """Copy x into input 0, run, return a copy of output 0; with `layers`, run only
         the first ops and return the last one's output."""

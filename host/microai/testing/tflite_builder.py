@@ -42,6 +42,7 @@ class ModelBuilder:
         self.buffers: list[bytes] = [b""]  # buffer 0: the empty sentinel
         self.ops: list[tuple] = []
         self.opcodes: list[int] = []
+        self.versions: dict[int, int] = {}
         self.inputs: list[int] = []
         self.outputs: list[int] = []
 
@@ -54,6 +55,7 @@ class ModelBuilder:
         zero_point=0,
         quantized_dimension=0,
         data: np.ndarray | None = None,
+        variable: bool = False,
     ) -> int:
         buffer = 0
         if data is not None:
@@ -68,6 +70,7 @@ class ModelBuilder:
                 zero_point=zero_point,
                 qdim=quantized_dimension,
                 buffer=buffer,
+                variable=variable,
             )
         )
         return len(self.tensors) - 1
@@ -92,14 +95,17 @@ class ModelBuilder:
         inputs: Sequence[int],
         outputs: Sequence[int],
         options: str | None = None,
+        version: int = 1,
         **fields,
     ) -> None:
         """Add an op. options names the schema table (e.g. "Conv2DOptions"); fields are its
         fields in CamelCase (StrideW=2). A list value becomes an int32 vector field.
-        An input of -1 is an omitted optional input."""
+        An input of -1 is an omitted optional input. version: the op code's version (the
+        highest given for it), as the converter writes it."""
         code = getattr(tflite.BuiltinOperator, opname)
         if code not in self.opcodes:
             self.opcodes.append(code)
+        self.versions[code] = max(self.versions.get(code, 1), version)
         self.ops.append((self.opcodes.index(code), list(inputs), list(outputs), options, fields))
 
     def custom_op(
@@ -170,6 +176,8 @@ class ModelBuilder:
             tflite.TensorAddShape(b, shape)
             tflite.TensorAddType(b, _DTYPES[t["dtype"]])
             tflite.TensorAddBuffer(b, t["buffer"])
+            if t["variable"]:
+                tflite.TensorAddIsVariable(b, True)
             if quant is not None:
                 tflite.TensorAddQuantization(b, quant)
             tensors.append(tflite.TensorEnd(b))
@@ -207,7 +215,7 @@ class ModelBuilder:
             tflite.OperatorCodeStart(b)
             tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
             tflite.OperatorCodeAddBuiltinCode(b, code)
-            tflite.OperatorCodeAddVersion(b, 1)
+            tflite.OperatorCodeAddVersion(b, self.versions.get(code, 1))
             codes.append(tflite.OperatorCodeEnd(b))
 
         def vector(start_fn, items):

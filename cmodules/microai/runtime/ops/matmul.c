@@ -1,4 +1,4 @@
-// microai: the op checks and kernel glue of MAI_OP_BATCH_MATMUL.
+// microai: the op checks and kernel glue of MAI_OP_BATCH_MATMUL and MAI_OP_SVDF.
 #include "common.h"
 
 // Every matrix the params say inside its tensor: the last one's start, by the batch
@@ -52,5 +52,73 @@ mai_status mai_prepare_batch_matmul(const mai_op_ctx *ctx, mai_error *err) {
 
 nn_status mai_eval_batch_matmul(const mai_op_ctx *ctx) {
     return nn_batch_matmul_s8(ctx->params, ctx->rounding, ctx->in[0].data, ctx->in[1].data,
+        ctx->out[0].data);
+}
+
+// SVDF: in int8 [batch, input_size]; weights_feature int8 [filters, input_size] and
+// weights_time (int8 or int16) [filters, memory], constants; bias int32 [units], a
+// constant or omitted; the state, weights_time's type, a state tensor (MAI_MEM_STATE)
+// [batch, filters x memory] (an int16 one with zero point 0); out int8 [batch, units].
+mai_status mai_prepare_svdf(const mai_op_ctx *ctx, mai_error *err) {
+    if (ctx->params_size != sizeof(nn_svdf_params)) {
+        return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
+    }
+    if (ctx->n_in != 5 || ctx->n_out != 1) {
+        return ops_fail(err, MAI_CHECK_IO_COUNT);
+    }
+    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
+        return ops_fail(err, MAI_CHECK_ROUNDING);
+    }
+    const mai_tensor_view *x = &ctx->in[0], *wf = &ctx->in[1], *wt = &ctx->in[2];
+    const mai_tensor_view *bias = &ctx->in[3], *st = &ctx->in[4], *o = &ctx->out[0];
+    if (x->data == NULL || wf->data == NULL || wt->data == NULL || st->data == NULL) {
+        return ops_fail(err, MAI_CHECK_IO_ID);
+    }
+    if (x->storage != MAI_STORAGE_S8 || wf->storage != MAI_STORAGE_S8
+        || o->storage != MAI_STORAGE_S8
+        || (wt->storage != MAI_STORAGE_S8 && wt->storage != MAI_STORAGE_S16)
+        || st->storage != wt->storage
+        || (bias->data != NULL && bias->storage != MAI_STORAGE_S32)) {
+        return ops_fail(err, MAI_CHECK_DTYPE);
+    }
+    if (!wf->is_const || !wt->is_const || (bias->data != NULL && !bias->is_const)) {
+        return ops_fail(err, MAI_CHECK_CONST);
+    }
+    if (!st->is_state || (st->storage == MAI_STORAGE_S16 && st->zero_point != 0)) {
+        return ops_fail(err, MAI_CHECK_LAYOUT);
+    }
+    const nn_svdf_params *p = ctx->params;
+    const int32_t dims[5] = { p->batch, p->input_size, p->units, p->rank, p->memory };
+    for (int i = 0; i < 5; i++) {
+        if (dims[i] < 1 || dims[i] > MAI_MAX_DIM) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+    }
+    if (p->input_offset < -127 || p->input_offset > 128
+        || p->state_zero_point != st->zero_point
+        || p->output_offset < -128 || p->output_offset > 127
+        || !ops_requant_ok(p->feature_multiplier, p->feature_shift)
+        || !ops_requant_ok(p->output_multiplier, p->output_shift)) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    const uint64_t filters = (uint64_t)p->units * (uint32_t)p->rank;
+    const uint64_t batch = (uint32_t)p->batch;
+    if (ops_elements(&x->dims) != batch * (uint32_t)p->input_size
+        || ops_elements(&wf->dims) != filters * (uint32_t)p->input_size
+        || ops_elements(&wt->dims) != filters * (uint32_t)p->memory
+        || (bias->data != NULL && ops_elements(&bias->dims) != (uint32_t)p->units)
+        || ops_elements(&st->dims) != batch * filters * (uint32_t)p->memory
+        || ops_elements(&o->dims) != batch * (uint32_t)p->units) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (!ops_overlap_ok(x, o, 0)) {
+        return ops_fail(err, MAI_CHECK_OVERLAP);
+    }
+    return MAI_OK;
+}
+
+nn_status mai_eval_svdf(const mai_op_ctx *ctx) {
+    return nn_svdf_s8(ctx->params, ctx->in[0].data, ctx->in[1].data, ctx->in[2].data,
+        ctx->in[3].data, ctx->in[4].data, ctx->in[4].storage == MAI_STORAGE_S16 ? 2 : 1,
         ctx->out[0].data);
 }
