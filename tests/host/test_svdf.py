@@ -218,3 +218,24 @@ def test_svdf_kws_fixture_streams_its_test_set():
             got = ref.run([frame[None]])[0]
         assert np.array_equal(got.reshape(-1), want)
     assert (np.argmax(ours, axis=1) == ys).mean() >= 0.95
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_svdf_streams_and_resets_on_boards(board: str):
+    """The fixture streamed frame by frame on the board: every output as the host
+    engine's (the state carries over), and reset() starts the stream again."""
+    from microai.device import connect
+    from microai.device.upload import upload
+
+    model = (FIXTURES / "svdf_kws.tflite").read_bytes()
+    blob = convert(model, "svdf_kws").blob
+    seq = np.load(FIXTURES / "svdf_kws_test.npz")["x"][0]
+    with Model(blob) as m, connect(board=board) as t:
+        upload(t, blob, "b")
+        t.exec("import microai\nm = microai.Model(b)")
+        for _ in range(2):
+            for frame in seq[:5]:
+                want = m.run(frame[None]).tobytes()
+                assert t.eval(f"bytes(m.run({frame.tobytes()!r}))") == want
+            m.reset()
+            t.exec("m.reset()")
