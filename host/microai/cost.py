@@ -39,6 +39,10 @@ def macs(op_type: str, inputs: list, outputs: list, params: dict) -> int:
         return out * _n(inputs[1][-3:-1])
     if op_type == "FC":  # weights [out_depth, in_depth]
         return out * int(inputs[1][-1])
+    if op_type == "SVDF":  # feature [filters, in], time [filters, memory], per batch row
+        return int(params["batch"]) * (_n(inputs[1]) + _n(inputs[2]))
+    if op_type == "LSTM":  # four gates' input and recurrent weights, per step and row
+        return int(params["batch"]) * int(params["time"]) * (_n(inputs[1]) + _n(inputs[2]))
     return 0
 
 

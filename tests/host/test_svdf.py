@@ -56,9 +56,7 @@ def svdf_model(c: Case, seed: int | None = None, out_scale: float | None = None)
     t_info = np.iinfo(c.state)
     mb = ModelBuilder("svdf")
     x = mb.input("x", (c.batch, c.n_input), scale=x_s, zero_point=c.zps[0])
-    wf = mb.const(
-        "wf", rng.integers(-127, 128, (filters, c.n_input), dtype=np.int8), scale=wf_s
-    )
+    wf = mb.const("wf", rng.integers(-127, 128, (filters, c.n_input), dtype=np.int8), scale=wf_s)
     wt = mb.const(
         "wt",
         rng.integers(t_info.min // 2, t_info.max // 2, (filters, c.memory)).astype(c.state),
@@ -67,9 +65,7 @@ def svdf_model(c: Case, seed: int | None = None, out_scale: float | None = None)
     bias = -1
     b_s = float(np.float32(st_s) * np.float32(wt_s))
     if c.bias:
-        bias = mb.const(
-            "b", rng.integers(-(1 << 14), 1 << 14, c.units).astype(np.int32), scale=b_s
-        )
+        bias = mb.const("b", rng.integers(-(1 << 14), 1 << 14, c.units).astype(np.int32), scale=b_s)
     st = mb.tensor(
         "state",
         (c.batch, c.memory * filters),
@@ -161,8 +157,12 @@ def _bad(**kw) -> bytes:
     wt = mb.const("wt", np.ones((2, 3), kw.get("wt_dtype", np.int16)), scale=0.01)
     b = mb.const("b", np.zeros(2, np.int32), scale=kw.get("b_scale", 0.01 * 0.001))
     st = mb.tensor(
-        "state", kw.get("st_shape", (1, 6)), kw.get("st_dtype", np.int16), scale=0.001,
-        zero_point=kw.get("st_zp", 0), variable=kw.get("variable", True),
+        "state",
+        kw.get("st_shape", (1, 6)),
+        kw.get("st_dtype", np.int16),
+        scale=0.001,
+        zero_point=kw.get("st_zp", 0),
+        variable=kw.get("variable", True),
     )
     y = mb.tensor("y", (1, 2), scale=0.1)
     mb.op("SVDF", [x, wf, wt, b, st], [y], "SVDFOptions", Rank=kw.get("rank", c.rank))

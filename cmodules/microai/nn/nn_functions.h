@@ -342,6 +342,14 @@ nn_status nn_svdf_s8(const nn_svdf_params *p, const int8_t *in, const int8_t *we
     const void *weights_time, const int32_t *bias, void *state, int32_t state_bytes,
     int8_t *out);
 
+/// UNIDIRECTIONAL_SEQUENCE_LSTM (nn_lstm_params): in int8; w_in int8 [4][state][input],
+/// w_rec int8 [4][state][state], bias int32 [4][state] (gates input, forget, cell,
+/// output); hidden int8 and cell int16 [batch][state], updated in place; out int8;
+/// scratch: 4 x state_size int16, 4-byte aligned.
+nn_status nn_lstm_s8(const nn_lstm_params *p, const int8_t *in, const int8_t *w_in,
+    const int8_t *w_rec, const int32_t *bias, int8_t *hidden, int16_t *cell, int8_t *out,
+    int16_t *scratch);
+
 /// BATCH_MATMUL (nn_batch_matmul_params), int8; rounding: nn_rounding.
 nn_status nn_batch_matmul_s8(const nn_batch_matmul_params *p, int32_t rounding,
     const int8_t *lhs, const int8_t *rhs, int8_t *out);

@@ -68,7 +68,8 @@ typedef enum {
     NN_KERNEL_SOFTMAX_S16 = 45,           ///< nn_softmax_s16
     NN_KERNEL_DW_CONV_S16 = 46,           ///< nn_dw_conv_s16: 16x8 DEPTHWISE_CONV_2D
     NN_KERNEL_SVDF_S8 = 47,               ///< nn_svdf_s8: int8 SVDF, int8 or int16 state
-    NN_KERNEL_COUNT = 48,
+    NN_KERNEL_LSTM_S8 = 48,               ///< nn_lstm_s8: UNIDIRECTIONAL_SEQUENCE_LSTM 8x8->16
+    NN_KERNEL_COUNT = 49,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums
@@ -362,6 +363,44 @@ typedef struct {
     int32_t output_shift;
     int32_t output_offset;    ///< output zero point
 } nn_svdf_params;
+
+/// One LSTM gate's two int8 FULLY_CONNECTEDs to int16 at 2^-12 (Q3.12): the input's
+/// (with the gate's bias) and the hidden state's, each requantized on its own.
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_shift;
+    int32_t recurrent_multiplier;
+    int32_t recurrent_shift;
+} nn_lstm_gate;
+
+/// UNIDIRECTIONAL_SEQUENCE_LSTM int8 x int8 -> int16 cell, as TFLite-Micro's integer
+/// LSTM (lstm_eval.h) computes it, one batch row at a time (rows are independent): per
+/// time step, gates input, forget, cell, output = act(sat16(FC(x) + FC(h))) (sigmoid,
+/// tanh for the cell gate) in Q0.15; cell = sat16(
+/// mul(forget, cell) + mul(input, cell gate)) clipped to +/-cell_clip (0: none); h =
+/// mul(tanh(cell), output gate) + hidden_offset, int8; the step's output is h. Each mul
+/// is TFLite's MulElementwise (product requantized). tanh of the cell scales its input
+/// by tanh_multiplier (0: 3 << tanh_shift) and rounds off tanh_shift bits.
+typedef struct {
+    int32_t batch;
+    int32_t time;
+    int32_t input_size;
+    int32_t state_size;
+    int32_t time_major;  ///< input and output [time, batch, ...], else [batch, time, ...]
+    int32_t input_offset;  ///< -input zero point
+    int32_t hidden_offset; ///< hidden state zero point (added on output, negated on input)
+    nn_lstm_gate gate[4]; ///< input, forget, cell, output
+    int32_t forget_multiplier; ///< forget x cell -> cell
+    int32_t forget_shift;
+    int32_t input_multiplier;  ///< input gate x cell gate -> cell
+    int32_t input_shift;
+    int32_t hidden_multiplier; ///< tanh(cell) x output gate -> h
+    int32_t hidden_shift;
+    int32_t cell_clip;         ///< quantized, 0: no clipping
+    int32_t tanh_multiplier;
+    int32_t tanh_shift;
+    uint16_t sigmoid_table[256]; ///< sigmoid(i / 24) in 0.16, TFLite's interpolation table
+} nn_lstm_params;
 
 /// TRANSPOSE of a 4-D tensor: output dimension d is input dimension perm[d] (NHWC, the
 /// 4-D right-aligned view: a rank-r permutation is shifted by 4 - r behind 0..3 - r).

@@ -101,7 +101,9 @@ typedef enum {
     MAI_OP_BATCH_MATMUL = 25, ///< BATCH_MATMUL: lhs, rhs (int8, either may be constant)
     MAI_OP_SOFTMAX16 = 26,  ///< SOFTMAX of int16 (16x8), its tables in the params
     MAI_OP_SVDF = 27,       ///< SVDF: in, weights_feature, weights_time, bias?, state
-    MAI_OP_COUNT = 28,
+    MAI_OP_LSTM = 28,       ///< UNIDIRECTIONAL_SEQUENCE_LSTM: in, w_in, w_rec, bias,
+                            ///< hidden state, cell state
+    MAI_OP_COUNT = 29,
 } mai_op_type;
 
 /// The blob header (64 bytes).

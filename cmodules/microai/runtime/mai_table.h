@@ -53,7 +53,8 @@
     X(GATHER, mai_prepare_gather, nn_gather_params) \
     X(BATCH_MATMUL, mai_prepare_batch_matmul, nn_batch_matmul_params) \
     X(SOFTMAX16, mai_prepare_softmax16, nn_softmax16_params) \
-    X(SVDF, mai_prepare_svdf, nn_svdf_params)
+    X(SVDF, mai_prepare_svdf, nn_svdf_params) \
+    X(LSTM, mai_prepare_lstm, nn_lstm_params)
 
 // X(NAME, STORAGE, LAYOUT): the formats a kernel reads its weights (input 1) in, as a
 // storage type and a layout (mai_blob.h); NONE: the op has no weights (every input is
@@ -156,7 +157,8 @@
     mai_eval_batch_matmul) \
     X(SOFTMAX_S16, SOFTMAX16, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_softmax16) \
-    X(SVDF_S8, SVDF, direct, S8, mai_supports_any, mai_scratch_none, mai_eval_svdf)
+    X(SVDF_S8, SVDF, direct, S8, mai_supports_any, mai_scratch_none, mai_eval_svdf) \
+    X(LSTM_S8, LSTM, direct, S8, mai_supports_any, mai_scratch_lstm, mai_eval_lstm)
 
 /// The weights formats (MAI_WEIGHTS_TABLE), numbered in its order.
 #define MAI_WEIGHTS_ENUM(NAME, STORAGE, LAYOUT) MAI_WEIGHTS_##NAME,

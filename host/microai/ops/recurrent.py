@@ -1,4 +1,5 @@
-"""Lowering of the ops with a state kept between invocations: SVDF (int8).
+"""Lowering of the ops with a state kept between invocations: SVDF and
+UNIDIRECTIONAL_SEQUENCE_LSTM (int8).
 
 The state is the op's variable tensor (ir.Tensor.variable): the blob gives it bytes of
 its own (blob.MEM_STATE), filled with its zero point at load and by reset(), as both
@@ -8,11 +9,13 @@ here (TFLite-Micro's svdf_common.cc and LiteRT's svdf.cc).
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from .. import quant
-from ..ir import Graph, Op, Tensor
-from . import Lowered, fail, lowering
+from ..ir import ConvertError, Graph, Op, Tensor
+from . import Lowered, fail, lowering, scale_product
 
 
 def _per_tensor(graph: Graph, op: Op, role: str, t: Tensor, dtypes: tuple, rank: int) -> Tensor:
@@ -41,7 +44,9 @@ def _svdf(graph: Graph, op: Op, golden: str) -> Lowered:
     omitted (TFLite-Micro needs one). The fused activation is not applied: neither
     golden's integer SVDF applies it."""
     if len(op.inputs) != 5 or len(op.outputs) != 1:
-        raise fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs; SVDF has 5 / 1")
+        raise fail(
+            graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs; SVDF has 5 / 1"
+        )
     if any(i < 0 for k, i in enumerate(op.inputs) if k != 3):
         raise fail(graph, op, "only the bias (input 3) may be omitted")
     x, wf, wt, st = (graph.t(op.inputs[k]) for k in (0, 1, 2, 4))
@@ -66,7 +71,9 @@ def _svdf(graph: Graph, op: Op, golden: str) -> Lowered:
         raise fail(graph, op, f"rank {rank} does not divide the {filters} filters")
     units = filters // rank
     if wf.shape != (filters, n_input):
-        raise fail(graph, op, f"weights_feature shape {list(wf.shape)}, expected {[filters, n_input]}")
+        raise fail(
+            graph, op, f"weights_feature shape {list(wf.shape)}, expected {[filters, n_input]}"
+        )
     if st.shape != (batch, memory * filters):
         raise fail(graph, op, f"state shape {list(st.shape)}, expected {[batch, memory * filters]}")
     if y.shape != (batch, units):
@@ -102,5 +109,179 @@ def _svdf(graph: Graph, op: Op, golden: str) -> Lowered:
             "output_offset": y.zp,
         },
         inputs=list(op.inputs),
+        outputs=[op.outputs[0]],
+    )
+
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM's inputs (TFLite's lstm_shared.h): 1-4 input weights, 5-8
+# recurrent weights, 12-15 biases, each for gates input, forget, cell, output; 18 the
+# hidden state, 19 the cell state (variables); 9-11 peephole, 16-17 projection, 20-23
+# layer norm: LSTM variants TFLite-Micro's integer LSTM does not take.
+_LSTM_VARIANTS = {
+    9: "peephole",
+    10: "peephole",
+    11: "peephole",
+    16: "projection",
+    17: "projection",
+    20: "layer norm",
+    21: "layer norm",
+    22: "layer norm",
+    23: "layer norm",
+}
+Q3_12, Q0_15 = 2.0**-12, 2.0**-15  # the gates' FC outputs, and their activations
+
+
+@cache
+def sigmoid_table() -> tuple[int, ...]:
+    """TFLite's sigmoid_table_uint16, which its int16 LOGISTIC and TANH interpolate (about
+    sigmoid(i / 24) in 0.16, i = 0..255, but not exactly any formula), read back from
+    TFLite-Micro's own int16 TANH: with the input scale just above 2 / 12288 it sees
+    v = 2x, so x = 128 k lands on entry k (output entry k - 32768), and one input between
+    entries 254 and 255 gives the last step. ConvertError without tflite-micro."""
+    from ..golden import GoldenError, open_golden
+    from ..testing.tflite_builder import ModelBuilder
+
+    xs = np.array([128 * k for k in range(255)] + [128 * 254 + 127], np.int16)
+    mb = ModelBuilder("sigmoid table probe")
+    scale = float(np.nextafter(np.float32(2.0 / 12288.0), np.float32(1.0)))
+    x = mb.input("x", (1, xs.size), np.int16, scale=scale)
+    y = mb.tensor("y", (1, xs.size), np.int16, scale=2.0**-15)
+    mb.op("TANH", [x], [y])
+    mb.output(y)
+    try:
+        out = open_golden(mb.build(), "tflm").run([xs[None]])[0].reshape(-1).astype(np.int64)
+    except (GoldenError, ImportError) as e:
+        raise ConvertError(
+            f"LSTM needs TFLite-Micro's sigmoid table, from tflite-micro: {e}"
+        ) from None
+    table = [int(v) + 32768 for v in out[:255]]
+    step = int(out[255] - out[254])  # floor((254 d + 128) / 256) == d for d <= 64
+    if table[0] != 32768 or not 0 <= step <= 64 or table != sorted(table):
+        raise ConvertError("TFLite-Micro's int16 TANH did not give its sigmoid table back")
+    return (*table, table[-1] + step)
+
+
+@lowering("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
+    """int8 input, weights and hidden state, int16 cell (zero point 0, a power-of-two
+    scale), int32 biases: TFLite-Micro's integer LSTM (its lstm_eval.h), whose gate
+    scales are fixed (Q3.12 in, Q0.15 out) and not the converter's intermediates. No
+    peephole, projection, layer norm or CIFG, as TFLite-Micro."""
+    if golden == "litert":
+        raise fail(
+            graph,
+            op,
+            "LiteRT's integer LSTM rescales through the converter's intermediate "
+            "tensors; microai computes TFLite-Micro's, so verify it with --golden tflm",
+        )
+    if len(op.inputs) != 24 or len(op.outputs) != 1:
+        raise fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs; 24 / 1")
+    ins = op.inputs
+    for k, what in _LSTM_VARIANTS.items():
+        if ins[k] >= 0:
+            raise fail(graph, op, f"a {what} LSTM (input {k}); TFLite-Micro's takes none")
+    missing = [k for k in (0, *range(1, 9), *range(12, 16), 18, 19) if ins[k] < 0]
+    if missing:
+        raise fail(graph, op, f"inputs {missing} are omitted (a CIFG LSTM has no input gate)")
+    if op.options.get("diagonal_recurrent_tensors"):
+        raise fail(graph, op, "diagonal recurrent weights are not supported")
+    x, h, c = graph.t(ins[0]), graph.t(ins[18]), graph.t(ins[19])
+    y = graph.t(op.outputs[0])
+    if x.dtype == np.float32:
+        raise fail(graph, op, "a float32 (or hybrid) LSTM; microai takes the int8 one")
+    _per_tensor(graph, op, "input", x, (np.int8,), 3)
+    _per_tensor(graph, op, "output", y, (np.int8,), 3)
+    _per_tensor(graph, op, "hidden state", h, (np.int8,), len(h.shape))
+    _per_tensor(graph, op, "cell state", c, (np.int16,), len(c.shape))
+    for t in (h, c):
+        if not t.variable:
+            raise fail(graph, op, f"state '{t.name}' is not a variable tensor")
+    if c.zp != 0:
+        raise fail(graph, op, f"cell state '{c.name}' has zero point {c.zp}; it must be 0")
+    power = round(np.log2(c.scale1))
+    if abs(np.log2(c.scale1) - power) >= 1e-3:
+        raise fail(graph, op, f"cell state scale {c.scale1:g} is not a power of two")
+    time_major = bool(op.options.get("time_major", False))
+    d0, d1, n_in = x.shape
+    batch, time = (d1, d0) if time_major else (d0, d1)
+    n_state = int(graph.t(ins[5]).shape[0]) if graph.t(ins[5]).shape else 0
+    if y.shape != (d0, d1, n_state):
+        raise fail(graph, op, f"output shape {list(y.shape)}, expected {[d0, d1, n_state]}")
+    for t in (h, c):
+        if int(np.prod(t.shape)) != batch * n_state:
+            raise fail(graph, op, f"state '{t.name}' has {list(t.shape)}; {batch} x {n_state}")
+    w_in, w_rec, biases, gates = [], [], [], []
+    for g in range(4):
+        wi, wr, b = graph.t(ins[1 + g]), graph.t(ins[5 + g]), graph.t(ins[12 + g])
+        for t, want in ((wi, (n_state, n_in)), (wr, (n_state, n_state))):
+            _per_tensor(graph, op, "weights", t, (np.int8,), 2)
+            if not t.is_const or t.shape != want or t.zp != 0:
+                raise fail(
+                    graph,
+                    op,
+                    f"weights '{t.name}' must be constant int8 {list(want)}, zero point 0",
+                )
+        if not b.is_const or b.dtype != np.int32 or b.shape != (n_state,):
+            raise fail(graph, op, f"bias '{b.name}' must be a constant int32 [{n_state}]")
+        m_in, s_in = _multiplier(
+            graph, op, "gate", scale_product(golden, x.scale1, wi.scale1) / Q3_12
+        )
+        m_rec, s_rec = _multiplier(
+            graph, op, "gate", scale_product(golden, h.scale1, wr.scale1) / Q3_12
+        )
+        gates.append(
+            {
+                "input_multiplier": m_in,
+                "input_shift": s_in,
+                "recurrent_multiplier": m_rec,
+                "recurrent_shift": s_rec,
+            }
+        )
+        w_in.append(wi.data)
+        w_rec.append(wr.data)
+        biases.append(b.data)
+    act = op.options.get("fused_activation_function", "TANH")
+    if act != "TANH":
+        raise fail(graph, op, f"cell activation {act}; TFLite-Micro's integer LSTM takes TANH")
+    cs = float(np.float32(c.scale1))
+    m_f, s_f = _multiplier(graph, op, "forget", Q0_15 * cs / cs)
+    m_i, s_i = _multiplier(graph, op, "input", Q0_15 * Q0_15 / cs)
+    m_h, s_h = _multiplier(graph, op, "hidden", Q0_15 * Q0_15 / float(np.float32(h.scale1)))
+    shift = 15 + power - 3
+    tanh_multiplier, tanh_shift = (0, shift) if shift >= 0 else (3, -shift)
+    if tanh_shift > 15:
+        raise fail(graph, op, f"cell state scale {c.scale1:g} is out of range")
+    clip = float(op.options.get("cell_clip", 0.0))
+    q_clip = int(min(max(clip / cs, -32768.0), 32767.0)) if clip > 0 else 0
+    return Lowered(
+        type="LSTM",
+        params={
+            "batch": batch,
+            "time": time,
+            "input_size": n_in,
+            "state_size": n_state,
+            "time_major": int(time_major),
+            "input_offset": -x.zp,
+            "hidden_offset": h.zp,
+            "gate": gates,
+            "forget_multiplier": m_f,
+            "forget_shift": s_f,
+            "input_multiplier": m_i,
+            "input_shift": s_i,
+            "hidden_multiplier": m_h,
+            "hidden_shift": s_h,
+            "cell_clip": max(q_clip, 0),
+            "tanh_multiplier": tanh_multiplier,
+            "tanh_shift": tanh_shift,
+            "sigmoid_table": list(sigmoid_table()),
+        },
+        inputs=[
+            ins[0],
+            np.concatenate(w_in).astype(np.int8),
+            np.concatenate(w_rec).astype(np.int8),
+            np.concatenate(biases).astype(np.int32),
+            ins[18],
+            ins[19],
+        ],
         outputs=[op.outputs[0]],
     )

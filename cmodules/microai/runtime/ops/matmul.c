@@ -1,4 +1,4 @@
-// microai: the op checks and kernel glue of MAI_OP_BATCH_MATMUL and MAI_OP_SVDF.
+// microai: the op checks and kernel glue of MAI_OP_BATCH_MATMUL, MAI_OP_SVDF and MAI_OP_LSTM.
 #include "common.h"
 
 // Every matrix the params say inside its tensor: the last one's start, by the batch
@@ -121,4 +121,90 @@ nn_status mai_eval_svdf(const mai_op_ctx *ctx) {
     return nn_svdf_s8(ctx->params, ctx->in[0].data, ctx->in[1].data, ctx->in[2].data,
         ctx->in[3].data, ctx->in[4].data, ctx->in[4].storage == MAI_STORAGE_S16 ? 2 : 1,
         ctx->out[0].data);
+}
+
+// UNIDIRECTIONAL_SEQUENCE_LSTM: in int8 [batch x time x input]; w_in int8 [4 x state x
+// input], w_rec int8 [4 x state x state] and bias int32 [4 x state], constants (gates
+// input, forget, cell, output); the hidden state int8 and the cell int16 (zero point 0),
+// state tensors of batch x state; out int8 [batch x time x state], apart from the input.
+mai_status mai_prepare_lstm(const mai_op_ctx *ctx, mai_error *err) {
+    if (ctx->params_size != sizeof(nn_lstm_params)) {
+        return ops_fail(err, MAI_CHECK_PARAMS_SIZE);
+    }
+    if (ctx->n_in != 6 || ctx->n_out != 1) {
+        return ops_fail(err, MAI_CHECK_IO_COUNT);
+    }
+    if (ctx->rounding != NN_ROUNDING_DOUBLE) {
+        return ops_fail(err, MAI_CHECK_ROUNDING);
+    }
+    for (uint32_t i = 0; i < 6; i++) {
+        if (ctx->in[i].data == NULL) {
+            return ops_fail(err, MAI_CHECK_IO_ID);
+        }
+    }
+    const mai_tensor_view *x = &ctx->in[0], *wi = &ctx->in[1], *wr = &ctx->in[2];
+    const mai_tensor_view *b = &ctx->in[3], *h = &ctx->in[4], *c = &ctx->in[5];
+    const mai_tensor_view *o = &ctx->out[0];
+    if (x->storage != MAI_STORAGE_S8 || wi->storage != MAI_STORAGE_S8
+        || wr->storage != MAI_STORAGE_S8 || b->storage != MAI_STORAGE_S32
+        || h->storage != MAI_STORAGE_S8 || c->storage != MAI_STORAGE_S16
+        || o->storage != MAI_STORAGE_S8) {
+        return ops_fail(err, MAI_CHECK_DTYPE);
+    }
+    if (!wi->is_const || !wr->is_const || !b->is_const) {
+        return ops_fail(err, MAI_CHECK_CONST);
+    }
+    if (!h->is_state || !c->is_state || c->zero_point != 0) {
+        return ops_fail(err, MAI_CHECK_LAYOUT);
+    }
+    const nn_lstm_params *p = ctx->params;
+    const int32_t dims[4] = { p->batch, p->time, p->input_size, p->state_size };
+    for (int i = 0; i < 4; i++) {
+        if (dims[i] < 1 || dims[i] > MAI_MAX_DIM) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+    }
+    int ok = (uint32_t)p->time_major <= 1
+        && p->input_offset >= -127 && p->input_offset <= 128
+        && p->hidden_offset == h->zero_point
+        && (p->tanh_multiplier == 0 || p->tanh_multiplier == 3)
+        && p->tanh_shift >= 0 && p->tanh_shift <= 15
+        && p->cell_clip >= 0 && p->cell_clip <= INT16_MAX
+        && ops_requant_ok(p->forget_multiplier, p->forget_shift)
+        && ops_requant_ok(p->input_multiplier, p->input_shift)
+        && ops_requant_ok(p->hidden_multiplier, p->hidden_shift);
+    for (int k = 0; k < 4; k++) {
+        const nn_lstm_gate *g = &p->gate[k];
+        ok = ok && ops_requant_ok(g->input_multiplier, g->input_shift)
+            && ops_requant_ok(g->recurrent_multiplier, g->recurrent_shift);
+    }
+    for (int k = 0; ok && k < 255; k++) { // the interpolation reads a rising table
+        ok = p->sigmoid_table[k] <= p->sigmoid_table[k + 1];
+    }
+    if (!ok) {
+        return ops_fail(err, MAI_CHECK_PARAM);
+    }
+    const uint64_t B = (uint32_t)p->batch, T = (uint32_t)p->time;
+    const uint64_t I = (uint32_t)p->input_size, S = (uint32_t)p->state_size;
+    if (ops_elements(&x->dims) != B * T * I || ops_elements(&wi->dims) != 4 * S * I
+        || ops_elements(&wr->dims) != 4 * S * S || ops_elements(&b->dims) != 4 * S
+        || ops_elements(&h->dims) != B * S || ops_elements(&c->dims) != B * S
+        || ops_elements(&o->dims) != B * T * S) {
+        return ops_fail(err, MAI_CHECK_SHAPE);
+    }
+    if (!ops_overlap_ok(x, o, 0)) {
+        return ops_fail(err, MAI_CHECK_OVERLAP);
+    }
+    return MAI_OK;
+}
+
+// One batch row's four gates, int16.
+uint32_t mai_scratch_lstm(const mai_op_ctx *ctx) {
+    const nn_lstm_params *p = ctx->params;
+    return 4u * 2u * (uint32_t)p->state_size;
+}
+
+nn_status mai_eval_lstm(const mai_op_ctx *ctx) {
+    return nn_lstm_s8(ctx->params, ctx->in[0].data, ctx->in[1].data, ctx->in[2].data,
+        ctx->in[3].data, ctx->in[4].data, ctx->in[5].data, ctx->out[0].data, ctx->scratch);
 }

@@ -1,0 +1,121 @@
+// UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and weights, int16 cell, as TFLite-Micro's
+// integer LSTM (lstm_eval.h, LstmStep) computes it: no peephole, projection or layer
+// norm (the host refuses those). Each batch row is independent, so rows run one after
+// the other whether the tensors are time major or not, with one row's gates in scratch.
+#include "nn_functions.h"
+
+static int16_t sat16(int32_t v) {
+    return (int16_t)(v < INT16_MIN ? INT16_MIN : (v > INT16_MAX ? INT16_MAX : v));
+}
+
+// TFLite's int16 Logistic with a power-of-two input (multiplier 0, shift 0: x 3), Q3.12
+// in, Q0.15 out: the table interpolated on |x| in steps of 2^9.
+static int16_t sigmoid16(const uint16_t *table, int16_t x) {
+    const int32_t v = x * 3;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v), uh = a >> 9;
+    uint32_t r;
+    if (uh >= 255) {
+        r = 0x7FFFu << 10;
+    } else {
+        const uint32_t ua = table[uh], ub = table[uh + 1];
+        r = (ua << 9) + (a & 0x1ff) * (ub - ua); // ub >= ua: the table rises
+    }
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+    return (int16_t)(r >> 10);
+}
+
+// TFLite's int16 Tanh: x scaled by multiplier (0: 3 << shift, shift 0) and rounded off
+// shift bits, then the sigmoid table at twice the resolution.
+static int16_t tanh16(const uint16_t *table, int16_t x, int32_t multiplier, int32_t shift) {
+    if (multiplier == 0) {
+        multiplier = 3 << shift;
+        shift = 0;
+    }
+    const int32_t round = shift > 0 ? 1 << (shift - 1) : 0;
+    const int32_t v = (x * multiplier + round) >> shift;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v), uh = a >> 8;
+    int32_t r;
+    if (uh >= 255) {
+        r = 0xFFFF << 8;
+    } else {
+        const uint32_t ua = table[uh], ub = table[uh + 1];
+        r = (int32_t)((ua << 8) + (a & 0xff) * (ub - ua));
+    }
+    r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+    return (int16_t)(r >> 8);
+}
+
+// TFLite's MulElementwise of two symmetric int16 values: product requantized, plus offset,
+// clamped to [lo, hi].
+static int32_t mul16(int16_t a, int16_t b, int32_t multiplier, int32_t shift, int32_t offset,
+    int32_t lo, int32_t hi) {
+    const int32_t v = offset + nn_requantize(a * b, multiplier, shift);
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+// One FC row to int16 (output zero point 0): requantize(bias + sum w * (x + offset)).
+static int16_t fc16(const int8_t *w, const int8_t *x, int32_t n, int32_t offset, int32_t bias,
+    int32_t multiplier, int32_t shift) {
+    uint32_t acc = 0;
+    for (int32_t k = 0; k < n; k++) {
+        acc += (uint32_t)(w[k] * (x[k] + offset));
+    }
+    return sat16(nn_requantize((int32_t)(acc + (uint32_t)bias), multiplier, shift));
+}
+
+nn_status nn_lstm_s8(const nn_lstm_params *p, const int8_t *in, const int8_t *w_in,
+    const int8_t *w_rec, const int32_t *bias, int8_t *hidden, int16_t *cell, int8_t *out,
+    int16_t *scratch) {
+    const int32_t B = p->batch, T = p->time, I = p->input_size, S = p->state_size;
+    if (B < 1 || T < 1 || I < 1 || S < 1) {
+        return NN_ERR_ARG;
+    }
+    int16_t *g[4] = { scratch, scratch + S, scratch + 2 * S, scratch + 3 * S };
+    for (int32_t b = 0; b < B; b++) {
+        int8_t *h = hidden + (size_t)b * (size_t)S;
+        int16_t *c = cell + (size_t)b * (size_t)S;
+        for (int32_t t = 0; t < T; t++) {
+            const size_t row = p->time_major ? (size_t)t * (size_t)B + (size_t)b
+                                             : (size_t)b * (size_t)T + (size_t)t;
+            const int8_t *x = in + row * (size_t)I;
+            // The four gates, all from the previous hidden state.
+            for (int32_t k = 0; k < 4; k++) {
+                const nn_lstm_gate *q = &p->gate[k];
+                const int8_t *wi = w_in + (size_t)k * (size_t)S * (size_t)I;
+                const int8_t *wr = w_rec + (size_t)k * (size_t)S * (size_t)S;
+                const int32_t *bk = bias + (size_t)k * (size_t)S;
+                const int tanh_gate = k == 2;
+                for (int32_t s = 0; s < S; s++) {
+                    const int16_t a = fc16(wi + (size_t)s * (size_t)I, x, I, p->input_offset,
+                        bk[s], q->input_multiplier, q->input_shift);
+                    const int16_t r = fc16(wr + (size_t)s * (size_t)S, h, S, -p->hidden_offset,
+                        0, q->recurrent_multiplier, q->recurrent_shift);
+                    const int16_t v = sat16(a + r);
+                    g[k][s] = tanh_gate ? tanh16(p->sigmoid_table, v, 0, 0)
+                                        : sigmoid16(p->sigmoid_table, v);
+                }
+            }
+            // The cell, then the hidden state.
+            for (int32_t s = 0; s < S; s++) {
+                const int32_t kept = mul16(g[1][s], c[s], p->forget_multiplier,
+                    p->forget_shift, 0, INT16_MIN, INT16_MAX);
+                const int32_t added = mul16(g[0][s], g[2][s], p->input_multiplier,
+                    p->input_shift, 0, INT16_MIN, INT16_MAX);
+                int32_t v = sat16(kept + added);
+                if (p->cell_clip > 0) {
+                    v = v > p->cell_clip ? p->cell_clip : (v < -p->cell_clip ? -p->cell_clip : v);
+                }
+                c[s] = (int16_t)v;
+                const int16_t th = tanh16(p->sigmoid_table, c[s], p->tanh_multiplier,
+                    p->tanh_shift);
+                h[s] = (int8_t)mul16(th, g[3][s], p->hidden_multiplier, p->hidden_shift,
+                    p->hidden_offset, INT8_MIN, INT8_MAX);
+            }
+            int8_t *o = out + row * (size_t)S;
+            for (int32_t s = 0; s < S; s++) {
+                o[s] = h[s];
+            }
+        }
+    }
+    return NN_OK;
+}

@@ -1,0 +1,137 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM (int8 x int8 -> int16 cell): bit-exact with TFLite-Micro's
+integer LSTM over sequences of invocations (its states carry over), batch-major and
+time-major, cell clip, cell scales either side of the tanh's own; refusals name the op;
+the boards run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from microai.convert import convert
+from microai.engine import Model
+from microai.ir import ConvertError
+from microai.testing.tflite_builder import ModelBuilder
+from microai.verify import verify
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+TANH = 4  # tflite.ActivationFunctionType
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    batch: int
+    time: int
+    n_in: int
+    n_state: int
+    time_major: bool = False
+    cell_clip: float = 0.0
+    act: int = TANH
+    zps: tuple[int, int] = (-5, 3)  # input, hidden state
+    cell_power: int = -11
+
+
+CASES = [
+    Case("small", 1, 4, 6, 5),
+    Case("batch2", 2, 3, 7, 8, zps=(-128, -2)),
+    Case("time_major", 3, 2, 5, 4, time_major=True),
+    Case("cell_clip", 1, 6, 4, 6, cell_clip=1.5),
+    Case("tiny", 2, 2, 3, 3),
+    Case("wide_cell", 1, 5, 9, 7, cell_power=-8, zps=(0, 0)),
+    Case("fine_cell", 1, 5, 9, 7, cell_power=-14),
+]
+
+
+def lstm_model(c: Case, variant: dict | None = None) -> bytes:
+    rng = np.random.default_rng(sum(map(ord, c.name)))
+    variant = variant or {}
+    mb = ModelBuilder("lstm")
+    x_shape = (c.time, c.batch, c.n_in) if c.time_major else (c.batch, c.time, c.n_in)
+    y_shape = (*x_shape[:2], c.n_state)
+    x_s, h_s = 0.04, 1.0 / 128.0
+    x = mb.input("x", x_shape, scale=x_s, zero_point=c.zps[0])
+    ins = [x] + [-1] * 23
+    for g in range(4):
+        wi_s, wr_s = (float(rng.uniform(0.005, 0.02)) for _ in range(2))
+        ins[1 + g] = mb.const(
+            f"w_in{g}", rng.integers(-127, 128, (c.n_state, c.n_in), dtype=np.int8), scale=wi_s
+        )
+        ins[5 + g] = mb.const(
+            f"w_rec{g}",
+            rng.integers(-127, 128, (c.n_state, c.n_state), dtype=np.int8),
+            scale=wr_s,
+        )
+        ins[12 + g] = mb.const(
+            f"b{g}", rng.integers(-3000, 3000, c.n_state).astype(np.int32), scale=x_s * wi_s
+        )
+    ins[18] = mb.tensor(
+        "h",
+        (c.batch, c.n_state),
+        scale=h_s,
+        zero_point=c.zps[1],
+        variable=variant.get("h_variable", True),
+    )
+    ins[19] = mb.tensor(
+        "c",
+        (c.batch, c.n_state),
+        np.int16,
+        scale=2.0**c.cell_power,
+        zero_point=variant.get("c_zp", 0),
+        variable=True,
+    )
+    for k, v in variant.get("extra", {}).items():
+        ins[k] = mb.const(f"extra{k}", np.ones(v, np.int16 if k < 12 else np.int8), scale=0.01)
+    y = mb.tensor("y", y_shape, scale=h_s, zero_point=c.zps[1])
+    mb.op(
+        "UNIDIRECTIONAL_SEQUENCE_LSTM",
+        ins,
+        [y],
+        "UnidirectionalSequenceLSTMOptions",
+        version=variant.get("version", 3),
+        FusedActivationFunction=variant.get("act", c.act),
+        CellClip=c.cell_clip,
+        TimeMajor=c.time_major,
+    )
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_lstm_bit_exact_with_tflm_over_a_sequence(case):
+    r = verify(lstm_model(case), n_inputs=8, seed=2, golden="tflm")
+    assert r["mismatches"] == 0, r["layers"]
+    assert r["layers"][0]["kernel"] == "LSTM_S8"
+
+
+def test_lstm_refuses_litert_golden_with_a_reason():
+    with pytest.raises(ConvertError, match="LiteRT's integer LSTM.*--golden tflm"):
+        convert(lstm_model(CASES[0]), "lstm", golden="litert")
+
+
+@pytest.mark.parametrize(
+    "variant, match",
+    [
+        ({"h_variable": False}, "state 'h' is not a variable tensor"),
+        ({"c_zp": 4}, "cell state 'c' has zero point 4"),
+        ({"act": 1}, "cell activation RELU"),
+        ({"extra": {9: 5}}, "a peephole LSTM"),
+        ({"extra": {16: (5, 5)}}, "a projection LSTM"),
+    ],
+)
+def test_lstm_refusals_name_the_op(variant, match):
+    with pytest.raises(ConvertError, match=rf"UNIDIRECTIONAL_SEQUENCE_LSTM \(op 0;.*{match}"):
+        convert(lstm_model(CASES[0], variant), "bad")
+
+
+def test_lstm_state_carries_and_reset_forgets():
+    c = CASES[0]
+    m = Model(convert(lstm_model(c), "lstm").blob)
+    x = np.random.default_rng(1).integers(-128, 128, (c.batch, c.time, c.n_in), dtype=np.int8)
+    first = m.run(x).copy()
+    assert not np.array_equal(m.run(x), first)
+    m.reset()
+    assert np.array_equal(m.run(x), first)
