@@ -120,12 +120,14 @@ def write_seeds() -> Path:
     blob = convert(_data_ops_model(), "data_ops").blob
     if not path.is_file() or path.read_bytes() != blob:
         path.write_bytes(blob)
-    # A state tensor (the loader checks that it shares no bytes): the SVDF fixture.
-    path = seeds / "svdf_kws.mai"
-    model = (ROOT / "tests" / "fixtures" / "models" / "svdf_kws.tflite").read_bytes()
-    blob = convert(model, "svdf_kws").blob
-    if not path.is_file() or path.read_bytes() != blob:
-        path.write_bytes(blob)
+    # State tensors (the loader checks that they share no bytes): the SVDF and LSTM
+    # fixtures.
+    for name in ("svdf_kws", "lstm_kws"):
+        path = seeds / f"{name}.mai"
+        model = (ROOT / "tests" / "fixtures" / "models" / f"{name}.tflite").read_bytes()
+        blob = convert(model, name).blob
+        if not path.is_file() or path.read_bytes() != blob:
+            path.write_bytes(blob)
     return seeds
 
 

@@ -135,3 +135,37 @@ def test_lstm_state_carries_and_reset_forgets():
     assert not np.array_equal(m.run(x), first)
     m.reset()
     assert np.array_equal(m.run(x), first)
+
+
+def test_lstm_kws_fixture_verifies():
+    """The converter's own LSTM (make_lstm_fixtures.py: Keras LSTM(16) over 12 frames,
+    full-integer): every tensor bit-exact with TFLite-Micro over 20 sequences in a row."""
+    r = verify((FIXTURES / "lstm_kws.tflite").read_bytes(), n_inputs=20, golden="tflm")
+    assert r["mismatches"] == 0
+    assert r["layers"][0]["kernel"] == "LSTM_S8"
+
+
+def test_lstm_kws_fixture_accuracy():
+    """Its test sequences, each after reset() (TFLite-Micro's interpreter starts each
+    from zero state too): the same outputs as TFLite-Micro, and its accuracy."""
+    from microai.golden import open_golden
+
+    model = (FIXTURES / "lstm_kws.tflite").read_bytes()
+    d = np.load(FIXTURES / "lstm_kws_test.npz")
+    m = Model(convert(model, "lstm_kws").blob)
+    ours = []
+    for seq in d["x"][:100]:
+        m.reset()
+        ours.append(m.run(seq[None]).reshape(-1).copy())
+    for seq, want in list(zip(d["x"], ours, strict=False))[:20]:
+        assert np.array_equal(open_golden(model).run([seq[None]])[0].reshape(-1), want)
+    assert (np.argmax(ours, axis=1) == d["y"][:100]).mean() >= 0.95
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_lstm_kws_on_boards(board: str):
+    from microai.hil import hil
+
+    model = (FIXTURES / "lstm_kws.tflite").read_bytes()
+    r = hil(model, board, n_inputs=3, seed=4, name="lstm_kws", count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, r
