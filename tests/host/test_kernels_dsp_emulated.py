@@ -1,7 +1,7 @@
 """The kernels' Cortex-M DSP loops on the host: the C core built once with
 MICROAI_DSP_EMULATE=1 (nn_dsp.h: SXTB16, SXTAB16, SMLAD, SMLABB, SMMULR, SSUB8/SEL...
 written in C, bit for bit), and the GEMM (CONV_2D, FULLY_CONNECTED), depthwise, ADD and
-int4-weights kernel tests run again on it, so that the DSP-shaped loops and the
+int4-weights, SVDF and LSTM kernel tests run again on it, so that the DSP-shaped loops and the
 column-pair layout are checked against both goldens here, not only on the emulated
 Cortex-M4/M7 (whose real instructions and hand-written assembly test_board_kernels.py
 runs).
@@ -34,8 +34,11 @@ def test_kernels_with_emulated_dsp():
             str(HERE / "test_kernels_conv.py"),
             str(HERE / "test_kernels_misc.py"),
             str(HERE / "test_kernels_s4.py"),
+            str(HERE / "test_svdf.py"),
+            str(HERE / "test_lstm.py"),
             "-k",
-            "test_conv or test_fc or test_fast_path or test_executor or dw or add or binary or s4",
+            "(test_conv or test_fc or test_fast_path or test_executor or dw or add or binary "
+            "or s4 or svdf or lstm) and not boards",
         ],
         env=env,
         check=False,

@@ -2,6 +2,7 @@
 // integer LSTM (lstm_eval.h, LstmStep) computes it: no peephole, projection or layer
 // norm (the host refuses those). Each batch row is independent, so rows run one after
 // the other whether the tensors are time major or not, with one row's gates in scratch.
+#include "nn_dot.h"
 #include "nn_functions.h"
 
 static int16_t sat16(int32_t v) {
@@ -53,14 +54,21 @@ static int32_t mul16(int16_t a, int16_t b, int32_t multiplier, int32_t shift, in
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-// One FC row to int16 (output zero point 0): requantize(bias + sum w * (x + offset)).
-static int16_t fc16(const int8_t *w, const int8_t *x, int32_t n, int32_t offset, int32_t bias,
-    int32_t multiplier, int32_t shift) {
-    uint32_t acc = 0;
-    for (int32_t k = 0; k < n; k++) {
-        acc += (uint32_t)(w[k] * (x[k] + offset));
+// Gate outputs s and s + 1 (s alone when d is 0): the input's FC with the bias and the
+// hidden state's FC, each requantized to int16 at 2^-12 (output zero point 0), summed
+// with saturation, then the gate's activation.
+static void gate_pair(const nn_lstm_params *p, const nn_lstm_gate *q, const int8_t *wi,
+    const int8_t *wr, const int32_t *bias, const int8_t *x, const int8_t *h, int32_t d,
+    int tanh_gate, int16_t *g) {
+    const int32_t I = p->input_size, S = p->state_size;
+    int32_t a[2] = { bias[0], bias[d] }, r[2] = { 0, 0 };
+    nn_dot_1x2_s8(x, p->input_offset, wi, d * I, I, a);
+    nn_dot_1x2_s8(h, -p->hidden_offset, wr, d * S, S, r);
+    for (int32_t j = 0; j <= d; j++) {
+        const int16_t v = sat16(sat16(nn_requantize(a[j], q->input_multiplier, q->input_shift))
+            + sat16(nn_requantize(r[j], q->recurrent_multiplier, q->recurrent_shift)));
+        g[j] = tanh_gate ? tanh16(p->sigmoid_table, v, 0, 0) : sigmoid16(p->sigmoid_table, v);
     }
-    return sat16(nn_requantize((int32_t)(acc + (uint32_t)bias), multiplier, shift));
 }
 
 nn_status nn_lstm_s8(const nn_lstm_params *p, const int8_t *in, const int8_t *w_in,
@@ -84,15 +92,9 @@ nn_status nn_lstm_s8(const nn_lstm_params *p, const int8_t *in, const int8_t *w_
                 const int8_t *wi = w_in + (size_t)k * (size_t)S * (size_t)I;
                 const int8_t *wr = w_rec + (size_t)k * (size_t)S * (size_t)S;
                 const int32_t *bk = bias + (size_t)k * (size_t)S;
-                const int tanh_gate = k == 2;
-                for (int32_t s = 0; s < S; s++) {
-                    const int16_t a = fc16(wi + (size_t)s * (size_t)I, x, I, p->input_offset,
-                        bk[s], q->input_multiplier, q->input_shift);
-                    const int16_t r = fc16(wr + (size_t)s * (size_t)S, h, S, -p->hidden_offset,
-                        0, q->recurrent_multiplier, q->recurrent_shift);
-                    const int16_t v = sat16(a + r);
-                    g[k][s] = tanh_gate ? tanh16(p->sigmoid_table, v, 0, 0)
-                                        : sigmoid16(p->sigmoid_table, v);
+                for (int32_t s = 0; s < S; s += 2) {
+                    gate_pair(p, q, wi + (size_t)s * (size_t)I, wr + (size_t)s * (size_t)S,
+                        bk + s, x, h, s + 1 < S, k == 2, g[k] + s);
                 }
             }
             // The cell, then the hidden state.

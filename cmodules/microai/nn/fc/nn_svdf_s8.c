@@ -9,17 +9,21 @@
 //    requantized, plus the output zero point, saturated to int8.
 // The time sums wrap in 32 bits as the reference's int32 arithmetic does on every target.
 #include <string.h>
+#include "nn_dot.h"
 #include "nn_functions.h"
 
-// The newest value of filter f: requantized feature dot product, saturated to [lo, hi].
-static int32_t feature(const nn_svdf_params *p, const int8_t *x, const int8_t *w, int32_t lo,
-    int32_t hi) {
-    int32_t acc = 0; // |sum| < 65,535 * 128 * 255 < 2^31
-    for (int32_t c = 0; c < p->input_size; c++) {
-        acc += w[c] * (x[c] + p->input_offset);
+// weights_time . state over n int16 (the state's zero point is 0), added to acc wrapping:
+// two products per SMLAD on a DSP core.
+static uint32_t time_dot_s16(const int16_t *w, const int16_t *s, size_t n, uint32_t acc) {
+    #if NN_DSP
+    for (; n >= 2; n -= 2, w += 2, s += 2) {
+        acc = (uint32_t)nn_smlad(nn_read_u32(w), nn_read_u32(s), (int32_t)acc);
     }
-    const int32_t v = nn_requantize(acc, p->feature_multiplier, p->feature_shift);
-    return v < lo ? lo : (v > hi ? hi : v);
+    #endif
+    for (; n > 0; n--) {
+        acc += (uint32_t)(*w++ * *s++);
+    }
+    return acc;
 }
 
 nn_status nn_svdf_s8(const nn_svdf_params *p, const int8_t *in, const int8_t *weights_feature,
@@ -38,14 +42,23 @@ nn_status nn_svdf_s8(const nn_svdf_params *p, const int8_t *in, const int8_t *we
     for (int32_t b = 0; b < p->batch; b++) {
         const int8_t *x = in + (size_t)b * (size_t)p->input_size;
         const size_t row = (size_t)b * (size_t)filters;
-        for (int32_t f = 0; f < filters; f++) {
-            const int32_t v = feature(p, x, weights_feature + (size_t)f * (size_t)p->input_size,
-                lo, hi) + zp;
-            const size_t at = (row + (size_t)f) * (size_t)memory + (size_t)memory - 1;
-            if (state_bytes == 1) {
-                ((int8_t *)state)[at] = (int8_t)(uint8_t)(uint32_t)v;
-            } else {
-                ((int16_t *)state)[at] = (int16_t)v;
+        // Filters f and f + 1 at a time (f alone, the last of an odd count): the newest
+        // value, the requantized feature dot product saturated to the state's type plus
+        // its zero point (|sum| < 65,535 * 128 * 255 < 2^31).
+        for (int32_t f = 0; f < filters; f += 2) {
+            const int32_t d = f + 1 < filters;
+            int32_t acc[2] = { 0, 0 };
+            nn_dot_1x2_s8(x, p->input_offset, weights_feature + (size_t)f * (size_t)p->input_size,
+                d * p->input_size, p->input_size, acc);
+            for (int32_t j = 0; j <= d; j++) {
+                int32_t v = nn_requantize(acc[j], p->feature_multiplier, p->feature_shift);
+                v = (v < lo ? lo : (v > hi ? hi : v)) + zp;
+                const size_t at = (row + (size_t)(f + j)) * (size_t)memory + (size_t)memory - 1;
+                if (state_bytes == 1) {
+                    ((int8_t *)state)[at] = (int8_t)(uint8_t)(uint32_t)v;
+                } else {
+                    ((int16_t *)state)[at] = (int16_t)v;
+                }
             }
         }
         for (int32_t u = 0; u < p->units; u++) {
@@ -60,11 +73,8 @@ nn_status nn_svdf_s8(const nn_svdf_params *p, const int8_t *in, const int8_t *we
                     acc += (uint32_t)(w[k] * (s[k] - zp));
                 }
             } else {
-                const int16_t *w = (const int16_t *)weights_time + f0 * (size_t)memory;
-                const int16_t *s = (const int16_t *)state + s0;
-                for (size_t k = 0; k < n; k++) {
-                    acc += (uint32_t)((int32_t)w[k] * (s[k] - zp));
-                }
+                acc = time_dot_s16((const int16_t *)weights_time + f0 * (size_t)memory,
+                    (const int16_t *)state + s0, n, acc);
             }
             int32_t v = nn_requantize((int32_t)acc, p->output_multiplier, p->output_shift);
             v = (int32_t)((uint32_t)v + (uint32_t)p->output_offset);
