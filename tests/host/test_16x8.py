@@ -323,3 +323,60 @@ def test_depthwise_16x8_bit_exact(shape, kernel, mult, stride, padding, golden):
     r = verify(mb.build(), n_inputs=3, seed=9, golden=golden)
     assert r["mismatches"] == 0
     assert r["layers"][0]["kernel"] == "DW_CONV_S16"
+
+
+def _add_model(a_shape, b_shape, scales, act=0, pot_option=False, const_b=False) -> bytes:
+    mb = ModelBuilder("16x8 add")
+    a = mb.input("a", a_shape, np.int16, scale=scales[0])
+    if const_b:
+        vals = np.random.default_rng(3).integers(-32768, 32768, b_shape).astype(np.int16)
+        b = mb.const("b", vals, scale=scales[1])
+    else:
+        b = mb.input("b", b_shape, np.int16, scale=scales[1])
+    out = tuple(max(x, y) for x, y in zip(a_shape, b_shape, strict=True))
+    y = mb.tensor("y", out, np.int16, scale=scales[2])
+    mb.op(
+        "ADD",
+        [a, b],
+        [y],
+        "AddOptions",
+        version=3,
+        FusedActivationFunction=act,
+        PotScaleInt16=pot_option,
+    )
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape, scales, act",
+    [
+        ((1, 4, 5, 3), (1, 4, 5, 3), (0.0011, 0.0007, 0.0015), 0),
+        ((2, 3, 1, 6), (1, 1, 4, 6), (0.0003, 0.0009, 0.0004), 1),  # broadcast, RELU
+        ((1, 7), (1, 7), (0.002, 0.002, 0.00101), 3),  # RELU6, same input scales
+        ((1, 5, 5, 2), (1, 5, 5, 2), (2.0**-12, 2.0**-10, 2.0**-11), 0),  # POT, option off
+    ],
+)
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_add_16x8_bit_exact(a_shape, b_shape, scales, act, golden):
+    r = verify(_add_model(a_shape, b_shape, scales, act), n_inputs=6, seed=8, golden=golden)
+    assert r["mismatches"] == 0
+    assert r["layers"][0]["kernel"] == "ADD_S16"
+
+
+def test_add_16x8_pot_option_follows_the_golden():
+    """pot_scale_int16 with power-of-two scales: TFLite-Micro's general path, taken;
+    LiteRT's own shift-based path, refused with the reason."""
+    model = _add_model((1, 8), (1, 8), (2.0**-12, 2.0**-12, 2.0**-11), pot_option=True)
+    assert verify(model, n_inputs=4, golden="tflm")["mismatches"] == 0
+    with pytest.raises(ConvertError, match=r"ADD \(op 0;.*pot_scale_int16"):
+        convert(model, "m", golden="litert")
+
+
+def test_add_16x8_on_boards():
+    from microai.hil import hil
+
+    model = _add_model((2, 3, 1, 6), (1, 1, 4, 6), (0.0003, 0.0009, 0.0004), 1, const_b=True)
+    for board in ("QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"):
+        r = hil(model, board, n_inputs=2, seed=1, count=False)
+        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, (board, r)

@@ -13,9 +13,9 @@ static inline void nn_broadcast_strides(const nn_dims *d, int32_t s[4]) {
 }
 
 // Runs the statement (the last argument) for every output element in order, with `va`
-// and `vb` the two int8 inputs' values there (4-D broadcasting: a dim of 1 repeats). The
-// one loop of ADD, MUL, MAXIMUM and MINIMUM.
-#define NN_BROADCAST_EACH(in1_dims, in1, in2_dims, in2, out_dims, va, vb, ...) \
+// and `vb` the two inputs' values there (elements of type T; 4-D broadcasting: a dim of
+// 1 repeats). The one loop of ADD, MUL, MAXIMUM and MINIMUM.
+#define NN_BROADCAST_EACH_T(T, in1_dims, in1, in2_dims, in2, out_dims, va, vb, ...) \
     do { \
         int32_t s1_[4], s2_[4]; \
         nn_broadcast_strides(in1_dims, s1_); \
@@ -23,16 +23,19 @@ static inline void nn_broadcast_strides(const nn_dims *d, int32_t s[4]) {
         for (int32_t b_ = 0; b_ < (out_dims)->n; b_++) { \
             for (int32_t y_ = 0; y_ < (out_dims)->h; y_++) { \
                 for (int32_t x_ = 0; x_ < (out_dims)->w; x_++) { \
-                    const int8_t *a_ = (in1) + b_ * s1_[0] + y_ * s1_[1] + x_ * s1_[2]; \
-                    const int8_t *c_ = (in2) + b_ * s2_[0] + y_ * s2_[1] + x_ * s2_[2]; \
+                    const T *a_ = (in1) + b_ * s1_[0] + y_ * s1_[1] + x_ * s1_[2]; \
+                    const T *c_ = (in2) + b_ * s2_[0] + y_ * s2_[1] + x_ * s2_[2]; \
                     for (int32_t k_ = 0; k_ < (out_dims)->c; k_++) { \
-                        const int8_t va = a_[k_ * s1_[3]], vb = c_[k_ * s2_[3]]; \
+                        const T va = a_[k_ * s1_[3]], vb = c_[k_ * s2_[3]]; \
                         __VA_ARGS__; \
                     } \
                 } \
             } \
         } \
     } while (0)
+
+/// NN_BROADCAST_EACH_T over int8 elements.
+#define NN_BROADCAST_EACH(...) NN_BROADCAST_EACH_T(int8_t, __VA_ARGS__)
 
 static inline int nn_same_dims(const nn_dims *a, const nn_dims *b) {
     return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;

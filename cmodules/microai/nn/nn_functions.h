@@ -307,6 +307,11 @@ nn_status nn_mean_s8(const nn_mean_params *p, const nn_dims *in_dims, const int8
 nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_t *in1,
     const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out,
     void *scratch, size_t scratch_size);
+
+/// ADD of int16 (16x8): nn_add_params with left_shift 15 and zero offsets, 4-D
+/// broadcasting; out may be in1 or in2 exactly when that input has the output's shape.
+nn_status nn_add_s16(const nn_add_params *p, const nn_dims *in1_dims, const int16_t *in1,
+    const nn_dims *in2_dims, const int16_t *in2, const nn_dims *out_dims, int16_t *out);
 size_t nn_add_s8_scratch_size(const nn_dims *out_dims);
 nn_status nn_mul_s8(const nn_mul_params *p, const nn_dims *in1_dims, const int8_t *in1,
     const nn_dims *in2_dims, const int8_t *in2, const nn_dims *out_dims, int8_t *out);

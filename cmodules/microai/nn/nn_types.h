@@ -69,7 +69,8 @@ typedef enum {
     NN_KERNEL_DW_CONV_S16 = 46,           ///< nn_dw_conv_s16: 16x8 DEPTHWISE_CONV_2D
     NN_KERNEL_SVDF_S8 = 47,               ///< nn_svdf_s8: int8 SVDF, int8 or int16 state
     NN_KERNEL_LSTM_S8 = 48,               ///< nn_lstm_s8: UNIDIRECTIONAL_SEQUENCE_LSTM 8x8->16
-    NN_KERNEL_COUNT = 49,
+    NN_KERNEL_ADD_S16 = 49,               ///< nn_add_s16: 16x8 ADD
+    NN_KERNEL_COUNT = 50,
 } nn_kernel;
 
 /// The most taps one output of an int4-weights GEMM kernel sums (nn_dot.h: its DSP sums

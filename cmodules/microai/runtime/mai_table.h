@@ -118,7 +118,8 @@
     mai_eval_avgpool) \
     X(MAXPOOL_S8, MAXPOOL, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_maxpool) \
-    X(ADD_S8, ADD, direct, NONE, mai_supports_any, mai_scratch_add, mai_eval_add) \
+    X(ADD_S8, ADD, direct, NONE, mai_supports_add_s8, mai_scratch_add, mai_eval_add) \
+    X(ADD_S16, ADD, 16x8, NONE, mai_supports_add_s16, mai_scratch_none, mai_eval_add_s16) \
     X(MUL_S8, MUL, direct, NONE, mai_supports_any, mai_scratch_none, mai_eval_mul) \
     X(SOFTMAX_S8, SOFTMAX, direct, NONE, mai_supports_any, mai_scratch_none, \
     mai_eval_softmax) \

@@ -207,10 +207,39 @@ def _binary(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
     return a, b, y
 
 
+def _pot(scale: float) -> bool:
+    """A power-of-two scale (TFLite's CheckedLog2)."""
+    return abs(math.log2(scale) - round(math.log2(scale))) < 1e-3
+
+
 @lowering("ADD")
 def _add(graph: Graph, op: Op, golden: str) -> Lowered:
-    a, b, y = _binary(graph, op)
-    left_shift = 20
+    """int8, or int16 (16x8): the goldens' general path, left_shift 20 or 15."""
+    ts = [graph.t(i) for i in (*op.inputs[:2], *op.outputs[:1]) if i >= 0]
+    if ts and all(t.dtype == np.int16 for t in ts):
+        _io(graph, op, 2)
+        a, b, y = (
+            _int16(graph, op, r, t)
+            for r, t in zip(("input 1", "input 2", "output"), ts, strict=True)
+        )
+        _broadcast(graph, op, a, b, y)
+        if a.zp or b.zp or y.zp:
+            raise fail(graph, op, "int16 ADD with a non-zero zero point (16x8 is symmetric)")
+        if (
+            golden == "litert"
+            and op.options.get("pot_scale_int16", True)
+            and all(_pot(t.scale1) for t in (a, b, y))
+        ):
+            raise fail(
+                graph,
+                op,
+                "LiteRT's power-of-two int16 ADD (pot_scale_int16) is not supported; "
+                "the converter's 16x8 models clear it, and --golden tflm takes it",
+            )
+        left_shift = 15
+    else:
+        a, b, y = _binary(graph, op)
+        left_shift = 20
     s1, s2, so = a.scale1, b.scale1, y.scale1  # float32 values, exact as Python floats
     twice_max = 2 * max(s1, s2)
     reals = (s1 / twice_max, s2 / twice_max, twice_max / (float(1 << left_shift) * so))
@@ -219,7 +248,7 @@ def _add(graph: Graph, op: Op, golden: str) -> Lowered:
         for r, what in zip(reals, ("input 1", "input 2", "output"), strict=True)
     )
     if max(sh1, sh2, sho) > 0:  # QuantizeMultiplierSmallerThanOneExp would abort
-        raise fail(graph, op, "output scale too small for int8 ADD's fixed-point path")
+        raise fail(graph, op, "output scale too small for ADD's fixed-point path")
     return Lowered(
         type="ADD",
         params={

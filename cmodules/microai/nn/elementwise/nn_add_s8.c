@@ -10,6 +10,9 @@
 // time (SSAT, SSUB8/SEL). Without scratch each element is rescaled directly.
 //
 // out may be in1 or in2 exactly (in place) when that input has the output's shape.
+//
+// nn_add_s16 is 16x8's ADD: the same arithmetic on int16 with left_shift 15 (both
+// goldens' general int16 path), element by element.
 #include "nn_broadcast.h"
 #include "nn_dsp.h"
 #include "nn_functions.h"
@@ -178,5 +181,18 @@ nn_status nn_add_s8(const nn_add_params *p, const nn_dims *in1_dims, const int8_
     }
     NN_BROADCAST_EACH(in1_dims, in1, in2_dims, in2, out_dims, va, vb,
         *out++ = tables ? nn_add_clamp(p, nn_add_out_t(p, rq, t1[va], t2[vb])) : add1(p, va, vb));
+    return NN_OK;
+}
+
+nn_status nn_add_s16(const nn_add_params *p, const nn_dims *in1_dims, const int16_t *in1,
+    const nn_dims *in2_dims, const int16_t *in2, const nn_dims *out_dims, int16_t *out) {
+    NN_BROADCAST_EACH_T(int16_t, in1_dims, in1, in2_dims, in2, out_dims, va, vb, {
+        const int32_t sx = nn_add_scale(va, p->input1_offset, p->left_shift,
+            p->input1_multiplier, p->input1_shift);
+        const int32_t sy = nn_add_scale(vb, p->input2_offset, p->left_shift,
+            p->input2_multiplier, p->input2_shift);
+        const int32_t o = nn_add_out(p, sx, sy);
+        *out++ = (int16_t)(o < p->act.min ? p->act.min : (o > p->act.max ? p->act.max : o));
+    });
     return NN_OK;
 }

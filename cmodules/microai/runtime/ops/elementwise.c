@@ -26,24 +26,43 @@ static mai_check ops_check_binary(const mai_op_ctx *ctx) {
     return MAI_CHECK_NONE;
 }
 
+// int8, or int16 (16x8: zero points 0, left_shift 15, as both goldens' general path).
 mai_status mai_prepare_add(const mai_op_ctx *ctx, mai_error *err) {
-    mai_check c = ops_check_common(ctx, sizeof(nn_add_params), 2, 2,
-        MAI_STORAGE_S8, MAI_STORAGE_S8);
+    const uint8_t st = ctx->in[0].storage == MAI_STORAGE_S16 ? MAI_STORAGE_S16 : MAI_STORAGE_S8;
+    mai_check c = ops_check_common(ctx, sizeof(nn_add_params), 2, 2, st, st);
     if (c != MAI_CHECK_NONE) {
         return ops_fail(err, c);
     }
     const nn_add_params *p = ctx->params;
+    // (in + offset) << left_shift must fit in int32: |in + offset| <= 255 << 23 for int8,
+    // |in| <= 2^15 << 15 for int16.
+    const int ok16 = st != MAI_STORAGE_S16
+        || (p->input1_offset == 0 && p->input2_offset == 0 && p->output_offset == 0
+            && p->left_shift == 15);
     if (p->input1_offset != -ctx->in[0].zero_point || p->input2_offset != -ctx->in[1].zero_point
-        || p->output_offset != ctx->out[0].zero_point
-        // (in + offset) << left_shift must fit in int32 for |in + offset| <= 255.
+        || p->output_offset != ctx->out[0].zero_point || !ok16
         || p->left_shift < 0 || p->left_shift > 23
         || !ops_requant_ok(p->input1_multiplier, p->input1_shift)
         || !ops_requant_ok(p->input2_multiplier, p->input2_shift)
-        || !ops_requant_ok(p->output_multiplier, p->output_shift) || !ops_act_ok(&p->act)) {
+        || !ops_requant_ok(p->output_multiplier, p->output_shift)
+        || !ops_act_ok_for(st, &p->act)) {
         return ops_fail(err, MAI_CHECK_PARAM);
     }
     c = ops_check_binary(ctx);
     return c == MAI_CHECK_NONE ? MAI_OK : ops_fail(err, c);
+}
+
+const char *mai_supports_add_s8(const mai_op_ctx *ctx) {
+    return ctx->in[0].storage == MAI_STORAGE_S8 ? NULL : "takes int8 activations";
+}
+
+const char *mai_supports_add_s16(const mai_op_ctx *ctx) {
+    return ctx->in[0].storage == MAI_STORAGE_S16 ? NULL : "takes int16 activations (16x8)";
+}
+
+nn_status mai_eval_add_s16(const mai_op_ctx *ctx) {
+    return nn_add_s16(ctx->params, &ctx->in[0].dims, ctx->in[0].data, &ctx->in[1].dims,
+        ctx->in[1].data, &ctx->out[0].dims, ctx->out[0].data);
 }
 
 uint32_t mai_scratch_add(const mai_op_ctx *ctx) {
