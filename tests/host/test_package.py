@@ -20,6 +20,9 @@ FIXTURES = ROOT / "tests" / "fixtures" / "models"
 
 def test_wheel_in_a_fresh_venv(tmp_path):
     wheels = tmp_path / "wheels"
+    # setuptools copies into build/lib and never removes what the tree no longer has: a
+    # source file deleted since the last build would still ship (and fail to compile).
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
     subprocess.run(
         [
             sys.executable,
