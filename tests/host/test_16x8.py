@@ -380,3 +380,14 @@ def test_add_16x8_on_boards():
     for board in ("QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"):
         r = hil(model, board, n_inputs=2, seed=1, count=False)
         assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, (board, r)
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_16x8_residual_fixture_on_boards(board):
+    """The converter's 16x8 residual CNN: its int16 ADD (fused RELU) runs ADD_S16."""
+    from microai.hil import hil
+
+    model = (FIXTURE.parent / "digits_16x8_residual.tflite").read_bytes()
+    r = hil(model, board, n_inputs=2, seed=2, name="digits_16x8_residual", count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    assert "ADD_S16" in [layer["kernel"] for layer in r["layers"]]

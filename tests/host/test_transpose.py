@@ -72,3 +72,16 @@ def test_transpose_on_boards(board):
     for shape, perm in [((2, 3, 4, 5), (3, 1, 0, 2)), ((1, 9, 1, 17), (0, 3, 2, 1))]:
         r = hil(_model(shape, perm), board, n_inputs=2, seed=1, name="t", count=False)
         assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_transpose_fixture_on_boards(board):
+    """make_transpose_fixtures.py's channels-first CNN (a converter's TRANSPOSE), bit-exact
+    with the host engine and TFLite-Micro."""
+    from microai.hil import hil
+    from microai.paths import ROOT
+
+    path = ROOT / "tests" / "fixtures" / "models" / "transpose_cnn.tflite"
+    r = hil(path.read_bytes(), board, n_inputs=2, seed=3, name="transpose_cnn", count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    assert "TRANSPOSE_S8" in [layer["kernel"] for layer in r["layers"]]
