@@ -82,6 +82,8 @@ class Op:
     inputs: list[int]  # tensor indices; -1 = omitted optional input
     outputs: list[int]
     options: dict = field(default_factory=dict)  # snake_case option fields, e.g. stride_w
+    # The converter's intermediate tensors (an integer LSTM's gate and hidden scales).
+    intermediates: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -383,7 +383,11 @@ def read_model(data: bytes, name: str = "model") -> Graph:
                     raise ConvertError(f"{name}: op {i} refers to tensor {t}, which does not exist")
             opcode = _opcode_name(model, op.OpcodeIndex())
             options = _options(op) or _custom_options(op, name, opcode, i)
-            ops.append(Op(i, opcode, inputs, outputs, options))
+            between = [int(x) for x in _vector(op.IntermediatesAsNumpy())]
+            for t in between:
+                if not 0 <= t < len(tensors):
+                    raise ConvertError(f"{name}: op {i} refers to tensor {t}, which does not exist")
+            ops.append(Op(i, opcode, inputs, outputs, options, between))
         ops = _fold_densify(ops, tensors, name)
         graph_inputs = [int(x) for x in _vector(sg.InputsAsNumpy())]
         graph_outputs = [int(x) for x in _vector(sg.OutputsAsNumpy())]

@@ -83,9 +83,6 @@ def test_model_bit_exact_under_each_golden(path: Path, golden: str):
     except GoldenError as e:  # only a real refusal, said in one line
         assert_one_line_refusal(e, golden, path.name)
         pytest.skip(str(e))
-    except ConvertError as e:  # an op microai computes as the other golden only (LSTM)
-        assert f"--golden {OTHER[golden]}" in str(e), e
-        pytest.skip(str(e))
     assert (r["golden"], r["blob_golden"]) == (golden, golden)
     assert r["mismatches"] == 0, r["first_mismatch"]
     assert all(L["mismatches"] == 0 for L in r["layers"])

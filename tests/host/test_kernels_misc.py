@@ -643,13 +643,13 @@ def test_refuses_unsupported_variants():
     )
     _refused(
         build(
-            "ADD",
+            "MUL",
             [T((1, 2, 2, 3), 0.05, 0, np.int16), T((1, 2, 2, 3), 0.05, 0, np.int16)],
             T((1, 2, 2, 3), 0.05, 0, np.int16),
-            "AddOptions",
+            "MulOptions",
             FusedActivationFunction=0,
         ),
-        "ADD",
+        "MUL",
         "int16",
     )
     _refused(

@@ -1,5 +1,6 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM (int8 x int8 -> int16 cell): bit-exact with TFLite-Micro's
-integer LSTM over sequences of invocations (its states carry over), batch-major and
+and LiteRT's integer LSTMs (two arithmetics) over sequences of invocations (the states
+carry over), batch-major and
 time-major, cell clip, cell scales either side of the tanh's own; refusals name the op;
 the boards run it."""
 
@@ -13,6 +14,7 @@ import pytest
 
 from microai.convert import convert
 from microai.engine import Model
+from microai.golden import GOLDENS
 from microai.ir import ConvertError
 from microai.testing.tflite_builder import ModelBuilder
 from microai.verify import verify
@@ -33,6 +35,7 @@ class Case:
     act: int = TANH
     zps: tuple[int, int] = (-5, 3)  # input, hidden state
     cell_power: int = -11
+    hidden_out_zp: int | None = None  # LiteRT's hidden intermediate, if not the state's
 
 
 CASES = [
@@ -43,7 +46,9 @@ CASES = [
     Case("tiny", 2, 2, 3, 3),
     Case("wide_cell", 1, 5, 9, 7, cell_power=-8, zps=(0, 0)),
     Case("fine_cell", 1, 5, 9, 7, cell_power=-14),
+    Case("hidden_intermediate_zp", 1, 4, 6, 5, hidden_out_zp=-7),
 ]
+LITERT_CELL = range(-15, -8)  # LiteRT's ApplyTanh reads the cell in Q0..Q6
 
 
 def lstm_model(c: Case, variant: dict | None = None) -> bytes:
@@ -86,12 +91,18 @@ def lstm_model(c: Case, variant: dict | None = None) -> bytes:
     for k, v in variant.get("extra", {}).items():
         ins[k] = mb.const(f"extra{k}", np.ones(v, np.int16 if k < 12 else np.int8), scale=0.01)
     y = mb.tensor("y", y_shape, scale=h_s, zero_point=c.zps[1])
+    # The converter's intermediates: four unused float32 ones, then the hidden state's
+    # quantization, which LiteRT's integer LSTM writes h with.
+    between = [mb.tensor(f"intermediate{k}", (0,), np.float32) for k in range(4)]
+    hidden_zp = c.zps[1] if c.hidden_out_zp is None else c.hidden_out_zp
+    between.append(mb.tensor("hidden", (0,), scale=h_s, zero_point=hidden_zp))
     mb.op(
         "UNIDIRECTIONAL_SEQUENCE_LSTM",
         ins,
         [y],
         "UnidirectionalSequenceLSTMOptions",
         version=variant.get("version", 3),
+        intermediates=[] if variant.get("no_intermediates") else between,
         FusedActivationFunction=variant.get("act", c.act),
         CellClip=c.cell_clip,
         TimeMajor=c.time_major,
@@ -100,16 +111,41 @@ def lstm_model(c: Case, variant: dict | None = None) -> bytes:
     return mb.build()
 
 
+@pytest.mark.parametrize("golden", GOLDENS)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_lstm_bit_exact_with_tflm_over_a_sequence(case):
-    r = verify(lstm_model(case), n_inputs=8, seed=2, golden="tflm")
+def test_lstm_bit_exact_over_a_sequence(case, golden):
+    if golden == "litert" and case.cell_power not in LITERT_CELL:
+        with pytest.raises(ConvertError, match="LiteRT takes 2\\^-15 to 2\\^-9"):
+            convert(lstm_model(case), "lstm", golden=golden)
+        return
+    r = verify(lstm_model(case), n_inputs=8, seed=2, golden=golden)
     assert r["mismatches"] == 0, r["layers"]
     assert r["layers"][0]["kernel"] == "LSTM_S8"
 
 
-def test_lstm_refuses_litert_golden_with_a_reason():
-    with pytest.raises(ConvertError, match="LiteRT's integer LSTM.*--golden tflm"):
-        convert(lstm_model(CASES[0]), "lstm", golden="litert")
+def test_lstm_without_intermediates_under_litert_is_refused_with_a_reason():
+    with pytest.raises(ConvertError, match="0 intermediate tensors; LiteRT's integer LSTM"):
+        convert(lstm_model(CASES[0], {"no_intermediates": True}), "lstm", golden="litert")
+
+
+def test_the_goldens_differ_and_each_blob_follows_its_own():
+    """TFLite-Micro's and LiteRT's LSTMs give different outputs on the fixture; the blob
+    converted for each matches that one."""
+    from microai.golden import open_golden
+
+    model = (FIXTURES / "lstm_kws.tflite").read_bytes()
+    xs = np.load(FIXTURES / "lstm_kws_test.npz")["x"][:100]
+    outs = {}
+    for golden in GOLDENS:
+        m = Model(convert(model, "lstm_kws", golden=golden).blob)
+        outs[golden] = []
+        for seq in xs:
+            m.reset()
+            ours = m.run(seq[None]).reshape(-1).copy()
+            ref = open_golden(model, golden)  # its state starts at zero, as ours after reset
+            assert np.array_equal(ref.run([seq[None]])[0].reshape(-1), ours)
+            outs[golden].append(ours)
+    assert not np.array_equal(outs["tflm"], outs["litert"])
 
 
 @pytest.mark.parametrize(
@@ -137,10 +173,11 @@ def test_lstm_state_carries_and_reset_forgets():
     assert np.array_equal(m.run(x), first)
 
 
-def test_lstm_kws_fixture_verifies():
+@pytest.mark.parametrize("golden", GOLDENS)
+def test_lstm_kws_fixture_verifies(golden):
     """The converter's own LSTM (make_lstm_fixtures.py: Keras LSTM(16) over 12 frames,
-    full-integer): every tensor bit-exact with TFLite-Micro over 20 sequences in a row."""
-    r = verify((FIXTURES / "lstm_kws.tflite").read_bytes(), n_inputs=20, golden="tflm")
+    full-integer): every tensor bit-exact with the golden over 20 sequences in a row."""
+    r = verify((FIXTURES / "lstm_kws.tflite").read_bytes(), n_inputs=20, golden=golden)
     assert r["mismatches"] == 0
     assert r["layers"][0]["kernel"] == "LSTM_S8"
 
@@ -167,5 +204,6 @@ def test_lstm_kws_on_boards(board: str):
     from microai.hil import hil
 
     model = (FIXTURES / "lstm_kws.tflite").read_bytes()
-    r = hil(model, board, n_inputs=3, seed=4, name="lstm_kws", count=False)
-    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, r
+    for golden in GOLDENS:  # the two arithmetics, each against its golden
+        r = hil(model, board, n_inputs=3, seed=4, name="lstm_kws", count=False, golden=golden)
+        assert r["mismatches"] == 0 and r["reference_mismatches"] == 0, (golden, r)

@@ -31,6 +31,14 @@ int32_t nn_fp_tanh(int32_t a, int32_t integer_bits);
 /// 2^-num_bits_over_unit, with *num_bits_over_unit = x_integer_bits - clz(x).
 int32_t nn_fp_reciprocal(int32_t x, int32_t x_integer_bits, int32_t *num_bits_over_unit);
 
+/// gemmlowp logistic on int16 raw values: a in Q(integer_bits) (0 <= integer_bits <= 6),
+/// the result in Q0.15 (nn_fixedpoint16.c).
+int16_t nn_fp16_logistic(int16_t a, int32_t integer_bits);
+
+/// gemmlowp tanh on int16 raw values: a in Q(integer_bits) (0 <= integer_bits <= 6), the
+/// result in Q0.15.
+int16_t nn_fp16_tanh(int16_t a, int32_t integer_bits);
+
 /// a + b with int32 wrap-around, as the reference kernels' int32 adds behave on every
 /// target, without C's undefined signed overflow: an offset added to a requantized value
 /// that extreme (valid but absurd) multipliers push to the int32 limits.

@@ -374,14 +374,21 @@ typedef struct {
     int32_t recurrent_shift;
 } nn_lstm_gate;
 
-/// UNIDIRECTIONAL_SEQUENCE_LSTM int8 x int8 -> int16 cell, as TFLite-Micro's integer
-/// LSTM (lstm_eval.h) computes it, one batch row at a time (rows are independent): per
-/// time step, gates input, forget, cell, output = act(sat16(FC(x) + FC(h))) (sigmoid,
-/// tanh for the cell gate) in Q0.15; cell = sat16(
-/// mul(forget, cell) + mul(input, cell gate)) clipped to +/-cell_clip (0: none); h =
-/// mul(tanh(cell), output gate) + hidden_offset, int8; the step's output is h. Each mul
-/// is TFLite's MulElementwise (product requantized). tanh of the cell scales its input
-/// by tanh_multiplier (0: 3 << tanh_shift) and rounds off tanh_shift bits.
+/// UNIDIRECTIONAL_SEQUENCE_LSTM int8 x int8 -> int16 cell, as a golden's integer LSTM
+/// computes it, one batch row at a time (rows are independent). Per time step, gates
+/// input, forget, cell, output = act(FC(x) + FC(h)), each FC requantized to int16 at
+/// 2^-12 (Q3.12), act sigmoid (tanh for the cell gate) to Q0.15; then the cell, clipped
+/// to +/-cell_clip (0: none); then h = tanh(cell) x output gate requantized (hidden_*)
+/// plus hidden_out_offset, int8; the step's output is h. The goldens differ (litert):
+/// - 0, TFLite-Micro (lstm_eval.h): the two FCs saturated, then their saturated sum;
+///   sigmoid and tanh by TFLite's interpolation table (sigmoid_table; the cell's tanh
+///   scales by tanh_multiplier, 0: 3 << tanh_shift, and rounds off tanh_shift bits);
+///   cell = sat16(mul(forget, cell) + mul(input, cell gate)), each mul TFLite's
+///   MulElementwise (forget_*, input_*).
+/// - 1, LiteRT (lstm_eval.cc, 8x8_16): the recurrent FC added to the saturated input one
+///   before saturating; gemmlowp's int16 logistic and tanh (nn_fp16_*; the cell's tanh
+///   reads it in Q(tanh_integer_bits)); cell = sat16(round(forget x cell / 2^15) +
+///   round(input x cell gate / 2^cell_shift)), each product cut to int16.
 typedef struct {
     int32_t batch;
     int32_t time;
@@ -389,17 +396,21 @@ typedef struct {
     int32_t state_size;
     int32_t time_major;  ///< input and output [time, batch, ...], else [batch, time, ...]
     int32_t input_offset;  ///< -input zero point
-    int32_t hidden_offset; ///< hidden state zero point (added on output, negated on input)
+    int32_t hidden_zero_point; ///< of the hidden state tensor (the recurrent FC's input)
+    int32_t hidden_out_offset; ///< added to each new h (LiteRT: its hidden intermediate's)
+    int32_t litert;            ///< the arithmetic: 0 TFLite-Micro's, 1 LiteRT's
     nn_lstm_gate gate[4]; ///< input, forget, cell, output
-    int32_t forget_multiplier; ///< forget x cell -> cell
+    int32_t forget_multiplier; ///< forget x cell -> cell (TFLite-Micro)
     int32_t forget_shift;
-    int32_t input_multiplier;  ///< input gate x cell gate -> cell
+    int32_t input_multiplier;  ///< input gate x cell gate -> cell (TFLite-Micro)
     int32_t input_shift;
+    int32_t cell_shift;        ///< input gate x cell gate -> cell (LiteRT): 30 + log2(scale)
     int32_t hidden_multiplier; ///< tanh(cell) x output gate -> h
     int32_t hidden_shift;
     int32_t cell_clip;         ///< quantized, 0: no clipping
-    int32_t tanh_multiplier;
+    int32_t tanh_multiplier;   ///< TFLite-Micro
     int32_t tanh_shift;
+    int32_t tanh_integer_bits; ///< LiteRT: 15 + log2(cell scale), 0..6
     uint16_t sigmoid_table[256]; ///< sigmoid(i / 24) in 0.16, TFLite's interpolation table
 } nn_lstm_params;
 

@@ -161,19 +161,21 @@ def sigmoid_table() -> tuple[int, ...]:
     return (*table, table[-1] + step)
 
 
+def _gate_scale(golden: str, x: Tensor, w: Tensor) -> float:
+    """A gate FC's scale into Q3.12: TFLite-Micro's GetQuantizedConvolutionMultipler (in
+    double), or LiteRT's effective scale (w x x / 2^-12 in float32)."""
+    if golden == "litert":
+        return float(np.float32(w.scale1) * np.float32(x.scale1) / np.float32(Q3_12))
+    return scale_product(golden, x.scale1, w.scale1) / Q3_12
+
+
 @lowering("UNIDIRECTIONAL_SEQUENCE_LSTM")
 def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
     """int8 input, weights and hidden state, int16 cell (zero point 0, a power-of-two
-    scale), int32 biases: TFLite-Micro's integer LSTM (its lstm_eval.h), whose gate
-    scales are fixed (Q3.12 in, Q0.15 out) and not the converter's intermediates. No
-    peephole, projection, layer norm or CIFG, as TFLite-Micro."""
-    if golden == "litert":
-        raise fail(
-            graph,
-            op,
-            "LiteRT's integer LSTM rescales through the converter's intermediate "
-            "tensors; microai computes TFLite-Micro's, so verify it with --golden tflm",
-        )
+    scale), int32 biases, gates in Q3.12 and Q0.15; each golden's integer LSTM
+    (nn_lstm_params): TFLite-Micro's (lstm_eval.h) or LiteRT's (lstm_eval.cc), which
+    also reads the converter's hidden intermediate (its 5th) for h's scale and zero
+    point. No peephole, projection, layer norm or CIFG (TFLite-Micro takes none)."""
     if len(op.inputs) != 24 or len(op.outputs) != 1:
         raise fail(graph, op, f"{len(op.inputs)} inputs / {len(op.outputs)} outputs; 24 / 1")
     ins = op.inputs
@@ -223,12 +225,8 @@ def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
                 )
         if not b.is_const or b.dtype != np.int32 or b.shape != (n_state,):
             raise fail(graph, op, f"bias '{b.name}' must be a constant int32 [{n_state}]")
-        m_in, s_in = _multiplier(
-            graph, op, "gate", scale_product(golden, x.scale1, wi.scale1) / Q3_12
-        )
-        m_rec, s_rec = _multiplier(
-            graph, op, "gate", scale_product(golden, h.scale1, wr.scale1) / Q3_12
-        )
+        m_in, s_in = _multiplier(graph, op, "gate", _gate_scale(golden, x, wi))
+        m_rec, s_rec = _multiplier(graph, op, "gate", _gate_scale(golden, h, wr))
         gates.append(
             {
                 "input_multiplier": m_in,
@@ -246,13 +244,35 @@ def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
     cs = float(np.float32(c.scale1))
     m_f, s_f = _multiplier(graph, op, "forget", Q0_15 * cs / cs)
     m_i, s_i = _multiplier(graph, op, "input", Q0_15 * Q0_15 / cs)
-    m_h, s_h = _multiplier(graph, op, "hidden", Q0_15 * Q0_15 / float(np.float32(h.scale1)))
     shift = 15 + power - 3
     tanh_multiplier, tanh_shift = (0, shift) if shift >= 0 else (3, -shift)
     if tanh_shift > 15:
         raise fail(graph, op, f"cell state scale {c.scale1:g} is out of range")
-    clip = float(op.options.get("cell_clip", 0.0))
-    q_clip = int(min(max(clip / cs, -32768.0), 32767.0)) if clip > 0 else 0
+    clip = np.float32(op.options.get("cell_clip", 0.0))
+    cell_shift = tanh_integer_bits = 0  # LiteRT's
+    if golden == "litert":
+        # LiteRT's ApplyTanh reads the cell in Q0 to Q6.
+        if not 0 <= 15 + power <= 6:
+            raise fail(graph, op, f"cell state scale {c.scale1:g}: LiteRT takes 2^-15 to 2^-9")
+        cell_shift, tanh_integer_bits = 30 + power, 15 + power
+        # The hidden intermediate's scale and zero point; float32 arithmetic throughout.
+        if len(op.intermediates) != 5:
+            raise fail(
+                graph,
+                op,
+                f"{len(op.intermediates)} intermediate tensors; LiteRT's integer LSTM reads "
+                "the converter's five (the last: the hidden state's quantization)",
+            )
+        hid = graph.t(op.intermediates[4])
+        if hid.scale is None or not -128 <= hid.zp <= 127:
+            raise fail(graph, op, f"hidden intermediate '{hid.name}' is not quantized int8")
+        h_scale, h_out = float(np.float32(Q0_15 / float(np.float32(hid.scale1)) * Q0_15)), hid.zp
+        q_clip = np.float32(min(max(clip / np.float32(cs), np.float32(-32768)), np.float32(32767)))
+    else:
+        h_scale, h_out = Q0_15 * Q0_15 / float(np.float32(h.scale1)), h.zp
+        q_clip = min(max(float(clip) / cs, -32768.0), 32767.0)
+    m_h, s_h = _multiplier(graph, op, "hidden", h_scale)
+    q_clip = int(q_clip) if clip > 0 else 0
     return Lowered(
         type="LSTM",
         params={
@@ -262,7 +282,9 @@ def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
             "state_size": n_state,
             "time_major": int(time_major),
             "input_offset": -x.zp,
-            "hidden_offset": h.zp,
+            "hidden_zero_point": h.zp,
+            "hidden_out_offset": h_out,
+            "litert": int(golden == "litert"),
             "gate": gates,
             "forget_multiplier": m_f,
             "forget_shift": s_f,
@@ -273,7 +295,9 @@ def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
             "cell_clip": max(q_clip, 0),
             "tanh_multiplier": tanh_multiplier,
             "tanh_shift": tanh_shift,
-            "sigmoid_table": list(sigmoid_table()),
+            "cell_shift": cell_shift,
+            "tanh_integer_bits": tanh_integer_bits,
+            "sigmoid_table": list(sigmoid_table()) if golden != "litert" else [0] * 256,
         },
         inputs=[
             ins[0],

@@ -96,17 +96,21 @@ class ModelBuilder:
         outputs: Sequence[int],
         options: str | None = None,
         version: int = 1,
+        intermediates: Sequence[int] = (),
         **fields,
     ) -> None:
         """Add an op. options names the schema table (e.g. "Conv2DOptions"); fields are its
         fields in CamelCase (StrideW=2). A list value becomes an int32 vector field.
         An input of -1 is an omitted optional input. version: the op code's version (the
-        highest given for it), as the converter writes it."""
+        highest given for it), as the converter writes it; intermediates: the op's
+        intermediate tensors (an integer LSTM's)."""
         code = getattr(tflite.BuiltinOperator, opname)
         if code not in self.opcodes:
             self.opcodes.append(code)
         self.versions[code] = max(self.versions.get(code, 1), version)
-        self.ops.append((self.opcodes.index(code), list(inputs), list(outputs), options, fields))
+        self.ops.append(
+            (self.opcodes.index(code), list(inputs), list(outputs), options, fields, intermediates)
+        )
 
     def custom_op(
         self, name: str, inputs: Sequence[int], outputs: Sequence[int], options: dict | None = None
@@ -118,7 +122,7 @@ class ModelBuilder:
         if name not in self.opcodes:
             self.opcodes.append(name)
         raw = bytes(flexbuffers.Dumps(options)) if options is not None else None
-        self.ops.append((self.opcodes.index(name), list(inputs), list(outputs), raw, {}))
+        self.ops.append((self.opcodes.index(name), list(inputs), list(outputs), raw, {}, ()))
 
     # ---- serialization ----------------------------------------------------------------
 
@@ -182,9 +186,14 @@ class ModelBuilder:
                 tflite.TensorAddQuantization(b, quant)
             tensors.append(tflite.TensorEnd(b))
         ops = []
-        for opcode_index, ins, outs, options, fields in self.ops:
+        for opcode_index, ins, outs, options, fields, between in self.ops:
             ins_v = self._int_vector(b, tflite.OperatorStartInputsVector, ins)
             outs_v = self._int_vector(b, tflite.OperatorStartOutputsVector, outs)
+            between_v = (
+                self._int_vector(b, tflite.OperatorStartIntermediatesVector, between)
+                if between
+                else None
+            )
             custom = None
             if isinstance(options, bytes):  # a custom op's flexbuffer options
                 custom = b.CreateNumpyVector(np.frombuffer(options, np.uint8))
@@ -194,6 +203,8 @@ class ModelBuilder:
             tflite.OperatorAddOpcodeIndex(b, opcode_index)
             tflite.OperatorAddInputs(b, ins_v)
             tflite.OperatorAddOutputs(b, outs_v)
+            if between_v is not None:
+                tflite.OperatorAddIntermediates(b, between_v)
             if opts is not None:
                 tflite.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, options))
                 tflite.OperatorAddBuiltinOptions(b, opts)

@@ -1,8 +1,10 @@
 // UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and weights, int16 cell, as TFLite-Micro's
-// integer LSTM (lstm_eval.h, LstmStep) computes it: no peephole, projection or layer
+// integer LSTM (lstm_eval.h, LstmStep) or LiteRT's (lstm_eval.cc, LstmStepInteger8x8_16)
+// computes it (nn_lstm_params says where they differ): no peephole, projection or layer
 // norm (the host refuses those). Each batch row is independent, so rows run one after
 // the other whether the tensors are time major or not, with one row's gates in scratch.
 #include "nn_dot.h"
+#include "nn_fixedpoint.h"
 #include "nn_functions.h"
 
 static int16_t sat16(int32_t v) {
@@ -56,19 +58,43 @@ static int32_t mul16(int16_t a, int16_t b, int32_t multiplier, int32_t shift, in
 
 // Gate outputs s and s + 1 (s alone when d is 0): the input's FC with the bias and the
 // hidden state's FC, each requantized to int16 at 2^-12 (output zero point 0), summed
-// with saturation, then the gate's activation.
+// with saturation as the golden does, then the gate's activation.
 static void gate_pair(const nn_lstm_params *p, const nn_lstm_gate *q, const int8_t *wi,
     const int8_t *wr, const int32_t *bias, const int8_t *x, const int8_t *h, int32_t d,
     int tanh_gate, int16_t *g) {
     const int32_t I = p->input_size, S = p->state_size;
     int32_t a[2] = { bias[0], bias[d] }, r[2] = { 0, 0 };
     nn_dot_1x2_s8(x, p->input_offset, wi, d * I, I, a);
-    nn_dot_1x2_s8(h, -p->hidden_offset, wr, d * S, S, r);
+    nn_dot_1x2_s8(h, -p->hidden_zero_point, wr, d * S, S, r);
     for (int32_t j = 0; j <= d; j++) {
-        const int16_t v = sat16(sat16(nn_requantize(a[j], q->input_multiplier, q->input_shift))
-            + sat16(nn_requantize(r[j], q->recurrent_multiplier, q->recurrent_shift)));
-        g[j] = tanh_gate ? tanh16(p->sigmoid_table, v, 0, 0) : sigmoid16(p->sigmoid_table, v);
+        const int16_t in = sat16(nn_requantize(a[j], q->input_multiplier, q->input_shift));
+        const int32_t rec = nn_requantize(r[j], q->recurrent_multiplier, q->recurrent_shift);
+        if (p->litert) {
+            const int16_t v = sat16(nn_add_wrap(rec, in));
+            g[j] = tanh_gate ? nn_fp16_tanh(v, 3) : nn_fp16_logistic(v, 3);
+        } else {
+            const int16_t v = sat16(in + sat16(rec));
+            g[j] = tanh_gate ? tanh16(p->sigmoid_table, v, 0, 0)
+                             : sigmoid16(p->sigmoid_table, v);
+        }
     }
+}
+
+// The new cell value from the forget, input and cell gates (Q0.15) and the old cell.
+static int16_t new_cell(const nn_lstm_params *p, int16_t f, int16_t i, int16_t g, int16_t c) {
+    int32_t v;
+    if (p->litert) {
+        const int16_t kept = (int16_t)nn_divide_by_pot(f * c, 15);
+        const int16_t added = (int16_t)nn_divide_by_pot(i * g, p->cell_shift);
+        v = sat16(kept + added);
+    } else {
+        v = sat16(mul16(f, c, p->forget_multiplier, p->forget_shift, 0, INT16_MIN, INT16_MAX)
+            + mul16(i, g, p->input_multiplier, p->input_shift, 0, INT16_MIN, INT16_MAX));
+    }
+    if (p->cell_clip > 0) {
+        v = v > p->cell_clip ? p->cell_clip : (v < -p->cell_clip ? -p->cell_clip : v);
+    }
+    return (int16_t)v;
 }
 
 nn_status nn_lstm_s8(const nn_lstm_params *p, const int8_t *in, const int8_t *w_in,
@@ -99,19 +125,11 @@ nn_status nn_lstm_s8(const nn_lstm_params *p, const int8_t *in, const int8_t *w_
             }
             // The cell, then the hidden state.
             for (int32_t s = 0; s < S; s++) {
-                const int32_t kept = mul16(g[1][s], c[s], p->forget_multiplier,
-                    p->forget_shift, 0, INT16_MIN, INT16_MAX);
-                const int32_t added = mul16(g[0][s], g[2][s], p->input_multiplier,
-                    p->input_shift, 0, INT16_MIN, INT16_MAX);
-                int32_t v = sat16(kept + added);
-                if (p->cell_clip > 0) {
-                    v = v > p->cell_clip ? p->cell_clip : (v < -p->cell_clip ? -p->cell_clip : v);
-                }
-                c[s] = (int16_t)v;
-                const int16_t th = tanh16(p->sigmoid_table, c[s], p->tanh_multiplier,
-                    p->tanh_shift);
+                c[s] = new_cell(p, g[1][s], g[0][s], g[2][s], c[s]);
+                const int16_t th = p->litert ? nn_fp16_tanh(c[s], p->tanh_integer_bits)
+                    : tanh16(p->sigmoid_table, c[s], p->tanh_multiplier, p->tanh_shift);
                 h[s] = (int8_t)mul16(th, g[3][s], p->hidden_multiplier, p->hidden_shift,
-                    p->hidden_offset, INT8_MIN, INT8_MAX);
+                    p->hidden_out_offset, INT8_MIN, INT8_MAX);
             }
             int8_t *o = out + row * (size_t)S;
             for (int32_t s = 0; s < S; s++) {

@@ -166,7 +166,10 @@ mai_status mai_prepare_lstm(const mai_op_ctx *ctx, mai_error *err) {
     }
     int ok = (uint32_t)p->time_major <= 1
         && p->input_offset >= -127 && p->input_offset <= 128
-        && p->hidden_offset == h->zero_point
+        && p->hidden_zero_point == h->zero_point
+        && p->hidden_out_offset >= INT8_MIN && p->hidden_out_offset <= INT8_MAX
+        && (uint32_t)p->litert <= 1 && p->cell_shift >= 0 && p->cell_shift <= 31
+        && p->tanh_integer_bits >= 0 && p->tanh_integer_bits <= 6
         && (p->tanh_multiplier == 0 || p->tanh_multiplier == 3)
         && p->tanh_shift >= 0 && p->tanh_shift <= 15
         && p->cell_clip >= 0 && p->cell_clip <= INT16_MAX
