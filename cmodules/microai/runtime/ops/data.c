@@ -132,9 +132,12 @@ mai_status mai_prepare_slice(const mai_op_ctx *ctx, mai_error *err) {
     const int32_t din[4] = {i->n, i->h, i->w, i->c};
     uint64_t n = 1;
     for (int d = 0; d < 4; d++) {
-        const int64_t last = (int64_t)p->begin[d] + (int64_t)(p->count[d] - 1) * p->stride[d];
-        if (p->count[d] < 1 || p->stride[d] == 0 || p->begin[d] < 0 || p->begin[d] >= din[d]
-            || last < 0 || last >= din[d]) {
+        if (p->count[d] < 1 || p->stride[d] == 0 || p->begin[d] < 0 || p->begin[d] >= din[d]) {
+            return ops_fail(err, MAI_CHECK_PARAM);
+        }
+        // In int64 (count - 1 < 2^31, |stride| <= 2^31): a lying count cannot overflow.
+        const int64_t last = (int64_t)p->begin[d] + ((int64_t)p->count[d] - 1) * p->stride[d];
+        if (last < 0 || last >= din[d]) {
             return ops_fail(err, MAI_CHECK_PARAM);
         }
         n *= (uint64_t)p->count[d];
