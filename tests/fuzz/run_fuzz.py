@@ -121,11 +121,11 @@ def write_seeds() -> Path:
     if not path.is_file() or path.read_bytes() != blob:
         path.write_bytes(blob)
     # State tensors (the loader checks that they share no bytes): the SVDF and LSTM
-    # fixtures.
-    for name in ("svdf_kws", "lstm_kws"):
-        path = seeds / f"{name}.mai"
+    # fixtures, the LSTM in each golden's arithmetic.
+    for name, golden in (("svdf_kws", "tflm"), ("lstm_kws", "tflm"), ("lstm_kws", "litert")):
+        path = seeds / f"{name}_{golden}.mai"
         model = (ROOT / "tests" / "fixtures" / "models" / f"{name}.tflite").read_bytes()
-        blob = convert(model, name).blob
+        blob = convert(model, name, golden).blob
         if not path.is_file() or path.read_bytes() != blob:
             path.write_bytes(blob)
     return seeds
