@@ -15,3 +15,9 @@ LDSCRIPT = $(BOARD_DIR)/stm32f205.ld
 SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
 
 MPY_CROSS_FLAGS += -march=armv7m
+
+# A RAM filesystem at / (cmodules/microai/microai_ramfs.c: LittleFS on a .bss disk that
+# soft resets keep), mounted by every mp_init(), so that mpremote cp and ls work.
+MICROPY_VFS_LFS2 = 1
+CFLAGS += -DMICROAI_RAMFS_BYTES=6144
+CFLAGS += '-DMICROPY_PORT_INIT_FUNC=do { extern void microai_ramfs_init(void); microai_ramfs_init(); } while (0)'

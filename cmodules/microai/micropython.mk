@@ -12,6 +12,7 @@ SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_blob.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_serial.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_profile.c
 SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_kernels.c
+SRC_USERMOD_C += $(MICROAI_MOD_DIR)/microai_ramfs.c
 
 # The pure C core: kernels, blob runtime (no MicroPython headers, no qstrs), and the
 # blobs frozen into this firmware (generated; an empty table without MODEL=).

@@ -406,7 +406,7 @@ CASES = {
     "deploy flash too small": (
         ["deploy", "board_flash.tflite", "--board", "QEMU_STM32F205"],
         EXIT_TARGET,
-        ("QEMU_STM32F205 has 786,432 bytes of flash", "flash_bytes - firmware_bytes"),
+        ("QEMU_STM32F205 has 720,896 bytes of flash", "flash_bytes - firmware_bytes"),
     ),
     "deploy bad blob": (
         ["deploy", "random.mai", "--board", "QEMU_STM32F205"],

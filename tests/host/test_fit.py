@@ -14,9 +14,9 @@ CASES = [
     ("QEMU_STM32F205", 49153, 16, False, "heap_bytes"),
     ("QEMU_STM32F205", 49153, 16, None, None),  # frozen into flash instead
     # flash for blobs: flash_bytes less the firmware's own firmware_bytes
-    ("QEMU_STM32F205", 786432, 16, True, None),
-    ("QEMU_STM32F205", 786433, 16, True, "flash_bytes - firmware_bytes"),
-    ("QEMU_STM32F205", 786433, 16, None, "board.json) and 786,432 bytes of flash for it"),
+    ("QEMU_STM32F205", 720896, 16, True, None),
+    ("QEMU_STM32F205", 720897, 16, True, "flash_bytes - firmware_bytes"),
+    ("QEMU_STM32F205", 720897, 16, None, "board.json) and 720,896 bytes of flash for it"),
     ("NUCLEO_F446RE", 131072 - 49152, 49152, False, None),  # no heap size: RAM - arena
     ("NUCLEO_F446RE", 131072 - 49152 + 1, 49152, False, "ram_bytes - arena_bytes"),
     ("unix", 10**9, 1048576, None, None),  # no flash or RAM limits
