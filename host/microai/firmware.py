@@ -9,8 +9,10 @@ Outputs go to build/firmware/<BOARD>/.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -229,11 +231,38 @@ def _make_with_progress(cmd: list[str], env: dict, name: str):
     return proc, "".join(lines)
 
 
+def _configuration(board: Board, cmd: list[str]) -> str:
+    """A digest of what a build folder was configured with: the make variables (less -j)
+    and the board folder's files (mpconfigboard.mk, linker script, board.json)."""
+    h = hashlib.sha256(shlex.join(c for c in cmd if not c.startswith("-j")).encode())
+    for path in sorted(p for p in board.dir.iterdir() if p.is_file()):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _start_afresh_if_reconfigured(out: Path, configuration: str) -> None:
+    """make rebuilds what changed sources touch, not what changed flags do (MicroPython's
+    generated qstr and module lists among them): a build folder configured otherwise
+    than now is emptied first (its lock kept)."""
+    stamp = out / ".configuration"
+    if stamp.is_file() and stamp.read_text() == configuration:
+        return
+    for child in out.iterdir():
+        if child.name == ".lock":
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    stamp.write_text(configuration)
+
+
 def _build_locked(board: Board, mpy: Path, jobs: int | None, verbose: bool, models: Models) -> Path:
+    cmd = make_command(board, mpy, jobs, models)
+    _start_afresh_if_reconfigured(build_dir(board, models), _configuration(board, cmd))
     gen = build_dir(board, models) / "genmicroai"
     _write_if_changed(gen / "microai_board.h", board_header(board))
     _write_if_changed(gen / "microai_frozen.c", frozen_source(models))
-    cmd = make_command(board, mpy, jobs, models)
     if verbose:
         cmd.append("V=1")
         print("microai:", shlex.join(cmd))

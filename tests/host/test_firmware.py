@@ -130,3 +130,23 @@ def test_deploy_board_and_emulate_model_build_one_image(tmp_path, monkeypatch):
     assert seen[0][0][0] == "my_digits"
     r = CliRunner().invoke(cli.main, ["deploy", str(model), "--board", "QEMU_M7", "--name", "kw"])
     assert r.exit_code == 0 and seen[1][0][0] == "kw"
+
+
+def test_a_reconfigured_build_folder_starts_afresh(tmp_path):
+    """make does not rebuild what new flags change (MicroPython's generated qstrs): a
+    build folder whose board files or make variables changed is emptied first, its lock
+    kept; an unchanged one is left alone."""
+    from microai.firmware import _start_afresh_if_reconfigured
+
+    (tmp_path / ".lock").write_text("")
+    (tmp_path / "genhdr").mkdir()
+    (tmp_path / "genhdr" / "qstrdefs.h").write_text("old")
+    (tmp_path / "firmware.elf").write_text("old")
+    _start_afresh_if_reconfigured(tmp_path, "config 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".configuration", ".lock"]
+    (tmp_path / "firmware.elf").write_text("new")
+    _start_afresh_if_reconfigured(tmp_path, "config 1")
+    assert (tmp_path / "firmware.elf").read_text() == "new"
+    _start_afresh_if_reconfigured(tmp_path, "config 2")
+    assert not (tmp_path / "firmware.elf").exists()
+    assert (tmp_path / ".configuration").read_text() == "config 2"
