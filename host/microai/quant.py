@@ -15,6 +15,13 @@ INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
 
+def checked_log2(scale: float) -> int | None:
+    """TFLite's CheckedLog2: p where scale = 2^p, or None when log2(scale) is not within
+    1e-3 of an integer (the goldens' power-of-two scales)."""
+    p = round(math.log2(scale))
+    return p if abs(math.log2(scale) - p) < 1e-3 else None
+
+
 def quantize_multiplier(real: float, cap_shift: bool = True) -> tuple[int, int]:
     """TFLite QuantizeMultiplier: real = q * 2^(shift - 31), q in [2^30, 2^31) (or 0).
 

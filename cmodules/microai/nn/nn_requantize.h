@@ -153,6 +153,16 @@ NN_ALWAYS_INLINE int32_t nn_sat_s8(int32_t v) {
     #endif
 }
 
+/// v saturated to [-32768, 32767]: one SSAT where the target has it.
+NN_ALWAYS_INLINE int32_t nn_sat_s16(int32_t v) {
+    #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+    return __ssat(v, 16);
+    #else
+    v = v < INT16_MIN ? INT16_MIN : v;
+    return v > INT16_MAX ? INT16_MAX : v;
+    #endif
+}
+
 /// nn_requantize_out() for an activation that clamps to [-128, 127] only.
 NN_ALWAYS_INLINE int8_t nn_requantize_out_s8(int32_t acc, int32_t multiplier, int32_t left,
     int32_t right, int32_t output_offset) {

@@ -198,18 +198,15 @@ def _broadcast(graph: Graph, op: Op, a: Tensor, b: Tensor, y: Tensor) -> None:
             )
 
 
-def _binary(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
+def _binary(graph: Graph, op: Op, check=_int8) -> tuple[Tensor, Tensor, Tensor]:
+    """Inputs 1 and 2 and the output, each passed by `check` (_int8, or _int16 for
+    16x8), with shapes that broadcast."""
     _io(graph, op, 2)
-    a = _int8(graph, op, "input 1", graph.t(op.inputs[0]))
-    b = _int8(graph, op, "input 2", graph.t(op.inputs[1]))
-    y = _int8(graph, op, "output", graph.t(op.outputs[0]))
+    a = check(graph, op, "input 1", graph.t(op.inputs[0]))
+    b = check(graph, op, "input 2", graph.t(op.inputs[1]))
+    y = check(graph, op, "output", graph.t(op.outputs[0]))
     _broadcast(graph, op, a, b, y)
     return a, b, y
-
-
-def _pot(scale: float) -> bool:
-    """A power-of-two scale (TFLite's CheckedLog2)."""
-    return abs(math.log2(scale) - round(math.log2(scale))) < 1e-3
 
 
 @lowering("ADD")
@@ -217,18 +214,13 @@ def _add(graph: Graph, op: Op, golden: str) -> Lowered:
     """int8, or int16 (16x8): the goldens' general path, left_shift 20 or 15."""
     ts = [graph.t(i) for i in (*op.inputs[:2], *op.outputs[:1]) if i >= 0]
     if ts and all(t.dtype == np.int16 for t in ts):
-        _io(graph, op, 2)
-        a, b, y = (
-            _int16(graph, op, r, t)
-            for r, t in zip(("input 1", "input 2", "output"), ts, strict=True)
-        )
-        _broadcast(graph, op, a, b, y)
+        a, b, y = _binary(graph, op, _int16)
         if a.zp or b.zp or y.zp:
             raise fail(graph, op, "int16 ADD with a non-zero zero point (16x8 is symmetric)")
         if (
             golden == "litert"
             and op.options.get("pot_scale_int16", True)
-            and all(_pot(t.scale1) for t in (a, b, y))
+            and all(quant.checked_log2(t.scale1) is not None for t in (a, b, y))
         ):
             raise fail(
                 graph,

@@ -200,8 +200,8 @@ def _lstm(graph: Graph, op: Op, golden: str) -> Lowered:
             raise fail(graph, op, f"state '{t.name}' is not a variable tensor")
     if c.zp != 0:
         raise fail(graph, op, f"cell state '{c.name}' has zero point {c.zp}; it must be 0")
-    power = round(np.log2(c.scale1))
-    if abs(np.log2(c.scale1) - power) >= 1e-3:
+    power = quant.checked_log2(c.scale1)
+    if power is None:
         raise fail(graph, op, f"cell state scale {c.scale1:g} is not a power of two")
     time_major = bool(op.options.get("time_major", False))
     d0, d1, n_in = x.shape

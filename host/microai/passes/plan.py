@@ -67,14 +67,15 @@ def run(c):
             touch(tid, n)
         return s
 
-    # Outputs over an input that dies at that op.
+    # Outputs over an input that dies at that op (never a state's bytes: nothing merges
+    # into a state, so its root stays itself).
     out_roots = {find(group[t]) for t in model_outputs}
+    state_roots = {find(group[t]) for t in states}
     s = spans()
     for k, ((_, low), op) in enumerate(zip(lowered, blob_ops, strict=True)):
         if op.inputs[0] not in group or not op.outputs or op.outputs[0] not in group:
             continue
         a, b = find(group[op.inputs[0]]), find(group[op.outputs[0]])
-        state_roots = {find(group[t]) for t in states}
         if a == b or a in out_roots or s[a][1] != k or {a, b} & state_roots:
             continue
         size_in, size_out = tensors[op.inputs[0]].size, tensors[op.outputs[0]].size

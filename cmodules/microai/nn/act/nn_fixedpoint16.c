@@ -23,8 +23,7 @@ static inline int16_t sub16(int16_t a, int16_t b) {
 }
 
 static inline int16_t sat_add16(int16_t a, int16_t b) {
-    const int32_t s = (int32_t)a + b;
-    return (int16_t)(s > INT16_MAX ? INT16_MAX : (s < INT16_MIN ? INT16_MIN : s));
+    return (int16_t)nn_sat_s16((int32_t)a + b);
 }
 
 // SaturatingRoundingDoublingHighMul for int16.

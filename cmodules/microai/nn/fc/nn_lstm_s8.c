@@ -7,8 +7,8 @@
 #include "nn_fixedpoint.h"
 #include "nn_functions.h"
 
-static int16_t sat16(int32_t v) {
-    return (int16_t)(v < INT16_MIN ? INT16_MIN : (v > INT16_MAX ? INT16_MAX : v));
+static inline int16_t sat16(int32_t v) {
+    return (int16_t)nn_sat_s16(v);
 }
 
 // TFLite's int16 Logistic with a power-of-two input (multiplier 0, shift 0: x 3), Q3.12
