@@ -339,9 +339,74 @@ static int8_t quantize_s8(float x, float scale, int32_t zero_point) {
 }
 
 #if MICROPY_PY_BUILTINS_FLOAT
-// predict(x): x is the input's bytes (bytes, bytearray, array('b')), or real values
-// (array('f'), a list or tuple of numbers) quantized with the input's scale and zero
-// point; runs the model and returns output 0 as array('f') of real values when it has
+// predict()'s input, gathered as numpy.asarray(x) would see it: every value of x (a
+// buffer, or nested lists, tuples and other iterables: a ulab array too), as floats,
+// with whether any was a float and whether an integer fell outside int8.
+typedef struct {
+    float *v;
+    size_t n, size;
+    bool real, out_of_range;
+} predict_input;
+
+static void predict_put(predict_input *in, float v) {
+    if (in->n < in->size) {
+        in->v[in->n] = v;
+    }
+    in->n++;
+}
+
+static void predict_gather(predict_input *in, mp_obj_t x, int depth) {
+    mp_buffer_info_t b;
+    if (!mp_obj_is_str(x) && mp_get_buffer(x, &b, MP_BUFFER_READ)) {
+        // A typed buffer (array, memoryview, a dense ulab array): its values.
+        size_t item = mp_binary_get_size('@', b.typecode, NULL);
+        for (size_t i = 0; i < b.len / item; i++) {
+            if (b.typecode == 'f' || b.typecode == 'd') {
+                float f;
+                if (b.typecode == 'f') {
+                    memcpy(&f, (const byte *)b.buf + i * 4, 4);
+                } else {
+                    double d;
+                    memcpy(&d, (const byte *)b.buf + i * 8, 8);
+                    f = (float)d;
+                }
+                in->real = true;
+                predict_put(in, f);
+            } else if (item == 1) { // bytes-like: int8 values as they are
+                predict_put(in, (float)((const int8_t *)b.buf)[i]);
+            } else {
+                mp_obj_t v = mp_binary_get_val_array(b.typecode, b.buf, i);
+                mp_int_t q = mp_obj_get_int_truncated(v);
+                in->out_of_range |= q < INT8_MIN || q > INT8_MAX;
+                predict_put(in, (float)q);
+            }
+        }
+        return;
+    }
+    if (mp_obj_is_int(x)) {
+        mp_int_t q = mp_obj_is_small_int(x) ? MP_OBJ_SMALL_INT_VALUE(x) : INT8_MAX + 1;
+        in->out_of_range |= q < INT8_MIN || q > INT8_MAX;
+        predict_put(in, (float)q);
+        return;
+    }
+    if (mp_obj_is_float(x)) {
+        in->real = true;
+        predict_put(in, (float)mp_obj_get_float(x));
+        return;
+    }
+    if (depth == MAI_MAX_RANK || mp_obj_is_str(x)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("predict(): bytes, int8 or float values"));
+    }
+    mp_obj_t iter = mp_getiter(x, NULL), item;
+    while ((item = mp_iternext(iter)) != MP_OBJ_STOP_ITERATION) {
+        predict_gather(in, item, depth + 1);
+    }
+}
+
+// predict(x): x is the input's bytes (bytes, bytearray), int8 values as they are, or
+// real values (floats: array('f'), lists, ulab arrays, nested to the input's shape or
+// flat) quantized with the input's scale and zero point, as numpy.asarray(x) decides on
+// the host; runs the model and returns output 0 as array('f') of real values when it has
 // a scale, else as array('b').
 static mp_obj_t microai_model_predict(mp_obj_t self_in, mp_obj_t x) {
     microai_model_obj_t *self = get_open(self_in);
@@ -351,35 +416,35 @@ static mp_obj_t microai_model_predict(mp_obj_t self_in, mp_obj_t x) {
         mp_raise_ValueError(MP_ERROR_TEXT("predict() takes int8 in and out; use run()"));
     }
     int8_t *dst = mai_tensor_data(&self->m, in_t);
-    mp_buffer_info_t b;
-    if (mp_get_buffer(x, &b, MP_BUFFER_READ) && b.typecode != 'f' && b.typecode != 'd') {
-        size_t item = mp_binary_get_size('@', b.typecode, NULL);
-        if (item != 1) {
-            mp_raise_ValueError(MP_ERROR_TEXT("predict(): bytes, int8 or float values"));
+    size_t n;
+    if (mp_obj_is_type(x, &mp_type_bytes) || mp_obj_is_type(x, &mp_type_bytearray)) {
+        mp_buffer_info_t b;
+        mp_get_buffer_raise(x, &b, MP_BUFFER_READ);
+        n = b.len;
+        if (n == in->size) {
+            memmove(dst, b.buf, n);
         }
-        if (b.len != in->size) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("wrong input size: input 0 takes %u values, got %u"),
-                (unsigned)in->size, (unsigned)b.len);
-        }
-        memmove(dst, b.buf, b.len);
     } else {
-        if (!(in->scale > 0.0f)) {
+        predict_input g = { m_new(float, in->size), 0, in->size, false, false };
+        predict_gather(&g, x, 0);
+        n = g.n;
+        if (g.real && n == in->size && !(in->scale > 0.0f)) {
+            m_del(float, g.v, in->size);
             mp_raise_ValueError(MP_ERROR_TEXT("real inputs, but the input has no scale"));
         }
-        mp_obj_t iter = mp_getiter(x, NULL), item;
-        size_t n = 0;
-        while ((item = mp_iternext(iter)) != MP_OBJ_STOP_ITERATION) {
-            if (n < in->size) {
-                dst[n] = quantize_s8((float)mp_obj_get_float(item), in->scale, in->zero_point);
-            }
-            n++;
+        if (!g.real && g.out_of_range) {
+            m_del(float, g.v, in->size);
+            mp_raise_ValueError(MP_ERROR_TEXT("predict(): bytes, int8 or float values"));
         }
-        if (n != in->size) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("wrong input size: input 0 takes %u values, got %u"),
-                (unsigned)in->size, (unsigned)n);
+        for (size_t i = 0; i < in->size && n == in->size; i++) {
+            dst[i] = g.real ? quantize_s8(g.v[i], in->scale, in->zero_point) : (int8_t)g.v[i];
         }
+        m_del(float, g.v, in->size);
+    }
+    if (n != in->size) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("wrong input size: input 0 takes %u values, got %u"),
+            (unsigned)in->size, (unsigned)n);
     }
     invoke(self, self->m.header->n_ops);
     const int8_t *y = mai_tensor_data(&self->m, out_t);

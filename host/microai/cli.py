@@ -1422,6 +1422,29 @@ def repl(board: str, port: str | None) -> None:
         subprocess.call([sys.executable, "-m", "mpremote", "connect", q.port, "repl"])
 
 
+@main.command()
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path), default="typings")
+@_json_option
+def stubs(target: Path, as_json: bool) -> None:
+    """Write the board module's type stubs (microai.pyi) into TARGET (default ./typings,
+    where micropython-stubs keeps board stubs and Pylance and Pyright look)."""
+    from .paths import STUBS_DIR
+
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot make {target}: {e.strerror}") from None
+    written = []
+    for stub in sorted(STUBS_DIR.glob("*.pyi")):
+        write_output(target / stub.name, stub.read_bytes())
+        written.append(str(target / stub.name))
+    if as_json:
+        click.echo(json.dumps({"written": written}))
+    else:
+        for w in written:
+            click.echo(w)
+
+
 def _one_line(message: str) -> str:
     """A multi-line message (e.g. a list of unsupported ops) as one line, with control
     characters (from a model's tensor names, say) escaped, not sent to the terminal."""

@@ -230,14 +230,17 @@ class Model:
 
     def predict(self, x) -> np.ndarray:
         """Input 0 from bytes or int8 values as they are, or from real (float) values
-        quantized with the input's scale and zero point (TFLite's QUANTIZE); output 0 as
+        (any shape: numpy, array('f'), nested lists) quantized with the input's scale and
+        zero point (TFLite's QUANTIZE), as numpy.asarray(x) sees them; output 0 as
         float32 real values when it has a scale, else its int8 values. The board's
         Model.predict() does the same (returning array('f'))."""
         from .quant import quantize_input
 
         if self.input_dtype != "int8" or self.output_dtype != "int8":
             raise ModelError("predict() takes int8 in and out; use run()")
-        if isinstance(x, (bytes, bytearray, memoryview)):
+        if isinstance(x, (bytes, bytearray)) or (
+            isinstance(x, memoryview) and x.itemsize == 1 and x.format != "b"
+        ):
             q = np.frombuffer(bytes(x), np.int8)
         else:
             a = np.asarray(x)

@@ -43,6 +43,26 @@ def test_predict_forms_agree(digits):
         )
 
 
+def test_predict_takes_what_the_board_takes(digits):
+    # tests/micropython/model_predict.py gives the board the same forms.
+    from array import array
+
+    m = digits
+    xi = np.load(FIXTURES / "digits_test.npz")["x"][0].reshape(-1)
+    real = ((xi.astype(np.float32) - m.input_zero_point) * np.float32(m.input_scale)).tolist()
+    want = m.predict(xi.tobytes())
+    rows = [real[r * 8 : r * 8 + 8] for r in range(8)]
+    ints = xi.tolist()
+    for x in (
+        [rows], array("f", real), array("d", real), memoryview(array("f", real)),
+        ints, tuple(ints), array("h", ints), array("b", ints), memoryview(xi.tobytes()),
+    ):  # fmt: skip
+        np.testing.assert_array_equal(m.predict(x), want)
+    for x in ([128] * 64, array("h", [300] * 64), "x" * 64):
+        with pytest.raises(ModelError, match="bytes, int8 or float values"):
+            m.predict(x)
+
+
 def test_quantize_is_tflites():
     # Half away from zero, in float32, saturated.
     q = quantize_input(np.array([0.5, -0.5, 1.5, -1.5, 1000.0, -1000.0, 0.49]), 1.0, 0)

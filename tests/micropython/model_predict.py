@@ -27,6 +27,14 @@ print(type(y).__name__, len(y), [round(v * 256) for v in y] == OUTQ)
 best = max(range(len(y)), key=lambda i: y[i])
 print(best == CLASS)
 print(list(m.predict(array("f", REAL))) == list(y), list(m.predict(REAL)) == list(y))
+# As numpy.asarray(x) sees it on the host: nested rows, doubles, a memoryview of floats
+# (a ulab array is a typed buffer too); integers are int8 values as they are.
+rows = [REAL[r * 8 : r * 8 + 8] for r in range(8)]
+print(list(m.predict([rows])) == list(y), list(m.predict(array("d", REAL))) == list(y))
+print(list(m.predict(memoryview(array("f", REAL)))) == list(y))
+ints = [v - 256 if v > 127 else v for v in X]
+print(list(m.predict(ints)) == list(y), list(m.predict(array("h", ints))) == list(y))
+print(list(m.predict(tuple(ints))) == list(y), list(m.predict(array("b", ints))) == list(y))
 
 p = m.profile()
 print(len(p), p[0].op, p[0].kernel, p[0].unit in ("cycles", "ns", "none"))
@@ -43,6 +51,10 @@ def fails(what, fn):
 
 fails("short bytes", lambda: m.predict(X[:10]))
 fails("short list", lambda: m.predict(REAL[:3]))
-fails("int16 array", lambda: m.predict(array("h", [0] * 64)))
+fails("int16 array", lambda: m.predict(array("h", [300] * 64)))
+fails("int list", lambda: m.predict([128] * 64))
+fails("str", lambda: m.predict("x" * 64))
+fails("too deep", lambda: m.predict([[[[[0.5]]]]]))
+fails("nested short", lambda: m.predict([rows[:7]]))
 m.close()
 fails("closed", lambda: m.input_shape)

@@ -1,10 +1,13 @@
 """Type stubs for the `microai` module on the board (MicroPython), for IDE completion.
 
-Install the package and point your editor's stub path at microai/stubs (or copy this
-file next to your board scripts). The same names exist in the unix port's firmware.
+`microai stubs typings` writes this file into ./typings, where micropython-stubs users
+keep their board stubs (Pylance and Pyright look there). The same names exist in the unix
+port's firmware; tests/host/test_stubs.py checks the two agree.
 """
 
-from typing import Any
+from array import array
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 __version__: str
 HAS_DSP: bool
@@ -33,13 +36,44 @@ class Blob:
         """Fill and seal the blob from framed binary chunks on the serial console (the
         host's `microai deploy --port` speaks this protocol); Ctrl-C gives the REPL back."""
 
+class _ProfileRow(NamedTuple):
+    """One op of Model.profile()."""
+
+    op: str
+    """The op's type, e.g. 'CONV'."""
+    kernel: str
+    """The kernel that ran it, e.g. 'CONV_IM2COL_S8'."""
+    cost: int
+    """Its cost, in `unit`."""
+    unit: str
+    """'cycles' (the DWT cycle counter), 'ns' (QEMU's clock) or 'none' (no counter: 0)."""
+
 class Model:
     """A blob (.mai) ready to run: checked once by the loader, its activations in the
     firmware's static arena (or `arena`, a bytearray of at least the blob's arena size)."""
 
+    input_shape: tuple[int, ...]
+    """Input 0's shape, e.g. (1, 8, 8, 1)."""
+    output_shape: tuple[int, ...]
+    """Output 0's shape, e.g. (1, 10)."""
+    input_dtype: str
+    """'int8', 'int16', 'int32', 'float32' or 'b1'."""
+    output_dtype: str
+    input_scale: float | None
+    """real = scale x (q - zero_point); None when input 0 has no scale."""
+    input_zero_point: int
+    output_scale: float | None
+    output_zero_point: int
+
     def __init__(
         self, blob: bytes | bytearray | memoryview | Blob, arena: bytearray | None = None
     ) -> None: ...
+    def predict(self, x: bytes | bytearray | memoryview | array | Iterable[Any]) -> array:
+        """Run input 0 from x and return output 0 as array('f') of real values
+        (array('b') of its int8 values when it has no scale). x is bytes (int8 values as
+        they are), integers (int8 values), or floats (array('f'), array('d'), lists, nested
+        to the input's shape or flat, ulab arrays) quantized with the input's scale and
+        zero point as TFLite's QUANTIZE does. int8 input and output only; else use run()."""
     def input(self, i: int = 0) -> memoryview:
         """A view of input i's bytes in the arena (int8 for int8 models)."""
     def output(self, i: int = 0) -> memoryview:
@@ -52,8 +86,8 @@ class Model:
     def run(self, x: bytes | bytearray | memoryview, layers: int | None = None) -> bytes:
         """Copy x into input 0, run, return a copy of output 0; with `layers`, run only
         the first ops and return the last one's output."""
-    def profile(self) -> list[tuple[str, int]]:
-        """One inference op by op: (op type, cost in info()['cycles'] units) per op."""
+    def profile(self) -> list[_ProfileRow]:
+        """One inference op by op: (op, kernel, cost, unit) per op."""
     def arena_info(self) -> dict[str, Any]:
         """arena_size, arena_used, arena_addr, static, blob_bytes, n_ops."""
     def close(self) -> None:
