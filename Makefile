@@ -86,7 +86,7 @@ test-mpy: setup
 	$(PY) tests/run_mpy_tests.py unix unix_asan $(QEMU_BOARDS)
 
 test-host: setup qemu-plugin
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # The C core's host tests again, built with AddressSanitizer and UBSan (a separate build
 # in build/native/, keyed by the flags); Python itself is not sanitized, so leaks are off.

@@ -131,11 +131,23 @@ def describe(blob: bytes) -> dict:
     }
 
 
+def _union_bytes(buffers: list[dict]) -> int:
+    """The bytes the buffers cover: an output trailing its input (starting before it and
+    running into it) shares bytes with it at that op, counted once."""
+    total, end = 0, 0
+    for b in sorted(buffers, key=lambda b: b["offset"]):
+        lo, hi = max(b["offset"], end), b["offset"] + b["size"]
+        total += max(0, hi - lo)
+        end = max(end, hi)
+    return total
+
+
 def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
     """The arena over time: each buffer's bytes and the ops it is live over, the bytes
     live at each op, and the lower bound no placement of these buffers can beat (the
-    largest sum of buffers live at one op; tensors at one offset with touching
-    lifetimes, the views and in-place outputs, are one buffer)."""
+    most bytes live at one op; tensors at one offset with touching lifetimes, the views
+    and in-place outputs, are one buffer; an output trailing its input shares bytes with
+    it, counted once)."""
     n_ops = h["n_ops"]
     span: dict[int, list[int]] = {}
 
@@ -188,7 +200,7 @@ def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
             }
         )
     allb = buffers + scratch
-    live = [sum(b["size"] for b in allb if b["first"] <= k <= b["last"]) for k in range(n_ops)]
+    live = [_union_bytes([b for b in allb if b["first"] <= k <= b["last"]]) for k in range(n_ops)]
     peak_op = max(range(n_ops), key=lambda k: live[k]) if n_ops else 0
     return {
         "lower_bound": max(live, default=0),

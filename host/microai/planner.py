@@ -26,7 +26,7 @@ class Buffer:
         return self.first <= other.last and other.first <= self.last
 
 
-def _align(n: int) -> int:
+def align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
@@ -36,7 +36,7 @@ def _place(buffers: list[Buffer], order: list[int]) -> tuple[list[int], int]:
     for i in order:
         b = buffers[i]
         busy = sorted(
-            (offsets[j], offsets[j] + _align(buffers[j].size))
+            (offsets[j], offsets[j] + align(buffers[j].size))
             for j in placed
             if buffers[j].overlaps(b)
         )
@@ -48,7 +48,7 @@ def _place(buffers: list[Buffer], order: list[int]) -> tuple[list[int], int]:
         offsets[i] = offset
         placed.append(i)
     top = max((offsets[i] + b.size for i, b in enumerate(buffers)), default=0)
-    return offsets, _align(top)
+    return offsets, align(top)
 
 
 ORDERS = {

@@ -549,3 +549,26 @@ def test_int4_weights_errors_on_board(board):
     # A valid call of each runs.
     for call in (conv.format(3, 4), fc.format(8, 4), dw.format(2, 4)):
         assert board.exec(f"microai.{call}\nprint('ok')", timeout=30).strip() == "ok"
+
+
+# ---- an output trailing its input, at the least gap the op's check allows ---------------
+
+
+@pytest.mark.parametrize("name", ["trail_im2col_dilated_batch2", "trail_dw_dm8_10x8_stride2"])
+def test_trailing_output_on_board(board, name: str):
+    """A one-conv blob whose output starts the least gap before its input and runs into
+    it (test_kernels_conv.py), run on the board, equals the host engine's output byte for
+    byte: the board's im2col and depthwise loops (DSP or not) read rows in order too."""
+    from test_kernels_conv import TRAIL_CASES, _conv_model, _tampered, _trail_gap, _trailing
+
+    from microai.convert import convert
+    from microai.engine import Model
+    from microai.hil import board_run, place_model
+
+    case = next(c for c in TRAIL_CASES if c.name == name)
+    blob = _tampered(convert(_conv_model(case)[0], case.name).blob, _trailing(_trail_gap(case)))
+    x = _conv_model(case)[1]
+    with Model(blob) as m:
+        want = m.run(x).tobytes()
+    place_model(board, blob, None)
+    assert board_run(board, x.tobytes()) == want

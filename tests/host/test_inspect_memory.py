@@ -21,15 +21,21 @@ def test_lower_bound_and_timeline():
     assert len(mem["live_bytes"]) == len(info["layers"])
     assert max(mem["live_bytes"]) == mem["lower_bound"] <= info["arena_bytes"]
     assert mem["live_bytes"][mem["peak_op"]] == mem["lower_bound"]
-    # Every buffer inside the arena; two buffers live at one op never share bytes.
+    # Every buffer inside the arena; two buffers live at one op never share bytes, but
+    # for an output trailing its input (starting before it) at the op between them.
     bufs = mem["buffers"]
+    trailing = 0
     for i, a in enumerate(bufs):
         assert 0 <= a["offset"] and a["offset"] + a["size"] <= info["arena_bytes"]
         for b in bufs[:i]:
             if a["first"] <= b["last"] and b["first"] <= a["last"]:
-                assert (
+                apart = (
                     a["offset"] + a["size"] <= b["offset"] or b["offset"] + b["size"] <= a["offset"]
                 )
+                x, y = (a, b) if a["first"] == b["last"] else (b, a)  # y's output x
+                assert apart or (x["first"] == y["last"] and x["offset"] < y["offset"])
+                trailing += not apart
+    assert trailing  # the digits CNN's first conv trails its input
     # Each op's scratch is a buffer of its own, live at that op only.
     scratch = [b for b in bufs if b["name"].startswith("scratch")]
     assert scratch and all(b["first"] == b["last"] for b in scratch)

@@ -1196,6 +1196,134 @@ def test_in_place_refused(case: Conv, edit, message: str):
         Model(_tampered(blob, edit))
 
 
+# ---- trailing: an output that starts before its input and runs into it ---------------
+
+
+def _trail_rule(n, ih, iw, ic, oh, ow, oc, stride, pad) -> int:
+    """The row rule, row by row: every output row's end at or before the first input row
+    it reads (mai_conv_trail_bytes computes it in closed form)."""
+    in_row, out_row = iw * ic, ow * oc
+    return max(
+        out_row * (b * oh + y + 1) - (b * ih * in_row + in_row * max(0, y * stride - pad))
+        for b in range(n)
+        for y in range(oh)
+    )
+
+
+def test_trail_bytes_is_the_row_rule():
+    ffi, lib = native.load()
+    rng = np.random.default_rng(5)
+    for _ in range(400):
+        n, ih, iw, ic = (int(v) for v in rng.integers(1, [4, 40, 9, 9]))
+        kh, s, dil = (int(v) for v in rng.integers(1, [11, 4, 3]))
+        eff = (kh - 1) * dil + 1
+        same = bool(rng.integers(2)) or eff > ih
+        oh = -(-ih // s) if same else (ih - eff) // s + 1
+        pad = max(0, ((oh - 1) * s + eff - ih) // 2) if same else 0
+        ow, oc = (int(v) for v in rng.integers(1, [9, 17]))
+        p = ffi.new("nn_conv_params *", {"stride_h": s, "pad_h": pad, "dilation_h": dil})
+        ctx = ffi.new("mai_op_ctx *")
+        ctx.params = p
+        getattr(ctx, "in")[0].dims = {"n": n, "h": ih, "w": iw, "c": ic}
+        ctx.out[0].dims = {"n": n, "h": oh, "w": ow, "c": oc}
+        want = max(0, _trail_rule(n, ih, iw, ic, oh, ow, oc, s, pad))
+        assert lib.mai_conv_trail_bytes(ctx) == want, (n, ih, iw, ic, oh, ow, oc, s, pad)
+
+
+TRAIL_CASES = [
+    Conv("trail_im2col_3x3", (1, 6, 6, 4), 4, expect_kernel="CONV_IM2COL_S8"),
+    Conv("trail_im2col_stride2_more_out", (1, 9, 7, 2), 8, stride=(2, 2)),
+    Conv("trail_im2col_dilated_batch2", (2, 7, 6, 3), 5, dilation=(2, 2), padding="SAME"),
+    Conv("trail_im2col_5x3_valid", (1, 10, 9, 1), 6, kernel=(5, 3), padding="VALID"),
+    Conv("trail_pw_more_out", (1, 4, 4, 4), 12, kernel=(1, 1), expect_kernel="CONV_PW_S8"),
+    Conv("trail_dw_dm8_10x8_stride2", (1, 49, 40, 1), dm=8, kernel=(10, 8), stride=(2, 2)),
+    Conv("trail_dw_dm2_batch2", (2, 7, 7, 3), dm=2, expect_kernel="DW_CONV_S8"),
+    Conv("trail_dw_dilated", (1, 10, 10, 3), dm=1, dilation=(2, 2), expect_kernel="DW_CONV_S8"),
+]
+
+
+def _trail_gap(case: Conv) -> int:
+    """The case's least gap, by the row rule."""
+    n, ih, iw, ic = case.shape
+    kh, kw = case.kernel
+    (sh, sw), (dh, dw) = case.stride, case.dilation
+    oc = ic * case.dm if case.dm else case.out_c
+    if case.padding == "SAME":
+        oh, ow = -(-ih // sh), -(-iw // sw)
+        pad = max(0, ((oh - 1) * sh + (kh - 1) * dh + 1 - ih) // 2)
+    else:
+        oh, ow = (ih - (kh - 1) * dh - 1) // sh + 1, (iw - (kw - 1) * dw - 1) // sw + 1
+        pad = 0
+    return _trail_rule(n, ih, iw, ic, oh, ow, oc, sh, pad)
+
+
+def _trailing(gap: int):
+    """An edit: op 0's output at arena byte 0, its input `gap` bytes on, its scratch after
+    both, the arena just big enough."""
+    from microai import blob as B
+
+    def edit(b, at, op, h):
+        (i_field, _, i_size), (o_field, _, o_size) = _io_offsets(b, h, op)
+        b[o_field : o_field + 4] = (0).to_bytes(4, "little")
+        b[i_field : i_field + 4] = gap.to_bytes(4, "little")
+        scratch = (max(o_size, gap + i_size) + 15) // 16 * 16
+        off = native.load()[0].offsetof("mai_op", "scratch_offset")
+        b[at + off : at + off + 4] = scratch.to_bytes(4, "little")
+        arena = B.HEADER.offsets()["arena_size"]
+        b[arena : arena + 4] = (scratch + op["scratch_size"]).to_bytes(4, "little")
+
+    return edit
+
+
+@pytest.mark.parametrize("case", TRAIL_CASES, ids=lambda c: c.name)
+def test_trailing_output_at_the_least_gap(case: Conv):
+    """The planner lets an im2col, pointwise or direct depthwise output trail its input
+    (which dies there): it starts before the input, the C check's least gap rounded up
+    to 16 bytes. At exactly the least gap the output is still the golden's; one byte
+    less is refused at load, naming the op."""
+    from microai import blob as B
+    from microai.convert import convert
+    from microai.engine import Model, ModelError
+
+    conv = convert(_conv_model(case)[0], case.name)
+    if case.expect_kernel:
+        assert conv.layers[0].kernel == case.expect_kernel
+    b = bytearray(conv.blob)
+    h = B.read_header(b)
+    (_, i_off, _), (_, o_off, o_size) = _io_offsets(b, h, B.OP.unpack(b, h["ops_offset"]))
+    gap = _trail_gap(case)
+    assert i_off - o_off == (gap + 15) // 16 * 16 and i_off < o_off + o_size
+    x = _conv_model(case)[1]
+    want = run_reference(_conv_model(case, True)[0], [x], DEFAULT_GOLDEN)[0]
+    for blob in (conv.blob, _tampered(conv.blob, _trailing(gap))):
+        with Model(blob) as m:
+            np.testing.assert_array_equal(m.run(x).reshape(want.shape), want)
+    with pytest.raises(ModelError, match="op 0: .*overlap"):
+        Model(_tampered(conv.blob, _trailing(gap - 1)))
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        (Conv("dw3x3_trailing", (1, 7, 6, 9), dm=1), "cannot write its output trailing"),
+        (Conv("wino_trailing", (1, 6, 6, 4), 4), "cannot write its output over its input"),
+    ],
+    ids=["dw3x3", "winograd"],
+)
+def test_trailing_refused_where_the_kernel_reads_again(case: Conv, message: str):
+    """The 3x3 depthwise kernels (a pass per group of channels) and Winograd (tiles of
+    four input rows) read input rows after writing later output rows: a
+    blob placing their output trailing the input (at the row rule's gap) is refused at
+    load, naming the op and why."""
+    from microai.convert import convert
+    from microai.engine import Model
+
+    conv = _winograd(case) if "wino" in case.name else convert(_conv_model(case)[0], case.name)
+    Model(conv.blob).close()
+    with pytest.raises(Exception, match=f"op 0: .*{message}"):
+        Model(_tampered(conv.blob, _trailing(_trail_gap(case))))
+
+
 def test_every_unsupported_op_listed_at_once(tmp_path):
     """A model with several things microai cannot run (int32 at the model's edges, a
     CONV_2D with int16 weights, a SUB) is refused once, listing each with its op index or

@@ -146,4 +146,16 @@ uint32_t mai_storage_bits(uint32_t storage);
 const char *mai_kernel_supports(uint32_t kernel, const mai_op_ctx *ctx);
 uint32_t mai_kernel_scratch(uint32_t kernel, const mai_op_ctx *ctx);
 
+/// How a CONV's or DWCONV's output 0 lies against its input 0 (MAI_OVERLAP_TRAILING: it
+/// starts before the input and runs into it), and the least gap for a trailing output
+/// (ops/conv.c); the host's planner places outputs with them.
+typedef enum {
+    MAI_OVERLAP_NONE,
+    MAI_OVERLAP_SAME_START,
+    MAI_OVERLAP_TRAILING,
+    MAI_OVERLAP_AHEAD,
+} mai_overlap_kind;
+mai_overlap_kind mai_overlap(const mai_op_ctx *ctx);
+uint64_t mai_conv_trail_bytes(const mai_op_ctx *ctx);
+
 #endif // MICROAI_MAI_EXEC_H

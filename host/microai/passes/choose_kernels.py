@@ -35,11 +35,12 @@ def algorithms_for(op_type: str) -> list[str]:
 class _Context:
     """A mai_op_ctx for the op as the runtime will see it with `kernel` (shapes, storage,
     params, rounding, the weights in the kernel's layout; a distinct stand-in pointer for
-    each tensor's bytes, output 0's the same as input 0's when `in_place`), kept alive
-    with its buffers."""
+    each tensor's bytes, output 0's placed against input 0's as `overlap` says: "none",
+    "same_start" (in place) or "trailing" (starting before it, running into it)), kept
+    alive with its buffers."""
 
     def __init__(
-        self, graph: Graph, low, rounding: str, kernel: native.Kernel, in_place: bool = False
+        self, graph: Graph, low, rounding: str, kernel: native.Kernel, overlap: str = "none"
     ):
         ffi, _ = native.load()
         self.ffi = ffi
@@ -55,8 +56,12 @@ class _Context:
             self._view(getattr(c, "in")[i], graph, x)
         for i, t in enumerate(low.outputs):
             self._view(c.out[i], graph, t)
-        if in_place:
-            c.out[0].data = getattr(c, "in")[0].data
+        # Input 0 and output 0 in bytes of their own, apart or overlapping as asked.
+        x, y = getattr(c, "in")[0] if c.n_in else None, c.out[0] if c.n_out else None
+        if x is not None and y is not None and x.data != ffi.NULL:
+            at = {"none": (0, x.size), "same_start": (0, 0), "trailing": (1, 0)}[overlap]
+            self.io = ffi.new("uint8_t[]", max(at[0] + x.size, at[1] + y.size))
+            x.data, y.data = self.io + at[0], self.io + at[1]
         if kernel.weights != "none" and len(low.inputs) > 1:
             w = getattr(c, "in")[1]
             w.storage = B.STORAGES[layouts.storage(kernel.weights)]
@@ -99,14 +104,22 @@ def weights_storage(graph: Graph, low) -> str:
 
 
 def supports(
-    graph: Graph, low, kernel: native.Kernel, rounding: str, in_place: bool = False
+    graph: Graph, low, kernel: native.Kernel, rounding: str, overlap: str = "none"
 ) -> str | None:
-    """None if the C kernel takes the op (with its output over input 0's bytes when
-    `in_place`), else its reason."""
+    """None if the C kernel takes the op (with its output placed against input 0's
+    bytes as `overlap` says, _Context), else its reason."""
     _, lib = native.load()
-    c = _Context(graph, low, rounding, kernel, in_place)
+    c = _Context(graph, low, rounding, kernel, overlap)
     why = lib.mai_kernel_supports(kernel.id, c.ctx)
     return None if why == c.ffi.NULL else c.ffi.string(why).decode()
+
+
+def trail_bytes(graph: Graph, low, kernel: native.Kernel, rounding: str) -> int:
+    """The least gap by which a CONV's or DWCONV's output may start before its input
+    and run into it (the C op check's own mai_conv_trail_bytes)."""
+    _, lib = native.load()
+    c = _Context(graph, low, rounding, kernel, "trailing")
+    return int(lib.mai_conv_trail_bytes(c.ctx))
 
 
 def scratch(graph: Graph, low, kernel: native.Kernel, rounding: str) -> int:

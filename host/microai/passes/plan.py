@@ -3,12 +3,14 @@
 Reads: Compilation.blob_ops, tensors, group (tensors sharing bytes: views).
 Changes: each arena tensor's offset, each op's scratch_offset, Compilation.arena_size.
 Guarantees: a state tensor (an SVDF's or LSTM's memory) shares its bytes with nothing;
-buffers live at the same time never share bytes, except an op's output
-placed exactly over an input that dies there when the op allows it: elementwise ops
-(Lowered.in_place), and a conv or depthwise conv whose kernel's own supports() takes its
-output over its input (the pointwise kernels, no bigger than the input; the 3x3
-depthwise ones, no taller or wider); the arena is at most
-MAX_ARENA_BYTES.
+buffers live at the same time never share bytes, except an op's output placed over an
+input that dies there when the op allows it: exactly over it for elementwise ops
+(Lowered.in_place) and for a conv or depthwise conv whose kernel's own supports() takes
+its output there (the pointwise kernels, no bigger than the input; the 3x3 depthwise
+ones, no taller or wider); or trailing it, starting the C op check's gap
+(mai_conv_trail_bytes) before it, for a conv or depthwise conv whose kernel writes rows
+in order (im2col, pointwise, direct depthwise), when that makes the arena smaller. The
+arena is at most MAX_ARENA_BYTES.
 """
 
 from __future__ import annotations
@@ -16,19 +18,37 @@ from __future__ import annotations
 from .. import MAX_ARENA_BYTES
 from .. import blob as B
 from ..ir import ConvertError
-from ..planner import Buffer, plan
+from ..planner import Buffer, align, plan
+
+
+def _kernel(c, low):
+    from .. import native
+
+    return native.table()["kernels"][low.kernel]
 
 
 def _kernel_in_place(c, low) -> bool:
     """The op's kernel takes its output over its input (its C supports() says so)."""
-    from .. import native
     from ..golden import op_rounding
     from .choose_kernels import supports
 
     if low.type not in ("CONV", "DWCONV"):
         return False
-    kernel = native.table()["kernels"][low.kernel]
-    return supports(c.graph, low, kernel, op_rounding(c.golden, low), in_place=True) is None
+    return supports(c.graph, low, _kernel(c, low), op_rounding(c.golden, low), "same_start") is None
+
+
+def _trail(c, low) -> int | None:
+    """The gap (a multiple of ALIGN) by which the op's output may start before its input
+    and run into it, when its kernel writes rows in order (its C supports() says so)."""
+    from ..golden import op_rounding
+    from .choose_kernels import supports, trail_bytes
+
+    if low.type not in ("CONV", "DWCONV"):
+        return None
+    kernel, rounding = _kernel(c, low), op_rounding(c.golden, low)
+    if supports(c.graph, low, kernel, rounding, "trailing") is not None:
+        return None
+    return align(trail_bytes(c.graph, low, kernel, rounding))
 
 
 def run(c):
@@ -37,13 +57,17 @@ def run(c):
     lowered = list(zip(c.ops, c.lowered, strict=True))
     n = len(blob_ops)
     states = [tid for tid in group if tensors[tid].mem == B.MEM_STATE]
+    # Blocks of tensors sharing bytes: parent[r] holds r at shift[r] bytes into it.
     parent = {r: r for r in set(group.values())}
+    shift = dict.fromkeys(parent, 0)
 
-    def find(r: int) -> int:
+    def find(r: int) -> tuple[int, int]:
+        """r's block and r's offset in it."""
+        d = 0
         while parent[r] != r:
-            parent[r] = parent[parent[r]]
+            d += shift[r]
             r = parent[r]
-        return r
+        return r, d
 
     def spans() -> dict[int, list[int]]:
         s: dict[int, list[int]] = {}
@@ -51,7 +75,7 @@ def run(c):
         def touch(tid: int, k: int) -> None:
             if tid == B.NO_TENSOR or tid not in group:
                 return
-            r = find(group[tid])
+            r = find(group[tid])[0]
             lo, hi = s.get(r, [k, k])
             s[r] = [min(lo, k), max(hi, k)]
 
@@ -67,43 +91,67 @@ def run(c):
             touch(tid, n)
         return s
 
-    # Outputs over an input that dies at that op (never a state's bytes: nothing merges
-    # into a state, so its root stays itself).
-    out_roots = {find(group[t]) for t in model_outputs}
-    state_roots = {find(group[t]) for t in states}
-    s = spans()
-    for k, ((_, low), op) in enumerate(zip(lowered, blob_ops, strict=True)):
-        if op.inputs[0] not in group or not op.outputs or op.outputs[0] not in group:
-            continue
-        a, b = find(group[op.inputs[0]]), find(group[op.outputs[0]])
-        if a == b or a in out_roots or s[a][1] != k or {a, b} & state_roots:
-            continue
-        size_in, size_out = tensors[op.inputs[0]].size, tensors[op.outputs[0]].size
-        if low.in_place:
-            if size_in != size_out:
-                continue
-        elif not (size_out <= size_in and _kernel_in_place(c, low)):
-            continue
-        parent[b] = a
-        if b in out_roots:
-            out_roots.add(a)
+    def layout() -> tuple[dict[int, Buffer], list[Buffer], int]:
         s = spans()
+        sizes: dict[int, int] = {}
+        for tid, r in group.items():
+            root, d = find(r)
+            sizes[root] = max(sizes.get(root, 0), d + tensors[tid].size)
+        buffers = {r: Buffer(g.t(r).name, sizes[r], lo, hi) for r, (lo, hi) in s.items()}
+        scratch = [
+            Buffer(f"scratch of op {k}", op.scratch_size, k, k)
+            for k, op in enumerate(blob_ops)
+            if op.scratch_size
+        ]
+        return buffers, scratch, plan([*buffers.values(), *scratch])
 
-    s = spans()
-    sizes: dict[int, int] = {}
+    # Outputs over an input that dies at that op (never a state's bytes: nothing merges
+    # into a state, so its block stays itself): starting at the same byte where the op
+    # allows it; then, trailing the input (starting before it, _trail) where that makes
+    # the arena smaller.
+    out_roots = {find(group[t])[0] for t in model_outputs}
+    state_roots = {find(group[t])[0] for t in states}
+
+    def candidates():
+        s = spans()
+        for k, ((_, low), op) in enumerate(zip(lowered, blob_ops, strict=True)):
+            if op.inputs[0] not in group or not op.outputs or op.outputs[0] not in group:
+                continue
+            (a, d_in), (b, d_out) = find(group[op.inputs[0]]), find(group[op.outputs[0]])
+            if a == b or a in out_roots or s[a][1] != k or {a, b} & state_roots:
+                continue
+            yield low, tensors[op.inputs[0]].size, tensors[op.outputs[0]].size, a, d_in, b, d_out
+            s = spans()
+
+    for low, size_in, size_out, a, d_in, b, d_out in candidates():
+        if low.in_place:
+            same = size_in == size_out
+        else:
+            same = size_out <= size_in and _kernel_in_place(c, low)
+        if d_in >= d_out and same:
+            parent[b], shift[b] = a, d_in - d_out
+            if b in out_roots:
+                out_roots.add(a)
+    arena = None
+    for low, _, _, a, d_in, b, d_out in candidates():
+        gap = _trail(c, low)
+        if gap is None or d_in > gap + d_out:
+            continue
+        if arena is None:
+            arena = layout()[2]
+        parent[a], shift[a] = b, gap + d_out - d_in
+        trial = layout()[2]
+        if trial < arena:
+            arena = trial
+        else:
+            parent[a], shift[a] = a, 0
+
+    buffers, scratch, arena_size = layout()
     for tid, r in group.items():
-        sizes[find(r)] = max(sizes.get(find(r), 0), tensors[tid].size)
-    buffers = {r: Buffer(g.t(r).name, sizes[r], lo, hi) for r, (lo, hi) in s.items()}
-    scratch = [
-        Buffer(f"scratch of op {k}", op.scratch_size, k, k)
-        for k, op in enumerate(blob_ops)
-        if op.scratch_size
-    ]
-    arena_size = plan([*buffers.values(), *scratch])
-    for tid, r in group.items():
-        if find(r) not in buffers:
+        root, d = find(r)
+        if root not in buffers:
             raise ConvertError(f"tensor '{g.t(r).name}' is neither computed nor an input")
-        tensors[tid].offset = buffers[find(r)].offset
+        tensors[tid].offset = buffers[root].offset + d
     it = iter(scratch)
     for op in blob_ops:
         if op.scratch_size:

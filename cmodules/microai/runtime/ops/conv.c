@@ -43,11 +43,13 @@ static mai_check mai_check_weighted_op(const mai_op_ctx *ctx, uint32_t channels,
         return MAI_CHECK_PARAM;
     }
     // The kernels read the input while they write the output: no shared bytes; for
-    // CONV (in_place_ok) the output may start exactly at the input, no bigger than it,
-    // and its kernel's supports() says whether it can write there (mai_separate()).
+    // CONV and DWCONV (in_place_ok) the output may start exactly at the input, no
+    // bigger than it, or before it (its gap checked with the shapes:
+    // mai_check_conv_common), and its kernel's supports() says whether it can write
+    // there (mai_overlap()).
     const uint8_t *i0 = in->data, *o0 = out->data;
     if (i0 < o0 + out->size && o0 < i0 + in->size
-        && !(in_place_ok && i0 == o0 && out->size <= in->size)) {
+        && !(in_place_ok && ((i0 == o0 && out->size <= in->size) || o0 < i0))) {
         return MAI_CHECK_OVERLAP;
     }
     if (bias->data != NULL && ops_elements(&bias->dims) != channels) {
@@ -131,7 +133,51 @@ static mai_check mai_check_conv_common(const mai_op_ctx *ctx, int in_place_ok, i
     if (c == MAI_CHECK_NONE) {
         c = mai_check_conv_shapes(ctx);
     }
+    if (c == MAI_CHECK_NONE && mai_overlap(ctx) == MAI_OVERLAP_TRAILING
+        && (uint64_t)((const uint8_t *)ctx->in[0].data - (const uint8_t *)ctx->out[0].data)
+        < mai_conv_trail_bytes(ctx)) {
+        c = MAI_CHECK_OVERLAP;
+    }
     return c;
+}
+
+// The output's bytes against the input's: apart, starting at the same byte, or starting
+// before the input and running into it (trailing it).
+mai_overlap_kind mai_overlap(const mai_op_ctx *ctx) {
+    const uint8_t *i0 = ctx->in[0].data, *o0 = ctx->out[0].data;
+    if (o0 + ctx->out[0].size <= i0 || i0 + ctx->in[0].size <= o0) {
+        return MAI_OVERLAP_NONE;
+    }
+    return o0 == i0 ? MAI_OVERLAP_SAME_START : o0 < i0 ? MAI_OVERLAP_TRAILING
+        : MAI_OVERLAP_AHEAD;
+}
+
+// The least gap D for an output that starts D bytes before its input and trails it: a
+// kernel that writes output rows in order (batch by batch) and, while it writes row y,
+// reads only input rows from y * stride_h - pad_h on, never overwrites an input byte it
+// has still to read when every row's end stays at or before the first input row it
+// reads: out_row * (b * OH + y + 1) <= D + b * in_batch + in_row * max(0, y * s - pad).
+// That is linear in b and piecewise linear in y (the bend where y * s passes pad), so
+// its largest value is at b = 0 or n - 1 and at y = 0, the bend or OH - 1. int8.
+uint64_t mai_conv_trail_bytes(const mai_op_ctx *ctx) {
+    const nn_conv_params *p = ctx->params;
+    const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
+    const int64_t in_row = (int64_t)i->w * i->c, out_row = (int64_t)o->w * o->c;
+    const int64_t in_batch = in_row * i->h, out_batch = out_row * o->h;
+    const int64_t bend = (int64_t)p->pad_h / p->stride_h;
+    const int64_t ys[4] = { 0, bend < o->h ? bend : o->h - 1, bend + 1 < o->h ? bend + 1 : 0,
+                            o->h - 1 };
+    const int64_t bs[2] = { 0, o->n - 1 };
+    int64_t d = 0;
+    for (int b = 0; b < 2; b++) {
+        for (int k = 0; k < 4; k++) {
+            int64_t first = ys[k] * p->stride_h - p->pad_h;
+            int64_t gap = out_batch * bs[b] + out_row * (ys[k] + 1)
+                - (in_batch * bs[b] + in_row * (first > 0 ? first : 0));
+            d = gap > d ? gap : d;
+        }
+    }
+    return (uint64_t)d;
 }
 
 // ---- CONV ---------------------------------------------------------------------------
@@ -158,13 +204,19 @@ static const char *mai_rounds_double(const mai_op_ctx *ctx) {
     return ctx->rounding == NN_ROUNDING_DOUBLE ? NULL : "rounds double only";
 }
 
-// A kernel that reads input pixels after writing outputs needs them apart (the
-// pointwise ones copy each pass's pixels into their column pair first, then write
-// those pixels' outputs, no more bytes than they read: they take the output over the
-// input, which the op's check allows at the same start only).
+// A kernel that reads input pixels after writing outputs needs them apart.
 static const char *mai_separate(const mai_op_ctx *ctx) {
-    return ctx->in[0].data != ctx->out[0].data ? NULL
+    return mai_overlap(ctx) == MAI_OVERLAP_NONE ? NULL
         : "cannot write its output over its input";
+}
+
+// The im2col and direct depthwise kernels write output rows in order, each after
+// reading its input rows (from y * stride - pad on): an output may trail its input
+// (the op's check measures the gap, mai_conv_trail_bytes), not start at it.
+static const char *mai_rows_in_order(const mai_op_ctx *ctx) {
+    mai_overlap_kind k = mai_overlap(ctx);
+    return k == MAI_OVERLAP_NONE || k == MAI_OVERLAP_TRAILING ? NULL
+        : "cannot write its output over its input, only trailing it";
 }
 
 // Every conv and depthwise kernel but CONV_S16 reads int8 activations.
@@ -175,7 +227,7 @@ static const char *mai_int8_activations(const mai_op_ctx *ctx) {
 const char *mai_supports_conv_s8(const mai_op_ctx *ctx) {
     const char *why = mai_int8_activations(ctx);
     why = why != NULL ? why : mai_rounds_double(ctx);
-    return why != NULL ? why : mai_separate(ctx);
+    return why != NULL ? why : mai_rows_in_order(ctx);
 }
 
 const char *mai_supports_conv_s16(const mai_op_ctx *ctx) {
@@ -212,8 +264,9 @@ const char *mai_supports_conv_im2col_s8(const mai_op_ctx *ctx) {
 }
 
 const char *mai_supports_conv_grouped(const mai_op_ctx *ctx) {
-    return ctx->in[1].layout == MAI_LAYOUT_STANDARD ? mai_supports_conv_s8(ctx)
+    const char *why = ctx->in[1].layout == MAI_LAYOUT_STANDARD ? mai_supports_conv_s8(ctx)
         : "reads standard int8 weights";
+    return why != NULL ? why : mai_separate(ctx);
 }
 
 nn_status mai_eval_conv_grouped(const mai_op_ctx *ctx) {
@@ -284,8 +337,10 @@ const char *mai_supports_conv_winograd(const mai_op_ctx *ctx) {
     if (f->c > NN_WINOGRAD_MAX_IN) {
         return "Winograd: at most 3,640 input channels";
     }
-    return ctx->in[1].layout == MAI_LAYOUT_WINOGRAD ? mai_supports_conv_im2col_s8(ctx)
-        : "needs weights transformed on the host";
+    // Tiles of two output rows, each from four input rows: no overlap.
+    const char *why = ctx->in[1].layout == MAI_LAYOUT_WINOGRAD
+        ? mai_supports_conv_im2col_s8(ctx) : "needs weights transformed on the host";
+    return why != NULL ? why : mai_separate(ctx);
 }
 
 uint32_t mai_scratch_conv_winograd(const mai_op_ctx *ctx) {
@@ -398,9 +453,14 @@ const char *mai_supports_dw_conv_3x3_s8(const mai_op_ctx *ctx) {
     // In place: a group of channels writes an output row only over input rows its ring
     // of three has already read (rows < oy * stride - pad + 3), which holds for any
     // stride and padding when the output is no taller and no wider than the input.
+    // Each group of channels reads the input from its top again: never trailing.
     const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
-    if (ctx->in[0].data == ctx->out[0].data && (o->h > i->h || o->w > i->w)) {
+    mai_overlap_kind k = mai_overlap(ctx);
+    if (k == MAI_OVERLAP_SAME_START && (o->h > i->h || o->w > i->w)) {
         return "in place only with an output no taller or wider than the input";
+    }
+    if (k == MAI_OVERLAP_TRAILING) {
+        return "cannot write its output trailing its input";
     }
     return mai_rounds_double(ctx);
 }
