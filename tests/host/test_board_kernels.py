@@ -572,3 +572,24 @@ def test_trailing_output_on_board(board, name: str):
         want = m.run(x).tobytes()
     place_model(board, blob, None)
     assert board_run(board, x.tobytes()) == want
+
+
+# ---- a PAD folded into the convolution after it (test_fused_pad.py) ----------------------
+
+
+@pytest.mark.parametrize("name", ["dw3x3_lead2", "im2col_lead2", "asymmetric_0_1_stride2"])
+def test_fused_pad_on_board(board, name: str):
+    """A convolution with a PAD folded in (leading padding up to the filter's extent less
+    one), run on the board, equals the host engine's output byte for byte."""
+    from test_fused_pad import FUSED, pad_conv
+
+    from microai.convert import convert
+    from microai.engine import Model
+    from microai.hil import board_run, place_model
+
+    model, x = pad_conv(**FUSED[name])
+    blob = convert(model, name).blob
+    with Model(blob) as m:
+        want = m.run(x).tobytes()
+    place_model(board, blob, None)
+    assert board_run(board, x.tobytes()) == want

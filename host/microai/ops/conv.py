@@ -106,7 +106,12 @@ def _multipliers(
 def _padding(
     graph: Graph, op: Op, size: int, filt: int, stride: int, dilation: int, out: int, axis: str
 ) -> int:
-    """TFLite ComputeOutSize + ComputePadding for one axis; checks the model's output size."""
+    """TFLite ComputeOutSize + ComputePadding for one axis; checks the model's output size.
+    A PAD folded into the op (its options' "fused_pad", passes/aliases.py) pads `size`
+    first: its leading rows or columns add to the leading padding, its trailing ones
+    are implied, as the op's own."""
+    before, after = op.options.get("fused_pad", (0, 0, 0, 0))[0 if axis == "height" else 2 :][:2]
+    size += before + after
     eff = (filt - 1) * dilation + 1
     padding = op.options.get("padding", "SAME")
     if padding == "SAME":
@@ -117,7 +122,8 @@ def _padding(
         raise fail(graph, op, f"padding {padding} is not supported")
     if expect != out or out < 1:
         raise fail(graph, op, f"output {axis} is {out}, {padding} padding gives {expect}")
-    return max(0, ((out - 1) * stride + eff - size) // 2)
+    own = max(0, ((out - 1) * stride + eff - size) // 2) if padding == "SAME" else 0
+    return before + own
 
 
 def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:

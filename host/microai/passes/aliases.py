@@ -1,17 +1,26 @@
-"""aliases: RESHAPE and SQUEEZE become views, not ops.
+"""aliases: RESHAPE and SQUEEZE become views, not ops; a PAD feeding one convolution
+becomes that convolution's own padding.
 
 Reads: the model's ops.
 Changes: Compilation.ops (the ops that become blob ops), alias_of (a view's output ->
-its input), and a reshaped constant's data.
+its input), a reshaped constant's data; a CONV_2D or DEPTHWISE_CONV_2D whose input
+is a PAD's output only it reads takes the PAD's input instead, the padding in its
+options ("fused_pad": top, bottom, left, right), and the PAD is no op (no padded tensor
+in the arena, no pass over it).
 Guarantees: every remaining op has a lowering; a view has its input's type, bytes and
-quantization; the model's inputs and outputs are int8, int16 or float32.
+quantization; a fused PAD padded height and width only, with the input's zero point
+(what a convolution's own padding adds: nothing), and the convolution's kernels can
+express it (leading padding under the filter's extent, the trailing implied); the
+model's inputs and outputs are int8, int16 or float32.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from ..ir import ConvertError, Graph
+from ..ir import ConvertError, Graph, Op
 from ..ops import ALIASES, LOWERINGS, supported_ops
 
 
@@ -27,6 +36,96 @@ def _check_alias(g: Graph, op) -> None:
         raise ConvertError(
             f"{g.describe(op)}: input and output differ in type, size or quantization"
         )
+
+
+def _conv_axis_ok(
+    size: int, before: int, after: int, filt: int, stride: int, dil: int, padding: str, out: int
+) -> int | None:
+    """The convolution's leading padding along one axis over the input without the PAD
+    (the PAD's `before` plus the convolution's own, TFLite's arithmetic on the padded
+    size), or None when the kernels cannot take it (mai_conv_axis_ok's limits)."""
+    eff = (filt - 1) * dil + 1
+    padded = size + before + after
+    expect = (
+        (padded + stride - 1) // stride if padding == "SAME" else (padded + stride - eff) // stride
+    )
+    if padding not in ("SAME", "VALID") or expect != out or out < 1:
+        return None
+    own = max(0, ((out - 1) * stride + eff - padded) // 2) if padding == "SAME" else 0
+    lead = before + own
+    trailing = (out - 1) * stride + eff - size - lead
+    return lead if lead < eff and -stride < trailing <= eff - 1 else None
+
+
+def _fused_pad(g: Graph, pad: Op, conv: Op) -> Op | None:
+    """conv reading pad's input with the padding in its options, or None when the PAD
+    cannot be folded into it (see the module's guarantees)."""
+    x, y = g.t(pad.inputs[0]), g.t(pad.outputs[0])
+    if len(pad.inputs) < 2 or pad.inputs[1] < 0 or len(x.shape) != 4 or len(y.shape) != 4:
+        return None
+    p = g.t(pad.inputs[1])
+    if not p.is_const or p.data.size != 8 or x.dtype != np.int8 or y.dtype != np.int8:
+        return None
+    (nb, na), (hb, ha), (wb, wa), (cb, ca) = p.data.astype(np.int64).reshape(4, 2).tolist()
+    if (nb, na, cb, ca) != (0, 0, 0, 0) or min(hb, ha, wb, wa) < 0:
+        return None
+    if (
+        x.scale is None
+        or y.scale is None
+        or not (np.array_equal(x.scale, y.scale) and np.array_equal(x.zero_point, y.zero_point))
+    ):
+        return None
+    if len(pad.inputs) == 3:  # PADV2: the constant must be the zero point
+        cv = g.t(pad.inputs[2])
+        if not cv.is_const or cv.data.size != 1 or int(cv.data.ravel()[0]) != y.zp:
+            return None
+        if cv.scale is not None and not np.array_equal(cv.scale, y.scale):
+            return None
+    out = g.t(conv.outputs[0]).shape
+    w = g.t(conv.inputs[1]).shape
+    if len(out) != 4 or len(w) != 4:
+        return None
+    o, padding = conv.options, conv.options.get("padding", "SAME")
+    axes = [
+        _conv_axis_ok(int(x.shape[1]), hb, ha, int(w[1]), o.get("stride_h", 1),
+                      o.get("dilation_h_factor", 1), padding, int(out[1])),
+        _conv_axis_ok(int(x.shape[2]), wb, wa, int(w[2]), o.get("stride_w", 1),
+                      o.get("dilation_w_factor", 1), padding, int(out[2])),
+    ]  # fmt: skip
+    if None in axes:
+        return None
+    return replace(
+        conv,
+        inputs=[pad.inputs[0], *conv.inputs[1:]],
+        options={**o, "fused_pad": (hb, ha, wb, wa)},
+    )
+
+
+def _fuse_pads(c) -> None:
+    """A PAD whose output only a CONV_2D or DEPTHWISE_CONV_2D reads, as its input 0,
+    becomes that convolution's padding (see the module's docstring)."""
+    g = c.graph
+    readers: dict[int, list[Op]] = {}
+    for op in c.ops:
+        for t in op.inputs:
+            readers.setdefault(t, []).append(op)
+    kept = set(g.outputs) | set(c.alias_of.values())
+    for pad in [op for op in c.ops if op.opcode in ("PAD", "PADV2")]:
+        y = pad.outputs[0] if len(pad.outputs) == 1 else -1
+        users = readers.get(y, [])
+        if y < 0 or y in kept or len(users) != 1:
+            continue
+        conv = users[0]
+        if conv.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D") or conv.inputs.count(y) != 1:
+            continue
+        if conv.inputs[0] != y or len(conv.inputs) < 2 or conv.inputs[1] < 0:
+            continue
+        fused = _fused_pad(g, pad, conv)
+        if fused is None:
+            continue
+        c.ops[c.ops.index(conv)] = fused
+        c.ops.remove(pad)
+        readers[pad.inputs[0]] = [fused if r is pad else r for r in readers.get(pad.inputs[0], [])]
 
 
 def run(c):
@@ -50,6 +149,7 @@ def run(c):
                 c.alias_of[dst] = src
         else:
             c.ops.append(op)
+    _fuse_pads(c)
     for t in g.inputs + g.outputs:
         if g.t(t).dtype not in (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.float32)):
             c.problems.append(
