@@ -13,6 +13,7 @@ from microai.convert import convert
 from microai.engine import Model
 from microai.golden import GOLDENS, run_reference
 from microai.testing.tflite_builder import ModelBuilder
+from microai.tflite import read_model
 
 SAME, VALID = tflite.Padding.SAME, tflite.Padding.VALID
 
@@ -134,3 +135,18 @@ def test_fused_pad_saves_the_padded_tensor():
     assert [layer.opcode for layer in fused.layers] == ["CONV_2D"]
     # At most the input, the output and the conv's scratch (PAD's op held x and padded).
     assert fused.arena_size <= x + y + fused.layers[0].scratch + 16 < x + padded
+
+
+@pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
+def test_pad_fixture_on_boards(board):
+    """make_pad_fixtures.py's MobileNet-style model (a converter's PAD before a stride-2
+    VALID conv, PyTorch's padding=1) runs with the PAD folded in, bit-exact with the host
+    engine and TFLite-Micro."""
+    from microai.hil import hil
+    from microai.paths import FIXTURES_DIR
+
+    model = (FIXTURES_DIR / "pad_mobilenet.tflite").read_bytes()
+    assert "PAD" in [op.opcode for op in read_model(model, "pad_mobilenet").ops]
+    r = hil(model, board, n_inputs=2, seed=3, name="pad_mobilenet", count=False)
+    assert r["mismatches"] == 0 and r["reference_mismatches"] == 0
+    assert "PAD" not in [layer["op"] for layer in r["layers"]]
