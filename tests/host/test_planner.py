@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from microai.planner import Buffer, check, plan
+from microai.planner import Buffer, Part, check, plan
 
 
 def test_chain_reuses_memory():
@@ -47,3 +47,49 @@ def test_check_catches_overlap():
     a.offset = b.offset = 0
     with pytest.raises(AssertionError, match="overlap"):
         check([a, b], 64)
+
+
+def test_rigid_block_parts_free_their_bytes_when_dead():
+    # An output (op 1..3) trailing its input (ops 0..1) by 512 bytes: the input's tail
+    # beyond the output's end is free from op 2 on, and a 480-byte buffer of ops 2..3
+    # fits there rather than above the whole block.
+    block = Buffer("out+in", 512 + 1024, 0, 3, parts=[Part(0, 1024, 1, 3), Part(512, 1024, 0, 1)])
+    other = Buffer("late", 480, 2, 3)
+    size = plan([block, other])
+    assert size == 1536
+    assert other.offset == block.offset + 1024
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_rigid_blocks_never_overlap(seed):
+    rng = random.Random(seed)
+    bufs = []
+    for i in range(30):
+        first = rng.randrange(20)
+        parts = []
+        for _ in range(rng.randrange(1, 4)):
+            lo = first + rng.randrange(4)
+            parts.append(
+                Part(16 * rng.randrange(40), rng.randrange(1, 900), lo, lo + rng.randrange(4))
+            )
+        bufs.append(
+            Buffer(
+                f"b{i}",
+                max(p.delta + p.size for p in parts),
+                min(p.first for p in parts),
+                max(p.last for p in parts),
+                parts=parts,
+            )
+        )
+    size = plan(bufs)
+    check(bufs, size)  # raises on any overlap of parts live at once
+
+
+def test_check_catches_overlapping_parts():
+    a = Buffer("a", 64, 0, 2, parts=[Part(0, 32, 0, 1), Part(32, 32, 2, 2)])
+    b = Buffer("b", 32, 2, 2)
+    a.offset, b.offset = 0, 32
+    with pytest.raises(AssertionError, match="overlap"):
+        check([a, b], 64)
+    b.offset = 0  # a's first part is dead at op 2
+    check([a, b], 64)

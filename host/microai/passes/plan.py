@@ -9,8 +9,9 @@ input that dies there when the op allows it: exactly over it for elementwise ops
 its output there (the pointwise kernels, no bigger than the input; the 3x3 depthwise
 ones, no taller or wider); or trailing it, starting the C op check's gap
 (mai_conv_trail_bytes) before it, for a conv or depthwise conv whose kernel writes rows
-in order (im2col, pointwise, direct depthwise), when that makes the arena smaller. The
-arena is at most MAX_ARENA_BYTES.
+in order (im2col, pointwise, direct depthwise), when that makes the arena smaller. Tensors
+sharing bytes are one rigid buffer for the planner, each tensor a part of it live over its
+own ops only (planner.Part). The arena is at most MAX_ARENA_BYTES.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from .. import MAX_ARENA_BYTES
 from .. import blob as B
 from ..ir import ConvertError
-from ..planner import Buffer, align, plan
+from ..planner import Buffer, Part, align, plan
 
 
 def _kernel(c, low):
@@ -69,35 +70,55 @@ def run(c):
             r = parent[r]
         return r, d
 
+    # Each model tensor's own ops (views share their tensor's); a state's, every op.
+    own: dict[int, list[int]] = {}
+
+    def touch(tid: int, k: int) -> None:
+        if tid == B.NO_TENSOR or tid not in group:
+            return
+        lo, hi = own.get(group[tid], [k, k])
+        own[group[tid]] = [min(lo, k), max(hi, k)]
+
+    for tid in model_inputs:
+        touch(tid, 0)
+    for k, op in enumerate(blob_ops):
+        for tid in op.inputs + op.outputs:
+            touch(tid, k)
+    for tid in model_outputs:
+        touch(tid, n)
+    for tid in states:  # kept from one invocation to the next: bytes of its own
+        touch(tid, 0)
+        touch(tid, n)
+    nbytes: dict[int, int] = {}
+    for tid, r in group.items():
+        nbytes[r] = max(nbytes.get(r, 0), tensors[tid].size)
+
     def spans() -> dict[int, list[int]]:
+        """Each block's ops: its tensors' together."""
         s: dict[int, list[int]] = {}
-
-        def touch(tid: int, k: int) -> None:
-            if tid == B.NO_TENSOR or tid not in group:
-                return
-            r = find(group[tid])[0]
-            lo, hi = s.get(r, [k, k])
-            s[r] = [min(lo, k), max(hi, k)]
-
-        for tid in model_inputs:
-            touch(tid, 0)
-        for k, op in enumerate(blob_ops):
-            for tid in op.inputs + op.outputs:
-                touch(tid, k)
-        for tid in model_outputs:
-            touch(tid, n)
-        for tid in states:  # kept from one invocation to the next: bytes of its own
-            touch(tid, 0)
-            touch(tid, n)
+        for r, (lo, hi) in own.items():
+            root = find(r)[0]
+            a, b = s.get(root, [lo, hi])
+            s[root] = [min(a, lo), max(b, hi)]
         return s
 
     def layout() -> tuple[dict[int, Buffer], list[Buffer], int]:
-        s = spans()
-        sizes: dict[int, int] = {}
-        for tid, r in group.items():
+        """Each block a rigid buffer whose parts are its tensors, each live over its own
+        ops (an output's bytes are not held for its input before, nor the other way)."""
+        parts: dict[int, list[Part]] = {}
+        for r, (lo, hi) in own.items():
             root, d = find(r)
-            sizes[root] = max(sizes.get(root, 0), d + tensors[tid].size)
-        buffers = {r: Buffer(g.t(r).name, sizes[r], lo, hi) for r, (lo, hi) in s.items()}
+            parts.setdefault(root, []).append(Part(d, nbytes[r], lo, hi))
+        buffers = {
+            r: Buffer(
+                g.t(r).name,
+                max(p.delta + p.size for p in ps),
+                min(p.first for p in ps),
+                max(p.last for p in ps),
+                parts=ps,
+            )
+            for r, ps in parts.items()
+        }
         scratch = [
             Buffer(f"scratch of op {k}", op.scratch_size, k, k)
             for k, op in enumerate(blob_ops)
