@@ -164,7 +164,7 @@ uint64_t mai_conv_trail_bytes(const mai_op_ctx *ctx) {
     const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
     const int64_t in_row = (int64_t)i->w * i->c, out_row = (int64_t)o->w * o->c;
     const int64_t in_batch = in_row * i->h, out_batch = out_row * o->h;
-    const int64_t bend = (int64_t)p->pad_h / p->stride_h;
+    const int64_t bend = p->pad_h / p->stride_h; // 32-bit division (no libgcc helper)
     const int64_t ys[4] = { 0, bend < o->h ? bend : o->h - 1, bend + 1 < o->h ? bend + 1 : 0,
                             o->h - 1 };
     const int64_t bs[2] = { 0, o->n - 1 };
