@@ -10,9 +10,6 @@ are here too, each with its message.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -314,34 +311,6 @@ def test_sparse_refused_when_unsupported():
     model, _, _ = _model(Case("pad", (1, 4, 4, 4), 3, (3, 3), padding="SAME"))
     with pytest.raises(ConvertError, match="pointwise_sparse.*1x1"):
         _convert(model, "pointwise_sparse")
-
-
-def test_sparse_with_emulated_dsp():
-    """The same cases on the DSP-shaped loops (SXTB16/SMLAD written in C)."""
-    if os.environ.get("MICROAI_HOST_CFLAGS", "").find("MICROAI_DSP_EMULATE") >= 0:
-        pytest.skip("already the emulated build")
-    flags = os.environ.get("MICROAI_HOST_CFLAGS", "")
-    env = dict(os.environ, MICROAI_HOST_CFLAGS=f"{flags} -DMICROAI_DSP_EMULATE=1".strip())
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            __file__,
-            "-k",
-            "test_sparse_equals_dense",
-        ],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    assert " passed" in r.stdout and "failed" not in r.stdout
 
 
 # ---- the cost model's choice ----------------------------------------------------------
