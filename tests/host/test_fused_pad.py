@@ -139,7 +139,7 @@ def test_fused_pad_saves_the_padded_tensor():
 
 @pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
 def test_pad_fixture_on_boards(board):
-    """make_pad_fixtures.py's MobileNet-style model (a converter's PAD before a stride-2
+    """make_layout_fixtures.py's pad_mobilenet (a converter's PAD before a stride-2
     VALID conv, PyTorch's padding=1) runs with the PAD folded in, bit-exact with the host
     engine and TFLite-Micro."""
     from microai.hil import hil

@@ -76,7 +76,7 @@ def test_transpose_on_boards(board):
 
 @pytest.mark.parametrize("board", ["QEMU_STM32F405", "QEMU_STM32F205", "QEMU_M7"])
 def test_transpose_fixture_on_boards(board):
-    """make_transpose_fixtures.py's channels-first CNN (a converter's TRANSPOSE), bit-exact
+    """make_layout_fixtures.py's channels-first CNN (a converter's TRANSPOSE), bit-exact
     with the host engine and TFLite-Micro."""
     from microai.hil import hil
     from microai.paths import ROOT
