@@ -1,10 +1,10 @@
 """The kernels' Cortex-M DSP loops on the host: the C core built once with
 MICROAI_DSP_EMULATE=1 (nn_dsp.h: SXTB16, SXTAB16, SMLAD, SMLABB, SMMULR, SSUB8/SEL...
 written in C, bit for bit), and the GEMM (CONV_2D, FULLY_CONNECTED), depthwise, ADD,
-int4-weights, block-sparse, SVDF and LSTM kernel tests run again on it, so that the
-DSP-shaped loops and the column-pair layout are checked against both goldens here, not
-only on the emulated Cortex-M4/M7 (whose real instructions and hand-written assembly
-test_board_kernels.py runs).
+int4-weights, block-sparse, SVDF, LSTM, trailing-output and fused-PAD kernel tests run
+again on it, so that the DSP-shaped loops and the column-pair layout are checked against
+both goldens here, not only on the emulated Cortex-M4/M7 (whose real instructions and
+hand-written assembly test_board_kernels.py runs).
 
 A separate pytest process: the C core is loaded once per process, keyed by its flags
 (build/native/).
@@ -37,9 +37,11 @@ def test_kernels_with_emulated_dsp():
             str(HERE / "test_svdf.py"),
             str(HERE / "test_lstm.py"),
             str(HERE / "test_kernels_sparse.py"),
+            str(HERE / "test_fused_pad.py"),
             "-k",
             "(test_conv or test_fc or test_fast_path or test_executor or dw or add or binary "
-            "or s4 or svdf or lstm or test_sparse_equals_dense) and not boards",
+            "or s4 or svdf or lstm or test_sparse_equals_dense or trailing or pad_folded) "
+            "and not boards",
         ],
         env=env,
         check=False,
