@@ -99,6 +99,20 @@ def _random_inputs(graph: Graph, n: int = 16) -> np.ndarray:
     return rng.integers(-128, 128, (n, *t.shape[1:]), dtype=np.int8)
 
 
+def sample_batches(graph: Graph, xs: np.ndarray):
+    """The samples xs (each the model's input without its batch axis) as the model's
+    inputs, its batch B at a time (1 for most models), the last batch filled up with
+    the first samples: (input, how many of its rows are samples of their own)."""
+    shape = graph.t(graph.inputs[0]).shape
+    b = int(shape[0]) if len(shape) else 1
+    for i in range(0, len(xs), b):
+        chunk = xs[i : i + b]
+        real = len(chunk)
+        if real < b:
+            chunk = np.concatenate([chunk, np.resize(xs, (b - real, *xs.shape[1:]))])
+        yield chunk.reshape(shape), real
+
+
 # ---- which layers -----------------------------------------------------------------------
 
 
@@ -259,11 +273,12 @@ def _layer_inputs(model: bytes, graph: Graph, ops: list[Op], xs: np.ndarray) -> 
 
     g = open_golden(model, "litert", preserve_all_tensors=True)
     seen: dict[int, list[np.ndarray]] = {op.index: [] for op in ops}
-    for x in xs:
-        g.run([x[None]])
+    for x, real in sample_batches(graph, xs):
+        g.run([x])
         for op in ops:
             t = graph.t(op.inputs[0])
-            seen[op.index].append((g.tensor(op.inputs[0]).astype(np.float64) - t.zp) * t.scale1)
+            v = g.tensor(op.inputs[0])[:real]
+            seen[op.index].append((v.astype(np.float64) - t.zp) * t.scale1)
     return {k: np.concatenate(v) for k, v in seen.items()}
 
 
@@ -355,16 +370,19 @@ def measure(
     gb = open_golden(after, "litert", preserve_all_tensors=True)
     outs = {t: ([], []) for t in tensors}
     hits = dict.fromkeys(names, 0)
-    for i, x in enumerate(xs):
-        ya = ga.run([x[None]])[0]
-        yb = gb.run([x[None]])[0]
+    i = 0
+    for x, real in sample_batches(graph, xs):
+        ya = ga.run([x])[0]
+        yb = gb.run([x])[0]
         for t in tensors:
             zp = graph.t(t).zp
-            outs[t][0].append(ga.tensor(t).astype(np.float64) - zp)
-            outs[t][1].append(gb.tensor(t).astype(np.float64) - zp)
+            outs[t][0].append(ga.tensor(t)[:real].astype(np.float64) - zp)
+            outs[t][1].append(gb.tensor(t)[:real].astype(np.float64) - zp)
         if y is not None:
-            hits[names[0]] += int(np.argmax(ya) == y[i])
-            hits[names[1]] += int(np.argmax(yb) == y[i])
+            want = y[i : i + real]
+            hits[names[0]] += int(np.sum(ya.reshape(len(x), -1)[:real].argmax(1) == want))
+            hits[names[1]] += int(np.sum(yb.reshape(len(x), -1)[:real].argmax(1) == want))
+        i += real
     sqnr = {t: _sqnr(np.concatenate(a), np.concatenate(b)) for t, (a, b) in outs.items()}
     acc = {k: v / len(xs) for k, v in hits.items()} if y is not None else {}
     return sqnr, acc

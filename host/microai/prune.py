@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compress import CompressError, evaluation_inputs, measure, real_weights
+from .compress import CompressError, evaluation_inputs, measure, real_weights, sample_batches
 from .ir import Graph, Op
 from .tflite import read_model
 
@@ -212,16 +212,17 @@ def _means(model: bytes, graph: Graph, tensors: set[int], xs: np.ndarray) -> dic
     g = open_golden(model, "litert", preserve_all_tensors=True)
     sums = {t: 0.0 for t in tensors}
     sqs = {t: 0.0 for t in tensors}
-    for x in xs:
-        g.run([x[None]])
+    rows = dict.fromkeys(tensors, 0)
+    for x, real in sample_batches(graph, xs):
+        g.run([x])
         for t in tensors:
             T = graph.t(t)
-            v = g.tensor(t).astype(np.float64) - T.zp
+            v = g.tensor(t)[:real].astype(np.float64) - T.zp
             flat = v.reshape(-1, v.shape[-1])
-            sums[t] = sums[t] + flat.mean(axis=0)
-            sqs[t] = sqs[t] + (flat**2).mean(axis=0) * T.scale1**2
-    n = max(len(xs), 1)
-    return {t: (sums[t] / n, sqs[t] / n) for t in tensors}
+            sums[t] = sums[t] + flat.sum(axis=0)
+            sqs[t] = sqs[t] + (flat**2).sum(axis=0) * T.scale1**2
+            rows[t] += len(flat)
+    return {t: (sums[t] / max(rows[t], 1), sqs[t] / max(rows[t], 1)) for t in tensors}
 
 
 def _output_energy(graph: Graph, stats: dict) -> dict[int, np.ndarray]:

@@ -213,3 +213,28 @@ def test_cli_prune_criterion(tmp_path):
     r = _cli("compress", digits, "--prune-channels", "0.5", "--criterion", "output", "-o", str(out))
     assert r.returncode != 0 and "--criterion output needs --data" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_model_with_a_fixed_batch_of_two():
+    """A model whose input has a fixed batch of 2: samples go in two at a time (the last
+    pair filled up), for int4 with calibration and labels, and for pruning by output
+    energy; the compressed models convert and match their golden."""
+    from test_kernels_conv import Conv, _conv_model
+
+    from microai.convert import convert
+    from microai.engine import Model
+    from microai.golden import run_reference
+    from microai.prune import prune_channels
+
+    model, _ = _conv_model(Conv("batch2", (2, 6, 5, 3), 8, act="RELU"))
+    rng = np.random.default_rng(4)
+    xs = rng.integers(-128, 128, (7, 6, 5, 3)).astype(np.int8)  # an odd count
+    ys = rng.integers(0, 8, 7)
+    for out in (
+        compress(model, "b2", data=(xs, ys)).model,
+        prune_channels(model, "b2", 0.5, data=(xs, None)).model,
+    ):
+        x = xs[:2]
+        with Model(convert(out, "b2").blob) as m:
+            got = m.run(x)
+        np.testing.assert_array_equal(got.reshape(-1), run_reference(out, [x])[0].reshape(-1))
