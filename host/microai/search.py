@@ -192,6 +192,12 @@ class Problem:
         self.model, self.name, self.board = model, name, board
         self.progress, self.runner = progress, runner
         self.graph = g = read_model(model, name)
+        shape = g.t(g.inputs[0]).shape if g.inputs else ()
+        if len(shape) > 1 and shape[0] > 1:
+            raise SearchError(
+                f"{name}: the model's input has a fixed batch of {shape[0]} ({list(shape)}); "
+                "search measures one sample at a time: convert the model with batch 1"
+            )
         data = None if data_path is None else load_data(data_path, g)
         self.calibration = None if data_path is None else str(data_path)
         self.data = data

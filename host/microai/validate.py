@@ -42,6 +42,11 @@ def model_io(blob: bytes) -> tuple[IO, IO]:
     i, o = info["inputs"][0], info["outputs"][0]
     if i["storage"] != "s8" or o["storage"] != "s8":
         raise ValidateError("validate takes int8 inputs and outputs")
+    if len(i["shape"]) > 1 and i["shape"][0] > 1:
+        raise ValidateError(
+            f"the model's input has a fixed batch of {i['shape'][0]} ({list(i['shape'])}); "
+            "validate runs one sample at a time: convert the model with batch 1"
+        )
     return (
         IO(tuple(i["shape"]), float(i["scale"]), int(i["zero_point"])),
         IO(tuple(o["shape"]), float(o["scale"]), int(o["zero_point"])),

@@ -85,6 +85,16 @@ def test_search_nothing_fits(found, tmp_path):
     assert not out.exists()
 
 
+def test_search_refuses_a_fixed_batch_model(tmp_path):
+    from test_kernels_conv import Conv, _conv_model
+
+    path = tmp_path / "b2.tflite"
+    path.write_bytes(_conv_model(Conv("batch2", (2, 6, 5, 3), 8))[0])
+    r = _cli("search", str(path), "-o", str(tmp_path / "r.json"))
+    assert r.returncode == 3 and "fixed batch of 2" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "r.json").exists()
+
+
 def test_search_bad_ratios():
     r = _cli("search", str(DIGITS), "--ratios", "0.5,1.5", "-o", "/tmp/never.json")
     assert r.returncode != 0 and "1.5" in r.stderr and "Traceback" not in r.stderr

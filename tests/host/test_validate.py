@@ -142,3 +142,16 @@ def test_on_the_board_agrees_with_the_host(firmware, tmp_path):
     board = _json(DIGITS, "--data", tmp_path / "d.npz", "--board", "QEMU_STM32F405")
     assert board["target"] == "QEMU_STM32F405" and host["target"] == "host engine"
     assert board["confusion"] == host["confusion"]
+
+
+def test_a_fixed_batch_model_is_refused_in_one_line(tmp_path):
+    """validate runs one sample at a time; a model whose input has a fixed batch of 2 is
+    refused saying so (not with an element count the user has to decode)."""
+    from test_kernels_conv import Conv, _conv_model
+
+    model, _ = _conv_model(Conv("batch2", (2, 6, 5, 3), 8))
+    (tmp_path / "b2.tflite").write_bytes(model)
+    np.savez(tmp_path / "d.npz", x=np.zeros((3, 6, 5, 3), np.int8))
+    r = _run(tmp_path / "b2.tflite", "--data", tmp_path / "d.npz", check_rc=None)
+    assert r.returncode == 3, (r.returncode, r.stderr)  # EXIT_INPUT
+    assert "fixed batch of 2" in r.stderr and r.stderr.count("\n") == 1
