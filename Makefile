@@ -73,7 +73,11 @@ qemu-plugin: | setup-apt
 
 # ---- tests ---------------------------------------------------------------------------
 
-test: lint test-mpy test-host test-sanitize test-fuzz
+# The host suite and the sanitizer pass run side by side (two cores; each keeps its
+# output together), after the lint and the MicroPython tests, before the fuzz slice.
+test: lint test-mpy
+	$(MAKE) --no-print-directory -j2 -Otarget test-host test-sanitize
+	$(MAKE) --no-print-directory test-fuzz
 
 lint: setup
 	$(VENV)/bin/ruff check host tests
