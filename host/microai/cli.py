@@ -875,7 +875,8 @@ def inspect(blob: Path, board: str | None, plot: Path | None, as_json: bool) -> 
             f"{L['weight_bytes']:,}"
             + (f" {L['weights_layout']}" if L["weights_layout"] not in (None, "standard") else ""),
             " ".join(map(str, L["input_offsets"])),
-            " ".join(map(str, L["output_offsets"])),
+            " ".join(map(str, L["output_offsets"]))
+            + (f" ({L['output_over_input']})" if L["output_over_input"] else ""),
             f"{L['scratch'][1]}@{L['scratch'][0]}" if L["scratch"] else "",
         )
     console.print(table)

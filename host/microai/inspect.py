@@ -99,6 +99,7 @@ def describe(blob: bytes) -> dict:
                     t["offset"] for t in ins if t is not None and t["mem"] == B.MEM_ARENA
                 ],
                 "output_offsets": [t["offset"] for t in outs],
+                "output_over_input": _over(ins[0] if ins else None, outs[0] if outs else None),
                 "scratch": [op["scratch_offset"], op["scratch_size"]]
                 if op["scratch_size"]
                 else None,
@@ -129,6 +130,18 @@ def describe(blob: bytes) -> dict:
         "outputs": io_desc[h["n_inputs"] :],
         "layers": layers,
     }
+
+
+def _over(x: dict | None, y: dict | None) -> str | None:
+    """How output 0 shares bytes with input 0: "in place" (the same first byte),
+    "trails by N" (starting N bytes before it and running into it), or None."""
+    if x is None or y is None or x["mem"] != B.MEM_ARENA or y["mem"] != B.MEM_ARENA:
+        return None
+    if y["offset"] == x["offset"]:
+        return "in place"
+    if y["offset"] < x["offset"] < y["offset"] + y["size"]:
+        return f"trails by {x['offset'] - y['offset']}"
+    return None
 
 
 def _union_bytes(buffers: list[dict]) -> int:

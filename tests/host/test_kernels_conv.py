@@ -1169,6 +1169,10 @@ def test_in_place_where_the_kernel_allows_it(case: Conv, in_place: bool):
     h = B.read_header(b)
     (_, i_off, _), (_, o_off, _) = _io_offsets(b, h, B.OP.unpack(b, h["ops_offset"]))
     assert (i_off == o_off) == in_place, conv.layers[0].kernel
+    if in_place:
+        from microai.inspect import describe
+
+        assert describe(conv.blob)["layers"][0]["output_over_input"] == "in place"
     want = run_reference(_conv_model(case, True)[0], [x], DEFAULT_GOLDEN)[0]
     with Model(conv.blob) as m:
         np.testing.assert_array_equal(m.run(x).reshape(want.shape), want)
@@ -1293,6 +1297,9 @@ def test_trailing_output_at_the_least_gap(case: Conv):
     (_, i_off, _), (_, o_off, o_size) = _io_offsets(b, h, B.OP.unpack(b, h["ops_offset"]))
     gap = _trail_gap(case)
     assert i_off - o_off == (gap + 15) // 16 * 16 and i_off < o_off + o_size
+    from microai.inspect import describe
+
+    assert describe(conv.blob)["layers"][0]["output_over_input"] == f"trails by {i_off - o_off}"
     x = _conv_model(case)[1]
     want = run_reference(_conv_model(case, True)[0], [x], DEFAULT_GOLDEN)[0]
     for blob in (conv.blob, _tampered(conv.blob, _trailing(gap))):
