@@ -158,11 +158,13 @@ mai_overlap_kind mai_overlap(const mai_op_ctx *ctx) {
 // has still to read when every row's end stays at or before the first input row it
 // reads: out_row * (b * OH + y + 1) <= D + b * in_batch + in_row * max(0, y * s - pad).
 // That is linear in b and piecewise linear in y (the bend where y * s passes pad), so
-// its largest value is at b = 0 or n - 1 and at y = 0, the bend or OH - 1. int8.
+// its largest value is at b = 0 or n - 1 and at y = 0, the bend or OH - 1. In bytes
+// (int16 activations: two a value; input and output have one storage, checked).
 uint64_t mai_conv_trail_bytes(const mai_op_ctx *ctx) {
     const nn_conv_params *p = ctx->params;
     const nn_dims *i = &ctx->in[0].dims, *o = &ctx->out[0].dims;
-    const int64_t in_row = (int64_t)i->w * i->c, out_row = (int64_t)o->w * o->c;
+    const int64_t es = ctx->in[0].storage == MAI_STORAGE_S16 ? 2 : 1; // bytes an element
+    const int64_t in_row = es * i->w * i->c, out_row = es * o->w * o->c;
     const int64_t in_batch = in_row * i->h, out_batch = out_row * o->h;
     const int64_t bend = p->pad_h / p->stride_h; // 32-bit division (no libgcc helper)
     const int64_t ys[4] = { 0, bend < o->h ? bend : o->h - 1, bend + 1 < o->h ? bend + 1 : 0,
