@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import quant
+from .. import lce, quant
 from ..ir import Graph, Op, Tensor
 from . import Lowered, activation, fail, lowering, scale_product
 
@@ -103,27 +103,33 @@ def _multipliers(
     return quant.quantize_multipliers(real)
 
 
+def conv_axis(
+    size: int, before: int, after: int, filt: int, stride: int, dilation: int, padding: str
+) -> tuple[int, int] | None:
+    """lce.conv_axis (TFLite's ComputeOutSize + ComputePadding) for one axis of `size`
+    padded first by `before` and `after` (a PAD folded into the op, passes/aliases.py):
+    (the output size, the leading padding over the unpadded input), or None for a
+    padding TFLite lacks. The trailing padding is implied by the sizes."""
+    if padding not in ("SAME", "VALID"):
+        return None
+    out, lead = lce.conv_axis(padding, size + before + after, filt, stride, dilation)
+    return out, before + lead
+
+
 def _padding(
     graph: Graph, op: Op, size: int, filt: int, stride: int, dilation: int, out: int, axis: str
 ) -> int:
-    """TFLite ComputeOutSize + ComputePadding for one axis; checks the model's output size.
-    A PAD folded into the op (its options' "fused_pad", passes/aliases.py) pads `size`
-    first: its leading rows or columns add to the leading padding, its trailing ones
-    are implied, as the op's own."""
+    """conv_axis() for the op's padding (and its options' "fused_pad"); checks the model's
+    output size."""
     before, after = op.options.get("fused_pad", (0, 0, 0, 0))[0 if axis == "height" else 2 :][:2]
-    size += before + after
-    eff = (filt - 1) * dilation + 1
     padding = op.options.get("padding", "SAME")
-    if padding == "SAME":
-        expect = (size + stride - 1) // stride
-    elif padding == "VALID":
-        expect = (size + stride - eff) // stride
-    else:
+    r = conv_axis(size, before, after, filt, stride, dilation, padding)
+    if r is None:
         raise fail(graph, op, f"padding {padding} is not supported")
+    expect, lead = r
     if expect != out or out < 1:
         raise fail(graph, op, f"output {axis} is {out}, {padding} padding gives {expect}")
-    own = max(0, ((out - 1) * stride + eff - size) // 2) if padding == "SAME" else 0
-    return before + own
+    return lead
 
 
 def _conv_like(graph: Graph, op: Op, depthwise: bool) -> Lowered:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..ir import ConvertError, Graph, Op
 from ..ops import ALIASES, LOWERINGS, supported_ops
+from ..ops.conv import conv_axis
 
 
 def _check_alias(g: Graph, op) -> None:
@@ -40,21 +41,16 @@ def _check_alias(g: Graph, op) -> None:
 
 def _conv_axis_ok(
     size: int, before: int, after: int, filt: int, stride: int, dil: int, padding: str, out: int
-) -> int | None:
-    """The convolution's leading padding along one axis over the input without the PAD
-    (the PAD's `before` plus the convolution's own, TFLite's arithmetic on the padded
-    size), or None when the kernels cannot take it (mai_conv_axis_ok's limits)."""
+) -> bool:
+    """The kernels take the convolution along one axis with the PAD folded in: the
+    output size is the model's, the leading padding under the filter's extent and the
+    trailing one implied (mai_conv_axis_ok's limits)."""
+    r = conv_axis(size, before, after, filt, stride, dil, padding)
+    if r is None or r[0] != out or out < 1:
+        return False
     eff = (filt - 1) * dil + 1
-    padded = size + before + after
-    expect = (
-        (padded + stride - 1) // stride if padding == "SAME" else (padded + stride - eff) // stride
-    )
-    if padding not in ("SAME", "VALID") or expect != out or out < 1:
-        return None
-    own = max(0, ((out - 1) * stride + eff - padded) // 2) if padding == "SAME" else 0
-    lead = before + own
-    trailing = (out - 1) * stride + eff - size - lead
-    return lead if lead < eff and -stride < trailing <= eff - 1 else None
+    trailing = (out - 1) * stride + eff - size - r[1]
+    return r[1] < eff and -stride < trailing <= eff - 1
 
 
 def _fused_pad(g: Graph, pad: Op, conv: Op) -> Op | None:
@@ -86,13 +82,13 @@ def _fused_pad(g: Graph, pad: Op, conv: Op) -> Op | None:
     if len(out) != 4 or len(w) != 4:
         return None
     o, padding = conv.options, conv.options.get("padding", "SAME")
-    axes = [
+    ok = [
         _conv_axis_ok(int(x.shape[1]), hb, ha, int(w[1]), o.get("stride_h", 1),
                       o.get("dilation_h_factor", 1), padding, int(out[1])),
         _conv_axis_ok(int(x.shape[2]), wb, wa, int(w[2]), o.get("stride_w", 1),
                       o.get("dilation_w_factor", 1), padding, int(out[2])),
     ]  # fmt: skip
-    if None in axes:
+    if not all(ok):
         return None
     return replace(
         conv,
