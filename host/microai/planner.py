@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 ALIGN = 16
 
 
+def _live_together(a, b) -> bool:
+    """Two lifetimes ([first, last] op indices, of buffers or parts) share an op."""
+    return a.first <= b.last and b.first <= a.last
+
+
 @dataclass
 class Part:
     delta: int  # bytes into its buffer
@@ -24,8 +29,7 @@ class Part:
     first: int
     last: int
 
-    def overlaps(self, other: Part) -> bool:
-        return self.first <= other.last and other.first <= self.last
+    overlaps = _live_together
 
 
 @dataclass
@@ -42,8 +46,13 @@ class Buffer:
         if not self.parts:
             self.parts = [Part(0, self.size, self.first, self.last)]
 
-    def overlaps(self, other: Buffer) -> bool:
-        return self.first <= other.last and other.first <= self.last
+    @classmethod
+    def block(cls, name: str, parts: list[Part]) -> Buffer:
+        """A rigid block of parts: as big and as long-lived as they are together."""
+        size = max(p.delta + p.size for p in parts)
+        return cls(name, size, min(p.first for p in parts), max(p.last for p in parts), parts=parts)
+
+    overlaps = _live_together
 
 
 def align(n: int) -> int:

@@ -53,7 +53,8 @@ def test_rigid_block_parts_free_their_bytes_when_dead():
     # An output (op 1..3) trailing its input (ops 0..1) by 512 bytes: the input's tail
     # beyond the output's end is free from op 2 on, and a 480-byte buffer of ops 2..3
     # fits there rather than above the whole block.
-    block = Buffer("out+in", 512 + 1024, 0, 3, parts=[Part(0, 1024, 1, 3), Part(512, 1024, 0, 1)])
+    block = Buffer.block("out+in", [Part(0, 1024, 1, 3), Part(512, 1024, 0, 1)])
+    assert (block.size, block.first, block.last) == (1536, 0, 3)
     other = Buffer("late", 480, 2, 3)
     size = plan([block, other])
     assert size == 1536
@@ -72,21 +73,13 @@ def test_random_rigid_blocks_never_overlap(seed):
             parts.append(
                 Part(16 * rng.randrange(40), rng.randrange(1, 900), lo, lo + rng.randrange(4))
             )
-        bufs.append(
-            Buffer(
-                f"b{i}",
-                max(p.delta + p.size for p in parts),
-                min(p.first for p in parts),
-                max(p.last for p in parts),
-                parts=parts,
-            )
-        )
+        bufs.append(Buffer.block(f"b{i}", parts))
     size = plan(bufs)
     check(bufs, size)  # raises on any overlap of parts live at once
 
 
 def test_check_catches_overlapping_parts():
-    a = Buffer("a", 64, 0, 2, parts=[Part(0, 32, 0, 1), Part(32, 32, 2, 2)])
+    a = Buffer.block("a", [Part(0, 32, 0, 1), Part(32, 32, 2, 2)])
     b = Buffer("b", 32, 2, 2)
     a.offset, b.offset = 0, 32
     with pytest.raises(AssertionError, match="overlap"):

@@ -22,34 +22,30 @@ from ..ir import ConvertError
 from ..planner import Buffer, Part, align, plan
 
 
-def _kernel(c, low):
+def _takes(c, low, overlap: str) -> bool:
+    """The op is a conv or depthwise conv whose kernel takes its output placed against
+    its input as `overlap` says ("same_start", "trailing"): its C supports() says so."""
     from .. import native
-
-    return native.table()["kernels"][low.kernel]
-
-
-def _kernel_in_place(c, low) -> bool:
-    """The op's kernel takes its output over its input (its C supports() says so)."""
     from ..golden import op_rounding
     from .choose_kernels import supports
 
     if low.type not in ("CONV", "DWCONV"):
         return False
-    return supports(c.graph, low, _kernel(c, low), op_rounding(c.golden, low), "same_start") is None
+    kernel = native.table()["kernels"][low.kernel]
+    return supports(c.graph, low, kernel, op_rounding(c.golden, low), overlap) is None
 
 
 def _trail(c, low) -> int | None:
     """The gap (a multiple of ALIGN) by which the op's output may start before its input
-    and run into it, when its kernel writes rows in order (its C supports() says so)."""
+    and run into it, when its kernel writes rows in order; else None."""
+    from .. import native
     from ..golden import op_rounding
-    from .choose_kernels import supports, trail_bytes
+    from .choose_kernels import trail_bytes
 
-    if low.type not in ("CONV", "DWCONV"):
+    if not _takes(c, low, "trailing"):
         return None
-    kernel, rounding = _kernel(c, low), op_rounding(c.golden, low)
-    if supports(c.graph, low, kernel, rounding, "trailing") is not None:
-        return None
-    return align(trail_bytes(c.graph, low, kernel, rounding))
+    kernel = native.table()["kernels"][low.kernel]
+    return align(trail_bytes(c.graph, low, kernel, op_rounding(c.golden, low)))
 
 
 def run(c):
@@ -109,16 +105,7 @@ def run(c):
         for r, (lo, hi) in own.items():
             root, d = find(r)
             parts.setdefault(root, []).append(Part(d, nbytes[r], lo, hi))
-        buffers = {
-            r: Buffer(
-                g.t(r).name,
-                max(p.delta + p.size for p in ps),
-                min(p.first for p in ps),
-                max(p.last for p in ps),
-                parts=ps,
-            )
-            for r, ps in parts.items()
-        }
+        buffers = {r: Buffer.block(g.t(r).name, ps) for r, ps in parts.items()}
         scratch = [
             Buffer(f"scratch of op {k}", op.scratch_size, k, k)
             for k, op in enumerate(blob_ops)
@@ -148,7 +135,7 @@ def run(c):
         if low.in_place:
             same = size_in == size_out
         else:
-            same = size_out <= size_in and _kernel_in_place(c, low)
+            same = size_out <= size_in and _takes(c, low, "same_start")
         if d_in >= d_out and same:
             parent[b], shift[b] = a, d_in - d_out
             if b in out_roots:
