@@ -490,6 +490,13 @@ def test_kernel_scratch_small():
     _, low = _lower(model)
     assert low.kernel == "CONV_PW_S8"
     assert low.scratch == 24 * 24 + 2 * 2 * 16
+    # Generic depthwise: the folded bias and one edge window (kh x kw x channels), no
+    # padded input rows, however wide the input (micro_speech's layer: 112 bytes).
+    for shape in [(1, 49, 40, 1), (1, 49, 400, 1)]:
+        model, _ = _conv_model(Conv("dw", shape, dm=8, kernel=(10, 8), stride=(2, 2)))
+        _, low = _lower(model)
+        assert low.kernel == "DW_CONV_S8"
+        assert low.scratch == 4 * 8 + 10 * 8 * 1
 
 
 # ---- through the blob executor (mai_ops_conv.c) ----------------------------------------

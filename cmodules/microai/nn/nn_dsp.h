@@ -118,6 +118,13 @@ static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
     return r;
 }
 
+/// acc + x.lo * y.hi (signed halfwords), wrapping.
+static inline int32_t nn_smlabt(uint32_t x, uint32_t y, int32_t acc) {
+    int32_t r;
+    __asm__ volatile ("smlabt %0, %1, %2, %3" : "=r" (r) : "r" (x), "r" (y), "r" (acc));
+    return r;
+}
+
 /// acc + x.lo * y.lo + x.hi * y.hi (signed halfwords), wrapping.
 static inline int32_t nn_smlad(uint32_t x, uint32_t y, int32_t acc) {
     return __smlad(x, y, acc);
@@ -190,6 +197,11 @@ static inline int32_t nn_smlabb(uint32_t x, uint32_t y, int32_t acc) {
 
 static inline int32_t nn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
     const int32_t p = (int16_t)(x >> 16) * (int16_t)(y >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
+}
+
+static inline int32_t nn_smlabt(uint32_t x, uint32_t y, int32_t acc) {
+    const int32_t p = (int16_t)x * (int16_t)(y >> 16);
     return (int32_t)((uint32_t)acc + (uint32_t)p);
 }
 

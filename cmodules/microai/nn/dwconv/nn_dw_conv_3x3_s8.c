@@ -9,7 +9,7 @@
 // input zero point around the input and in the lanes past the last channel. The group's
 // nine weights are widened the same way once (zeros past the last channel), its
 // requantization constants computed once, and the input offset folded into its bias
-// (nn_dw_rows.h tells why that is exact). A tap is then two pairs of words at fixed
+// (nn_dw_window.h tells why that is exact). A tap is then two pairs of words at fixed
 // offsets from three row pointers and the weights: SMLABB/SMLATT on a DSP core; four
 // byte loads (the columns stay int8 there), four halfword loads and four multiply-adds
 // elsewhere. When the group's sums are known to
@@ -20,8 +20,10 @@
 // trailing pad: tag[3], row[3][Wp][2]. Input row iy sits in slot (iy mod 3), where it
 // stays for the next output rows.
 #include "nn_dsp.h"
-#include "nn_dw_rows.h"
+#include "nn_dw_window.h"
 #include "nn_requantize_small.h"
+
+#define NN_DW_TAG_ZP (-1) // a slot's tag: zero points only
 
 // Four lanes as int16 pairs, SXTB16's layout: v02 holds lanes 0 and 2, v13 lanes 1, 3.
 typedef struct {

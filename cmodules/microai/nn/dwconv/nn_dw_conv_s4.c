@@ -2,14 +2,14 @@
 // weights in TFLite's packing: filter {1, kh, kw, out_ch}, element t * out_ch + oc, two
 // a byte (element 2i in the low nibble of byte i).
 //
-// The generic int8 kernel's padded rows and folded bias (nn_dw_rows.h); each weight is
+// The generic int8 kernel's windows and folded bias (nn_dw_window.h); each weight is
 // taken from its nibble where it is used (a signed bitfield extract, SBFX on Thumb-2),
 // so nothing is unpacked into scratch. Depth multiplier 1 with an even channel count
 // takes four channels at a time, their four weights of a tap one halfword (element
 // t * C + c is even); the rest one output channel at a time, up to four together.
-// Scratch: nn_dw_conv_s8's (nn_dw_rows.h).
+// Scratch: nn_dw_conv_s8's (nn_dw_window.h).
 #include "nn_dsp.h"
-#include "nn_dw_rows.h"
+#include "nn_dw_window.h"
 
 // Channels c..c+3 of one tap: x at channel c, w2 the two bytes of their weights.
 static inline void nn_dw_tap4_s4(const int8_t *x, const uint8_t *w2, int32_t *acc) {
@@ -41,42 +41,33 @@ nn_status nn_dw_conv_s4(const nn_conv_params *p, const nn_quant *q,
         || p->input_offset < -127 || p->input_offset > 128) {
         return NN_ERR_ARG;
     }
-    nn_dw_rows r;
-    nn_status st = nn_dw_rows_init(&r, p, in_dims, f_dims, filter, 1, bias, out_dims, scratch,
-        scratch_size);
+    nn_dw_window r;
+    nn_status st = nn_dw_window_init(&r, p, in_dims, f_dims, filter, 1, bias, out_dims,
+        scratch, scratch_size);
     if (st != NN_OK) {
         return st;
     }
     const int32_t kh = f_dims->h, kw = f_dims->w;
-    const int32_t in_h = in_dims->h;
-    const size_t in_batch = (size_t)in_h * in_dims->w * ch;
-    const int32_t x_step = p->stride_w * ch;   // padded-row bytes between outputs
-    const int32_t x_col = p->dilation_w * ch;  // ... between taps
+    const size_t in_batch = (size_t)in_dims->h * in_dims->w * ch;
     const int32_t q_step = q->per_channel ? 1 : 0;
     const int lanes4 = mult == 1 ? 4 : 1;
     int8_t *o = out;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_b = in + (size_t)b * in_batch;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
-            // As nn_dw_conv_s8: filter row ky reads slot (iy mod kh) at dilation 1.
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            const int32_t s0 = p->dilation_h == 1 ? ((iy0 % kh) + kh) % kh : 0;
-            for (int32_t ky = 0, s = s0; ky < kh; ky++, s = s + 1 == kh ? 0 : s + 1) {
-                nn_dw_row(&r, s, in_b, iy0 + ky * p->dilation_h, b * in_h, in_dims);
-            }
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
-                const int32_t x_off = ox * x_step;
+                const nn_dw_view v = nn_dw_view_at(&r, p, in_dims, f_dims, in_b, iy0,
+                    ox * p->stride_w - p->pad_w);
                 int32_t oc = 0;
                 if (mult == 1 && out_ch % 2 == 0) {
                     for (; oc + 4 <= out_ch; oc += 4) {
                         int32_t acc[4] = {r.bias[oc], r.bias[oc + 1], r.bias[oc + 2],
                                           r.bias[oc + 3]};
                         const uint8_t *w = filter + oc / 2;
-                        for (int32_t ky = 0, s = s0; ky < kh;
-                             ky++, s = s + 1 == kh ? 0 : s + 1) {
-                            const int8_t *x = nn_dw_row_at(&r, s, in_b,
-                                iy0 + ky * p->dilation_h, in_dims) + x_off + oc;
-                            for (int32_t kx = 0; kx < kw; kx++, x += x_col, w += out_ch / 2) {
+                        for (int32_t ky = 0; ky < kh; ky++) {
+                            const int8_t *x = v.x + ky * v.row + oc;
+                            for (int32_t kx = 0; kx < kw; kx++, x += v.col, w += out_ch / 2) {
                                 nn_dw_tap4_s4(x, w, acc);
                             }
                         }
@@ -96,10 +87,9 @@ nn_status nn_dw_conv_s4(const nn_conv_params *p, const nn_quant *q,
                         acc[i] = (uint32_t)r.bias[oc + i];
                     }
                     size_t e = (size_t)oc; // weight element of tap (ky, kx) = (0, 0)
-                    for (int32_t ky = 0, s = s0; ky < kh; ky++, s = s + 1 == kh ? 0 : s + 1) {
-                        const int8_t *x = nn_dw_row_at(&r, s, in_b, iy0 + ky * p->dilation_h,
-                            in_dims) + x_off + ic;
-                        for (int32_t kx = 0; kx < kw; kx++, x += x_col, e += out_ch) {
+                    for (int32_t ky = 0; ky < kh; ky++) {
+                        const int8_t *x = v.x + ky * v.row + ic;
+                        for (int32_t kx = 0; kx < kw; kx++, x += v.col, e += out_ch) {
                             for (int32_t i = 0; i < n; i++) {
                                 acc[i] += (uint32_t)(x[i] * nn_dw_weight(filter, 1, e + i));
                             }

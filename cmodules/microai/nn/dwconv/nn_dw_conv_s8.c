@@ -1,13 +1,14 @@
 // DEPTHWISE_CONV_2D, any filter size, depth multiplier, stride and dilation.
 //
-// The filter rows are read from padded input rows (nn_dw_rows.h), so no tap is tested
-// against the input's edges and the input offset is folded into the bias. Depth
+// Each output's window is read in place, or from a patch at the input's edges
+// (nn_dw_window.h), so no tap is tested against the edges and the input offset is
+// folded into the bias. Depth
 // multiplier 1 takes four channels at a time (32-bit loads; SXTB16 + SMLABB/SMLATT on a
 // DSP core); multipliers of 4 and more four output channels of one input channel at a
 // time; the rest one output channel at a time. Filter layout
 // {1, kh, kw, out_ch}, out_ch = in_ch * multiplier.
 #include "nn_dsp.h"
-#include "nn_dw_rows.h"
+#include "nn_dw_window.h"
 
 #if NN_DSP
 // Channels c..c+3 of one filter tap: x, w at channel c.
@@ -21,15 +22,15 @@ static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc)
     acc[3] = nn_smlatt(x13, w13, acc[3]);
 }
 
-// Four output channels of one input channel (depth multiplier >= 4): x times w[0..3].
+// Four output channels of one input channel (depth multiplier >= 4): x times w[0..3],
+// x in the bottom halfword against both halves of the widened weights.
 static inline void nn_dw_tap4x1_s8(int32_t x, const int8_t *w, int32_t *acc) {
     const uint32_t wv = nn_read_u32(w);
     const uint32_t w02 = nn_sxtb16(wv), w13 = nn_sxtb16_ror8(wv);
-    const uint32_t xx = ((uint32_t)x & 0xffffu) | (uint32_t)x << 16;
-    acc[0] = nn_smlabb(xx, w02, acc[0]);
-    acc[1] = nn_smlabb(xx, w13, acc[1]);
-    acc[2] = nn_smlatt(xx, w02, acc[2]);
-    acc[3] = nn_smlatt(xx, w13, acc[3]);
+    acc[0] = nn_smlabb((uint32_t)x, w02, acc[0]);
+    acc[1] = nn_smlabb((uint32_t)x, w13, acc[1]);
+    acc[2] = nn_smlabt((uint32_t)x, w02, acc[2]);
+    acc[3] = nn_smlabt((uint32_t)x, w13, acc[3]);
 }
 #else
 static inline void nn_dw_tap4_s8(const int8_t *x, const int8_t *w, int32_t *acc) {
@@ -55,17 +56,15 @@ static inline int8_t nn_dw_out(int32_t acc, int32_t mult, int32_t shift,
     return (int8_t)v;
 }
 
-// One output channel's sum: the filter rows' taps from x_off (the channel's byte in the
-// padded rows) on, x_col apart; w at the channel's tap (0, 0); acc starts at bias.
-static inline int32_t nn_dw_sum1(const nn_dw_rows *r, const int8_t *in_b,
-    const nn_dims *in_dims, const nn_conv_params *p, int32_t s0, int32_t kh, int32_t kw,
-    int32_t iy0, int32_t x_off, int32_t x_col, const int8_t *w, int32_t w_row,
-    int32_t out_ch, int32_t bias) {
+// One output channel's sum over window v from input channel x_off; w at the channel's
+// tap (0, 0); acc starts at bias.
+static inline int32_t nn_dw_sum1(nn_dw_view v, int32_t kh, int32_t kw, int32_t x_off,
+    const int8_t *w, int32_t w_row, int32_t out_ch, int32_t bias) {
     uint32_t acc = (uint32_t)bias;
-    for (int32_t ky = 0, s = s0; ky < kh; ky++, s = s + 1 == kh ? 0 : s + 1) {
-        const int8_t *x = nn_dw_row_at(r, s, in_b, iy0 + ky * p->dilation_h, in_dims) + x_off;
+    for (int32_t ky = 0; ky < kh; ky++) {
+        const int8_t *x = v.x + ky * v.row + x_off;
         for (int32_t kx = 0; kx < kw; kx++) {
-            acc += (uint32_t)(x[kx * x_col] * w[kx * out_ch]);
+            acc += (uint32_t)(x[kx * v.col] * w[kx * out_ch]);
         }
         w += w_row;
     }
@@ -74,7 +73,7 @@ static inline int32_t nn_dw_sum1(const nn_dw_rows *r, const int8_t *in_b,
 
 size_t nn_dw_conv_s8_scratch_size(const nn_conv_params *p, const nn_dims *in_dims,
     const nn_dims *f_dims, const nn_dims *out_dims) {
-    return nn_dw_rows_scratch_size(p, in_dims, f_dims, out_dims);
+    return nn_dw_window_scratch_size(in_dims, f_dims, out_dims);
 }
 
 nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
@@ -90,44 +89,34 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
         || p->input_offset < -127 || p->input_offset > 128) {
         return NN_ERR_ARG;
     }
-    nn_dw_rows r;
-    nn_status st = nn_dw_rows_init(&r, p, in_dims, f_dims, filter, 0, bias, out_dims, scratch,
-        scratch_size);
+    nn_dw_window r;
+    nn_status st = nn_dw_window_init(&r, p, in_dims, f_dims, filter, 0, bias, out_dims,
+        scratch, scratch_size);
     if (st != NN_OK) {
         return st;
     }
     const int32_t kh = f_dims->h, kw = f_dims->w;
-    const int32_t in_h = in_dims->h;
-    const size_t in_batch = (size_t)in_h * in_dims->w * ch;
-    const int32_t x_step = p->stride_w * ch;   // padded-row bytes between outputs
-    const int32_t x_col = p->dilation_w * ch;  // ... between taps
+    const size_t in_batch = (size_t)in_dims->h * in_dims->w * ch;
     const int32_t w_row = kw * out_ch;
     const int32_t q_step = q->per_channel ? 1 : 0;
     int8_t *o = out;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_b = in + (size_t)b * in_batch;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
-            // Filter row ky reads input row iy0 + ky * dilation_h from slot (iy mod kh)
-            // at dilation 1, where it stays for the next output rows; else slot ky.
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            const int32_t s0 = p->dilation_h == 1 ? ((iy0 % kh) + kh) % kh : 0;
-            for (int32_t ky = 0, s = s0; ky < kh; ky++, s = s + 1 == kh ? 0 : s + 1) {
-                nn_dw_row(&r, s, in_b, iy0 + ky * p->dilation_h, b * in_h, in_dims);
-            }
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
-                const int32_t x_off = ox * x_step;
+                const nn_dw_view v = nn_dw_view_at(&r, p, in_dims, f_dims, in_b, iy0,
+                    ox * p->stride_w - p->pad_w);
                 int32_t c = 0;
                 if (mult == 1) {
                     for (; c + 4 <= ch; c += 4) {
                         int32_t acc[4] = {r.bias[c], r.bias[c + 1], r.bias[c + 2],
                                           r.bias[c + 3]};
                         const int8_t *w = filter + c;
-                        for (int32_t ky = 0, s = s0; ky < kh;
-                             ky++, s = s + 1 == kh ? 0 : s + 1) {
-                            const int8_t *x = nn_dw_row_at(&r, s, in_b,
-                                iy0 + ky * p->dilation_h, in_dims) + x_off + c;
+                        for (int32_t ky = 0; ky < kh; ky++) {
+                            const int8_t *x = v.x + ky * v.row + c;
                             for (int32_t kx = 0; kx < kw; kx++) {
-                                nn_dw_tap4_s8(x + kx * x_col, w + kx * out_ch, acc);
+                                nn_dw_tap4_s8(x + kx * v.col, w + kx * out_ch, acc);
                             }
                             w += w_row;
                         }
@@ -148,12 +137,10 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
                             int32_t acc[4] = {r.bias[oc], r.bias[oc + 1], r.bias[oc + 2],
                                               r.bias[oc + 3]};
                             const int8_t *w = filter + oc;
-                            for (int32_t ky = 0, s = s0; ky < kh;
-                                 ky++, s = s + 1 == kh ? 0 : s + 1) {
-                                const int8_t *x = nn_dw_row_at(&r, s, in_b,
-                                    iy0 + ky * p->dilation_h, in_dims) + x_off + ic;
+                            for (int32_t ky = 0; ky < kh; ky++) {
+                                const int8_t *x = v.x + ky * v.row + ic;
                                 for (int32_t kx = 0; kx < kw; kx++) {
-                                    nn_dw_tap4x1_s8(x[kx * x_col], w + kx * out_ch, acc);
+                                    nn_dw_tap4x1_s8(x[kx * v.col], w + kx * out_ch, acc);
                                 }
                                 w += w_row;
                             }
@@ -166,9 +153,8 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
                         }
                         for (int32_t oc = ic * mult + mult / 4 * 4; oc < (ic + 1) * mult;
                              oc++) {
-                            o[oc] = nn_dw_out(nn_dw_sum1(&r, in_b, in_dims, p, s0, kh, kw,
-                                iy0, x_off + ic, x_col, filter + oc, w_row, out_ch,
-                                r.bias[oc]), q->multiplier[oc * q_step],
+                            o[oc] = nn_dw_out(nn_dw_sum1(v, kh, kw, ic, filter + oc, w_row,
+                                out_ch, r.bias[oc]), q->multiplier[oc * q_step],
                                 q->shift[oc * q_step], p);
                         }
                     }
@@ -177,9 +163,8 @@ nn_status nn_dw_conv_s8(const nn_conv_params *p, const nn_quant *q,
                 // Single output channels: oc = ic * mult + m reads input channel ic.
                 for (int32_t oc = c; oc < out_ch; oc++) {
                     const int32_t ic = mult == 1 ? oc : oc / mult;
-                    o[oc] = nn_dw_out(nn_dw_sum1(&r, in_b, in_dims, p, s0, kh, kw, iy0,
-                        x_off + ic, x_col, filter + oc, w_row, out_ch, r.bias[oc]),
-                        q->multiplier[oc * q_step], q->shift[oc * q_step], p);
+                    o[oc] = nn_dw_out(nn_dw_sum1(v, kh, kw, ic, filter + oc, w_row, out_ch,
+                        r.bias[oc]), q->multiplier[oc * q_step], q->shift[oc * q_step], p);
                 }
                 o += out_ch;
             }
