@@ -418,13 +418,23 @@ def convert(
                     "arena_bytes": result.arena_size,
                     "board": board,
                     "kernels": [L.kernel for L in result.layers],
+                    "patches": result.patches,
                 }
             )
         )
         return
     click.echo(
         f"{output}: {len(result.blob):,} bytes, {len(result.layers)} ops, "
-        f"arena {result.arena_size:,} bytes"
+        f"arena {result.arena_size:,} bytes" + _patches_text(result.patches)
+    )
+
+
+def _patches_text(p: dict | None) -> str:
+    """'; layers 0 to 3 in 8 bands, ...' when the recipe's patches split a stage."""
+    if not p:
+        return ""
+    return (
+        f"; layers 0 to {p['through']} in {p['bands']} bands ({p['extra_macs']:,} MACs recomputed)"
     )
 
 
@@ -946,6 +956,7 @@ def verify(
         console.print(
             f"{verdict}: {result['mismatches']} mismatching elements; arena "
             f"{result['arena_bytes']:,} bytes, blob {result['blob_bytes']:,} bytes"
+            + _patches_text(result.get("patches"))
         )
     if result["mismatches"]:
         raise SystemExit(EXIT_MISMATCH)
@@ -1327,6 +1338,7 @@ def hil(
             "first mismatch "
             f"{r['first_mismatch']}; instructions/inference {ins}; arena "
             f"{r['arena_bytes']:,} B; blob {r['blob_bytes']:,} B"
+            + _patches_text(r.get("patches"))
             + (
                 f"; about {r['energy_uj_estimate']:,.0f} µJ an inference (estimate: "
                 "boards/<board>/board.json 'energy')"

@@ -36,6 +36,9 @@ class Converted:
     layers: list[Layer]
     tensor_ids: dict[int, int] = field(default_factory=dict)  # model tensor -> blob tensor
     arena_size: int = 0
+    # The first stage run in bands (passes/patches.py): {"through": its last layer's op
+    # index, "bands": n, "extra_macs": MACs recomputed where bands meet}; None if not.
+    patches: dict | None = None
 
 
 def convert(
@@ -59,9 +62,70 @@ def convert(
         if chosen:
             recipe = recipe.choose(chosen)
             c = run_passes(Compilation(read_model(model, name), name, golden, recipe))
+        c, patched = _patches(model, name, golden, recipe, c)
     except ConvertError as e:
         text = str(e)
         raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
     except B.BlobError as e:
         raise ConvertError(f"{name}: {e}") from None
-    return Converted(c.blob, c.graph, c.layers, c.tensor_ids, c.arena_size)
+    return Converted(c.blob, c.graph, c.layers, c.tensor_ids, c.arena_size, patched)
+
+
+BANDS = (2, 3, 4, 6, 8, 12, 16)  # the numbers of bands "auto" tries
+STAGES = 3  # ... on the shortest stages holding the op where the most bytes live
+MAX_EXTRA = 0.1  # ... recomputing at most this fraction of the model's MACs
+
+
+def _macs(c: Compilation) -> int:
+    return sum(L.macs for L in c.layers)
+
+
+def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation):
+    """c, or the conversion with the recipe's first stage in bands (recipe.patches),
+    and what was split."""
+    from .passes import aliases, patches
+
+    spec = recipe.patches
+    if spec == "off":
+        return c, None
+    probe = aliases.run(Compilation(read_model(model, name), name, golden, recipe))
+    ks = patches.stages(probe)
+    if isinstance(spec, dict):
+        op = recipe.layer(probe.graph, spec["through"])
+        k = next((k for k in ks if probe.ops[k] is op), None)
+        if k is None:
+            raise ConvertError(
+                f"{recipe.source}: patches through {probe.describe(op)}: ops 0 to it "
+                "are not a stage microai runs in bands (CONV_2D, DEPTHWISE_CONV_2D and ADD "
+                "on 4-D int8 tensors of batch 1, only the last op's output read after them)"
+            )
+        rows = probe.graph.t(op.outputs[0]).shape[1]
+        if spec["bands"] > rows:
+            raise ConvertError(
+                f"{recipe.source}: patches: {spec['bands']} bands, but layer "
+                f"{spec['through']}'s output has {rows} row(s)"
+            )
+        trials = [(k, spec["bands"])]
+    else:
+        from .inspect import describe
+
+        peak = describe(c.blob)["memory"]["peak_op"]
+        ks = [k for k in ks if k >= peak][:STAGES]
+        rows = {k: probe.graph.t(probe.ops[k].outputs[0]).shape[1] for k in ks}
+        trials = [(k, n) for k in ks for n in BANDS if n <= rows[k]]
+    best, done = None, None
+    for k, n in trials:
+        t = Compilation(read_model(model, name), name, golden, recipe, patch=(k, n))
+        try:
+            t = run_passes(t)
+        except ConvertError:
+            if spec != "auto":
+                raise
+            continue  # a band a layer's kernel cannot take: another split may do
+        if spec == "auto" and _macs(t) - _macs(c) > MAX_EXTRA * _macs(c):
+            continue
+        if best is None or (t.arena_size, _macs(t)) < (best.arena_size, _macs(best)):
+            best, done = t, (probe.ops[k].index, n)
+    if best is None or (spec == "auto" and best.arena_size >= c.arena_size):
+        return c, None
+    return best, {"through": done[0], "bands": done[1], "extra_macs": _macs(best) - _macs(c)}

@@ -242,6 +242,7 @@ def hil(
         "placement": "frozen" if frozen_name else "upload",
         "arena_bytes": conv.arena_size,
         "blob_bytes": len(conv.blob),
+        "patches": conv.patches,
     }
     mismatches = ref_mismatches = 0
     first = None

@@ -45,6 +45,8 @@ class Tensor:
     # A variable tensor (is_variable: an SVDF's or LSTM's state): kept from one invocation
     # to the next in bytes of its own (blob.MEM_STATE), zero-point-filled at load.
     variable: bool = False
+    # A band of another tensor's rows (passes/patches.py): (that tensor, its first row).
+    rows_of: tuple[int, int] | None = None
 
     @property
     def storage(self) -> str:

@@ -17,6 +17,11 @@ With "calibration": "data.npz" beside "layers" (a path relative to the recipe's 
 both use that data as `microai compress --data` does (channels ranked by their
 activations, the removed ones' mean folded into the consumers' bias; int4 scales and
 bias corrected on it); without, the weights alone.
+With "patches" beside "layers", the network's first stage runs band by band
+(passes/patches.py: smaller activations live at once, a few rows recomputed where bands
+meet): "off" (the default), "auto" (the stage and number of bands that give the
+smallest arena, then the fewest extra MACs; none when no split shrinks it), or
+{"through": LAYER, "bands": N} (the stage ends at that layer, N bands of its output).
 A field a layer cannot take is an error naming the layer, the field and why; the passes
 read the recipe, never flags of their own.
 """
@@ -54,11 +59,18 @@ class Recipe:
     # The calibration data itself ((x, y) arrays), when given in memory: used instead of
     # reading `calibration` (a worker of `microai search` on another machine).
     data: tuple | None = field(default=None, compare=False, repr=False)
+    # Patch-based execution of the first stage: "off", "auto" or {"through", "bands"}.
+    patches: str | dict = "off"
 
     def choose(self, chosen: dict[int, str]) -> Recipe:
         """This recipe with microai's choices for some of its "auto" layers."""
         return Recipe(
-            self.layers, self.source, self.calibration, {**self.chosen, **chosen}, self.data
+            self.layers,
+            self.source,
+            self.calibration,
+            {**self.chosen, **chosen},
+            self.data,
+            self.patches,
         )
 
     @classmethod
@@ -81,10 +93,24 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data, source: str = "recipe") -> Recipe:
-        if not isinstance(data, dict) or set(data) - {"layers", "calibration"}:
+        if not isinstance(data, dict) or set(data) - {"layers", "calibration", "patches"}:
             raise RecipeError(
                 f'{source}: a recipe is {{"layers": {{layer: {{field: value}}}}}} '
-                'and optionally "calibration": "data.npz"'
+                'and optionally "calibration": "data.npz" and "patches"'
+            )
+        patches = data.get("patches", "off")
+        if not (
+            patches in ("off", "auto")
+            or isinstance(patches, dict)
+            and set(patches) == {"through", "bands"}
+            and isinstance(patches["through"], (str, int))
+            and not isinstance(patches["through"], bool)
+            and type(patches["bands"]) is int
+            and patches["bands"] >= 2
+        ):
+            raise RecipeError(
+                f'{source}: patches {patches!r}: "off", "auto" or {{"through": LAYER, '
+                '"bands": N} (N >= 2)'
             )
         cal = data.get("calibration")
         if cal is not None and not isinstance(cal, str):
@@ -101,7 +127,7 @@ class Recipe:
                     f"{source}: layer {key!r}: unknown field {sorted(unknown)[0]!r} "
                     f"(fields: {', '.join(FIELDS)})"
                 )
-        return cls({str(k): dict(v) for k, v in layers.items()}, source, cal)
+        return cls({str(k): dict(v) for k, v in layers.items()}, source, cal, patches=patches)
 
     def _fields(self, graph: Graph, op: Op) -> dict:
         out = {}
@@ -109,17 +135,23 @@ class Recipe:
             out.update(self.layers.get(key, {}))
         return out
 
-    def check(self, graph: Graph, ops: list[Op]) -> None:
-        """Every layer the recipe names exists; every value is one microai has."""
+    def layer(self, graph: Graph, key: str) -> Op:
+        """The op a recipe's layer key names: its index in the .tflite or its output's
+        name."""
         by_key = {str(op.index): op for op in graph.ops}
         by_key.update({graph.t(t).name: op for op in graph.ops for t in op.outputs})
+        op = by_key.get(str(key))
+        if op is None:
+            raise RecipeError(
+                f"{self.source}: no layer {key!r} in the model (name a layer by its op "
+                f"index 0..{len(graph.ops) - 1} or its output tensor's name)"
+            )
+        return op
+
+    def check(self, graph: Graph, ops: list[Op]) -> None:
+        """Every layer the recipe names exists; every value is one microai has."""
         for key, fields in self.layers.items():
-            op = by_key.get(key)
-            if op is None:
-                raise RecipeError(
-                    f"{self.source}: no layer {key!r} in the model (name a layer by its op "
-                    f"index 0..{len(graph.ops) - 1} or its output tensor's name)"
-                )
+            op = self.layer(graph, key)
             if "weights" in fields and op.opcode not in WEIGHTED:
                 raise RecipeError(
                     f"{self.source}: layer {key!r}: weights: a {op.opcode} has no weights"

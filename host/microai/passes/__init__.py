@@ -40,11 +40,15 @@ class Compilation:
     golden: str
     recipe: Recipe = field(default_factory=Recipe)
     ops: list[Op] = field(default_factory=list)  # the ops that become blob ops
-    alias_of: dict[int, int] = field(default_factory=dict)  # RESHAPE/SQUEEZE views
+    alias_of: dict[int, int] = field(default_factory=dict)  # views: RESHAPE/SQUEEZE, bands
+    view_at: dict[int, int] = field(default_factory=dict)  # a view's bytes into its tensor
+    # Patch-based execution (patches.py): the stage c.ops[0..k] in n bands, as (k, n).
+    patch: tuple[int, int] | None = None
     lowered: list = field(default_factory=list)  # ops.Lowered, one per op
     tensors: list[B.BlobTensor] = field(default_factory=list)
     tensor_ids: dict[int, int] = field(default_factory=dict)  # model tensor -> blob tensor
     group: dict[int, int] = field(default_factory=dict)  # blob tensor -> bytes' model tensor
+    group_at: dict[int, int] = field(default_factory=dict)  # blob tensor -> bytes into it
     blob_ops: list[B.BlobOp] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)
     # What the model has that microai cannot run, found by aliases and lower, refused
@@ -66,11 +70,27 @@ class Compilation:
             t = self.alias_of[t]
         return t
 
+    def root_at(self, t: int) -> int:
+        """Where t's bytes start in root(t)'s."""
+        at = 0
+        while t in self.alias_of:
+            at += self.view_at.get(t, 0)
+            t = self.alias_of[t]
+        return at
+
 
 def pipeline():
-    from . import aliases, build, choose_kernels, lower, pack, plan
+    from . import aliases, build, choose_kernels, lower, pack, patches, plan
 
-    return [aliases.run, lower.run, choose_kernels.run, build.run, plan.run, pack.run]
+    return [
+        aliases.run,
+        patches.run,
+        lower.run,
+        choose_kernels.run,
+        build.run,
+        plan.run,
+        pack.run,
+    ]
 
 
 def run(c: Compilation, passes=None) -> Compilation:

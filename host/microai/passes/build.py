@@ -58,19 +58,24 @@ def run(c):
             mem = B.MEM_STATE if T.variable else B.MEM_ARENA
             bt = B.BlobTensor(dtype, T.shape, T.zp, mem, scale=scale)
             group[len(tensors)] = c.root(t)
+            c.group_at[len(tensors)] = c.root_at(t)
         tensors.append(bt)
         ids[t] = len(tensors) - 1
         return ids[t]
 
+    arrays: dict[tuple, int] = {}  # (storage, shape, bytes) -> blob tensor
+
     def for_array(a: np.ndarray) -> int:
+        """A lowered constant (multipliers, shifts...): once per distinct value (the
+        bands of a layer, patches.py, share theirs)."""
         a = np.ascontiguousarray(a)
         dtype = blob_dtype(a.dtype, "a lowered constant")
-        tensors.append(
-            B.BlobTensor(
-                dtype, a.shape, 0, B.MEM_BLOB, data=a.astype(a.dtype.newbyteorder("<")).tobytes()
-            )
-        )
-        return len(tensors) - 1
+        data = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        key = (dtype, a.shape, data)
+        if key not in arrays:
+            tensors.append(B.BlobTensor(dtype, a.shape, 0, B.MEM_BLOB, data=data))
+            arrays[key] = len(tensors) - 1
+        return arrays[key]
 
     prepared: dict[tuple[int, str], int] = {}  # (model tensor, format) -> blob tensor
 

@@ -1,6 +1,7 @@
 """plan: one static arena for every activation and scratch buffer.
 
-Reads: Compilation.blob_ops, tensors, group (tensors sharing bytes: views).
+Reads: Compilation.blob_ops, tensors, group and group_at (tensors sharing bytes: views,
+each at its bytes into the tensor it views).
 Changes: each arena tensor's offset, each op's scratch_offset, Compilation.arena_size.
 Guarantees: a state tensor (an SVDF's or LSTM's memory) shares its bytes with nothing;
 buffers live at the same time never share bytes, except an op's output placed over an
@@ -48,8 +49,31 @@ def _trail(c, low) -> int | None:
     return align(trail_bytes(c.graph, low, kernel, op_rounding(c.golden, low)))
 
 
+def _check_blocks(own, nbytes, find, buffers, blob_ops, group) -> None:
+    """Raise if two model tensors live at once share bytes, but for an op's input 0 and
+    output 0 that meet at that op only (one dies there, the other starts there): the
+    planner checks buffers against each other; this checks the tensors inside them."""
+    meet = {
+        frozenset((group[op.inputs[0]], group[op.outputs[0]])): k
+        for k, op in enumerate(blob_ops)
+        if op.inputs and op.outputs and op.inputs[0] in group and op.outputs[0] in group
+    }
+    spans = []
+    for r, (lo, hi) in own.items():
+        root, d = find(r)
+        start = buffers[root].offset + d
+        spans.append((r, start, start + nbytes[r], lo, hi))
+    for i, (r, a0, a1, lo, hi) in enumerate(spans):
+        for q, b0, b1, qlo, qhi in spans[:i]:
+            if a0 < b1 and b0 < a1 and lo <= qhi and qlo <= hi:
+                k = meet.get(frozenset((r, q)))
+                if k is None or not (hi == qlo == k or qhi == lo == k):
+                    raise AssertionError(f"tensors {r} and {q} share bytes while both live")
+
+
 def run(c):
     g, blob_ops, tensors, group = c.graph, c.blob_ops, c.tensors, c.group
+    at = c.group_at  # a view's bytes into its model tensor (a band of rows: patches.py)
     model_inputs, model_outputs = c.model_inputs, c.model_outputs
     lowered = list(zip(c.ops, c.lowered, strict=True))
     n = len(blob_ops)
@@ -87,7 +111,7 @@ def run(c):
         touch(tid, n)
     nbytes: dict[int, int] = {}
     for tid, r in group.items():
-        nbytes[r] = max(nbytes.get(r, 0), tensors[tid].size)
+        nbytes[r] = max(nbytes.get(r, 0), at.get(tid, 0) + tensors[tid].size)
 
     def spans() -> dict[int, list[int]]:
         """Each block's ops: its tensors' together."""
@@ -125,25 +149,49 @@ def run(c):
         for k, ((_, low), op) in enumerate(zip(lowered, blob_ops, strict=True)):
             if op.inputs[0] not in group or not op.outputs or op.outputs[0] not in group:
                 continue
-            (a, d_in), (b, d_out) = find(group[op.inputs[0]]), find(group[op.outputs[0]])
+            x, y = op.inputs[0], op.outputs[0]
+            (a, d_in), (b, d_out) = find(group[x]), find(group[y])
             if a == b or a in out_roots or s[a][1] != k or {a, b} & state_roots:
                 continue
-            yield low, tensors[op.inputs[0]].size, tensors[op.outputs[0]].size, a, d_in, b, d_out
+            d_in, d_out = d_in + at.get(x, 0), d_out + at.get(y, 0)
+            yield k, (low, tensors[x].size, tensors[y].size, a, d_in, b, d_out)
             s = spans()
 
-    for low, size_in, size_out, a, d_in, b, d_out in candidates():
+    def clash(a: int, b: int, d: int, pair: set[int]) -> bool:
+        """Block b placed d bytes into block a: a part of one would share bytes with a
+        part of the other while both live, but for the op's own input and output
+        (`pair`, their roots) when they meet at that op only (one dies there, the
+        other starts there)."""
+        parts = {}
+        for r, (lo, hi) in own.items():
+            root, dr = find(r)
+            if root in (a, b):
+                parts.setdefault(root, []).append((r, dr + (d if root == b else 0), lo, hi))
+        for r, p0, lo, hi in parts.get(a, []):
+            for q, q0, qlo, qhi in parts.get(b, []):
+                if not (lo <= qhi and qlo <= hi) or {r, q} == pair and (hi == qlo or qhi == lo):
+                    continue
+                if p0 < q0 + nbytes[q] and q0 < p0 + nbytes[r]:
+                    return True
+        return False
+
+    def roots(k: int) -> set[int]:
+        op = blob_ops[k]
+        return {group[op.inputs[0]], group[op.outputs[0]]}
+
+    for k, (low, size_in, size_out, a, d_in, b, d_out) in candidates():
         if low.in_place:
             same = size_in == size_out
         else:
             same = size_out <= size_in and _takes(c, low, "same_start")
-        if d_in >= d_out and same:
+        if d_in >= d_out and same and not clash(a, b, d_in - d_out, roots(k)):
             parent[b], shift[b] = a, d_in - d_out
             if b in out_roots:
                 out_roots.add(a)
     arena = None
-    for low, _, _, a, d_in, b, d_out in candidates():
+    for k, (low, _, _, a, d_in, b, d_out) in candidates():
         gap = _trail(c, low)
-        if gap is None or d_in > gap + d_out:
+        if gap is None or d_in > gap + d_out or clash(b, a, gap + d_out - d_in, roots(k)):
             continue
         if arena is None:
             arena = layout()[2]
@@ -155,11 +203,12 @@ def run(c):
             parent[a], shift[a] = a, 0
 
     buffers, scratch, arena_size = layout()
+    _check_blocks(own, nbytes, find, buffers, blob_ops, group)
     for tid, r in group.items():
         root, d = find(r)
         if root not in buffers:
             raise ConvertError(f"tensor '{g.t(r).name}' is neither computed nor an input")
-        tensors[tid].offset = buffers[root].offset + d
+        tensors[tid].offset = buffers[root].offset + d + at.get(tid, 0)
     it = iter(scratch)
     for op in blob_ops:
         if op.scratch_size:
