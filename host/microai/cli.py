@@ -841,20 +841,25 @@ def compress(
 @main.command()
 @click.argument("blob", type=FILE)
 @_board_option(None)
+@_recipe_option
 @click.option(
     "--plot",
     type=click.Path(path_type=Path),
     help="Write the arena timeline (buffers per op, bytes live, lower bound) as a PNG.",
 )
 @_json_option
-def inspect(blob: Path, board: str | None, plot: Path | None, as_json: bool) -> None:
-    """Show a blob's layers (a .tflite is converted first, for --board if given): op,
-    kernel, shapes, MACs, weight bytes and layout, arena offsets, and the arena against
-    its lower bound (the most bytes live at one op)."""
+def inspect(
+    blob: Path, board: str | None, recipe: Path | None, plot: Path | None, as_json: bool
+) -> None:
+    """Show a blob's layers (a .tflite is converted first, for --board and with --recipe
+    if given): op, kernel, shapes, MACs, weight bytes and layout, arena offsets, and the
+    arena against its lower bound (the most bytes live at one op)."""
     from .inspect import describe, plot_memory
 
     # The C loader's checks: a blob it refuses is reported as such.
-    data = _load_blob(blob, load_board(board) if board else None)
+    data = _load_blob(
+        blob, load_board(board) if board else None, recipe=_recipe(recipe) if recipe else None
+    )
     info = describe(data)
     if plot:
         plot_memory(info, plot, f"{blob.name}: arena {info['arena_bytes']:,} bytes")
@@ -990,15 +995,19 @@ def _frozen(models: tuple[Path, ...], board) -> list[tuple[str, bytes]] | None:
     return blobs or None
 
 
-def _load_blob(path: Path, board=None, frozen: bool | None = None) -> bytes:
+def _load_blob(path: Path, board=None, frozen: bool | None = None, recipe=None) -> bytes:
     """A .mai checked by the C loader, or a .tflite converted on the fly (for `board`,
-    if given, with the blob in flash or RAM as `frozen` says: boards.Target)."""
+    if given, with the blob in flash or RAM as `frozen` says: boards.Target; with the
+    recipe, if given)."""
     if path.suffix == ".tflite":
         from .boards import Target
         from .convert import convert as convert_model
 
         target = Target.of(board, frozen) if board is not None else None
-        return convert_model(read_input(path, "a TFLite model"), path.name, target=target).blob
+        model = read_input(path, "a TFLite model")
+        return convert_model(model, path.name, recipe=recipe, target=target).blob
+    if recipe is not None:
+        raise click.UsageError("--recipe is for a .tflite (a blob's choices are made)")
     from .engine import Model, ModelError
 
     data = read_input(path, "a blob")

@@ -155,6 +155,30 @@ def _union_bytes(buffers: list[dict]) -> int:
     return total
 
 
+def _bands(tensors: list[dict], span: dict, written: set[int], read: set[int]) -> None:
+    """Lifetimes of tensors that views of their rows use (patches.py's bands, read from
+    the blob alone): rows of a tensor that ops read but none writes keep the tensor
+    they lie in live until then (of the tensors around them, the last written before
+    they are read); a tensor no op writes, assembled from rows that ops write and none
+    reads, is live from the first of them on."""
+    inside = lambda v, c: (  # noqa: E731
+        tensors[c]["offset"] <= tensors[v]["offset"]
+        and tensors[v]["offset"] + tensors[v]["size"] <= tensors[c]["offset"] + tensors[c]["size"]
+        and tensors[v]["size"] < tensors[c]["size"]
+    )
+    for v in list(span):
+        if v not in written:  # rows read: the tensor they lie in lives on
+            around = [c for c in span if c in written and inside(v, c) and span[c][0] <= span[v][0]]
+            if around:
+                c = max(around, key=lambda c: span[c][0])
+                span[c][1] = max(span[c][1], span[v][1])
+    for c in span:
+        if c not in written:  # assembled from its rows
+            rows = [v for v in span if v in written and v not in read and inside(v, c)]
+            if rows:
+                span[c][0] = min(span[c][0], *(span[v][0] for v in rows))
+
+
 def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
     """The arena over time: each buffer's bytes and the ops it is live over, the bytes
     live at each op, and the lower bound no placement of these buffers can beat (the
@@ -175,9 +199,13 @@ def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
     for t in io[: h["n_inputs"]]:
         touch(t, 0)
     scratch = []
+    written: set[int] = set()
+    read: set[int] = set()
     for i in range(n_ops):
         op = _table(B.OP, blob, h["ops_offset"] + i * B.OP.size, f"op {i}")
         ids = _ids(blob, op["io_offset"], op["n_in"] + op["n_out"], len(tensors), f"op {i}")
+        read.update(ids[: op["n_in"]])
+        written.update(ids[op["n_in"] :])
         for t in ids:
             touch(t, i)
         if op["scratch_size"]:
@@ -192,6 +220,7 @@ def _memory(tensors: list[dict], h: dict, blob: bytes) -> dict:
             )
     for t in io[h["n_inputs"] :]:
         touch(t, max(n_ops - 1, 0))
+    _bands(tensors, span, written | set(io[: h["n_inputs"]]), read | set(io[h["n_inputs"] :]))
     # One buffer per offset and chain of touching lifetimes.
     buffers: list[dict] = []
     for t, (lo, hi) in sorted(span.items(), key=lambda kv: (tensors[kv[0]]["offset"], kv[1][0])):

@@ -165,3 +165,24 @@ def test_cli_reports_the_bands(tmp_path):
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "not a stage microai runs in bands" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_inspect_sees_the_bands_of_a_tensor():
+    """From the blob alone: the stage's output, assembled band by band, is live from
+    its first band's write; rows of the input the bands read keep the input live."""
+    from microai.inspect import describe
+
+    model = (FIXTURES / "digits_cnn.tflite").read_bytes()
+    through = [k for k, rows in _stages(model) if rows >= 3][-1]
+    c = convert(model, "m", recipe=_recipe(through, 3))
+    info = describe(c.blob)
+    mem = info["memory"]
+    assert mem["lower_bound"] <= info["arena_bytes"]
+    last = [L for L in c.layers if L.source == through]
+    after = next(L for L in c.layers if L.source > through)
+    stage_out = after.inputs[0]
+    buf = next(b for b in mem["buffers"] if stage_out in b.get("tensors", []))
+    assert buf["first"] <= last[0].index and buf["last"] >= after.index
+    first = next(b for b in mem["buffers"] if c.layers[0].inputs[0] in b.get("tensors", []))
+    bands_reading_input = [L.index for L in c.layers if L.source == c.layers[0].source]
+    assert first["first"] == 0 and first["last"] >= bands_reading_input[-1]
