@@ -62,7 +62,8 @@ def convert(
         if chosen:
             recipe = recipe.choose(chosen)
             c = run_passes(Compilation(read_model(model, name), name, golden, recipe))
-        c, patched = _patches(model, name, golden, recipe, c)
+        c, ordered = _order(model, name, golden, recipe, c)
+        c, patched = _patches(model, name, golden, recipe, c, ordered)
     except ConvertError as e:
         text = str(e)
         raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
@@ -80,15 +81,30 @@ def _macs(c: Compilation) -> int:
     return sum(L.macs for L in c.layers)
 
 
-def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation):
+def _order(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation):
+    """c, or the conversion with its ops in another order the graph allows
+    (passes/order.py) when that plans a smaller arena; and that order (None: the
+    model's)."""
+    from .passes import aliases, order
+
+    probe = aliases.run(Compilation(read_model(model, name), name, golden, recipe))
+    alt = order.best(probe)
+    if alt is None:
+        return c, None
+    t = run_passes(Compilation(read_model(model, name), name, golden, recipe, order=alt))
+    return (t, alt) if t.arena_size < c.arena_size else (c, None)
+
+
+def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation, ordered=None):
     """c, or the conversion with the recipe's first stage in bands (recipe.patches),
-    and what was split."""
-    from .passes import aliases, patches
+    and what was split; the ops in the order `ordered` (None: the model's)."""
+    from .passes import aliases, order, patches
 
     spec = recipe.patches
     if spec == "off":
         return c, None
-    probe = aliases.run(Compilation(read_model(model, name), name, golden, recipe))
+    probe = Compilation(read_model(model, name), name, golden, recipe, order=ordered)
+    probe = order.run(aliases.run(probe))
     ks = patches.stages(probe)
     if isinstance(spec, dict):
         op = recipe.layer(probe.graph, spec["through"])
@@ -115,7 +131,7 @@ def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilatio
         trials = [(k, n) for k in ks for n in BANDS if n <= rows[k]]
     best, done = None, None
     for k, n in trials:
-        t = Compilation(read_model(model, name), name, golden, recipe, patch=(k, n))
+        t = Compilation(read_model(model, name), name, golden, recipe, order=ordered, patch=(k, n))
         try:
             t = run_passes(t)
         except ConvertError:

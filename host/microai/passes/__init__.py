@@ -42,6 +42,8 @@ class Compilation:
     ops: list[Op] = field(default_factory=list)  # the ops that become blob ops
     alias_of: dict[int, int] = field(default_factory=dict)  # views: RESHAPE/SQUEEZE, bands
     view_at: dict[int, int] = field(default_factory=dict)  # a view's bytes into its tensor
+    # The ops' order (order.py: indices into the model's order), None: the model's.
+    order: list[int] | None = None
     # Patch-based execution (patches.py): the stage c.ops[0..k] in n bands, as (k, n).
     patch: tuple[int, int] | None = None
     lowered: list = field(default_factory=list)  # ops.Lowered, one per op
@@ -80,10 +82,11 @@ class Compilation:
 
 
 def pipeline():
-    from . import aliases, build, choose_kernels, lower, pack, patches, plan
+    from . import aliases, build, choose_kernels, lower, order, pack, patches, plan
 
     return [
         aliases.run,
+        order.run,
         patches.run,
         lower.run,
         choose_kernels.run,

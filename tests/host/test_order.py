@@ -1,0 +1,97 @@
+"""Op order (passes/order.py): where the graph allows more than one order, the blob runs
+the ops in the one that plans the smallest arena; the outputs stay bit-exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tflite
+
+from microai.convert import Compilation, convert
+from microai.inspect import describe
+from microai.ir import ConvertError
+from microai.passes import aliases, order
+from microai.passes import run as run_passes
+from microai.testing.tflite_builder import ModelBuilder
+from microai.tflite import read_model
+from microai.verify import verify
+
+
+def _two_branches(interleaved: bool) -> bytes:
+    """x -> a1 (big) -> a2 (small), x -> b1 (big) -> b2 (small), ADD(a2, b2); the
+    model lists a1, b1, a2, b2 (both big tensors live at once) or a1, a2, b1, b2."""
+    rng = np.random.default_rng(7)
+    mb = ModelBuilder("two branches")
+    x = mb.input("x", (1, 16, 16, 8), scale=0.05, zero_point=-3)
+
+    def conv(name, src, cin, cout, stride, shape):
+        w = mb.const(
+            f"{name}_w",
+            rng.integers(-60, 60, (cout, 1, 1, cin), dtype=np.int8),
+            scale=np.full(cout, 0.01, np.float32),
+            quantized_dimension=0,
+        )
+        b = mb.const(
+            f"{name}_b",
+            rng.integers(-500, 500, cout, dtype=np.int32),
+            scale=np.full(cout, 0.0005, np.float32),
+        )
+        y = mb.tensor(name, shape, scale=0.08, zero_point=1)
+        return (
+            "CONV_2D",
+            [src, w, b],
+            [y],
+            "Conv2DOptions",
+            dict(
+                Padding=tflite.Padding.VALID,
+                StrideW=stride,
+                StrideH=stride,
+                FusedActivationFunction=0,
+                DilationWFactor=1,
+                DilationHFactor=1,
+            ),
+        )
+
+    a1 = conv("a1", x, 8, 32, 1, (1, 16, 16, 32))
+    b1 = conv("b1", x, 8, 32, 1, (1, 16, 16, 32))
+    a2 = conv("a2", a1[2][0], 32, 8, 4, (1, 4, 4, 8))
+    b2 = conv("b2", b1[2][0], 32, 8, 4, (1, 4, 4, 8))
+    for name, ins, outs, opts, fields in [a1, b1, a2, b2] if interleaved else [a1, a2, b1, b2]:
+        mb.op(name, ins, outs, opts, **fields)
+    y = mb.tensor("y", (1, 4, 4, 8), scale=0.1, zero_point=0)
+    mb.op("ADD", [a2[2][0], b2[2][0]], [y], "AddOptions", FusedActivationFunction=0)
+    mb.output(y)
+    return mb.build()  # fmt: skip
+
+
+def test_a_better_order_is_taken():
+    model = _two_branches(interleaved=True)
+    c = convert(model, "m")
+    kept = run_passes(Compilation(read_model(model, "m"), "m", "tflm"))  # model's order
+    # The big tensors one after the other: the arena of the model listed that way.
+    sequential = convert(_two_branches(interleaved=False), "m")
+    assert c.arena_size < kept.arena_size
+    assert c.arena_size == sequential.arena_size
+    assert [L.source for L in c.layers] == [0, 2, 1, 3, 4]
+    assert describe(c.blob)["memory"]["lower_bound"] <= c.arena_size
+    r = verify(model, 3, name="m")
+    assert r["mismatches"] == 0 and r["arena_bytes"] == c.arena_size
+
+
+def test_orders_are_topological_and_the_model_order_first():
+    model = _two_branches(interleaved=True)
+    c = aliases.run(Compilation(read_model(model, "m"), "m", "tflm"))
+    orders = order.candidates(c)
+    assert orders[0] == [0, 1, 2, 3, 4]
+    assert len(orders) == len({tuple(o) for o in orders}) == 6  # a1<a2, b1<b2, ADD last
+    assert order.best(c) == [0, 2, 1, 3, 4]
+    assert order.candidates(c, limit=2) == orders[:2]
+
+
+def test_an_order_that_breaks_a_dependency_is_refused():
+    model = _two_branches(interleaved=True)
+    for bad, message in (([2, 0, 1, 3, 4], "ordered before an op it reads"),
+                         ([0, 1, 2, 3], "every op once")):  # fmt: skip
+        c = Compilation(read_model(model, "m"), "m", "tflm", order=bad)
+        with pytest.raises(ConvertError, match=message):
+            run_passes(c)
