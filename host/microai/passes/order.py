@@ -36,9 +36,11 @@ def _graph(c):
 
 def candidates(c, limit: int = LIMIT) -> list[list[int]]:
     """Topological orders of c.ops, depth first preferring the model's order (which
-    comes first), at most `limit`."""
+    comes first), at most `limit` (fewer for graphs of more than 64 ops: each order
+    costs its length squared)."""
     preds, _, _ = _graph(c)
     n = len(c.ops)
+    limit = limit if n <= 64 else max(8, limit * 64 // n)
     out: list[list[int]] = []
     order: list[int] = []
     done = [False] * n
