@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tflite
 
 from microai.convert import Compilation, convert
 from microai.inspect import describe
@@ -24,44 +23,17 @@ def _two_branches(interleaved: bool) -> bytes:
     mb = ModelBuilder("two branches")
     x = mb.input("x", (1, 16, 16, 8), scale=0.05, zero_point=-3)
 
-    def conv(name, src, cin, cout, stride, shape):
-        w = mb.const(
-            f"{name}_w",
-            rng.integers(-60, 60, (cout, 1, 1, cin), dtype=np.int8),
-            scale=np.full(cout, 0.01, np.float32),
-            quantized_dimension=0,
-        )
-        b = mb.const(
-            f"{name}_b",
-            rng.integers(-500, 500, cout, dtype=np.int32),
-            scale=np.full(cout, 0.0005, np.float32),
-        )
-        y = mb.tensor(name, shape, scale=0.08, zero_point=1)
-        return (
-            "CONV_2D",
-            [src, w, b],
-            [y],
-            "Conv2DOptions",
-            dict(
-                Padding=tflite.Padding.VALID,
-                StrideW=stride,
-                StrideH=stride,
-                FusedActivationFunction=0,
-                DilationWFactor=1,
-                DilationHFactor=1,
-            ),
-        )
-
-    a1 = conv("a1", x, 8, 32, 1, (1, 16, 16, 32))
-    b1 = conv("b1", x, 8, 32, 1, (1, 16, 16, 32))
-    a2 = conv("a2", a1[2][0], 32, 8, 4, (1, 4, 4, 8))
-    b2 = conv("b2", b1[2][0], 32, 8, 4, (1, 4, 4, 8))
-    for name, ins, outs, opts, fields in [a1, b1, a2, b2] if interleaved else [a1, a2, b1, b2]:
-        mb.op(name, ins, outs, opts, **fields)
+    a1 = mb.conv1x1("a1", x, 32, (1, 16, 16, 32), rng, zero_point=1)
+    if interleaved:
+        b1 = mb.conv1x1("b1", x, 32, (1, 16, 16, 32), rng, zero_point=1)
+    a2 = mb.conv1x1("a2", a1, 8, (1, 4, 4, 8), rng, zero_point=1, stride=4)
+    if not interleaved:
+        b1 = mb.conv1x1("b1", x, 32, (1, 16, 16, 32), rng, zero_point=1)
+    b2 = mb.conv1x1("b2", b1, 8, (1, 4, 4, 8), rng, zero_point=1, stride=4)
     y = mb.tensor("y", (1, 4, 4, 8), scale=0.1, zero_point=0)
-    mb.op("ADD", [a2[2][0], b2[2][0]], [y], "AddOptions", FusedActivationFunction=0)
+    mb.op("ADD", [a2, b2], [y], "AddOptions", FusedActivationFunction=0)
     mb.output(y)
-    return mb.build()  # fmt: skip
+    return mb.build()
 
 
 def test_a_better_order_is_taken():

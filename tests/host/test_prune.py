@@ -95,28 +95,9 @@ def _concat_flatten_model() -> bytes:
     x = mb.input("x", (1, 4, 4, 3), scale=0.05, zero_point=-1)
 
     def conv(name, src, cin, cout):
-        w = mb.const(
-            f"{name}_w",
-            rng.integers(-127, 128, (cout, 1, 1, cin), dtype=np.int8),
-            scale=np.full(cout, 0.01, np.float32),
-            quantized_dimension=0,
+        return mb.conv1x1(
+            name, src, cout, (1, 4, 4, cout), rng, zero_point=3, padding=tflite.Padding.SAME
         )
-        b = mb.const(
-            f"{name}_b",
-            rng.integers(-500, 500, cout).astype(np.int32),
-            scale=np.full(cout, 0.0005, np.float32),
-        )
-        y = mb.tensor(name, (1, 4, 4, cout), scale=0.1, zero_point=3)
-        mb.op(
-            "CONV_2D",
-            [src, w, b],
-            [y],
-            "Conv2DOptions",
-            Padding=tflite.Padding.SAME,
-            StrideW=1,
-            StrideH=1,
-        )
-        return y
 
     a, b = conv("a", x, 3, 8), conv("b", x, 3, 8)
     cat = mb.tensor("cat", (1, 4, 4, 16), scale=0.1, zero_point=3)

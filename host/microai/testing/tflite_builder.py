@@ -89,6 +89,31 @@ class ModelBuilder:
     def output(self, t: int) -> None:
         self.outputs.append(t)
 
+    def conv1x1(
+        self, name, x, cout: int, shape, rng, scale=0.1, zero_point=0, stride=1,
+        padding=tflite.Padding.VALID,
+    ) -> int:  # fmt: skip
+        """A CONV_2D with a 1x1 filter of random int8 weights (per-channel scales 0.01)
+        and int32 bias from x into a new tensor `name` of `shape`; returns it."""
+        cin = self.tensors[x]["shape"][-1]
+        w = self.const(
+            f"{name}_w",
+            rng.integers(-127, 128, (cout, 1, 1, cin), dtype=np.int8),
+            scale=np.full(cout, 0.01, np.float32),
+            quantized_dimension=0,
+        )
+        b = self.const(
+            f"{name}_b",
+            rng.integers(-500, 500, cout).astype(np.int32),
+            scale=np.full(cout, 0.01 * self.tensors[x]["scale"], np.float32),
+        )
+        y = self.tensor(name, shape, scale=scale, zero_point=zero_point)
+        self.op(
+            "CONV_2D", [x, w, b], [y], "Conv2DOptions",
+            Padding=padding, StrideW=stride, StrideH=stride,
+        )  # fmt: skip
+        return y
+
     def op(
         self,
         opname: str,
