@@ -115,7 +115,7 @@ test-sanitize: setup
 		tests/host/test_split.py tests/host/test_gather.py tests/host/test_lut.py \
 		tests/host/test_grouped_conv.py tests/host/test_batch_matmul.py tests/host/test_16x8.py \
 		tests/host/test_svdf.py tests/host/test_lstm.py tests/host/test_fused_pad.py \
-		tests/host/test_patches.py tests/host/test_order.py
+		tests/host/test_patches.py tests/host/test_order.py tests/host/test_concat_slices.py
 
 # libFuzzer over the blob loader and executor (tests/fuzz/fuzz_blob.c, a structure-aware
 # mutator; clang, ASan and UBSan; blob and arena in buffers of exactly their size).

@@ -1,12 +1,18 @@
 """aliases: RESHAPE and SQUEEZE become views, not ops; a PAD feeding one convolution
-becomes that convolution's own padding.
+becomes that convolution's own padding; a CONCATENATION whose inputs lie one after
+another in its output has their producers write straight into their slices.
 
 Reads: the model's ops.
 Changes: Compilation.ops (the ops that become blob ops), alias_of (a view's output ->
 its input), a reshaped constant's data; a CONV_2D or DEPTHWISE_CONV_2D whose input
 is a PAD's output only it reads takes the PAD's input instead, the padding in its
 options ("fused_pad": top, bottom, left, right), and the PAD is no op (no padded tensor
-in the arena, no pass over it).
+in the arena, no pass over it). A CONCATENATION along an axis with only 1s before it
+(its inputs' bytes follow one another in the output), without an activation, whose
+inputs each have the output's type and quantization and are computed by ops of the
+model (not a model input or output, a constant, a state, nor a tensor a view reads),
+once each: each input becomes a view of the output at its bytes (view_at), and the
+CONCATENATION is no op (the concatenation is where the producers wrote).
 Guarantees: every remaining op has a lowering; a view has its input's type, bytes and
 quantization; a fused PAD padded height and width only, with the input's zero point
 (what a convolution's own padding adds: nothing), and the convolution's kernels can
@@ -97,6 +103,50 @@ def _fused_pad(g: Graph, pad: Op, conv: Op) -> Op | None:
     )
 
 
+def _concat_slices(c) -> None:
+    """Each CONCATENATION the module's docstring allows becomes views (its inputs, of
+    its output at their bytes) and no op."""
+    g = c.graph
+    produced = {t for op in c.ops for t in op.outputs}
+    edges = set(g.inputs) | set(g.outputs)
+    for cat in [op for op in c.ops if op.opcode == "CONCATENATION"]:
+        if len(cat.outputs) != 1 or cat.options.get("fused_activation_function", "NONE") != "NONE":
+            continue
+        y = g.t(cat.outputs[0])
+        rank = len(y.shape)
+        axis = int(cat.options.get("axis", 0))
+        axis = axis + rank if axis < 0 else axis
+        if not 0 <= axis < rank or any(d != 1 for d in y.shape[:axis]) or y.is_const:
+            continue
+        xs = [g.t(t) if t >= 0 else None for t in cat.inputs]
+        ok = len(set(cat.inputs)) == len(cat.inputs) and all(
+            x is not None
+            and x.index in produced
+            and x.index not in edges
+            and x.index not in c.alias_of
+            and x.index not in c.alias_of.values()
+            and not x.is_const
+            and not x.variable
+            and x.dtype == y.dtype
+            and len(x.shape) == rank
+            and all(
+                d == e for k, (d, e) in enumerate(zip(x.shape, y.shape, strict=True)) if k != axis
+            )
+            and x.scale is not None
+            and y.scale is not None
+            and np.array_equal(x.scale, y.scale)
+            and np.array_equal(x.zero_point, y.zero_point)
+            for x in xs
+        )
+        if not ok or sum(x.shape[axis] for x in xs) != y.shape[axis]:
+            continue
+        at = 0
+        for x in xs:
+            c.alias_of[x.index], c.view_at[x.index] = y.index, at
+            at += x.nbytes
+        c.ops.remove(cat)
+
+
 def _fuse_pads(c) -> None:
     """A PAD whose output only a CONV_2D or DEPTHWISE_CONV_2D reads, as its input 0,
     becomes that convolution's padding (see the module's docstring)."""
@@ -146,6 +196,7 @@ def run(c):
         else:
             c.ops.append(op)
     _fuse_pads(c)
+    _concat_slices(c)
     for t in g.inputs + g.outputs:
         if g.t(t).dtype not in (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.float32)):
             c.problems.append(
