@@ -25,7 +25,7 @@ MPY_SRC := $(if $(MPY_DIR),$(MPY_DIR),build/micropython)
 export MPY_DIR
 
 .PHONY: all setup setup-apt setup-venv setup-micropython firmware demo repl emulate \
-	test test-host test-mpy test-sanitize test-fuzz lint bench bench-sparsity bench-winograd bench-binary fuzz fuzz-board fault \
+	test test-host test-host-a test-host-b test-mpy test-sanitize test-fuzz lint bench bench-sparsity bench-winograd bench-binary fuzz fuzz-board fault \
 	qemu-plugin clean distclean
 
 all: demo
@@ -73,10 +73,17 @@ qemu-plugin: | setup-apt
 
 # ---- tests ---------------------------------------------------------------------------
 
-# The host suite and the sanitizer pass run side by side (two cores; each keeps its
-# output together), after the lint and the MicroPython tests, before the fuzz slice.
+# The host suite, in two halves by file name (about equal time), and the sanitizer pass
+# run two at a time (two cores; each keeps its output together), after the lint and the
+# MicroPython tests, before the fuzz slice. The C core is built once first (both
+# halves would build it).
+HOST_TESTS := $(sort $(wildcard tests/host/test_*.py))
+HOST_A := $(shell printf '%s\n' $(HOST_TESTS) | awk '$$0 < "tests/host/test_package.py"')
+HOST_B := $(filter-out $(HOST_A),$(HOST_TESTS))
+
 test: lint test-mpy
-	$(MAKE) --no-print-directory -j2 -Otarget test-host test-sanitize
+	$(PY) -c "from microai import native; native.load()"
+	$(MAKE) --no-print-directory -j2 -Otarget test-host-a test-host-b test-sanitize
 	$(MAKE) --no-print-directory test-fuzz
 
 lint: setup
@@ -91,6 +98,9 @@ test-mpy: setup
 
 test-host: setup qemu-plugin
 	$(PY) -m pytest --durations=25
+
+test-host-a test-host-b: setup qemu-plugin
+	$(PY) -m pytest --durations=15 $(if $(filter test-host-a,$@),$(HOST_A),$(HOST_B))
 
 # The C core's host tests again, built with AddressSanitizer and UBSan (a separate build
 # in build/native/, keyed by the flags); Python itself is not sanitized, so leaks are off.
