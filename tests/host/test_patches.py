@@ -186,3 +186,24 @@ def test_inspect_sees_the_bands_of_a_tensor():
     first = next(b for b in mem["buffers"] if c.layers[0].inputs[0] in b.get("tensors", []))
     bands_reading_input = [L.index for L in c.layers if L.source == c.layers[0].source]
     assert first["first"] == 0 and first["last"] >= bands_reading_input[-1]
+
+
+def test_a_stage_with_an_output_nobody_reads_is_not_split():
+    """x -> a (read by nothing), x -> b -> c: no band would ask for a's rows."""
+    import numpy as np
+
+    from microai.testing.tflite_builder import ModelBuilder
+
+    rng = np.random.default_rng(3)
+    mb = ModelBuilder("dead branch")
+    x = mb.input("x", (1, 8, 8, 3), scale=0.05, zero_point=-1)
+    mb.conv1x1("a", x, 4, (1, 8, 8, 4), rng)
+    b = mb.conv1x1("b", x, 4, (1, 8, 8, 4), rng)
+    mb.output(mb.conv1x1("c", b, 4, (1, 8, 8, 4), rng))
+    model = mb.build()
+    c = aliases.run(Compilation(read_model(model, "m"), "m", "tflm"))
+    assert [op.opcode for op in c.ops] == ["CONV_2D"] * 3
+    assert patches.stages(c) == []
+    with pytest.raises(ConvertError, match="not a stage"):
+        convert(model, "m", recipe=_recipe(2, 2))
+    assert convert(model, "m", recipe=Recipe.from_dict({"patches": "auto"})).patches is None

@@ -13,7 +13,8 @@ layer's): the same sums as the whole layer's for those rows, bit for bit. Each b
 the stage's output is written once, and a band recomputes only the rows its filters'
 windows overlap with the next band's (the halo). The stage (stages()) is ops 0..k that
 are CONV_2D, DEPTHWISE_CONV_2D or ADD without broadcasting, on 4-D int8 tensors of batch
-1, where only op k's output is read after the stage or is a model output.
+1, where every other op's output is read, and only inside the stage, and is no model
+output.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ def stages(c) -> list[int]:
             break
         if k == 0:
             continue
+        # Each inner tensor is read, and only inside the stage (so every op of it is
+        # one the stage's output needs).
         inner = [o.outputs[0] for o in c.ops[:k]]
-        if all(t not in kept and max(readers.get(t, {0})) <= k for t in inner):
+        if all(t not in kept and t in readers and max(readers[t]) <= k for t in inner):
             out.append(k)
     return out
 
