@@ -24,6 +24,10 @@ board, under flash / RAM / instruction budgets, written as a recipe (recipe.py).
 5. The Pareto front: the same program at flash budgets from the least possible to the
    int8 model's, each point measured whole.
 
+The measurements of steps 3 and 5 (the host engine over the data, per candidate) go
+through one executor (Runner): in this process, in local processes (--workers) or on a
+Dask cluster (--cluster).
+
 Every layer's algorithm is written into the recipe, so `convert --board` keeps the
 search's choice (its layout choice only touches "auto" layers).
 """
@@ -609,7 +613,8 @@ def search(
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
     None: random inputs, output error only); the result as a dict (the CLI's --json).
-    The sensitivities are measured by `workers` local processes, or on a Dask `cluster`
+    The sensitivities and the Pareto front's picks are measured by `workers` local
+    processes, or on a Dask `cluster`
     (Runner). `energy` (µJ, the board's estimate: boards.Board.energy_uj) is a budget of
     instructions."""
     t0 = time.monotonic()
@@ -642,16 +647,22 @@ def search(
             ins += sum(space_ins.get(ys[k - len(opts)], 0.0) for k in picked if k >= len(opts))
             return int(round(ins)), int(round(fl))
 
-        def realise(picked: list[int]) -> Pick:
+        def recipe_of(picked: list[int]) -> dict:
             chosen = [opts[k] for k in picked if k < len(opts)]
             ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
             ratios_ = dict(ys[k - len(opts)] for k in picked if k >= len(opts))
-            recipe = p.recipe(
+            return p.recipe(
                 {o.layer: o.weights for o in chosen},
                 {o.layer: o.algorithm for o in chosen},
                 ratios_,
             )
-            out, _, _ = p.outputs(recipe)
+
+        def realise(picked: list[int], out: np.ndarray | None = None) -> Pick:
+            """The pick converted and measured (its outputs `out` if already measured)."""
+            chosen = [opts[k] for k in picked if k < len(opts)]
+            recipe = recipe_of(picked)
+            if out is None:
+                out, _, _ = p.outputs(recipe)
             mse, sqnr, acc = p.score(out)
             conv = convert(p.model, p.name, recipe=Recipe.from_dict(recipe), target=target)
             ins, fl = predict(picked)
@@ -669,13 +680,22 @@ def search(
             ]
             return Pick(recipe, len(conv.blob), conv.arena_size, ins, fl, mse, sqnr, acc, layers)
 
-        def best(flash_budget) -> Pick | None:
+        def first(flash_budget) -> list[int] | None:
+            return _solve(p, opts, space_ins, const_ins, flash_budget, instructions, [])
+
+        def best(flash_budget, measured=None) -> Pick | None:
+            """The pick for the budget; `measured`: (the program's first pick, its
+            outputs), measured already."""
             cuts: list[list[int]] = []
-            for _ in range(MAX_CUTS):
-                picked = _solve(p, opts, space_ins, const_ins, flash_budget, instructions, cuts)
+            for k in range(MAX_CUTS):
+                if k == 0 and measured is not None:
+                    picked, out = measured
+                else:
+                    picked = _solve(p, opts, space_ins, const_ins, flash_budget, instructions, cuts)
+                    out = None
                 if picked is None:
                     return None
-                pick = realise(picked)
+                pick = realise(picked, out)
                 over_ram = ram is not None and pick.arena_bytes > ram
                 ok = (
                     not over_ram
@@ -703,9 +723,16 @@ def search(
                          const_ins, None, None, [], lossless=True)  # fmt: skip
         lo_flash = predict(least)[1] if least else len(p.base.blob)
         hi_flash = max(len(p.base.blob), predict(fastest)[1] if fastest else 0)
+        # Each budget's first pick measured through the runner (local processes or Dask,
+        # like the sensitivities); a pick the budgets cut off is solved again here.
+        budgets = [float(fb) * 1.02 for fb in np.linspace(lo_flash, hi_flash, max(pareto, 0))]
+        firsts = [first(fb) for fb in budgets] if pareto else []
+        todo = [k for k, f in enumerate(firsts) if f is not None]
+        outs = p.track_map([recipe_of(firsts[k]) for k in todo], "measuring the Pareto front")
+        measured = dict(zip(todo, outs, strict=True))
         front = []
-        for fb in np.linspace(lo_flash, hi_flash, max(pareto, 0)) if pareto else []:
-            pk = best(float(fb) * 1.02)
+        for k, fb in enumerate(budgets if pareto else []):
+            pk = best(fb, (firsts[k], measured[k])) if k in measured else None
             if pk is not None and all(_key(pk) != _key(q) for q in front):
                 front.append(pk)
         front = [a for a in front if not any(_dominates(b, a) for b in front)]

@@ -101,24 +101,30 @@ def test_search_bad_ratios():
 
 
 def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found):
-    """The candidates measured by two local processes and by a local Dask cluster (two
-    worker processes, the models and data pickled to them) give the recipe the
-    in-process search (the CLI's, above) gives."""
+    """The candidates and the Pareto front's picks measured by two local processes and
+    by a local Dask cluster (two worker processes, the models and data pickled to them)
+    give the recipe and the front the in-process search gives."""
     from distributed import Client, LocalCluster
 
     from microai.search import search
 
     r, _, _ = found
     args = (DIGITS.read_bytes(), "digits_cnn", DATA, "QEMU_STM32F405")
-    kw = dict(flash=INT8_BLOB // 2, pareto=0)
+    kw = dict(flash=INT8_BLOB // 2, pareto=3)
+    here = search(*args, **kw)
     pool = search(*args, **kw, workers=2)
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
         dask = search(*args, **kw, cluster=client)
-    assert r["recipe"] == pool["recipe"] == dask["recipe"]
+    assert r["recipe"] == here["recipe"] == pool["recipe"] == dask["recipe"]
     assert r["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
+    # The Pareto front's picks, measured by the workers too: the same front.
+    front = [(q["recipe"], q["flash_bytes"], q["accuracy"]) for q in here["pareto"]]
+    assert front
+    for other in (pool, dask):
+        assert [(q["recipe"], q["flash_bytes"], q["accuracy"]) for q in other["pareto"]] == front
 
 
 def test_search_cuts_picks_that_miss_accuracy_or_ram(found):
