@@ -67,3 +67,17 @@ def test_an_order_that_breaks_a_dependency_is_refused():
         c = Compilation(read_model(model, "m"), "m", "tflm", order=bad)
         with pytest.raises(ConvertError, match=message):
             run_passes(c)
+
+
+def test_a_long_chain_has_its_one_order():
+    """Deeper than Python's recursion limit: the orders are walked without recursion."""
+    mb = ModelBuilder("chain")
+    t = mb.input("x", (1, 4), scale=0.1, zero_point=0)
+    for k in range(1100):
+        y = mb.tensor(f"r{k}", (1, 4), scale=0.1, zero_point=0)
+        mb.op("RELU", [t], [y])
+        t = y
+    mb.output(t)
+    c = aliases.run(Compilation(read_model(mb.build(), "m"), "m", "tflm"))
+    assert order.candidates(c) == [list(range(1100))]
+    assert order.best(c) is None

@@ -44,34 +44,35 @@ def candidates(c, limit: int = LIMIT) -> list[list[int]]:
     out: list[list[int]] = []
     order: list[int] = []
     done = [False] * n
-
-    def walk() -> None:
-        if len(out) >= limit:
-            return
+    nxt = [0]  # per depth: the first op still to try there (no recursion: any depth)
+    while nxt and len(out) < limit:
         if len(order) == n:
             out.append(list(order))
-            return
-        for i in range(n):
-            if not done[i] and all(done[p] for p in preds[i]):
-                done[i] = True
-                order.append(i)
-                walk()
-                order.pop()
-                done[i] = False
-                if len(out) >= limit:
-                    return
-
-    walk()
+            i = n  # nothing more at this depth
+        else:
+            i = nxt[-1]
+            while i < n and (done[i] or not all(done[p] for p in preds[i])):
+                i += 1
+        if i == n:  # back to the depth before
+            nxt.pop()
+            if order:
+                done[order.pop()] = False
+            continue
+        nxt[-1] = i + 1
+        done[i] = True
+        order.append(i)
+        nxt.append(0)
     return out
 
 
-def live_peak(c, order: list[int]) -> int:
+def live_peak(c, order: list[int], graph=None) -> int:
     """The most activation bytes live at one op in this order: a tensor from the op that
     writes it (a model input from the start) to the last that reads it (a model output
     to the end); an op's output that may overlap its input 0 (a conv's or an elementwise
-    op's) and that input, when it dies there, count as the larger of the two."""
+    op's) and that input, when it dies there, count as the larger of the two. `graph`:
+    _graph(c), when already made."""
     g = c.graph
-    _, reads, writes = _graph(c)
+    _, reads, writes = graph or _graph(c)
     pos = {op: k for k, op in enumerate(order)}
     first: dict[int, int] = {c.root(t): 0 for t in g.inputs}
     last: dict[int, int] = {c.root(t): len(order) for t in g.outputs}
@@ -80,6 +81,8 @@ def live_peak(c, order: list[int]) -> int:
             first.setdefault(t, pos[i])
         for t in reads[i]:
             last[t] = max(last.get(t, 0), pos[i])
+    for t in [t for t in last if t not in first]:  # read, never written: a state's bytes
+        first[t], last[t] = 0, len(order)
     size = {t: g.t(t).nbytes for t in first}
     peak = 0
     for k, i in enumerate(order):
@@ -98,7 +101,8 @@ def best(c) -> list[int] | None:
     orders = candidates(c)
     if len(orders) < 2:
         return None
-    scores = [live_peak(c, o) for o in orders]
+    graph = _graph(c)
+    scores = [live_peak(c, o, graph) for o in orders]
     k = min(range(len(orders)), key=lambda k: (scores[k], k))
     return orders[k] if scores[k] < scores[0] else None
 
