@@ -85,10 +85,9 @@ def _order(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation)
     """c, or the conversion with its ops in another order the graph allows
     (passes/order.py) when that plans a smaller arena; and that order (None: the
     model's)."""
-    from .passes import aliases, order
+    from .passes import order
 
-    probe = aliases.run(Compilation(read_model(model, name), name, golden, recipe))
-    alt = order.best(probe)
+    alt = order.best(c)  # c.ops: the model's ops after aliases, in the model's order
     if alt is None:
         return c, None
     t = run_passes(Compilation(read_model(model, name), name, golden, recipe, order=alt))
@@ -98,24 +97,23 @@ def _order(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation)
 def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilation, ordered=None):
     """c, or the conversion with the recipe's first stage in bands (recipe.patches),
     and what was split; the ops in the order `ordered` (None: the model's)."""
-    from .passes import aliases, order, patches
+    from .passes import patches
 
     spec = recipe.patches
     if spec == "off":
         return c, None
-    probe = Compilation(read_model(model, name), name, golden, recipe, order=ordered)
-    probe = order.run(aliases.run(probe))
-    ks = patches.stages(probe)
+    ks = patches.stages(c)  # c.ops: after aliases, in the order `ordered`
     if isinstance(spec, dict):
-        op = recipe.layer(probe.graph, spec["through"])
-        k = next((k for k in ks if probe.ops[k] is op), None)
+        op = recipe.layer(c.graph, spec["through"])
+        # By index: aliases may have replaced the op (a PAD folded into it).
+        k = next((k for k in ks if c.ops[k].index == op.index), None)
         if k is None:
             raise ConvertError(
-                f"{recipe.source}: patches through {probe.describe(op)}: ops 0 to it "
+                f"{recipe.source}: patches through {c.describe(op)}: ops 0 to it "
                 "are not a stage microai runs in bands (CONV_2D, DEPTHWISE_CONV_2D and ADD "
                 "on 4-D int8 tensors of batch 1, only the last op's output read after them)"
             )
-        rows = probe.graph.t(op.outputs[0]).shape[1]
+        rows = c.graph.t(op.outputs[0]).shape[1]
         if spec["bands"] > rows:
             raise ConvertError(
                 f"{recipe.source}: patches: {spec['bands']} bands, but layer "
@@ -127,7 +125,7 @@ def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilatio
 
         peak = describe(c.blob)["memory"]["peak_op"]
         ks = [k for k in ks if k >= peak][:STAGES]
-        rows = {k: probe.graph.t(probe.ops[k].outputs[0]).shape[1] for k in ks}
+        rows = {k: c.graph.t(c.ops[k].outputs[0]).shape[1] for k in ks}
         trials = [(k, n) for k in ks for n in BANDS if n <= rows[k]]
     best, done = None, None
     for k, n in trials:
@@ -141,7 +139,7 @@ def _patches(model: bytes, name: str, golden: str, recipe: Recipe, c: Compilatio
         if spec == "auto" and _macs(t) - _macs(c) > MAX_EXTRA * _macs(c):
             continue
         if best is None or (t.arena_size, _macs(t)) < (best.arena_size, _macs(best)):
-            best, done = t, (probe.ops[k].index, n)
+            best, done = t, (c.ops[k].index, n)
     if best is None or (spec == "auto" and best.arena_size >= c.arena_size):
         return c, None
     return best, {"through": done[0], "bands": done[1], "extra_macs": _macs(best) - _macs(c)}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import tflite
 
 from microai.convert import Compilation, convert
 from microai.hil import hil
@@ -207,3 +208,32 @@ def test_a_stage_with_an_output_nobody_reads_is_not_split():
     with pytest.raises(ConvertError, match="not a stage"):
         convert(model, "m", recipe=_recipe(2, 2))
     assert convert(model, "m", recipe=Recipe.from_dict({"patches": "auto"})).patches is None
+
+
+def test_through_a_layer_whose_pad_was_folded_into_it():
+    """x -> conv -> PAD -> 3x3 depthwise: the depthwise conv takes the PAD as its own
+    padding (a new op for the same layer); naming it ends the stage there all the same."""
+    import numpy as np
+
+    from microai.testing.tflite_builder import ModelBuilder
+
+    rng = np.random.default_rng(4)
+    mb = ModelBuilder("pad in the stage")
+    x = mb.input("x", (1, 8, 8, 3), scale=0.05, zero_point=-1)
+    a = mb.conv1x1("a", x, 4, (1, 8, 8, 4), rng, zero_point=3)
+    padded = mb.tensor("padded", (1, 10, 10, 4), scale=0.1, zero_point=3)
+    mb.op("PAD", [a, mb.const("p", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))],
+          [padded])  # fmt: skip
+    w = mb.const("w", rng.integers(-127, 128, (1, 3, 3, 4), dtype=np.int8),
+                 scale=np.full(4, 0.01, np.float32), quantized_dimension=3)  # fmt: skip
+    b = mb.const("b", rng.integers(-500, 500, 4).astype(np.int32),
+                 scale=np.full(4, 0.001, np.float32))  # fmt: skip
+    y = mb.tensor("y", (1, 8, 8, 4), scale=0.1, zero_point=-2)
+    mb.op("DEPTHWISE_CONV_2D", [padded, w, b], [y], "DepthwiseConv2DOptions",
+          Padding=tflite.Padding.VALID, StrideW=1, StrideH=1, DepthMultiplier=1)  # fmt: skip
+    mb.output(y)
+    model = mb.build()
+    c = aliases.run(Compilation(read_model(model, "m"), "m", "tflm"))
+    assert "fused_pad" in c.ops[1].options and c.ops[1].index == 2
+    r = verify(model, 2, name="m", recipe=_recipe(2, 3))
+    assert r["mismatches"] == 0 and r["patches"]["through"] == 2
