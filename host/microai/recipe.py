@@ -19,8 +19,9 @@ activations, the removed ones' mean folded into the consumers' bias; int4 scales
 bias corrected on it); without, the weights alone.
 With "patches" beside "layers", the network's first stage runs band by band
 (passes/patches.py: smaller activations live at once, a few rows recomputed where bands
-meet): "off" (the default), "auto" (the stage and number of bands that give the
-smallest arena, then the fewest extra MACs; none when no split shrinks it), or
+meet): "off" (the default), "auto" (among the splits that recompute at most a tenth
+of the model's MACs, the one that gives the smallest arena, then the fewest extra MACs;
+none when no split shrinks it), or
 {"through": LAYER, "bands": N} (the stage ends at that layer, N bands of its output).
 A field a layer cannot take is an error naming the layer, the field and why; the passes
 read the recipe, never flags of their own.
@@ -135,12 +136,16 @@ class Recipe:
             out.update(self.layers.get(key, {}))
         return out
 
-    def layer(self, graph: Graph, key: str) -> Op:
-        """The op a recipe's layer key names: its index in the .tflite or its output's
-        name."""
+    @staticmethod
+    def _by_key(graph: Graph) -> dict[str, Op]:
         by_key = {str(op.index): op for op in graph.ops}
         by_key.update({graph.t(t).name: op for op in graph.ops for t in op.outputs})
-        op = by_key.get(str(key))
+        return by_key
+
+    def layer(self, graph: Graph, key: str, by_key: dict[str, Op] | None = None) -> Op:
+        """The op a recipe's layer key names: its index in the .tflite or its output's
+        name (`by_key`: _by_key(graph), when already made)."""
+        op = (by_key or self._by_key(graph)).get(str(key))
         if op is None:
             raise RecipeError(
                 f"{self.source}: no layer {key!r} in the model (name a layer by its op "
@@ -150,8 +155,9 @@ class Recipe:
 
     def check(self, graph: Graph, ops: list[Op]) -> None:
         """Every layer the recipe names exists; every value is one microai has."""
+        by_key = self._by_key(graph)
         for key, fields in self.layers.items():
-            op = self.layer(graph, key)
+            op = self.layer(graph, key, by_key)
             if "weights" in fields and op.opcode not in WEIGHTED:
                 raise RecipeError(
                     f"{self.source}: layer {key!r}: weights: a {op.opcode} has no weights"

@@ -726,12 +726,12 @@ def search(
         # Each budget's first pick measured through the runner (local processes or Dask,
         # like the sensitivities); a pick the budgets cut off is solved again here.
         budgets = [float(fb) * 1.02 for fb in np.linspace(lo_flash, hi_flash, max(pareto, 0))]
-        firsts = [first(fb) for fb in budgets] if pareto else []
+        firsts = [first(fb) for fb in budgets]
         todo = [k for k, f in enumerate(firsts) if f is not None]
         outs = p.track_map([recipe_of(firsts[k]) for k in todo], "measuring the Pareto front")
         measured = dict(zip(todo, outs, strict=True))
         front = []
-        for k, fb in enumerate(budgets if pareto else []):
+        for k, fb in enumerate(budgets):
             pk = best(fb, (firsts[k], measured[k])) if k in measured else None
             if pk is not None and all(_key(pk) != _key(q) for q in front):
                 front.append(pk)

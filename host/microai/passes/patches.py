@@ -34,7 +34,7 @@ def _spatial(g: Graph, t: int) -> bool:
     return len(T.shape) == 4 and T.shape[0] == 1 and T.dtype == np.int8 and not T.is_const
 
 
-def _activations(g: Graph, op: Op) -> list[int]:
+def _activations(op: Op) -> list[int]:
     """The input slots a band reads rows of: the data input, or both of an ADD's."""
     return [0, 1] if op.opcode == "ADD" else [0]
 
@@ -42,7 +42,7 @@ def _activations(g: Graph, op: Op) -> list[int]:
 def _fits(g: Graph, op: Op) -> bool:
     if op.opcode not in STAGE_OPS or len(op.outputs) != 1 or not _spatial(g, op.outputs[0]):
         return False
-    slots = _activations(g, op)
+    slots = _activations(op)
     if len(op.inputs) < len(slots) or any(
         op.inputs[i] < 0 or not _spatial(g, op.inputs[i]) for i in slots
     ):
@@ -142,7 +142,7 @@ def split(c, k: int, n: int) -> None:
         for i in range(k, -1, -1):
             op = stage[i]
             lo, hi = need[op.outputs[0]]
-            for slot in _activations(g, op):
+            for slot in _activations(op):
                 t = op.inputs[slot]
                 if op.opcode == "ADD":
                     r = (lo, hi)
@@ -160,7 +160,7 @@ def split(c, k: int, n: int) -> None:
         }
         for i, op in enumerate(stage):
             ins = list(op.inputs)
-            for slot in _activations(g, op):
+            for slot in _activations(op):
                 t = ins[slot]
                 lo, hi = reads[i, slot]
                 first = need[t][0]
