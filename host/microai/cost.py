@@ -18,8 +18,11 @@ Whole-layer counts are measured, never estimated: `microai hil`, `make bench`.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 
 def _n(shape) -> int:
@@ -240,3 +243,175 @@ def inner_instructions(
         tap, pixel = IM2COL[kernel][core]
         gather = pixels * (tap * macs / outputs + pixel)
     return (inner + TAIL[kernel][core] * outputs) * whole + gather
+
+
+# ---- Whole-layer instructions: the calibrated per-kernel table ------------------------
+#
+# Every kernel's instructions per inference, per board, as a non-negative sum of a few
+# features of the layer (FEATURES), fitted by `microai calibrate` (calibrate.py) to
+# counts measured on the emulated board and committed as _data/costs/<board>.json:
+#   {"board", "source_hash" (native.source_hash() of the C measured), "kernels":
+#    {name: {"features": [...], "coefficients": [...], "layers": n, "worst_error": r}}}
+# Layers whose kernel the table lacks predict None; a table measured on other C sources
+# is still read (`stale`), and said so.
+
+COSTS_DIR = Path(__file__).resolve().parent / "_data" / "costs"
+
+# What a feature counts, for one layer (blob_features):
+FEATURES = {
+    "one": "the call (set-up, requantization constants)",
+    "macs": "multiply-accumulates",
+    "stored_macs": "MACs of the stored blocks (block-sparse weights; else all)",
+    "out": "output elements (all outputs)",
+    "in": "input elements (the arena inputs)",
+    "pixels": "output elements over output channels",
+    "channels": "output channels",
+    "columns": "MACs over output channels: an im2col column's taps, per output pixel",
+    "taps": "conv: output pixels x filter taps (kh x kw)",
+    "rows": "conv: output pixels x filter rows (kh)",
+    "pass_macs": "stored MACs with the last short pass of the GEMM counted whole (PASS)",
+    "pass_out": "outputs with the last short pass counted whole",
+    "tail_out": "pass_out x the taps past a multiple of 4 (the GEMM's scalar tail)",
+    "odd_macs": "FC: the MACs of a last odd batch row (it runs alone)",
+    "odd_out": "FC: the outputs of a last odd batch row",
+    "window": "pooling: output elements x filter taps",
+    "wg_group": "Winograd: 2x2 GEMM groups (16 per tile and channel pair, per 4 inputs)",
+    "wg_element": "Winograd: GEMM elements (16 per tile pair and output channel pair)",
+    "wg_tile_out": "Winograd: tiles x output channels",
+    "wg_in": "Winograd: tiles x input channels",
+    "wg_tile": "Winograd: 2x2 output tiles",
+    "wg_setup": "Winograd: output channels x groups of 4 inputs",
+}
+
+
+def _stored_fraction(d: dict) -> float:
+    shape, data = d.get("weights_shape"), d.get("weights_data_bytes")
+    if d.get("weights_layout") != "block_sparse" or not shape or data is None:
+        return 1.0
+    n = _n(shape)
+    return data / n if n else 1.0
+
+
+def blob_features(d: dict) -> dict[str, float]:
+    """The features (FEATURES) of one layer as inspect.describe() reads it from a blob."""
+    outs = d["outputs"]
+    out0 = outs[0] if outs else [1]
+    n_out = float(_n(out0))
+    ch = float(out0[-1]) if out0 else 1.0
+    pixels = n_out / ch if ch else 0.0
+    macs = float(d["macs"])
+    stored = macs * _stored_fraction(d)
+    f = {
+        "one": 1.0,
+        "macs": macs,
+        "stored_macs": stored,
+        "out": float(sum(_n(s) for s in outs)),
+        "in": float(sum(_n(s) for s in d["inputs"])),
+        "pixels": pixels,
+        "channels": ch,
+        "columns": macs / ch if ch else 0.0,
+    }
+    kernel, p = d["kernel"], d.get("params") or {}
+    w = d.get("weights_shape")
+    if d["op"] in ("CONV", "DWCONV", "BCONV") and w and len(w) == 4:
+        f["taps"] = pixels * w[1] * w[2]
+        f["rows"] = pixels * w[1]
+    if kernel in PASS and pixels:
+        n = PASS[kernel]
+        whole = -(-int(pixels) // n) * n
+        f["pass_macs"] = stored * whole / pixels
+        f["pass_out"] = whole * ch
+        f["tail_out"] = whole * ch * (round(macs / n_out) % 4) if n_out else 0.0
+    if d["op"] == "FC" and pixels:
+        rows = int(pixels)
+        f["odd_macs"] = stored / rows if rows % 2 else 0.0
+        f["odd_out"] = ch if rows % 2 else 0.0
+    if d["op"] in ("AVGPOOL", "MAXPOOL", "BMAXPOOL") and "filter_h" in p:
+        f["window"] = n_out * p["filter_h"] * p["filter_w"]
+    if kernel == "CONV_WINOGRAD_3X3_S8" and len(out0) == 4 and n_out:
+        n, oh, ow, cout = (int(v) for v in out0)
+        cin = int(macs // n_out // 9)
+        tiles = n * -(-oh // 2) * -(-ow // 2)
+        groups = -(-cin // 4)
+        calls = -(-tiles // 2) * -(-cout // 2)
+        f.update(
+            wg_group=16.0 * calls * groups,
+            wg_element=16.0 * calls,
+            wg_tile_out=float(tiles * cout),
+            wg_in=float(tiles * cin),
+            wg_tile=float(tiles),
+            wg_setup=float(cout * groups),
+        )
+    return f
+
+
+@lru_cache(maxsize=8)
+def _described(blob: bytes) -> dict:
+    from .inspect import describe
+
+    return describe(blob)
+
+
+def layer_features(conv, layer) -> dict[str, float]:
+    """The features of `layer` (a Layer of `conv`, a Converted or Compilation)."""
+    return blob_features(_described(conv.blob)["layers"][layer.index])
+
+
+def load_table(board: str, costs_dir: Path | None = None) -> dict | None:
+    """The committed instruction table for `board` (None: none for it), with "stale"
+    True when it was measured on other C sources than these."""
+    path = (costs_dir or COSTS_DIR) / f"{board}.json"
+    if not path.is_file():
+        return None
+    return read_table(path)
+
+
+def read_table(path: Path) -> dict:
+    from . import InputError, native
+
+    try:
+        table = json.loads(Path(path).read_text())
+        kernels = table["kernels"]
+        for row in kernels.values():
+            if len(row["features"]) != len(row["coefficients"]):
+                raise ValueError("features and coefficients differ in length")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the cost table ({e.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"{path}: not a cost table ({e})") from None
+    table["stale"] = table.get("source_hash") != native.source_hash()
+    return table
+
+
+def predict_features(table: dict, kernel: str, features: dict[str, float]) -> float | None:
+    """Instructions of a layer with these features by the table's row for `kernel`."""
+    row = table["kernels"].get(kernel)
+    if row is None:
+        return None
+    return sum(
+        c * features.get(name, 0.0)
+        for name, c in zip(row["features"], row["coefficients"], strict=True)
+    )
+
+
+def predict_layer(table: dict, conv, layer) -> float | None:
+    """`layer`'s instructions per inference by the table; None: its kernel is not in it."""
+    return predict_features(table, layer.kernel, layer_features(conv, layer))
+
+
+def predict_instructions(conv, board: str | dict) -> tuple[float | None, dict[int, float | None]]:
+    """The model's predicted instructions per inference on `board` (its committed table,
+    or a table given as a dict): the total (None if any layer's kernel is not in the
+    table, or no table) and per .tflite op index (layers of one op summed)."""
+    table = load_table(board) if isinstance(board, str) else board
+    per: dict[int, float | None] = {}
+    for L in conv.layers:
+        p = None if table is None else predict_layer(table, conv, L)
+        if L.source not in per:
+            per[L.source] = p
+        elif per[L.source] is None or p is None:
+            per[L.source] = None
+        else:
+            per[L.source] += p
+    total = None if not per or any(v is None for v in per.values()) else sum(per.values())
+    return total, per

@@ -103,6 +103,16 @@ def describe(blob: bytes) -> dict:
                 "scratch": [op["scratch_offset"], op["scratch_size"]]
                 if op["scratch_size"]
                 else None,
+                # What the cost model reads (cost.blob_features): the op's params, the
+                # weights' (input 1's) shape and bytes as laid out (a block-sparse
+                # layout's stored blocks).
+                "params": params,
+                "weights_shape": _shape(ins[1])
+                if len(ins) > 1 and ins[1] is not None and ins[1]["mem"] == B.MEM_BLOB
+                else None,
+                "weights_data_bytes": ins[1]["size"]
+                if len(ins) > 1 and ins[1] is not None and ins[1]["mem"] == B.MEM_BLOB
+                else None,
             }
         )
     n_io = h["n_inputs"] + h["n_outputs"]
