@@ -19,8 +19,17 @@ E[x**2] on the data times the squared norm of their weights that read it. The
 kept count is rounded to a multiple of 4 when the space has a multiple of 4 channels
 (the DSP kernels' groups). With data, the spaces are pruned one at a time in the order
 of the ops, each ranked on the activations of the model pruned so far, and a consumer
-that loses input columns gets their mean contribution folded into its bias (E[x - zp]
-times the removed weights), so its outputs' mean does not move.
+that loses input columns is compensated (COMPENSATIONS):
+- "refit" (the default with data): its kept weights and its bias are solved again by
+  least squares on the data (ridge REFIT_RIDGE), so that from the activations of the
+  model pruned so far it gives the accumulators it gave from the unpruned model's
+  activations (He et al. 2017, "Channel pruning for accelerating very deep neural
+  networks"; Luo et al. 2017, ThiNet), then re-quantized to int8 (per channel or per
+  tensor, as it was; the bias at input scale x weight scale). The earlier layers'
+  pruning error is corrected there too.
+- "bias": the removed inputs' mean contribution is folded into its bias (E[x - zp]
+  times the removed weights), so its outputs' mean does not move.
+- "none": the removed columns just go.
 """
 
 from __future__ import annotations
@@ -29,12 +38,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compress import CompressError, evaluation_inputs, measure, real_weights, sample_batches
+from .compress import (
+    CompressError,
+    _patches,
+    evaluation_inputs,
+    measure,
+    real_weights,
+    sample_batches,
+)
 from .ir import Graph, Op
 from .tflite import read_model
 
 PRODUCERS = ("CONV_2D", "FULLY_CONNECTED")
 CRITERIA = ("l2", "l1", "output")
+COMPENSATIONS = ("refit", "bias", "none")
+REFIT_RIDGE = 0.1  # the refit's ridge, a fraction of its inputs' mean square
+REFIT_ROWS = 1 << 16  # the most rows (samples x output pixels) a refit sums over
 CARRY = (  # output channels = input 0's channels
     "DEPTHWISE_CONV_2D",
     "AVERAGE_POOL_2D",
@@ -68,6 +87,7 @@ class PruneResult:
     accuracy: dict = field(default_factory=dict)
     output_sqnr: float | None = None
     criterion: str = "l2"  # CRITERIA
+    compensation: str = "none"  # COMPENSATIONS
 
 
 class _Spaces:
@@ -240,6 +260,94 @@ def _output_energy(graph: Graph, stats: dict) -> dict[int, np.ndarray]:
     return out
 
 
+def _columns(graph: Graph, op: Op, x: np.ndarray) -> np.ndarray:
+    """A CONV_2D's or FULLY_CONNECTED's input x (real, [N, ...]) as the rows its weights
+    read: [rows, taps], taps in the weights' order ([kh, kw, in] for a conv)."""
+    w = graph.t(op.inputs[1]).shape
+    if op.opcode == "FULLY_CONNECTED":
+        return x.reshape(-1, w[-1])
+    kh, kw = w[1], w[2]
+    return _patches(x, op, kh, kw).reshape(-1, kh * kw * x.shape[3])
+
+
+def _refit(
+    model: bytes, graph: Graph, consumers: dict[int, np.ndarray], xs: np.ndarray, reference: bytes
+) -> dict[int, tuple]:
+    """Per consumer (op index -> its kept input channels' indices, as kept_index gives
+    them), its weights and bias solved again (module text, "refit"): (int8 weights over
+    the kept inputs, int32 bias or None, weight scales, bias scales)."""
+    from .golden import open_golden
+
+    ref_graph = read_model(reference, graph.name)
+    cur = open_golden(model, "litert", preserve_all_tensors=True)
+    ref = open_golden(reference, "litert", preserve_all_tensors=True)
+    sums: dict[int, list] = {}
+    step: dict[int, int] = {}
+    for x, real in sample_batches(graph, xs):
+        cur.run([x])
+        ref.run([x])
+        for i, ki in consumers.items():
+            op = graph.ops[i]
+            t = op.inputs[0]
+            T, R = graph.t(t), ref_graph.t(t)
+            xc = (cur.tensor(t)[:real].astype(np.float64) - T.zp) * T.scale1
+            xr = xc
+            if list(R.shape) == list(T.shape) and (R.scale1, R.zp) == (T.scale1, T.zp):
+                xr = (ref.tensor(t)[:real].astype(np.float64) - R.zp) * R.scale1
+            w = real_weights(graph, op)
+            rows_c, rows_r = _columns(graph, op, xc), _columns(graph, op, xr)
+            if i not in step:
+                step[i] = max(1, -(-len(rows_c) * len(xs) // (real * REFIT_ROWS)))
+            rows_c, rows_r = rows_c[:: step[i]], rows_r[:: step[i]]
+            cin = w.shape[-1] if op.opcode == "CONV_2D" else len(w[0])
+            kept = rows_c.reshape(len(rows_c), -1, cin)[:, :, ki].reshape(len(rows_c), -1)
+            target = rows_r @ w.reshape(len(w), -1).T
+            a = np.concatenate([kept, np.ones((len(kept), 1))], axis=1)
+            g, h = sums.get(i, (0.0, 0.0))
+            sums[i] = (g + a.T @ a, h + a.T @ target)
+    out = {}
+    for i, (g, h) in sums.items():
+        op = graph.ops[i]
+        wt = graph.t(op.inputs[1])
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        if has_bias:
+            bt = graph.t(op.inputs[2])
+            bias = bt.data.astype(np.float64) * np.asarray(bt.scale, np.float64)
+            h = h + np.outer(g[:, -1], bias)  # the target's bias: sum a x b
+        else:
+            g, h = g[:-1, :-1], h[:-1]
+        k = len(g) - has_bias
+        # The ridge pulls towards the weights as they are (their kept columns), so that
+        # a refit on few rows stays near them.
+        w = real_weights(graph, op)
+        cin = w.shape[-1] if op.opcode == "CONV_2D" else w.shape[1]
+        prior = w.reshape(len(w), -1, cin)[:, :, consumers[i]].reshape(len(w), -1).T
+        ridge = REFIT_RIDGE * max(float(np.trace(g[:k, :k])) / max(k, 1), 1e-30)
+        h = h.copy()
+        h[:k] += ridge * prior
+        sol = np.linalg.solve(g + np.diag([ridge] * k + [0.0] * has_bias), h)
+        wr = sol[:k].T  # [out, kept taps]
+        amax = np.abs(wr).max(axis=1) if np.asarray(wt.scale).size > 1 else np.abs(wr).max()
+        old = np.asarray(wt.scale, np.float64)
+        w_scales = np.where(amax > 0, amax / 127.0, old).astype(np.float32)
+        w_scales = np.broadcast_to(w_scales, old.shape).astype(np.float32)
+        per_row = np.broadcast_to(w_scales, (len(wr),)).astype(np.float64)
+        q = np.clip(np.rint(wr / per_row[:, None]), -127, 127).astype(np.int8)
+        shape = list(wt.shape)
+        shape[-1] = len(consumers[i]) if op.opcode == "CONV_2D" else q.shape[1]
+        b_scales = bq = None
+        if has_bias:
+            s_in = np.float32(graph.t(op.inputs[0]).scale1)
+            b_scales = (s_in * w_scales).astype(np.float32)
+            b_row = np.broadcast_to(b_scales, (len(wr),)).astype(np.float64)
+            bq = np.rint(sol[k] / b_row)
+            if np.abs(bq).max(initial=0) > 2**31 - 1:
+                raise CompressError(f"{graph.describe(op)}: the refit bias overflows int32")
+            bq = bq.astype(np.int64)
+        out[i] = (q.reshape(shape), bq, w_scales, b_scales)
+    return out
+
+
 def prune_channels(
     model: bytes,
     name: str = "model",
@@ -247,11 +355,17 @@ def prune_channels(
     layers: list[str] | None = None,
     data: tuple[np.ndarray, np.ndarray | None] | None = None,
     eval_data: tuple[np.ndarray, np.ndarray | None] | None = None,
-    bias_compensation: bool = True,
+    compensation: str | None = None,
     criterion: str | None = None,
 ) -> PruneResult:
     if not 0.0 < ratio < 1.0:
         raise CompressError(f"--prune-channels {ratio}: a fraction of channels in (0, 1)")
+    if compensation is None:
+        compensation = "refit" if data is not None else "none"
+    if compensation not in COMPENSATIONS:
+        raise CompressError(f"--compensation {compensation}: one of {', '.join(COMPENSATIONS)}")
+    if compensation != "none" and data is None:
+        raise CompressError(f"--compensation {compensation} needs --data (the activations)")
     if criterion is None:
         criterion = "output" if data is not None else "l2"
     if criterion not in CRITERIA:
@@ -280,16 +394,16 @@ def prune_channels(
     plan = _plan(sp, ratio, wanted)
     reports = [r for _, r in plan]
     if data is None:
-        out = _prune(model, graph, ratio, wanted, None, bias_compensation, criterion)
+        out = _prune(model, graph, ratio, wanted, None, "none", criterion)
     else:
-        # One space at a time, in the order of the ops: each ranked (and its consumers'
-        # biases compensated) on the activations of the model pruned so far, so a later
-        # space sees what the earlier ones left.
+        # One space at a time, in the order of the ops: each ranked (and its consumers
+        # compensated) on the activations of the model pruned so far, so a later space
+        # sees what the earlier ones left.
         out = model
         for _, r in sorted(plan, key=lambda p: min(p[1].producers, default=-1)):
             if r.reason is None:
                 g = read_model(out, name)
-                out = _prune(out, g, ratio, set(r.producers), data, bias_compensation, criterion)
+                out = _prune(out, g, ratio, set(r.producers), data, compensation, criterion, model)
     final = read_model(out, name)
     op_rows = [
         {
@@ -304,7 +418,7 @@ def prune_channels(
     xs, y = evaluation_inputs(graph, eval_data or data)
     o = graph.outputs[0]
     sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
-    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o], criterion)
+    return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o], criterion, compensation)
 
 
 def _plan(sp: _Spaces, ratio: float, wanted: set[int] | None) -> list[tuple[int, SpaceReport]]:
@@ -329,11 +443,13 @@ def _prune(
     ratio: float,
     wanted: set[int] | None,
     data: tuple[np.ndarray, np.ndarray | None] | None,
-    bias_compensation: bool,
+    compensation: str,
     criterion: str,
+    reference: bytes | None = None,
 ) -> bytes:
     """The model with the spaces of the producers `wanted` (None: all) pruned, ranked by
-    the criterion and compensated on `data`."""
+    the criterion and compensated on `data` (refit towards the `reference` model's
+    activations: the unpruned model)."""
     from . import tflite_edit as E
 
     sp, maps = _channel_maps(graph)
@@ -367,6 +483,15 @@ def _prune(
         keep = [i for i, (s, c) in enumerate(m) if c not in removed.get(sp.find(s), ())]
         return None if len(keep) == len(m) else np.array(keep)
 
+    refits = {}
+    if compensation == "refit":
+        consumers = {}
+        for op in graph.ops:
+            ki = kept_index(op.inputs[0]) if op.opcode in PRODUCERS else None
+            if ki is not None:
+                consumers[op.index] = ki
+        refits = _refit(model, graph, consumers, data[0], reference or model)
+
     m = E.load(model)
     sg = m.subgraphs[0]
 
@@ -380,6 +505,11 @@ def _prune(
         tensor.buffer = len(m.buffers) - 1
         tensor.shape = np.array(a.shape, np.int32)
         tensor.shapeSignature = None
+
+    def set_quantization(t: int, scales: np.ndarray) -> None:
+        q = sg.tensors[t].quantization
+        q.scale = [float(v) for v in scales]
+        q.zeroPoint = [0] * len(q.scale)
 
     def set_scales(t: int, keep: np.ndarray) -> None:
         q = sg.tensors[t].quantization
@@ -401,16 +531,18 @@ def _prune(
             if ki is not None and op.opcode in PRODUCERS:
                 axis = 3 if op.opcode == "CONV_2D" else 1
                 gone = np.setdiff1d(np.arange(wd.shape[axis]), ki)
-                if stats is not None and bias_compensation and bd is not None:
-                    mean_in = stats[op.inputs[0]][0]  # E[q - zp] per input channel
-                    lost = np.take(wd, gone, axis=axis)
-                    if op.opcode == "CONV_2D":
-                        bd = bd + np.rint((lost * mean_in[gone]).sum(axis=(1, 2, 3))).astype(
-                            np.int64
-                        )
-                    else:
-                        bd = bd + np.rint(lost @ mean_in[gone]).astype(np.int64)
-                wd = np.take(wd, ki, axis=axis)
+                if op.index in refits:
+                    wd, bd, w_scales, b_scales = refits[op.index]
+                    set_quantization(op.inputs[1], w_scales)
+                    if bias is not None:
+                        set_quantization(op.inputs[2], b_scales)
+                else:
+                    if compensation == "bias" and bd is not None:
+                        mean_in = stats[op.inputs[0]][0]  # E[q - zp] per input channel
+                        lost = np.take(wd, gone, axis=axis)
+                        lost = lost @ mean_in[gone] if axis == 1 else lost * mean_in[gone]
+                        bd = bd + np.rint(lost.reshape(len(bd), -1).sum(axis=1)).astype(np.int64)
+                    wd = np.take(wd, ki, axis=axis)
             if ko is not None:
                 axis = 3 if op.opcode == "DEPTHWISE_CONV_2D" else 0
                 wd = np.take(wd, ko, axis=axis)

@@ -205,9 +205,31 @@ def test_cli_prune_criterion(tmp_path):
     digits = str(FIXTURES / "digits_cnn.tflite")
     r = _cli("compress", digits, "--prune-channels", "0.5", "--criterion", "l1", "-o", str(out))
     assert r.returncode == 0, r.stderr
-    assert "(by l1)" in r.stdout
+    assert "(by l1, none)" in r.stdout
     r = _cli("compress", digits, "--prune-channels", "0.5", "-o", str(out), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["prune"]["criterion"] == "l2"
+    data = str(FIXTURES / "digits_test.npz")
+    r = _cli("compress", digits, "--prune-channels", "0.5", "--data", data, "-o", str(out))
+    assert r.returncode == 0 and "(by output, refit)" in r.stdout, r.stderr
+    r = _cli(
+        "compress",
+        digits,
+        "--prune-channels",
+        "0.5",
+        "--data",
+        data,
+        "--no-bias-correction",
+        "-o",
+        str(out),
+        "--json",
+    )
+    assert r.returncode == 0 and json.loads(r.stdout)["prune"]["compensation"] == "none"
+    r = _cli("compress", digits, "--weights", "int4", "--compensation", "bias", "-o", str(out))
+    assert r.returncode == 2 and "--compensation makes up for the channels" in r.stderr
+    r = _cli(
+        "compress", digits, "--prune-channels", "0.5", "--compensation", "bias", "-o", str(out)
+    )
+    assert r.returncode != 0 and "--compensation bias needs --data" in r.stderr
     r = _cli("compress", digits, "--weights", "int4", "--criterion", "l1", "-o", str(out))
     assert r.returncode == 2 and "--criterion ranks the channels" in r.stderr
     r = _cli("compress", digits, "--prune-channels", "0.5", "--criterion", "output", "-o", str(out))

@@ -74,13 +74,21 @@ def test_resnet_residual_branches_keep_the_same_channels():
 
 def test_digits_compensation_and_layers():
     plain = prune_channels(DIGITS, "d", 0.5, eval_data=HELD)
-    comp = prune_channels(DIGITS, "d", 0.5, data=CALIB, eval_data=HELD)
-    none = prune_channels(DIGITS, "d", 0.5, data=CALIB, eval_data=HELD, bias_compensation=False)
-    assert comp.accuracy["pruned"] > none.accuracy["pruned"]
-    assert comp.output_sqnr > none.output_sqnr
+    refit = prune_channels(DIGITS, "d", 0.5, data=CALIB, eval_data=HELD)
+    comp = prune_channels(DIGITS, "d", 0.5, data=CALIB, eval_data=HELD, compensation="bias")
+    none = prune_channels(DIGITS, "d", 0.5, data=CALIB, eval_data=HELD, compensation="none")
+    assert (refit.compensation, comp.compensation, plain.compensation) == ("refit", "bias", "none")
+    # On held-out inputs, each compensation does better than the one below it.
+    assert refit.accuracy["pruned"] > comp.accuracy["pruned"] > none.accuracy["pruned"]
+    assert refit.output_sqnr > comp.output_sqnr > none.output_sqnr
+    assert refit.accuracy["pruned"] >= refit.accuracy["int8"] - 0.06
     assert plain.accuracy["int8"] == comp.accuracy["int8"] > 0.9
-    for r in (plain, comp, none):
+    for r in (plain, refit, comp, none):
         _runs_bit_exact(r.model)
+    with pytest.raises(CompressError, match="--compensation refit needs --data"):
+        prune_channels(DIGITS, "d", 0.5, compensation="refit")
+    with pytest.raises(CompressError, match="--compensation more: one of refit, bias, none"):
+        prune_channels(DIGITS, "d", 0.5, data=CALIB, compensation="more")
     only = prune_channels(DIGITS, "d", 0.5, layers=["2"])
     ch = _out_channels(only.model)
     assert (ch[0], ch[1], ch[2]) == (16, 16, 16)
