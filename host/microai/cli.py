@@ -474,7 +474,7 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
         "channels",
         "kept",
         "note",
-        title=f"{name} -> {out}: channels (by {p.criterion})",
+        title=f"{name} -> {out}: channels (by {p.criterion}, {p.compensation})",
     )
     for s in p.spaces:
         table.add_row(
@@ -695,6 +695,13 @@ def search(
 )
 @click.option("--no-bias-correction", is_flag=True, help="With --data: keep the biases as scaled.")
 @click.option(
+    "--compensation",
+    type=click.Choice(["refit", "bias", "none"]),
+    help="With --prune-channels and --data: how the next layers make up for the removed "
+    "channels: refit their weights and bias by least squares (the default), fold the "
+    "removed inputs' mean into their bias, or nothing. --no-bias-correction means none.",
+)
+@click.option(
     "--criterion",
     type=click.Choice(["l2", "l1", "output"]),
     help="With --prune-channels: rank channels by their weights' L2 or L1 norm, or by "
@@ -713,6 +720,7 @@ def compress(
     data_file: Path | None,
     eval_file: Path | None,
     no_bias_correction: bool,
+    compensation: str | None,
     criterion: str | None,
     output: Path,
     as_json: bool,
@@ -731,6 +739,10 @@ def compress(
         raise click.UsageError("give --prune-channels R, --sparsity S and/or --weights int4")
     if criterion is not None and prune is None:
         raise click.UsageError("--criterion ranks the channels --prune-channels removes")
+    if compensation is not None and prune is None:
+        raise click.UsageError("--compensation makes up for the channels --prune-channels removes")
+    if compensation is None and no_bias_correction and data_file:
+        compensation = "none"
     data = read_input(model, "a TFLite model")
     graph = read_model(data, model.name)
     calib = load_data(data_file, graph) if data_file else None
@@ -747,12 +759,13 @@ def compress(
             chosen,
             calib,
             held,
-            bias_compensation=not no_bias_correction,
+            compensation=compensation,
             criterion=criterion,
         )
         _print_prune(model.name, output.name, p, as_json)
         report["prune"] = {
             "criterion": p.criterion,
+            "compensation": p.compensation,
             "spaces": [vars(s) for s in p.spaces],
             "ops": p.ops,
             "accuracy": p.accuracy,
@@ -861,8 +874,11 @@ def inspect(
         blob, load_board(board) if board else None, recipe=_recipe(recipe) if recipe else None
     )
     info = describe(data)
+    stale = _predict(info, board)
     if plot:
         plot_memory(info, plot, f"{blob.name}: arena {info['arena_bytes']:,} bytes")
+    if stale:
+        click.echo(click.style("microai: warning: ", fg="yellow") + stale, err=True)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -877,9 +893,11 @@ def inspect(
         "in @",
         "out @",
         "scratch",
+        *(["predicted"] if info.get("predicted_instructions") is not None else []),
         title=f"{blob.name}",
     )
     for L in info["layers"]:
+        pred = L.get("predicted_instructions")
         table.add_row(
             str(L["index"]),
             L["op"],
@@ -893,15 +911,112 @@ def inspect(
             " ".join(map(str, L["output_offsets"]))
             + (f" ({L['output_over_input']})" if L["output_over_input"] else ""),
             f"{L['scratch'][1]}@{L['scratch'][0]}" if L["scratch"] else "",
+            *([f"{pred:,.0f}"] if info.get("predicted_instructions") is not None else []),
         )
     console.print(table)
+    total = info.get("predicted_instructions")
     console.print(
         f"arena {info['arena_bytes']:,} bytes (lower bound {info['memory']['lower_bound']:,}, "
         f"at op {info['memory']['peak_op']}), blob (flash) {info['flash_bytes']:,} bytes, "
         f"weights {info['weight_bytes']:,} bytes, {info['macs']:,} MACs"
+        + (f", {total:,.0f} instructions predicted on {board}" if total is not None else "")
     )
     if plot:
         console.print(f"memory plot: {plot}")
+
+
+def _predict(info: dict, board: str | None) -> str | None:
+    """Add the board's cost table's predicted instructions (per layer and the total;
+    None where a kernel is not in it) to inspect's `info`; a warning when the table was
+    measured on other C sources."""
+    from . import cost
+
+    table = cost.load_table(board) if board else None
+    if table is None:
+        return None
+    per = [cost.predict_features(table, L["kernel"], cost.blob_features(L)) for L in info["layers"]]
+    for L, p in zip(info["layers"], per, strict=True):
+        L["predicted_instructions"] = None if p is None else round(p)
+    info["predicted_instructions"] = None if None in per else round(sum(per))
+    info["cost_table"] = {
+        "board": board,
+        "source_hash": table.get("source_hash"),
+        "stale": table["stale"],
+    }
+    if table["stale"]:
+        return (
+            f"the {board} cost table was measured on other C sources than these: its "
+            "predicted instructions are approximate (microai calibrate --board "
+            f"{board} measures it again)"
+        )
+    return None
+
+
+@main.command()
+@_board_option()
+@click.option(
+    "--kernels",
+    help="Only these kernels (comma-separated names from the C table), e.g. "
+    "CONV_PW_S8,FC_S8; only the models with such a layer are run.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=FILE,
+    help="Where to write the table (default: the committed one, microai/_data/costs/<board>.json).",
+)
+@_json_option
+def calibrate(board: str, kernels: str | None, output: Path | None, as_json: bool) -> None:
+    """Measure every kernel's instructions on an emulated board (synthetic layers over a
+    grid of shapes, algorithms and weights formats, and every layer of the real models)
+    and fit each kernel as a few features of its layer (cost.py, calibrate.py): the
+    table `inspect --board` and the search predict instructions from."""
+    from . import calibrate as cal
+    from . import cost
+
+    names = [k.strip() for k in kernels.split(",") if k.strip()] if kernels is not None else None
+    load_board(board)  # an unknown board: the error every command gives
+    cal.check_kernels(names)
+    path = output or cost.COSTS_DIR / f"{board}.json"
+    say = None if as_json else lambda text: click.echo(text, err=True)
+    report = cal.calibrate(board, names, progress=say)
+    table = report.table
+    if not table["kernels"]:
+        raise cal.CalibrateError(
+            f"{board}: no kernel could be fitted ({len(report.skipped)} model(s) skipped)"
+        )
+    cal.write_table(table, path)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "output": str(path),
+                    "seconds": report.seconds,
+                    "models_run": report.cases,
+                    "skipped": [{"model": m, "why": w} for m, w in report.skipped],
+                    **table,
+                },
+                indent=2,
+            )
+        )
+        return
+    out = Table("kernel", "features", "layers", "worst error", title=f"{board}: instructions")
+    for name, row in table["kernels"].items():
+        out.add_row(
+            name, " ".join(row["features"]), str(row["layers"]), f"{row['worst_error']:.1%}"
+        )
+    console.print(out)
+    for name, why in table["rejected"].items():
+        console.print(f"not fitted: {name}: {why}")
+    for m in table["models"]:
+        console.print(
+            f"{m['model']}: predicted {m['predicted']:,}, measured {m['measured']:,} "
+            f"({m['error']:+.1%})"
+        )
+    console.print(
+        f"{path}: {len(table['kernels'])} kernels from {table['measured_layers']} layers of "
+        f"{report.cases} models ({len(report.skipped)} skipped), {report.seconds:.0f} s"
+    )
 
 
 @main.command()
