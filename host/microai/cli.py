@@ -504,6 +504,13 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     "and calibrates pruning and int4 (default: random inputs, output error only).",
 )
 @click.option(
+    "--calibration",
+    "calibration_file",
+    type=FILE,
+    help="An .npz (as --data) to calibrate pruning and int4 on instead of --data, so that "
+    "--data measures on inputs the compression has not seen (a held-out set).",
+)
+@click.option(
     "--board",
     "-b",
     default=DEFAULT_BOARD,
@@ -557,6 +564,7 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
 def search(
     model: Path,
     data_file: Path | None,
+    calibration_file: Path | None,
     board: str,
     flash: int | None,
     ram: int | None,
@@ -602,7 +610,7 @@ def search(
 
         r = run_search(
             data, model.stem, data_file, board, flash, ram, instructions, min_accuracy, rs,
-            pareto, verify_on_board, Track(), workers, cluster, energy,
+            pareto, verify_on_board, Track(), workers, cluster, energy, calibration_file,
         )  # fmt: skip
     if plot is not None and r["pareto"]:
         plot_front(r, plot)

@@ -32,7 +32,7 @@ INT4_VERSION = {"CONV_2D": 7, "DEPTHWISE_CONV_2D": 7, "FULLY_CONNECTED": 10}
 INT4_TYPE = 17  # tflite.TensorType.INT4
 INT8_TYPE = 9  # tflite.TensorType.INT8
 GRID = np.linspace(0.35, 1.0, 66)  # clipping points, as fractions of max |w|
-MAX_SAMPLES = 512  # calibration and evaluation inputs used at most
+MAX_SAMPLES = 2048  # calibration and evaluation inputs used at most
 
 
 class CompressError(InputError):

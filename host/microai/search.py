@@ -189,7 +189,17 @@ def _between(c0: float, c1: float, f: float, f_max: float) -> float:
 class Problem:
     """The model's options and their costs (module text, steps 1-3)."""
 
-    def __init__(self, model: bytes, name: str, data_path, board: str, ratios, progress, runner):
+    def __init__(
+        self,
+        model: bytes,
+        name: str,
+        data_path,
+        board: str,
+        ratios,
+        progress,
+        runner,
+        calibration_path=None,
+    ):
         from .compress import _why_not, evaluation_inputs, load_data
         from .prune import _channel_maps, kept_channels, prune_channels
 
@@ -203,8 +213,11 @@ class Problem:
                 "search measures one sample at a time: convert the model with batch 1"
             )
         data = None if data_path is None else load_data(data_path, g)
-        self.calibration = None if data_path is None else str(data_path)
-        self.data = data
+        # What calibrates the pruning and the int4 scales: its own data, or the data
+        # measured on (the results on that data are then optimistic).
+        cal_path = calibration_path if calibration_path is not None else data_path
+        self.calibration = None if cal_path is None else str(cal_path)
+        self.data = data if calibration_path is None else load_data(calibration_path, g)
         self.x, self.y = evaluation_inputs(g, data)
         ops = {op.index: op for op in g.ops}
         self.ops = ops
@@ -610,9 +623,11 @@ def search(
     workers: int = 1,
     cluster=None,
     energy: float | None = None,
+    calibration=None,
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
-    None: random inputs, output error only); the result as a dict (the CLI's --json).
+    None: random inputs, output error only), calibrating on the one at `calibration`
+    (default: `data`); the result as a dict (the CLI's --json).
     The sensitivities and the Pareto front's picks are measured by `workers` local
     processes, or on a Dask `cluster`
     (Runner). `energy` (µJ, the board's estimate: boards.Board.energy_uj) is a budget of
@@ -633,7 +648,7 @@ def search(
         instructions = cap if instructions is None else min(instructions, cap)
     ratios = tuple(sorted(set(ratios)))
     with Runner(workers, cluster) as runner:
-        p = Problem(model, name, data, board, ratios, progress, runner)
+        p = Problem(model, name, data, board, ratios, progress, runner, calibration)
         counts = p.counts()
         p.sensitivities()
         opts = p.options(counts)
