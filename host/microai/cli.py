@@ -517,6 +517,14 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     show_default=True,
     help="An emulated board (instructions are counted on it).",
 )
+@click.option(
+    "--costs",
+    type=click.Choice(["table", "board"]),
+    default="table",
+    show_default=True,
+    help="Instructions from the board's calibrated cost table (`microai calibrate`; the "
+    "board when the table lacks a kernel), or measured on the board.",
+)
 @click.option("--flash", type=click.IntRange(min=1), help="Most bytes of blob.")
 @click.option("--ram", type=click.IntRange(min=1), help="Most bytes of arena.")
 @click.option("--instructions", type=click.IntRange(min=1), help="Most instructions per inference.")
@@ -566,6 +574,7 @@ def search(
     data_file: Path | None,
     calibration_file: Path | None,
     board: str,
+    costs: str,
     flash: int | None,
     ram: int | None,
     instructions: int | None,
@@ -610,7 +619,7 @@ def search(
 
         r = run_search(
             data, model.stem, data_file, board, flash, ram, instructions, min_accuracy, rs,
-            pareto, verify_on_board, Track(), workers, cluster, energy, calibration_file,
+            pareto, verify_on_board, Track(), workers, cluster, energy, calibration_file, costs,
         )  # fmt: skip
     if plot is not None and r["pareto"]:
         plot_front(r, plot)

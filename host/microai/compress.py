@@ -402,6 +402,7 @@ def compress(
     data: tuple[np.ndarray, np.ndarray | None] | None = None,
     eval_data: tuple[np.ndarray, np.ndarray | None] | None = None,
     bias_correction: bool = True,
+    measured: bool = True,
 ) -> Result:
     """The compressed model and what it cost (see the module's text). data: calibration
     (x, y or None); eval_data: where SQNR and accuracy are measured (default: data,
@@ -487,7 +488,9 @@ def compress(
         raise CompressError(str(e)) from None
     xs, y = evaluation_inputs(graph, eval_data or data)
     done = {op.index: op.outputs[0] for op in graph.ops if op.index in edits}
-    sqnr, acc = measure(model, out, graph, list(done.values()), xs, y) if done else ({}, {})
+    sqnr, acc = ({}, {})
+    if done and measured:  # measured: False, the model only (a recipe's)
+        sqnr, acc = measure(model, out, graph, list(done.values()), xs, y)
     for rep in reports:
         rep.sqnr_db = sqnr.get(done.get(rep.op))
     return Result(

@@ -85,7 +85,7 @@ class PruneResult:
     ops: list[dict]  # per weighted op: op, opcode, weight bytes and MACs before and after
     samples: int
     accuracy: dict = field(default_factory=dict)
-    output_sqnr: float | None = None
+    output_sqnr: float | None = None  # None: not measured
     criterion: str = "l2"  # CRITERIA
     compensation: str = "none"  # COMPENSATIONS
 
@@ -357,6 +357,7 @@ def prune_channels(
     eval_data: tuple[np.ndarray, np.ndarray | None] | None = None,
     compensation: str | None = None,
     criterion: str | None = None,
+    measured: bool = True,
 ) -> PruneResult:
     if not 0.0 < ratio < 1.0:
         raise CompressError(f"--prune-channels {ratio}: a fraction of channels in (0, 1)")
@@ -417,7 +418,9 @@ def prune_channels(
     ]
     xs, y = evaluation_inputs(graph, eval_data or data)
     o = graph.outputs[0]
-    sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
+    sqnr, acc = {o: None}, {}
+    if measured:  # False: the model only (a recipe's)
+        sqnr, acc = measure(model, out, graph, [o], xs, y, ("int8", "pruned"))
     return PruneResult(out, reports, op_rows, len(xs), acc, sqnr[o], criterion, compensation)
 
 

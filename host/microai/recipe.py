@@ -217,7 +217,7 @@ class Recipe:
 
             data = load_data(self.calibration, graph)
         for index, ratio in sorted(prune.items()):
-            result = prune_channels(model, name, ratio, [str(index)], data=data)
+            result = prune_channels(model, name, ratio, [str(index)], data=data, measured=False)
             for space in result.spaces:
                 if index in space.producers and space.reason is not None:
                     raise RecipeError(
@@ -232,5 +232,5 @@ class Recipe:
             ops = {op.index: op for op in graph.ops}
             todo = [str(i) for i in int4 if graph.t(ops[i].inputs[1]).storage != "s4"]
             if todo:
-                model = compress(model, name, "int4", todo, data=data).model
+                model = compress(model, name, "int4", todo, data=data, measured=False).model
         return model

@@ -7,15 +7,18 @@ board, under flash / RAM / instruction budgets, written as a recipe (recipe.py).
    (widened, Winograd) and supports the layer, beside the layer's own.
 2. Costs. Flash: the weights' bytes in each format for the pruned shapes (layouts.py,
    the C core's own sizes) plus the per-channel constants, the rest of the blob as
-   converted. Instructions: measured on the board (`microai hil`, the QEMU plugin's
-   per-layer counts) for each family of options (int8 / int4, each algorithm) with no
-   channel pruned and with every space pruned by the largest ratio; a layer's count
-   between the two is a line in its MACs kept (or, for an op without weights, in its
-   channels kept). RAM: the arena of the recipe as converted (checked, not modelled).
+   converted. Instructions: for each family of options (int8 / int4, each algorithm)
+   with no channel pruned and with every space pruned by the largest ratio, each op's
+   count by the board's calibrated cost table (cost.py, `microai calibrate`; --costs
+   board, or a kernel the table lacks: measured on the board by `microai hil`); a
+   layer's count between the two is a line in its MACs kept (or, for an op without
+   weights, in its channels kept). A pick's own prediction is the table's for it as
+   converted. RAM: the arena of the recipe as converted (checked, not modelled).
 3. Sensitivity, measured by the host engine (bit-exact with the board) on the data:
    the output's mean squared error against the int8 model's with one option taken
-   alone; with labels, accuracy too. The data also calibrate the pruning and the int4
-   weights (the recipe names it: "calibration"), as `microai compress --data` does.
+   alone; with labels, accuracy too. The data (or the --calibration data, kept apart
+   from what is measured) also calibrate the pruning (its refit) and the int4 weights
+   (the recipe names it: "calibration"), as `microai compress --data` does.
 4. An integer linear program (scipy.optimize.milp) picks one option per layer and one
    ratio per space, consistent with each other (a layer's input and output channels are
    its spaces'), with the least total error within the budgets; the pick is then
@@ -41,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import InputError, layouts, native
+from . import InputError, cost, layouts, native
 from .boards import Target, load_board
 from .convert import convert
 from .ir import ConvertError
@@ -52,6 +55,7 @@ from .tflite import read_model
 RATIOS = (0.125, 0.25, 0.375, 0.5)
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 MAX_CUTS = 24
+COSTS = ("table", "board")  # where instructions come from: cost.py's table, or hil
 
 
 class SearchError(InputError):
@@ -199,12 +203,16 @@ class Problem:
         progress,
         runner,
         calibration_path=None,
+        costs: str = "table",
     ):
         from .compress import _why_not, evaluation_inputs, load_data
         from .prune import _channel_maps, kept_channels, prune_channels
 
         self.model, self.name, self.board = model, name, board
         self.progress, self.runner = progress, runner
+        # Instructions: the board's cost table (cost.py), or measured on the board.
+        self.table = cost.load_table(board) if costs == "table" else None
+        self.costs = "table" if self.table is not None else "board"
         self.graph = g = read_model(model, name)
         shape = g.t(g.inputs[0]).shape if g.inputs else ()
         if len(shape) > 1 and shape[0] > 1:
@@ -357,11 +365,28 @@ class Problem:
         return fams
 
     def counts(self) -> dict:
-        """Per family and ratio (0 and the largest), each op's instructions on the board
+        """Per family and ratio (0 and the largest), each op's instructions: by the board's
+        cost table (cost.py) when it has every kernel they use, else measured on the board
         (cached by the model, the options and the C sources' hash)."""
         from .hil import hil
 
         runs = [(w, a, r) for w, a in self.families() for r in sorted({0.0, self.rmax})]
+        if self.table is not None:
+            out = {}
+            target = Target.of(load_board(self.board))
+            for w, a, r in self.progress.track(runs, "predicting instructions"):
+                recipe = Recipe.from_dict(self.family_recipe(w, a, r))
+                recipe.data = self.data
+                conv = convert(self.model, self.name, recipe=recipe, target=target)
+                total, per = cost.predict_instructions(conv, self.table)
+                if total is None:
+                    lacking = sorted({L.kernel for L in conv.layers} - set(self.table["kernels"]))
+                    self.costs = f"board (the cost table has no {', '.join(lacking)})"
+                    self.table = None
+                    break
+                out[_count_key(w, a, r)] = {str(s): v for s, v in per.items()}
+            else:
+                return out
         key = hashlib.sha256(
             self.model + json.dumps([self.board, runs]).encode() + native.source_hash().encode()
         ).hexdigest()[:16]
@@ -624,6 +649,7 @@ def search(
     cluster=None,
     energy: float | None = None,
     calibration=None,
+    costs: str = "table",
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
     None: random inputs, output error only), calibrating on the one at `calibration`
@@ -648,7 +674,9 @@ def search(
         instructions = cap if instructions is None else min(instructions, cap)
     ratios = tuple(sorted(set(ratios)))
     with Runner(workers, cluster) as runner:
-        p = Problem(model, name, data, board, ratios, progress, runner, calibration)
+        if costs not in COSTS:
+            raise SearchError(f"--costs {costs}: one of {', '.join(COSTS)}")
+        p = Problem(model, name, data, board, ratios, progress, runner, calibration, costs)
         counts = p.counts()
         p.sensitivities()
         opts = p.options(counts)
@@ -681,6 +709,8 @@ def search(
             mse, sqnr, acc = p.score(out)
             conv = convert(p.model, p.name, recipe=Recipe.from_dict(recipe), target=target)
             ins, fl = predict(picked)
+            if p.table is not None:  # the pick as converted, by the table
+                ins = int(round(cost.predict_instructions(conv, p.table)[0]))
             layers = [
                 {
                     "op": o.layer,
@@ -771,6 +801,8 @@ def search(
                 "instructions": instructions,
                 "min_accuracy": min_accuracy,
             },
+            "costs": p.costs,
+            "cost_table_stale": None if p.table is None else p.table["stale"],
             "int8_accuracy": p.int8_accuracy,
             "int8_flash_bytes": len(p.base.blob),
             "found": chosen is not None,

@@ -56,6 +56,7 @@ def test_search_digits_within_half_the_flash(found):
     assert r["bit_exact"]
     assert abs(r["prediction_error"]) <= 0.05
     assert r["int8_accuracy"] - 0.01 <= r["accuracy"] <= r["int8_accuracy"] + 0.02
+    assert r["costs"] == "table"  # the committed cost table predicted the instructions
     assert r["recipe"]["calibration"] == str(TRAIN)
     assert abs(r["predicted_flash_bytes"] - r["flash_bytes"]) <= 0.05 * r["flash_bytes"]
     assert (out / "front.png").stat().st_size > 10_000
@@ -104,7 +105,7 @@ def test_search_bad_ratios():
     assert r.returncode != 0 and "1.5" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found):
+def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe():
     """The candidates and the Pareto front's picks measured by two local processes and
     by a local Dask cluster (two worker processes, the models and data pickled to them)
     give the recipe and the front the in-process search gives."""
@@ -112,9 +113,8 @@ def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found
 
     from microai.search import search
 
-    r, _, _ = found
     args = (DIGITS.read_bytes(), "digits_cnn", DATA, "QEMU_STM32F405")
-    kw = dict(flash=INT8_BLOB // 2, pareto=3)
+    kw = dict(flash=INT8_BLOB // 2, pareto=3, ratios=(0.25, 0.5))
     here = search(*args, **kw)
     pool = search(*args, **kw, workers=2)
     with (
@@ -122,8 +122,8 @@ def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe(found
         Client(cluster) as client,
     ):
         dask = search(*args, **kw, cluster=client)
-    assert r["recipe"] == here["recipe"] == pool["recipe"] == dask["recipe"]
-    assert r["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
+    assert here["found"] and here["recipe"] == pool["recipe"] == dask["recipe"]
+    assert here["flash_bytes"] == pool["flash_bytes"] == dask["flash_bytes"]
     # The Pareto front's picks, measured by the workers too: the same front.
     front = [(q["recipe"], q["flash_bytes"], q["accuracy"]) for q in here["pareto"]]
     assert front
@@ -143,3 +143,16 @@ def test_search_cuts_picks_that_miss_accuracy_or_ram(found):
     assert r["found"] and r["accuracy"] >= 0.95 and r["flash_bytes"] <= 5200
     r = search(*args, ram=3300, pareto=0)
     assert r["found"] and r["arena_bytes"] <= 3300 < 3904  # int8's arena
+
+
+def test_search_costs_measured_on_the_board():
+    """--costs board measures each family of options on the board instead of the table;
+    the pick's prediction is then the board's counts, interpolated."""
+    from microai.search import SearchError, search
+
+    args = (DIGITS.read_bytes(), "digits_cnn", DATA, "QEMU_STM32F405")
+    r = search(*args, flash=6000, pareto=0, ratios=(0.5,), costs="board")
+    assert r["found"] and r["costs"] == "board" and r["cost_table_stale"] is None
+    assert r["flash_bytes"] <= 6000 and r["predicted_instructions"] > 0
+    with pytest.raises(SearchError, match="--costs guess: one of table, board"):
+        search(*args, flash=6000, pareto=0, costs="guess")
