@@ -327,10 +327,13 @@ def model_files() -> list[Path]:
 
 
 def real_cases(board: str) -> list[Case]:
-    """Every real model, plus int4 weights and Winograd where they apply."""
+    """Every real model, plus int4 weights, Winograd where it applies, and every weighted
+    layer by its int8 kernel without prepared weights (what the board's layout choice
+    would not run, and the search may pick)."""
     from .convert import convert
 
     target = Target.of(load_board(board))
+    kernels = native.table()["kernels"]
     cases = []
     for p in model_files():
         data = p.read_bytes()
@@ -342,6 +345,11 @@ def real_cases(board: str) -> list[Case]:
         except MicroaiError:
             continue
         int4, wino = {}, {}
+        plain = {
+            str(L.source): {"algorithm": kernels[L.kernel].algorithm}
+            for L in convert(data, p.stem).layers
+            if L.type in ("CONV", "DWCONV", "FC")
+        }
         for L in conv.layers:
             d = cost._described(conv.blob)["layers"][L.index]
             if L.type in ("CONV", "DWCONV", "FC"):
@@ -355,7 +363,7 @@ def real_cases(board: str) -> list[Case]:
                 and p_.get("dilation_h") == 1
             ):
                 wino[str(L.source)] = {"algorithm": "winograd"}
-        for tag, layers in (("int4", int4), ("winograd", wino)):
+        for tag, layers in (("int4", int4), ("winograd", wino), ("int8", plain)):
             if layers:
                 cases.append(Case(f"{p.stem}+{tag}", data, {"layers": layers}, True))
     return cases
