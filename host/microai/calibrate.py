@@ -405,6 +405,7 @@ _GENERIC += [("one", "out", "pixels"), ("one", "out", "in", "pixels")]
 _MACS = [("macs",), ("one", "macs"), ("one", "macs", "out"), ("one", "macs", "out", "pixels")]
 _MACS += [("one", "macs", "out", "in"), ("one", "macs", "out", "in", "pixels")]
 _GEMM = [
+    ("one", "pass_macs", "pass_out", "ch_tail"),
     ("one", "pass_macs", "pass_out"),
     ("one", "pass_macs", "pass_out", "columns"),
     ("one", "pass_macs", "pass_out", "pixels"),
@@ -424,6 +425,7 @@ _IM2COL = [
     ("one", "pass_macs", "pass_out", "columns", "pixels", "rows"),
 ]
 _DW = [
+    ("one", "macs", "out", "ch_tail"),
     ("one", "macs", "taps"),
     ("one", "macs", "out", "taps"),
     ("one", "macs", "out", "pixels"),

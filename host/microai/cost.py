@@ -269,6 +269,7 @@ FEATURES = {
     "columns": "MACs over output channels: an im2col column's taps, per output pixel",
     "taps": "conv: output pixels x filter taps (kh x kw)",
     "rows": "conv: output pixels x filter rows (kh)",
+    "ch_tail": "conv: output pixels x the channels past a multiple of 4 (scalar tails)",
     "pass_macs": "stored MACs with the last short pass of the GEMM counted whole (PASS)",
     "pass_out": "outputs with the last short pass counted whole",
     "tail_out": "pass_out x the taps past a multiple of 4 (the GEMM's scalar tail)",
@@ -316,6 +317,7 @@ def blob_features(d: dict) -> dict[str, float]:
     if d["op"] in ("CONV", "DWCONV", "BCONV") and w and len(w) == 4:
         f["taps"] = pixels * w[1] * w[2]
         f["rows"] = pixels * w[1]
+        f["ch_tail"] = pixels * (int(ch) % 4)
     if kernel in PASS and pixels:
         n = PASS[kernel]
         whole = -(-int(pixels) // n) * n
