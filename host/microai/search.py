@@ -711,6 +711,18 @@ def search(
             ins, fl = predict(picked)
             if p.table is not None:  # the pick as converted, by the table
                 ins = int(round(cost.predict_instructions(conv, p.table)[0]))
+                if ram is not None and conv.arena_size > ram:
+                    # Over the RAM budget: the first stage band by band (patches.py)
+                    # may fit, for the rows it computes again (the table counts them).
+                    banded = {**recipe, "patches": "auto"}
+                    c2 = convert(p.model, p.name, recipe=Recipe.from_dict(banded), target=target)
+                    i2 = cost.predict_instructions(c2, p.table)[0]
+                    if (
+                        c2.arena_size < conv.arena_size
+                        and i2 is not None
+                        and (instructions is None or i2 <= instructions)
+                    ):
+                        recipe, conv, ins = banded, c2, int(round(i2))
             layers = [
                 {
                     "op": o.layer,

@@ -156,3 +156,29 @@ def test_search_costs_measured_on_the_board():
     assert r["flash_bytes"] <= 6000 and r["predicted_instructions"] > 0
     with pytest.raises(SearchError, match="--costs guess: one of table, board"):
         search(*args, flash=6000, pareto=0, costs="guess")
+
+
+SHARED = ROOT.parent / "shared" / "models"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/models not beside the repo")
+def test_search_meets_a_ram_budget_with_patches():
+    """ResNet-8 under a RAM budget its pick misses but meets run band by band: the
+    recipe says "patches": "auto", its arena fits, and the table's prediction counts the
+    rows computed again."""
+    from microai.boards import Target, load_board
+    from microai.convert import convert
+    from microai.recipe import Recipe
+    from microai.search import search
+
+    model = (SHARED / "pretrainedResnet_quant.tflite").read_bytes()
+    target = Target.of(load_board("QEMU_STM32F405"))
+    whole = search(model, "resnet", None, "QEMU_STM32F405", flash=120000, pareto=0)
+    banded = {**whole["recipe"], "patches": "auto"}
+    budget = convert(model, "resnet", recipe=Recipe.from_dict(banded), target=target).arena_size
+    assert budget < whole["arena_bytes"]
+    r = search(model, "resnet", None, "QEMU_STM32F405", flash=120000, ram=budget, pareto=0)
+    assert r["found"] and r["recipe"] == banded and r["arena_bytes"] == budget
+    assert r["predicted_instructions"] > whole["predicted_instructions"]
+    conv = convert(model, "resnet", recipe=Recipe.from_dict(r["recipe"]), target=target)
+    assert conv.arena_size == r["arena_bytes"] and conv.patches is not None
