@@ -9,10 +9,13 @@ Fields: `weights` ("int8" keeps the model's weights; "int4" makes them int4 as
 `microai compress --weights int4 --layers L` does, without calibration data),
 `prune` (a CONV_2D's or FULLY_CONNECTED's fraction of output channels removed, as
 `microai compress --prune-channels R --layers L` does without data: the whole channel
-space the layer starts, its consumers losing the matching inputs) and `algorithm`
-("auto", or one of the C table's algorithms for the op, e.g. "im2col", "winograd",
-"pointwise", "3x3", "direct"). Pruning comes first, then int4, both on the .tflite
-(a standard model), then the conversion; the same recipe always gives the same blob.
+space the layer starts, its consumers losing the matching inputs), `sparsity` (a
+CONV_2D's or FULLY_CONNECTED's fraction of blocks of 4 input channels zeroed, the
+smallest first, as `microai compress --sparsity S --layers L` does; its int8 weights
+only) and `algorithm` ("auto", or one of the C table's algorithms for the op, e.g.
+"im2col", "winograd", "pointwise", "3x3", "direct", "pointwise_sparse"). Pruning comes
+first, then sparsity, then int4, all on the .tflite (a standard model), then the
+conversion; the same recipe always gives the same blob.
 With "calibration": "data.npz" beside "layers" (a path relative to the recipe's file),
 both use that data as `microai compress --data` does (channels ranked by their
 activations, the removed ones' mean folded into the consumers' bias; int4 scales and
@@ -36,7 +39,7 @@ from pathlib import Path
 from . import MAX_FILE_BYTES, InputError
 from .ir import Graph, Op
 
-FIELDS = ("weights", "algorithm", "prune")
+FIELDS = ("weights", "algorithm", "prune", "sparsity")
 WEIGHTS = ("int8", "int4")
 PRUNED = ("CONV_2D", "FULLY_CONNECTED")  # the ops whose output channels a recipe prunes
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -182,19 +185,39 @@ class Recipe:
                         f"{self.source}: layer {key!r}: prune {r!r}: a fraction of the "
                         "output channels in [0, 1)"
                     )
+            if "sparsity" in fields:
+                s = fields["sparsity"]
+                if op.opcode not in PRUNED:
+                    raise RecipeError(
+                        f"{self.source}: layer {key!r}: sparsity: a {op.opcode} has no blocks "
+                        f"of weights to zero ({', '.join(PRUNED)} do)"
+                    )
+                if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < 1:
+                    raise RecipeError(
+                        f"{self.source}: layer {key!r}: sparsity {s!r}: a fraction of the "
+                        "blocks in [0, 1)"
+                    )
+                if s > 0 and w == "int4":
+                    raise RecipeError(
+                        f"{self.source}: layer {key!r}: sparsity with int4 weights: the "
+                        "block-sparse kernels read int8 weights"
+                    )
 
-    def compression(self, graph: Graph) -> tuple[dict[int, float], list[int]]:
+    def compression(self, graph: Graph) -> tuple[dict[int, float], dict[int, float], list[int]]:
         """What the recipe asks of the .tflite before conversion: {op index: fraction of
-        output channels to prune} and the op indices whose weights become int4."""
+        output channels to prune}, {op index: fraction of blocks to zero} and the op
+        indices whose weights become int4."""
         self.check(graph, graph.ops)
-        prune, int4 = {}, []
+        prune, sparsity, int4 = {}, {}, []
         for op in graph.ops:
             fields = self._fields(graph, op)
             if fields.get("prune", 0) > 0:
                 prune[op.index] = float(fields["prune"])
+            if fields.get("sparsity", 0) > 0:
+                sparsity[op.index] = float(fields["sparsity"])
             if fields.get("weights", "int8") == "int4":
                 int4.append(op.index)
-        return prune, int4
+        return prune, sparsity, int4
 
     def algorithm(self, graph: Graph, op: Op) -> str:
         asked = self._fields(graph, op).get("algorithm", "auto")
@@ -202,14 +225,15 @@ class Recipe:
 
     def model(self, model: bytes, name: str = "model") -> bytes:
         """The .tflite the recipe asks for: `model` with its layers pruned (each at its
-        fraction, in op order), then its int4 layers compressed, on the calibration data
-        when the recipe names some; `model` itself when the recipe asks neither."""
+        fraction, in op order), then its sparse layers' blocks zeroed, then its int4
+        layers compressed, on the calibration data when the recipe names some; `model`
+        itself when the recipe asks none of them."""
         from .prune import prune_channels
         from .tflite import read_model
 
         graph = read_model(model, name)
-        prune, int4 = self.compression(graph)
-        if not prune and not int4:
+        prune, sparsity, int4 = self.compression(graph)
+        if not prune and not sparsity and not int4:
             return model
         data = self.data
         if data is None and self.calibration is not None:
@@ -225,6 +249,11 @@ class Recipe:
                         f"be pruned ({space.reason})"
                     )
             model = result.model
+        if sparsity:
+            from .sparsify import block_sparsify
+
+            for index, s in sorted(sparsity.items()):
+                model = block_sparsify(model, s, 4, [str(index)], name, measured=False).model
         if int4:
             from .compress import compress
 

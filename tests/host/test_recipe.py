@@ -51,12 +51,15 @@ def test_recipe_picks_the_kernel_and_outputs_stay_bit_exact():
         ("0", {"algorithm": "pointwise"}, r"CONV_2D \(op 0.*algorithm.*CONV_PW_S8: needs a 1x1"),
         ("0", {"algorithm": "fft"}, r"algorithm .fft.: a CONV op has auto, pointwise"),
         ("0", {"weights": "int2"}, r"layer '0': weights 'int2': this microai stores weights"),
-        ("0", {"sparsity": 0.5}, r"layer '0': unknown field 'sparsity' \(fields: weights, algo"),
+        ("0", {"density": 0.5}, r"layer '0': unknown field 'density' \(fields: weights, algo"),
         ("99", {"algorithm": "auto"}, r"no layer '99' in the model"),
         ("3", {"weights": "int8"}, r"layer '3': weights: a MAX_POOL_2D has no weights"),
         ("1", {"prune": 0.5}, r"layer '1': prune: a DEPTHWISE_CONV_2D starts no channels"),
         ("0", {"prune": 1.0}, r"layer '0': prune 1.0: a fraction of the output channels"),
         ("0", {"prune": "half"}, r"layer '0': prune 'half': a fraction"),
+        ("1", {"sparsity": 0.5}, r"layer '1': sparsity: a DEPTHWISE_CONV_2D has no blocks"),
+        ("2", {"sparsity": 1}, r"layer '2': sparsity 1: a fraction of the blocks in \[0, 1\)"),
+        ("5", {"sparsity": 0.5, "weights": "int4"}, r"layer '5': sparsity with int4 weights"),
     ],
     ids=[
         "unsupported",
@@ -68,6 +71,9 @@ def test_recipe_picks_the_kernel_and_outputs_stay_bit_exact():
         "prune_depthwise",
         "prune_all",
         "prune_text",
+        "sparsity_depthwise",
+        "sparsity_all",
+        "sparsity_int4",
     ],
 )
 def test_a_field_a_layer_cannot_take_is_an_error(layer, fields, message):
@@ -156,6 +162,28 @@ def test_recipe_int4_and_prune_are_compress_steps():
     assert convert(DIGITS, "digits", recipe=Recipe({"0": {"algorithm": "im2col"}})).blob == (
         convert(DIGITS, "digits").blob
     )
+
+
+def test_recipe_sparsity_is_the_compress_step():
+    """A recipe's `sparsity` zeroes blocks as `microai compress --sparsity` does (the
+    same bytes), after pruning and before int4; with a block-sparse algorithm the
+    layer's weights keep only the blocks left."""
+    from microai.prune import prune_channels
+    from microai.sparsify import block_sparsify
+
+    layers = {"2": {"prune": 0.25, "sparsity": 0.5, "algorithm": "pointwise_sparse"}}
+    layers["5"] = {"sparsity": 0.75, "algorithm": "direct_sparse"}
+    want = prune_channels(DIGITS, "digits", 0.25, ["2"]).model
+    want = block_sparsify(want, 0.5, 4, ["2"], "digits").model
+    want = block_sparsify(want, 0.75, 4, ["5"], "digits").model
+    got = convert(DIGITS, "digits", recipe=Recipe(layers))
+    plain = convert(want, "digits", recipe=Recipe({k: {"algorithm": v["algorithm"]}
+                                                    for k, v in layers.items()}))  # fmt: skip
+    assert got.blob == plain.blob
+    by = {L.source: L for L in got.layers}
+    assert (by[2].kernel, by[5].kernel) == ("CONV_PW_S8_BLOCK4", "FC_S8_BLOCK4")
+    dense = {L.source: L for L in convert(DIGITS, "digits").layers}
+    assert by[5].weight_bytes < 0.5 * dense[5].weight_bytes
 
 
 def test_recipe_calibration_is_relative_to_its_file(tmp_path):
