@@ -543,6 +543,13 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     help="Channel-pruning fractions to try per space (comma-separated; empty: no pruning).",
 )
 @click.option(
+    "--sparsities",
+    default="0.5,0.75",
+    show_default=True,
+    help="Fractions of blocks of 4 weights to zero, per layer with a block-sparse kernel "
+    "(comma-separated; empty: none).",
+)
+@click.option(
     "--pareto",
     type=click.IntRange(0, 50),
     default=6,
@@ -580,6 +587,7 @@ def search(
     instructions: int | None,
     min_accuracy: float | None,
     ratios: str,
+    sparsities: str,
     pareto: int,
     plot: Path | None,
     verify_on_board: bool,
@@ -598,12 +606,15 @@ def search(
     from .search import plot as plot_front
     from .search import search as run_search
 
-    try:
-        rs = tuple(float(r) for r in ratios.split(",") if r.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{ratios!r}: fractions, comma-separated", param_hint="--ratios"
-        ) from None
+    fractions = {}
+    for hint, text in (("--ratios", ratios), ("--sparsities", sparsities)):
+        try:
+            fractions[hint] = tuple(float(r) for r in text.split(",") if r.strip())
+        except ValueError:
+            raise click.BadParameter(
+                f"{text!r}: fractions, comma-separated", param_hint=hint
+            ) from None
+    rs = fractions["--ratios"]
     data = read_input(model, "a TFLite model")
     with Progress(console=console, transient=True, disable=as_json) as bar:
 
@@ -620,6 +631,7 @@ def search(
         r = run_search(
             data, model.stem, data_file, board, flash, ram, instructions, min_accuracy, rs,
             pareto, verify_on_board, Track(), workers, cluster, energy, calibration_file, costs,
+            fractions["--sparsities"],
         )  # fmt: skip
     if plot is not None and r["pareto"]:
         plot_front(r, plot)

@@ -4,7 +4,9 @@ board, under flash / RAM / instruction budgets, written as a recipe (recipe.py).
 1. Options, from what the layers can take: int8 or int4 weights (compress.py's rules),
    each prunable channel space (prune.py) kept whole or pruned by each of `ratios`, and
    for int8 weights each algorithm of the C table that reads a prepared format
-   (widened, Winograd) and supports the layer, beside the layer's own.
+   (widened, Winograd) and supports the layer, beside the layer's own, and its
+   block-sparse algorithm with each of `sparsities` of its blocks of 4 zeroed
+   (sparsify.py).
 2. Costs. Flash: the weights' bytes in each format for the pruned shapes (layouts.py,
    the C core's own sizes) plus the per-channel constants, the rest of the blob as
    converted. Instructions: for each family of options (int8 / int4, each algorithm)
@@ -53,8 +55,10 @@ from .recipe import Recipe
 from .tflite import read_model
 
 RATIOS = (0.125, 0.25, 0.375, 0.5)
+SPARSITIES = (0.5, 0.75)  # fractions of blocks of 4 zeroed, for a block-sparse kernel
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 MAX_CUTS = 24
+SPARSE = "sparse@"  # a family's algorithm: every layer's block-sparse one, at a level
 COSTS = ("table", "board")  # where instructions come from: cost.py's table, or hil
 
 
@@ -89,6 +93,7 @@ class Option:
     flash: float = 0.0
     instructions: float = 0.0
     loss: float = 0.0
+    sparsity: float = 0.0  # of blocks zeroed (a block-sparse algorithm)
 
 
 @dataclass
@@ -106,6 +111,16 @@ class Pick:
 
 def _aligned(n: int) -> int:
     return -(-n // 16) * 16
+
+
+def _block4_bytes(shape, level: float) -> int:
+    """Bytes of block-sparse weights (layouts' s8_block4, with its index) of `shape` with
+    the fraction `level` of their blocks of 4 zero (sparsify.py's count)."""
+    rows, k = layouts._rows_k(shape)
+    blocks = rows * -(-k // 4)
+    nnz = blocks - int(round(level * blocks))
+    _, lib = native.load()
+    return 4 * nnz + int(lib.nn_block4_aux_bytes(rows, nnz))
 
 
 def _space_of(sp, maps, t: int, prunable: dict[int, int]) -> int | None:
@@ -204,12 +219,14 @@ class Problem:
         runner,
         calibration_path=None,
         costs: str = "table",
+        sparsities=SPARSITIES,
     ):
         from .compress import _why_not, evaluation_inputs, load_data
         from .prune import _channel_maps, kept_channels, prune_channels
 
         self.model, self.name, self.board = model, name, board
         self.progress, self.runner = progress, runner
+        self.sparsities = tuple(sorted(set(sparsities)))
         # Instructions: the board's cost table (cost.py), or measured on the board.
         self.table = cost.load_table(board) if costs == "table" else None
         self.costs = "table" if self.table is not None else "board"
@@ -279,6 +296,7 @@ class Problem:
         self.natural: dict[int, str] = {}
         self.precisions: dict[int, list[str]] = {}
         self.algorithms: dict[int, list[str]] = {}
+        self.sparse: dict[int, str] = {}  # layer -> its block-sparse algorithm
         for i in self.weighted:
             op = ops[i]
             kern = kernels[by_source[i].kernel]
@@ -299,6 +317,16 @@ class Problem:
                         and self._takes(i, k.algorithm)
                     ):
                         algs.append(k.algorithm)
+                    elif (
+                        k.op == low_type
+                        and k.weights == "s8_block4"
+                        and op.opcode in ("CONV_2D", "FULLY_CONNECTED")
+                        # sparsify's blocks of 4 input channels are the layout's
+                        and g.t(op.inputs[1]).shape[-1] % 4 == 0
+                        and i not in self.sparse
+                        and self._takes(i, k.algorithm)
+                    ):
+                        self.sparse[i] = k.algorithm
             self.algorithms[i] = algs
         self.overhead = len(base.blob) - sum(by_source[i].weight_bytes for i in self.weighted)
 
@@ -320,14 +348,21 @@ class Problem:
     # ---- recipes ---------------------------------------------------------------------------
 
     def recipe(
-        self, weights: dict[int, str], algorithms: dict[int, str], ratios: dict[int, float]
+        self,
+        weights: dict[int, str],
+        algorithms: dict[int, str],
+        ratios: dict[int, float],
+        sparsity: dict[int, float] | None = None,
     ) -> dict:
-        """The recipe for per-layer weights and algorithms and per-space ratios."""
+        """The recipe for per-layer weights, algorithms and block sparsity, and per-space
+        ratios."""
         layers: dict[str, dict] = {}
         for i in self.weighted:
             f = {"algorithm": algorithms.get(i, self.natural[i])}
             if weights.get(i, "int8") == "int4" and self.can_int4(i):
                 f["weights"] = "int4"
+            elif (sparsity or {}).get(i, 0) > 0:
+                f["sparsity"] = sparsity[i]
             layers[str(i)] = f
         for s, r in ratios.items():
             if r > 0:
@@ -338,8 +373,17 @@ class Problem:
         return {"layers": layers}
 
     def family_recipe(self, weights: str, algorithm: str | None, r: float) -> dict:
+        """A family of options (families()) with every space at ratio r."""
         w = {i: weights for i in self.weighted if weights in self.precisions[i]}
         a = {}
+        if algorithm is not None and algorithm.startswith(SPARSE):
+            level = float(algorithm[len(SPARSE) :])
+            return self.recipe(
+                {},
+                dict(self.sparse),
+                dict.fromkeys(range(len(self.spaces)), r),
+                dict.fromkeys(self.sparse, level),
+            )
         for i in self.weighted:
             if (
                 algorithm is not None
@@ -357,9 +401,13 @@ class Problem:
         return max((s.ratios[-1] for s in self.spaces), default=0.0)
 
     def families(self) -> list[tuple[str, str | None]]:
+        """(weights, algorithm): int8 by each layer's own algorithm (None), by each
+        prepared one, by the block-sparse ones at each level (SPARSE + level), int4."""
         fams: list[tuple[str, str | None]] = [("int8", None)]
         extra = sorted({a for i in self.weighted for a in self.algorithms[i][1:]})
         fams += [("int8", a) for a in extra]
+        if self.sparse:
+            fams += [("int8", f"{SPARSE}{level}") for level in self.sparsities]
         if any("int4" in self.precisions[i] for i in self.weighted):
             fams.append(("int4", None))
         return fams
@@ -432,21 +480,24 @@ class Problem:
         _, _, self.int8_accuracy = self.score(self.ref)
         self.loss_int4: dict[int, float] = {}
         self.loss_prune: dict[tuple[int, float], float] = {}
+        self.loss_sparse: dict[tuple[int, float], float] = {}
         jobs = [("int4", i) for i in self.weighted if self.can_int4(i)]
         jobs += [("prune", (s, r)) for s, sp in enumerate(self.spaces) for r in sp.ratios[1:]]
-        recipes = [
-            self.recipe({what: "int4"}, {}, {})
-            if kind == "int4"
-            else self.recipe({}, {}, dict([what]))
-            for kind, what in jobs
-        ]
+        jobs += [("sparse", (i, lv)) for i in self.sparse for lv in self.sparsities]
+        recipes = []
+        for kind, what in jobs:
+            if kind == "int4":
+                recipes.append(self.recipe({what: "int4"}, {}, {}))
+            elif kind == "prune":
+                recipes.append(self.recipe({}, {}, dict([what])))
+            else:
+                i, lv = what
+                recipes.append(self.recipe({}, {i: self.sparse[i]}, {}, {i: lv}))
+        losses = {"int4": self.loss_int4, "prune": self.loss_prune, "sparse": self.loss_sparse}
         for (kind, what), ys in zip(
             jobs, self.track_map(recipes, "measuring sensitivities"), strict=True
         ):
-            if kind == "int4":
-                self.loss_int4[what] = self.score(ys)[0]
-            else:
-                self.loss_prune[what] = self.score(ys)[0]
+            losses[kind][what] = self.score(ys)[0]
 
     # ---- costs -----------------------------------------------------------------------------
 
@@ -502,30 +553,41 @@ class Problem:
             f_max, _ = self._fraction(
                 i, rmax if s_in is not None else 0.0, rmax if s_out is not None else 0.0
             )
-            for w in self.precisions[i]:
-                for a in self.algorithms[i] if w == "int8" else [self.natural[i]]:
-                    fam = None if a == self.natural[i] else a
-                    c0 = counts[_count_key(w, fam, 0.0)][str(i)]
-                    c1 = counts.get(_count_key(w, fam, rmax), {}).get(str(i), c0)
-                    for r_in in r_ins:
-                        for r_out in r_outs if r_outs is not None else (r_in,):
-                            f, shape = self._fraction(i, r_in, r_out)
-                            ins = _between(c0, c1, f, f_max)
-                            kept_out = (
-                                f
-                                if op.opcode == "DEPTHWISE_CONV_2D"
-                                else (
-                                    self.spaces[s_out].kept(r_out) / self.spaces[s_out].channels
-                                    if s_out is not None
-                                    else 1.0
-                                )
+            # (weights, algorithm, its family (families()), block sparsity)
+            variants = [
+                (w, a, None if a == self.natural[i] else a, 0.0)
+                for w in self.precisions[i]
+                for a in (self.algorithms[i] if w == "int8" else [self.natural[i]])
+            ]
+            if i in self.sparse:
+                variants += [
+                    ("int8", self.sparse[i], f"{SPARSE}{lv}", lv) for lv in self.sparsities
+                ]
+            for w, a, fam, lv in variants:
+                c0 = counts[_count_key(w, fam, 0.0)][str(i)]
+                c1 = counts.get(_count_key(w, fam, rmax), {}).get(str(i), c0)
+                for r_in in r_ins:
+                    for r_out in r_outs if r_outs is not None else (r_in,):
+                        f, shape = self._fraction(i, r_in, r_out)
+                        ins = _between(c0, c1, f, f_max)
+                        kept_out = (
+                            f
+                            if op.opcode == "DEPTHWISE_CONV_2D"
+                            else (
+                                self.spaces[s_out].kept(r_out) / self.spaces[s_out].channels
+                                if s_out is not None
+                                else 1.0
                             )
-                            flash = (
-                                _aligned(layouts.nbytes(self._fmt(i, w, a), shape))
-                                + consts * kept_out
-                            )
-                            loss = self.loss_int4.get(i, 0.0) if w == "int4" else 0.0
-                            out.append(Option(i, w, a, r_in, r_out, flash, ins, loss))
+                        )
+                        fmt = self._fmt(i, w, a)
+                        size = _block4_bytes(shape, lv) if lv else layouts.nbytes(fmt, shape)
+                        flash = _aligned(size) + consts * kept_out
+                        loss = (
+                            self.loss_int4.get(i, 0.0)
+                            if w == "int4"
+                            else self.loss_sparse.get((i, lv), 0.0)
+                        )
+                        out.append(Option(i, w, a, r_in, r_out, flash, ins, loss, lv))
         return out
 
     def space_costs(self, counts: dict) -> tuple[dict[tuple[int, float], float], float]:
@@ -650,6 +712,7 @@ def search(
     energy: float | None = None,
     calibration=None,
     costs: str = "table",
+    sparsities=SPARSITIES,
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
     None: random inputs, output error only), calibrating on the one at `calibration`
@@ -664,6 +727,9 @@ def search(
     bad = [r for r in ratios if not 0 < r < 1]
     if bad:
         raise SearchError(f"--ratios: {bad[0]} is not a fraction in (0, 1)")
+    bad = [s for s in sparsities if not 0 < s < 1]
+    if bad:
+        raise SearchError(f"--sparsities: {bad[0]} is not a fraction in (0, 1)")
     b = load_board(board)
     if energy is not None:
         per = b.energy_uj(1.0)
@@ -676,7 +742,9 @@ def search(
     with Runner(workers, cluster) as runner:
         if costs not in COSTS:
             raise SearchError(f"--costs {costs}: one of {', '.join(COSTS)}")
-        p = Problem(model, name, data, board, ratios, progress, runner, calibration, costs)
+        p = Problem(
+            model, name, data, board, ratios, progress, runner, calibration, costs, sparsities
+        )
         counts = p.counts()
         p.sensitivities()
         opts = p.options(counts)
@@ -698,6 +766,7 @@ def search(
                 {o.layer: o.weights for o in chosen},
                 {o.layer: o.algorithm for o in chosen},
                 ratios_,
+                {o.layer: o.sparsity for o in chosen if o.sparsity},
             )
 
         def realise(picked: list[int], out: np.ndarray | None = None) -> Pick:
@@ -730,6 +799,7 @@ def search(
                     "algorithm": o.algorithm,
                     "prune_in": o.r_in,
                     "prune_out": o.r_out,
+                    "sparsity": o.sparsity,
                     "flash": int(o.flash),
                     "instructions": int(o.instructions),
                 }

@@ -103,6 +103,10 @@ def test_search_refuses_a_fixed_batch_model(tmp_path):
 def test_search_bad_ratios():
     r = _cli("search", str(DIGITS), "--ratios", "0.5,1.5", "-o", "/tmp/never.json")
     assert r.returncode != 0 and "1.5" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("search", str(DIGITS), "--sparsities", "0.5,x", "-o", "/tmp/never.json")
+    assert r.returncode == 2 and "--sparsities" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("search", str(DIGITS), "--sparsities", "1", "-o", "/tmp/never.json")
+    assert r.returncode != 0 and "--sparsities: 1.0 is not a fraction" in r.stderr
 
 
 def test_search_on_a_dask_cluster_or_local_processes_finds_the_same_recipe():
@@ -182,3 +186,37 @@ def test_search_meets_a_ram_budget_with_patches():
     assert r["predicted_instructions"] > whole["predicted_instructions"]
     conv = convert(model, "resnet", recipe=Recipe.from_dict(r["recipe"]), target=target)
     assert conv.arena_size == r["arena_bytes"] and conv.patches is not None
+
+
+def test_search_block_sparsity_options():
+    """Each CONV_2D / FULLY_CONNECTED whose block-sparse kernel takes it (input channels
+    a multiple of 4: sparsify's blocks are the layout's) gets one option a level: its
+    flash within 16 bytes of the layer as converted, a loss measured alone that grows
+    with the level, and fewer instructions than dense int8 (the stored blocks only)."""
+    from microai.boards import Target, load_board
+    from microai.convert import convert
+    from microai.recipe import Recipe
+    from microai.search import Problem, Runner, _Quiet
+
+    model = DIGITS.read_bytes()
+    with Runner() as runner:
+        p = Problem(model, "digits_cnn", DATA, "QEMU_STM32F405", (0.5,), _Quiet(), runner)
+        counts = p.counts()
+        p.sensitivities()
+        opts = p.options(counts)
+    assert p.sparse == {2: "pointwise_sparse", 5: "direct_sparse"}  # conv 0 reads 1 channel
+    assert 0 < p.loss_sparse[(5, 0.5)] < p.loss_sparse[(5, 0.75)]
+    target = Target.of(load_board("QEMU_STM32F405"))
+    whole = [o for o in opts if o.r_in == o.r_out == 0]
+    for o in whole:
+        if not o.sparsity:
+            continue
+        recipe = p.recipe({}, {o.layer: o.algorithm}, {}, {o.layer: o.sparsity})
+        conv = convert(model, "digits", recipe=Recipe.from_dict(recipe), target=target)
+        layer = next(L for L in conv.layers if L.source == o.layer)
+        assert layer.kernel.endswith("_BLOCK4") and abs(layer.weight_bytes - o.flash) <= 16
+        dense = next(
+            d for d in whole if d.layer == o.layer and d.weights == "int8" and not d.sparsity
+        )
+        if o.sparsity == 0.75:
+            assert o.instructions < dense.instructions
