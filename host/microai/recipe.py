@@ -40,6 +40,12 @@ from . import MAX_FILE_BYTES, InputError
 from .ir import Graph, Op
 
 FIELDS = ("weights", "algorithm", "prune", "sparsity")
+# The fields that are fractions of a CONV_2D's or FULLY_CONNECTED's: (what another op
+# lacks, what they are a fraction of).
+FRACTIONS = {
+    "prune": ("starts no channels to prune", "output channels"),
+    "sparsity": ("has no blocks of weights to zero", "blocks"),
+}
 WEIGHTS = ("int8", "int4")
 PRUNED = ("CONV_2D", "FULLY_CONNECTED")  # the ops whose output channels a recipe prunes
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -173,35 +179,25 @@ class Recipe:
                 )
             if not isinstance(fields.get("algorithm", "auto"), str):
                 raise RecipeError(f"{self.source}: layer {key!r}: algorithm must be a string")
-            if "prune" in fields:
-                r = fields["prune"]
+            for name, (none, what) in FRACTIONS.items():
+                if name not in fields:
+                    continue
+                r = fields[name]
                 if op.opcode not in PRUNED:
                     raise RecipeError(
-                        f"{self.source}: layer {key!r}: prune: a {op.opcode} starts no "
-                        f"channels to prune ({', '.join(PRUNED)} do)"
+                        f"{self.source}: layer {key!r}: {name}: a {op.opcode} {none} "
+                        f"({', '.join(PRUNED)} do)"
                     )
                 if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < 1:
                     raise RecipeError(
-                        f"{self.source}: layer {key!r}: prune {r!r}: a fraction of the "
-                        "output channels in [0, 1)"
+                        f"{self.source}: layer {key!r}: {name} {r!r}: a fraction of the "
+                        f"{what} in [0, 1)"
                     )
-            if "sparsity" in fields:
-                s = fields["sparsity"]
-                if op.opcode not in PRUNED:
-                    raise RecipeError(
-                        f"{self.source}: layer {key!r}: sparsity: a {op.opcode} has no blocks "
-                        f"of weights to zero ({', '.join(PRUNED)} do)"
-                    )
-                if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < 1:
-                    raise RecipeError(
-                        f"{self.source}: layer {key!r}: sparsity {s!r}: a fraction of the "
-                        "blocks in [0, 1)"
-                    )
-                if s > 0 and w == "int4":
-                    raise RecipeError(
-                        f"{self.source}: layer {key!r}: sparsity with int4 weights: the "
-                        "block-sparse kernels read int8 weights"
-                    )
+            if fields.get("sparsity", 0) > 0 and w == "int4":
+                raise RecipeError(
+                    f"{self.source}: layer {key!r}: sparsity with int4 weights: the "
+                    "block-sparse kernels read int8 weights"
+                )
 
     def compression(self, graph: Graph) -> tuple[dict[int, float], dict[int, float], list[int]]:
         """What the recipe asks of the .tflite before conversion: {op index: fraction of
