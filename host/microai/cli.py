@@ -537,6 +537,17 @@ def _print_prune(name: str, out: str, p, as_json: bool) -> None:
     "--min-accuracy", type=click.FloatRange(0, 1), help="Least top-1 accuracy (0..1; with labels)."
 )
 @click.option(
+    "--min-sqnr", type=float, help="Least output SQNR in dB against the int8 model (no labels)."
+)
+@click.option(
+    "--minimize",
+    type=click.Choice(["error", "energy"]),
+    default="error",
+    show_default=True,
+    help="What the pick minimizes within the budgets: the output's error, or the energy "
+    "per inference (its instructions) within --min-accuracy or --min-sqnr.",
+)
+@click.option(
     "--ratios",
     default=",".join(str(r) for r in (0.125, 0.25, 0.375, 0.5)),
     show_default=True,
@@ -586,6 +597,8 @@ def search(
     ram: int | None,
     instructions: int | None,
     min_accuracy: float | None,
+    min_sqnr: float | None,
+    minimize: str,
     ratios: str,
     sparsities: str,
     pareto: int,
@@ -631,7 +644,7 @@ def search(
         r = run_search(
             data, model.stem, data_file, board, flash, ram, instructions, min_accuracy, rs,
             pareto, verify_on_board, Track(), workers, cluster, energy, calibration_file, costs,
-            fractions["--sparsities"],
+            fractions["--sparsities"], minimize, min_sqnr,
         )  # fmt: skip
     if plot is not None and r["pareto"]:
         plot_front(r, plot)

@@ -26,6 +26,9 @@ board, under flash / RAM / instruction budgets, written as a recipe (recipe.py).
    its spaces'), with the least total error within the budgets; the pick is then
    converted and measured whole (flash, arena, accuracy or SQNR), and a pick that
    misses the RAM budget or --min-accuracy is cut off and the program solved again.
+   With --minimize energy, the program instead takes the fewest instructions (the
+   board's energy estimate is linear in them) under a cap on the total error, the cap
+   bisected for the loosest one whose pick is still within --min-accuracy / --min-sqnr.
 5. The Pareto front: the same program at flash budgets from the least possible to the
    int8 model's, each point measured whole.
 
@@ -60,6 +63,10 @@ WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 MAX_CUTS = 24
 SPARSE = "sparse@"  # a family's algorithm: every layer's block-sparse one, at a level
 COSTS = ("table", "board")  # where instructions come from: cost.py's table, or hil
+# What the pick minimizes within the budgets: the output's error, or the energy (the
+# instructions: boards.Board.energy_uj is linear in them) within --min-accuracy/--min-sqnr.
+OBJECTIVES = ("error", "energy")
+BISECTIONS = 8  # the energy objective's steps over the cap on the total error
 
 
 class SearchError(InputError):
@@ -622,9 +629,12 @@ def _solve(
     instructions: float | None,
     cuts: list[list[int]],
     lossless: bool = False,
+    max_loss: float | None = None,
 ) -> list[int] | None:
-    """The options (indices into opts) and ratios the program picks, or None; only
-    options that lose nothing (int8 as stored, no channel pruned) when `lossless`."""
+    """The options (indices into opts) and ratios the program picks, or None: the least
+    total error, or with `max_loss` (a cap on the total error) the fewest instructions;
+    only options that lose nothing (int8 as stored, no channel pruned, no block zeroed)
+    when `lossless`."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     ys = [(s, r) for s, sp in enumerate(p.spaces) for r in sp.ratios]
@@ -661,22 +671,36 @@ def _solve(
         row(e, -np.inf, instructions - const_ins)
     for cut in cuts:  # not these choices together again
         row(dict.fromkeys(cut, 1), -np.inf, len(cut) - 1)
-    scale = max([o.loss for o in opts] + [v for v in p.loss_prune.values()] + [1e-30])
+    loss = {k: o.loss for k, o in enumerate(opts)}
+    loss.update({k: p.loss_prune.get(sr, 0.0) for sr, k in yi.items()})
+    if max_loss is not None:
+        row(loss, -np.inf, max_loss)
+    scale = max([*loss.values(), 1e-30])
     c = np.zeros(n)
     fl = max(o.flash for o in opts) or 1.0
     ins = max(o.instructions for o in opts) or 1.0
     for k, o in enumerate(opts):
-        # Ties (equal error) go to fewer instructions, then to fewer bytes: flash the
-        # budget leaves is spent on speed.
-        c[k] = o.loss / scale + (1e-4 * o.instructions / ins + 1e-7 * o.flash / fl) / len(
-            p.weighted
-        )
+        if max_loss is None:
+            # Ties (equal error) go to fewer instructions, then to fewer bytes: flash
+            # the budget leaves is spent on speed.
+            tie = 1e-4 * o.instructions / ins + 1e-7 * o.flash / fl
+            c[k] = o.loss / scale + tie / len(p.weighted)
+        else:  # the fewest instructions; ties to less error
+            c[k] = o.instructions / ins + 1e-4 * o.loss / scale
     for (s, r), k in yi.items():
-        c[k] = p.loss_prune.get((s, r), 0.0) / scale
+        if max_loss is None:
+            c[k] = loss[k] / scale
+        else:
+            c[k] = space_ins.get((s, r), 0.0) / ins + 1e-4 * loss[k] / scale
     upper = np.ones(n)
     if lossless:
         for k, o in enumerate(opts):
-            if o.r_in > 0 or o.r_out > 0 or (o.weights == "int4" and p.can_int4(o.layer)):
+            if (
+                o.r_in > 0
+                or o.r_out > 0
+                or o.sparsity > 0
+                or (o.weights == "int4" and p.can_int4(o.layer))
+            ):
                 upper[k] = 0
     res = milp(
         c,
@@ -713,6 +737,8 @@ def search(
     calibration=None,
     costs: str = "table",
     sparsities=SPARSITIES,
+    minimize: str = "error",
+    min_sqnr: float | None = None,
 ) -> dict:
     """The search (module text) on the data at path `data` (an .npz: compress.load_data;
     None: random inputs, output error only), calibrating on the one at `calibration`
@@ -730,6 +756,13 @@ def search(
     bad = [s for s in sparsities if not 0 < s < 1]
     if bad:
         raise SearchError(f"--sparsities: {bad[0]} is not a fraction in (0, 1)")
+    if minimize not in OBJECTIVES:
+        raise SearchError(f"--minimize {minimize}: one of {', '.join(OBJECTIVES)}")
+    if minimize == "energy" and min_accuracy is None and min_sqnr is None:
+        raise SearchError(
+            "--minimize energy: say how good the pick must be: --min-accuracy (with "
+            "labels) or --min-sqnr"
+        )
     b = load_board(board)
     if energy is not None:
         per = b.energy_uj(1.0)
@@ -810,6 +843,40 @@ def search(
         def first(flash_budget) -> list[int] | None:
             return _solve(p, opts, space_ins, const_ins, flash_budget, instructions, [])
 
+        def meets(pick: Pick, flash_budget) -> bool:
+            """The pick is within the budgets measured whole (RAM, flash) and as good as
+            asked (accuracy with labels, SQNR: None when exact)."""
+            return (
+                (ram is None or pick.arena_bytes <= ram)
+                and (flash_budget is None or pick.flash_bytes <= flash_budget)
+                and (min_accuracy is None or pick.accuracy is None or pick.accuracy >= min_accuracy)
+                and (min_sqnr is None or pick.sqnr_db is None or pick.sqnr_db >= min_sqnr)
+            )
+
+        def least_energy() -> Pick | None:
+            """The pick with the fewest instructions that meets the budgets and the
+            quality: the program with a cap on the total error, bisected over the cap."""
+            top = sum(max(o.loss for o in opts if o.layer == i) for i in p.weighted)
+            top += sum(max(p.loss_prune.get((s, r), 0.0) for r in sp.ratios)
+                       for s, sp in enumerate(p.spaces))  # fmt: skip
+            lo, hi, found = 0.0, top, None
+            for step in range(BISECTIONS + 1):
+                cap = hi if step == 0 else (lo + hi) / 2
+                picked = _solve(p, opts, space_ins, const_ins, flash, instructions, [],
+                                max_loss=cap)  # fmt: skip
+                pick = None if picked is None else realise(picked)
+                if pick is not None and meets(pick, flash):
+                    if found is None or pick.predicted_instructions < found.predicted_instructions:
+                        found = pick
+                    if step == 0:
+                        break  # the loosest cap is good enough
+                    lo = cap
+                else:
+                    hi = cap
+            if found is None:  # nothing lossy is good enough: the least error
+                found = best(flash)
+            return found
+
         def best(flash_budget, measured=None) -> Pick | None:
             """The pick for the budget; `measured`: (the program's first pick, its
             outputs), measured already."""
@@ -823,25 +890,16 @@ def search(
                 if picked is None:
                     return None
                 pick = realise(picked, out)
-                over_ram = ram is not None and pick.arena_bytes > ram
-                ok = (
-                    not over_ram
-                    and (flash_budget is None or pick.flash_bytes <= flash_budget)
-                    and (
-                        min_accuracy is None
-                        or pick.accuracy is None
-                        or pick.accuracy >= min_accuracy
-                    )
-                )
-                if ok:
+                if meets(pick, flash_budget):
                     return pick
+                over_ram = ram is not None and pick.arena_bytes > ram
                 # Not this pick again; over the RAM budget, not these channel counts
                 # either (they size the activations) when the model has spaces.
                 ratios_ = [k for k in picked if k >= len(opts)]
                 cuts.append(ratios_ if over_ram and ratios_ else picked)
             return None
 
-        chosen = best(flash)
+        chosen = least_energy() if minimize == "energy" else best(flash)
         # The Pareto front: flash budgets from the least the options allow to the most a
         # lossless pick can use (the fastest one: prepared layouts cost flash).
         least = _solve(p, [replace_loss(o, "flash") for o in opts], space_ins, const_ins,
@@ -882,7 +940,9 @@ def search(
                 "ram": ram,
                 "instructions": instructions,
                 "min_accuracy": min_accuracy,
+                "min_sqnr": min_sqnr,
             },
+            "minimize": minimize,
             "costs": p.costs,
             "cost_table_stale": None if p.table is None else p.table["stale"],
             "int8_accuracy": p.int8_accuracy,

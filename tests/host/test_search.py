@@ -220,3 +220,21 @@ def test_search_block_sparsity_options():
         )
         if o.sparsity == 0.75:
             assert o.instructions < dense.instructions
+
+
+def test_search_minimizes_energy_within_the_accuracy():
+    """--minimize energy: the fewest instructions (so the least energy: linear in them)
+    that still meets --min-accuracy; the error objective's pick keeps more accuracy at
+    more energy. Without a quality floor it is refused."""
+    from microai.search import SearchError, search
+
+    args = (DIGITS.read_bytes(), "digits_cnn", DATA, "QEMU_STM32F405")
+    kw = dict(pareto=0, ratios=(0.25, 0.5), sparsities=(0.5,))
+    least = search(*args, **kw, minimize="energy", min_accuracy=0.95)
+    exact = search(*args, **kw)
+    assert least["found"] and least["minimize"] == "energy" and least["accuracy"] >= 0.95
+    assert least["predicted_instructions"] < exact["predicted_instructions"]
+    assert least["energy_uj_estimate"] < exact["energy_uj_estimate"]
+    assert exact["accuracy"] >= least["accuracy"]
+    with pytest.raises(SearchError, match="--minimize energy: say how good"):
+        search(*args, **kw, minimize="energy")
