@@ -962,6 +962,12 @@ def inspect(
         f"at op {info['memory']['peak_op']}), blob (flash) {info['flash_bytes']:,} bytes, "
         f"weights {info['weight_bytes']:,} bytes, {info['macs']:,} MACs"
         + (f", {total:,.0f} instructions predicted on {board}" if total is not None else "")
+        + (
+            f", about {info['energy_uj_estimate']:,.0f} µJ an inference (estimate: "
+            "boards/<board>/board.json 'energy')"
+            if info.get("energy_uj_estimate") is not None
+            else ""
+        )
     )
     if plot:
         console.print(f"memory plot: {plot}")
@@ -980,6 +986,11 @@ def _predict(info: dict, board: str | None) -> str | None:
     for L, p in zip(info["layers"], per, strict=True):
         L["predicted_instructions"] = None if p is None else round(p)
     info["predicted_instructions"] = None if None in per else round(sum(per))
+    if info["predicted_instructions"] is not None:
+        from .boards import load_board
+
+        uj = load_board(board).energy_uj(info["predicted_instructions"])
+        info["energy_uj_estimate"] = None if uj is None else round(uj, 1)
     info["cost_table"] = {
         "board": board,
         "source_hash": table.get("source_hash"),

@@ -100,9 +100,11 @@ def test_inspect_predicts_and_warns_when_stale(run_cli, tmp_path, monkeypatch):
     assert code == 0 and "warning" not in err
     info = json.loads(out)
     assert info["predicted_instructions"] > 0 and not info["cost_table"]["stale"]
+    uj = load_board(BOARD).energy_uj(info["predicted_instructions"])
+    assert info["energy_uj_estimate"] == round(uj, 1) > 0  # labelled an estimate
     assert all(L["predicted_instructions"] > 0 for L in info["layers"])
     code, out, err = run_cli("inspect", model, "--board", BOARD)
-    assert code == 0 and "predicted" in out
+    assert code == 0 and "predicted" in out and "µJ an inference (estimate" in out
     _stale(tmp_path, monkeypatch)
     code, out, err = run_cli("inspect", model, "--board", BOARD)
     assert code == 0 and "predicted" in out
