@@ -39,6 +39,9 @@ class Converted:
     # The first stage run in bands (passes/patches.py): {"through": its last layer's op
     # index, "bands": n, "extra_macs": MACs recomputed where bands meet}; None if not.
     patches: dict | None = None
+    # The .tflite converted: the model as its recipe rewrote it (pruned, sparse, int4:
+    # a standard model, its own golden), else the model itself.
+    tflite: bytes = b""
 
 
 def convert(
@@ -69,7 +72,7 @@ def convert(
         raise ConvertError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
     except B.BlobError as e:
         raise ConvertError(f"{name}: {e}") from None
-    return Converted(c.blob, c.graph, c.layers, c.tensor_ids, c.arena_size, patched)
+    return Converted(c.blob, c.graph, c.layers, c.tensor_ids, c.arena_size, patched, model)
 
 
 BANDS = (2, 3, 4, 6, 8, 12, 16)  # the numbers of bands "auto" tries

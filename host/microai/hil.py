@@ -221,7 +221,7 @@ def hil(
     target = Target.of(load_board(board_name), frozen) if board_name and not port else None
     conv = convert(model, name, golden, recipe, target)
     engine = Model(conv.blob)
-    ref = open_golden(model, golden, name=name)
+    ref = open_golden(conv.tflite, golden, name=name)  # the recipe's model: its own golden
     details = ref.inputs
     if len(details) != 1:
         raise InputError(f"{name}: HIL runs single-input models; this one has {len(details)}")

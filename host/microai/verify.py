@@ -75,7 +75,8 @@ def verify(
     conv = convert(model, name, blob_golden or golden, recipe)
     g = conv.graph
     engine = Model(conv.blob)
-    ref = open_golden(model, golden, preserve_all_tensors=True, name=name)
+    # The recipe's model (pruned, sparse, int4: a standard .tflite) is its own golden.
+    ref = open_golden(conv.tflite, golden, preserve_all_tensors=True, name=name)
     in_details = ref.inputs
     rng = np.random.default_rng(seed)
     given = list(given or [])

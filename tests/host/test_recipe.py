@@ -213,3 +213,20 @@ def test_recipe_prune_a_layer_that_cannot_be_pruned():
         _layers({"layers": {"5": {"prune": 0.5}}})
     with pytest.raises(RecipeError, match=r"layer '0': prune 0.01: .*too few channels"):
         _layers({"layers": {"0": {"prune": 0.01}}})
+
+
+def test_a_compressing_recipe_is_checked_against_its_own_model():
+    """verify (and hil) compare with the golden running the .tflite the recipe made
+    (pruned, sparse, int4: a standard model, its own golden), not the model given."""
+    from microai.verify import verify
+
+    layers = {"2": {"prune": 0.5, "sparsity": 0.5, "algorithm": "pointwise_sparse"}}
+    layers["5"] = {"weights": "int4"}
+    r = Recipe(layers, calibration=str(DATA))
+    conv = convert(DIGITS, "digits", recipe=r)
+    kernels = Recipe({"2": {"algorithm": "pointwise_sparse"}})
+    assert conv.tflite != DIGITS
+    assert convert(conv.tflite, "digits", recipe=kernels).blob == conv.blob
+    for golden in ("tflm", "litert"):
+        v = verify(DIGITS, 5, name="digits", golden=golden, recipe=r)
+        assert v["mismatches"] == v["output_mismatches"] == 0, golden
