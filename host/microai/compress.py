@@ -30,7 +30,6 @@ from .tflite import read_model
 AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": None}
 INT4_VERSION = {"CONV_2D": 7, "DEPTHWISE_CONV_2D": 7, "FULLY_CONNECTED": 10}
 INT4_TYPE = 17  # tflite.TensorType.INT4
-INT8_TYPE = 9  # tflite.TensorType.INT8
 GRID = np.linspace(0.35, 1.0, 66)  # clipping points, as fractions of max |w|
 MAX_SAMPLES = 2048  # calibration and evaluation inputs used at most
 
@@ -286,10 +285,9 @@ def _layer_inputs(model: bytes, graph: Graph, ops: list[Op], xs: np.ndarray) -> 
 # ---- the edit ---------------------------------------------------------------------------
 
 
-def _write(model: bytes, graph: Graph, edits: dict, bits: int = 4) -> bytes:
+def _write(model: bytes, graph: Graph, edits: dict) -> bytes:
     """The model with each op's weights (and bias) replaced: edits[op.index] =
-    (q int8 values, scales float32, axis or None, bias int32 or None, bias scales),
-    the weights stored as int4 (bits 4: the op's version raised to take them) or int8."""
+    (q int8 values, scales float32, axis or None, bias int32 or None, bias scales)."""
     from ai_edge_litert import schema_py_generated as S
 
     from . import tflite_edit as E
@@ -324,18 +322,17 @@ def _write(model: bytes, graph: Graph, edits: dict, bits: int = 4) -> bytes:
             continue
         q, scales, axis, bias, bias_scales = edits[op.index]
         wt = sg.tensors[op.inputs[1]]
-        wt.type = INT4_TYPE if bits == 4 else INT8_TYPE
+        wt.type = INT4_TYPE
         wt.quantization = quant(scales, axis)
-        put(wt, B.element_bytes("s4", q) if bits == 4 else q.astype(np.int8).tobytes())
+        put(wt, B.element_bytes("s4", q))
         if bias is not None:
             bt = sg.tensors[op.inputs[2]]
             bt.quantization = quant(bias_scales, 0)
             put(bt, bias.astype("<i4").tobytes())
-        if bits == 4:
-            o = sg.operators[op.index]
-            code = m.operatorCodes[o.opcodeIndex]
-            version = max(int(code.version or 1), INT4_VERSION[op.opcode])
-            o.opcodeIndex = E.opcode_index(m, E.builtin_code(code), version)
+        o = sg.operators[op.index]
+        code = m.operatorCodes[o.opcodeIndex]
+        version = max(int(code.version or 1), INT4_VERSION[op.opcode])
+        o.opcodeIndex = E.opcode_index(m, E.builtin_code(code), version)
     return E.save(m)
 
 
