@@ -281,7 +281,8 @@ def _refit(
     ref_graph = read_model(reference, graph.name)
     cur = open_golden(model, "litert", preserve_all_tensors=True)
     ref = open_golden(reference, "litert", preserve_all_tensors=True)
-    sums: dict[int, list] = {}
+    weights = {i: real_weights(graph, graph.ops[i]) for i in consumers}  # [out, ..., in]
+    sums: dict[int, tuple] = {}
     step: dict[int, int] = {}
     for x, real in sample_batches(graph, xs):
         cur.run([x])
@@ -294,13 +295,13 @@ def _refit(
             xr = xc
             if list(R.shape) == list(T.shape) and (R.scale1, R.zp) == (T.scale1, T.zp):
                 xr = (ref.tensor(t)[:real].astype(np.float64) - R.zp) * R.scale1
-            w = real_weights(graph, op)
+            w = weights[i]
             rows_c, rows_r = _columns(graph, op, xc), _columns(graph, op, xr)
             if i not in step:
                 step[i] = max(1, -(-len(rows_c) * len(xs) // (real * REFIT_ROWS)))
             rows_c, rows_r = rows_c[:: step[i]], rows_r[:: step[i]]
-            cin = w.shape[-1] if op.opcode == "CONV_2D" else len(w[0])
-            kept = rows_c.reshape(len(rows_c), -1, cin)[:, :, ki].reshape(len(rows_c), -1)
+            kept = rows_c.reshape(len(rows_c), -1, w.shape[-1])[:, :, ki]
+            kept = kept.reshape(len(rows_c), -1)
             target = rows_r @ w.reshape(len(w), -1).T
             a = np.concatenate([kept, np.ones((len(kept), 1))], axis=1)
             g, h = sums.get(i, (0.0, 0.0))
@@ -319,9 +320,8 @@ def _refit(
         k = len(g) - has_bias
         # The ridge pulls towards the weights as they are (their kept columns), so that
         # a refit on few rows stays near them.
-        w = real_weights(graph, op)
-        cin = w.shape[-1] if op.opcode == "CONV_2D" else w.shape[1]
-        prior = w.reshape(len(w), -1, cin)[:, :, consumers[i]].reshape(len(w), -1).T
+        w = weights[i]
+        prior = w.reshape(len(w), -1, w.shape[-1])[:, :, consumers[i]].reshape(len(w), -1).T
         ridge = REFIT_RIDGE * max(float(np.trace(g[:k, :k])) / max(k, 1), 1e-30)
         h = h.copy()
         h[:k] += ridge * prior
