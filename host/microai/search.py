@@ -756,6 +756,8 @@ def search(
     bad = [s for s in sparsities if not 0 < s < 1]
     if bad:
         raise SearchError(f"--sparsities: {bad[0]} is not a fraction in (0, 1)")
+    if costs not in COSTS:
+        raise SearchError(f"--costs {costs}: one of {', '.join(COSTS)}")
     if minimize not in OBJECTIVES:
         raise SearchError(f"--minimize {minimize}: one of {', '.join(OBJECTIVES)}")
     if minimize == "energy" and min_accuracy is None and min_sqnr is None:
@@ -773,8 +775,6 @@ def search(
         instructions = cap if instructions is None else min(instructions, cap)
     ratios = tuple(sorted(set(ratios)))
     with Runner(workers, cluster) as runner:
-        if costs not in COSTS:
-            raise SearchError(f"--costs {costs}: one of {', '.join(COSTS)}")
         p = Problem(
             model, name, data, board, ratios, progress, runner, calibration, costs, sparsities
         )
